@@ -1,0 +1,130 @@
+//! The one structural error type: a kind and the absolute byte offset where it was found.
+//!
+//! It is `Copy`, holds no heap data and so works without `alloc`; `thiserror` provides the
+//! `Display`. nom's own error types never leave the crate.
+
+use thiserror::Error as ThisError;
+
+/// A structural error: the file is not a well-formed channel file and parsing stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ThisError)]
+#[error("byte {offset}: {kind}")]
+pub struct Error {
+    /// What is wrong.
+    pub kind: ErrorKind,
+    /// Absolute offset, from the start of the file, of the item that is wrong. It is never
+    /// greater than the input's length; it equals the length when the input ends too early.
+    pub offset: usize,
+}
+
+impl Error {
+    pub(crate) const fn new(kind: ErrorKind, offset: usize) -> Self {
+        Self { kind, offset }
+    }
+
+    /// The stable diagnostic code of this error (see `docs/FINDINGS.md`).
+    pub const fn code(&self) -> crate::Code {
+        self.kind.code()
+    }
+}
+
+/// The kinds of structural error. Each has a stable code, listed in `docs/FINDINGS.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input ends before the item named is complete.
+    #[error("input ends inside the {what}")]
+    Truncated {
+        /// The item being read.
+        what: &'static str,
+    },
+    /// The first four bytes are not `CHVL`.
+    #[error("bad magic: this is not a channel file (expected the bytes \"CHVL\")")]
+    BadMagic,
+    /// The header's format version is not one this reader knows.
+    #[error("format version {0} is not supported (this reader knows version 1)")]
+    UnsupportedVersion(u16),
+    /// A reserved field or bit is not zero.
+    #[error("reserved {what} is {value:#x}; it must be zero")]
+    ReservedNonZero {
+        /// The field.
+        what: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// A count or length exceeds a limit.
+    #[error("{what} is {value}, above the limit of {limit}")]
+    LimitExceeded {
+        /// The count or length.
+        what: &'static str,
+        /// Its value in the file.
+        value: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// A declared length or count disagrees with what is actually there.
+    #[error("{what}: declared {declared}, found {found}")]
+    LengthMismatch {
+        /// Which length or count.
+        what: &'static str,
+        /// The value the file declares.
+        declared: u64,
+        /// What the bytes actually hold.
+        found: u64,
+    },
+    /// A criterion kind outside the defined set.
+    #[error("unknown criterion kind {0}")]
+    UnknownCriterionKind(u8),
+    /// A criterion payload whose length is wrong for its kind.
+    #[error("criterion `{kind}` has a {len}-byte payload; it must be {expected}")]
+    BadPayloadLength {
+        /// The criterion kind's name.
+        kind: &'static str,
+        /// The payload length in the file.
+        len: u16,
+        /// What the kind requires, in words.
+        expected: &'static str,
+    },
+    /// A criterion sets flag bits its kind does not define.
+    #[error("criterion `{kind}` has flags {flags:#04x}; only {allowed:#04x} may be set")]
+    BadCriterionFlags {
+        /// The criterion kind's name.
+        kind: &'static str,
+        /// The flags byte.
+        flags: u8,
+        /// The bits the kind defines.
+        allowed: u8,
+    },
+    /// The trailer's CRC-32C does not match the content.
+    #[error(
+        "checksum mismatch: the trailer says {stored:#010x}, the content computes {computed:#010x}"
+    )]
+    ChecksumMismatch {
+        /// The value in the trailer.
+        stored: u32,
+        /// The value computed over header and body.
+        computed: u32,
+    },
+    /// Bytes follow the trailer.
+    #[error("{0} byte(s) follow the trailer")]
+    TrailingBytes(usize),
+}
+
+impl ErrorKind {
+    /// The stable diagnostic code of this kind.
+    pub const fn code(&self) -> crate::Code {
+        use crate::Code;
+        match self {
+            Self::Truncated { .. } => Code::Truncated,
+            Self::BadMagic => Code::BadMagic,
+            Self::UnsupportedVersion(_) => Code::UnsupportedVersion,
+            Self::ReservedNonZero { .. } => Code::ReservedNonZero,
+            Self::LimitExceeded { .. } => Code::LimitExceeded,
+            Self::LengthMismatch { .. } => Code::LengthMismatch,
+            Self::UnknownCriterionKind(_) => Code::UnknownCriterionKind,
+            Self::BadPayloadLength { .. } => Code::BadPayloadLength,
+            Self::ChecksumMismatch { .. } => Code::ChecksumMismatch,
+            Self::TrailingBytes(_) => Code::TrailingBytes,
+            Self::BadCriterionFlags { .. } => Code::BadCriterionFlags,
+        }
+    }
+}

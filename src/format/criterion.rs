@@ -1,0 +1,236 @@
+//! Criteria: one per input field of an instance, encoded as a 4-byte head and a payload.
+
+use super::cursor::Cursor;
+use super::{FLAG_FOLD, Span};
+use crate::error::{Error, ErrorKind};
+
+/// The kind of a criterion, as numbered in the file (`docs/FORMAT.md` §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum CriterionKind {
+    /// Matches anything; never reads its input.
+    Wildcard = 0,
+    /// Bytes equal to a pattern, optionally ASCII case-folded.
+    Exact = 1,
+    /// Bytes matching a glob of `*` and `?`, optionally ASCII case-folded.
+    Glob = 2,
+    /// Unsigned integer equal to a value.
+    IntEq = 3,
+    /// Unsigned integer within an inclusive range.
+    IntRange = 4,
+    /// Flag set containing every bit of a mask.
+    FlagsAll = 5,
+    /// Flag set containing at least one bit of a mask.
+    FlagsAny = 6,
+}
+
+impl CriterionKind {
+    /// Every kind, in code order.
+    pub const ALL: [Self; 7] = [
+        Self::Wildcard,
+        Self::Exact,
+        Self::Glob,
+        Self::IntEq,
+        Self::IntRange,
+        Self::FlagsAll,
+        Self::FlagsAny,
+    ];
+
+    /// The kind with this code, if it is one.
+    #[must_use]
+    pub const fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            0 => Self::Wildcard,
+            1 => Self::Exact,
+            2 => Self::Glob,
+            3 => Self::IntEq,
+            4 => Self::IntRange,
+            5 => Self::FlagsAll,
+            6 => Self::FlagsAny,
+            _ => return None,
+        })
+    }
+
+    /// The byte that encodes this kind.
+    #[must_use]
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The name used in schemas, sources and diagnostics.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Wildcard => "wildcard",
+            Self::Exact => "exact",
+            Self::Glob => "glob",
+            Self::IntEq => "int_eq",
+            Self::IntRange => "int_range",
+            Self::FlagsAll => "flags_all",
+            Self::FlagsAny => "flags_any",
+        }
+    }
+
+    /// The kind with this name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The flag bits this kind defines.
+    #[must_use]
+    pub const fn allowed_flags(self) -> u8 {
+        match self {
+            Self::Exact | Self::Glob => FLAG_FOLD,
+            _ => 0,
+        }
+    }
+}
+
+impl core::fmt::Display for CriterionKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One criterion, borrowing its pattern from the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Criterion<'a> {
+    /// Matches anything; the input is never read.
+    Wildcard,
+    /// The input bytes equal `pattern` (ASCII case-insensitively when `fold`).
+    Exact {
+        /// The bytes to compare with.
+        pattern: &'a [u8],
+        /// ASCII case folding.
+        fold: bool,
+    },
+    /// The input bytes match the glob `pattern`.
+    Glob {
+        /// `*` any run, `?` one byte, anything else itself.
+        pattern: &'a [u8],
+        /// ASCII case folding.
+        fold: bool,
+    },
+    /// The input integer equals the value.
+    IntEq(u64),
+    /// The input integer lies in `min..=max`.
+    IntRange {
+        /// Smallest matching value.
+        min: u64,
+        /// Largest matching value.
+        max: u64,
+    },
+    /// The input flags contain every bit of the mask.
+    FlagsAll(u64),
+    /// The input flags contain at least one bit of the mask.
+    FlagsAny(u64),
+}
+
+impl Criterion<'_> {
+    /// The criterion's kind.
+    #[must_use]
+    pub const fn kind(&self) -> CriterionKind {
+        match self {
+            Self::Wildcard => CriterionKind::Wildcard,
+            Self::Exact { .. } => CriterionKind::Exact,
+            Self::Glob { .. } => CriterionKind::Glob,
+            Self::IntEq(_) => CriterionKind::IntEq,
+            Self::IntRange { .. } => CriterionKind::IntRange,
+            Self::FlagsAll(_) => CriterionKind::FlagsAll,
+            Self::FlagsAny(_) => CriterionKind::FlagsAny,
+        }
+    }
+
+    /// Whether this is a wildcard, the one criterion that never reads its input.
+    #[must_use]
+    pub const fn is_wildcard(&self) -> bool {
+        matches!(self, Self::Wildcard)
+    }
+}
+
+/// A criterion with its place: the input field it applies to and its bytes in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CriterionAt<'a> {
+    /// Index of the input field (and of the criterion within its instance).
+    pub field: u16,
+    /// The criterion's bytes, head and payload.
+    pub span: Span,
+    /// The criterion.
+    pub criterion: Criterion<'a>,
+}
+
+/// Decodes one criterion at the cursor, checking kind, flags and payload length.
+pub(crate) fn decode<'a>(
+    cur: &mut Cursor<'a>,
+    field: u16,
+    max_pattern_len: u16,
+) -> Result<CriterionAt<'a>, Error> {
+    const WHAT: &str = "criterion (it runs past the end of its instance record)";
+    let start = cur.offset();
+    let code = cur.u8(WHAT)?;
+    let flags = cur.u8(WHAT)?;
+    let len = cur.u16(WHAT)?;
+    let at = |kind| Error::new(kind, start);
+    let kind = CriterionKind::from_code(code).ok_or(at(ErrorKind::UnknownCriterionKind(code)))?;
+    if flags & !kind.allowed_flags() != 0 {
+        return Err(at(ErrorKind::BadCriterionFlags {
+            kind: kind.name(),
+            flags,
+            allowed: kind.allowed_flags(),
+        }));
+    }
+    let fixed = |expected_len: u16, expected: &'static str| {
+        if len == expected_len {
+            Ok(())
+        } else {
+            Err(at(ErrorKind::BadPayloadLength {
+                kind: kind.name(),
+                len,
+                expected,
+            }))
+        }
+    };
+    match kind {
+        CriterionKind::Wildcard => fixed(0, "0 bytes")?,
+        CriterionKind::Exact | CriterionKind::Glob => {
+            if len > max_pattern_len {
+                return Err(at(ErrorKind::LimitExceeded {
+                    what: "pattern length",
+                    value: u64::from(len),
+                    limit: u64::from(max_pattern_len),
+                }));
+            }
+        }
+        CriterionKind::IntRange => fixed(16, "16 bytes (min and max)")?,
+        CriterionKind::IntEq | CriterionKind::FlagsAll | CriterionKind::FlagsAny => {
+            fixed(8, "8 bytes")?;
+        }
+    }
+    let payload = cur.bytes(usize::from(len), WHAT)?;
+    let mut p = Cursor::new(payload, start);
+    let fold = flags & FLAG_FOLD != 0;
+    let criterion = match kind {
+        CriterionKind::Wildcard => Criterion::Wildcard,
+        CriterionKind::Exact => Criterion::Exact {
+            pattern: payload,
+            fold,
+        },
+        CriterionKind::Glob => Criterion::Glob {
+            pattern: payload,
+            fold,
+        },
+        CriterionKind::IntEq => Criterion::IntEq(p.u64(WHAT)?),
+        CriterionKind::IntRange => Criterion::IntRange {
+            min: p.u64(WHAT)?,
+            max: p.u64(WHAT)?,
+        },
+        CriterionKind::FlagsAll => Criterion::FlagsAll(p.u64(WHAT)?),
+        CriterionKind::FlagsAny => Criterion::FlagsAny(p.u64(WHAT)?),
+    };
+    Ok(CriterionAt {
+        field,
+        span: Span::new(start, cur.offset()),
+        criterion,
+    })
+}

@@ -1,0 +1,243 @@
+//! Instance records and the lazy iterators over instances and their criteria.
+
+use super::criterion::{self, CriterionAt};
+use super::cursor::Cursor;
+use super::{RECORD_HEAD_LEN, Span};
+use crate::error::{Error, ErrorKind};
+use crate::limits::Limits;
+
+/// One template instance, borrowing its criteria from the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instance<'a> {
+    /// Position of the record in the file, counting from 0.
+    pub index: u32,
+    /// The instance id.
+    pub id: u32,
+    /// The template type id.
+    pub template_type: u16,
+    /// Number of criteria (one per input field).
+    pub criterion_count: u16,
+    /// The whole record, from its length field to its last criterion.
+    pub span: Span,
+    criteria: &'a [u8],
+    criteria_offset: usize,
+    max_pattern_len: u16,
+}
+
+impl<'a> Instance<'a> {
+    /// The criteria, in field order. Decoded lazily; nothing is copied.
+    #[must_use]
+    pub const fn criteria(&self) -> Criteria<'a> {
+        Criteria {
+            cur: Cursor::new(self.criteria, self.criteria_offset),
+            remaining: self.criterion_count,
+            field: 0,
+            max_pattern_len: self.max_pattern_len,
+        }
+    }
+
+    /// The criteria's bytes.
+    #[must_use]
+    pub const fn criteria_bytes(&self) -> &'a [u8] {
+        self.criteria
+    }
+
+    /// Decodes every criterion, failing on the first malformed one or on leftover bytes.
+    pub(crate) fn check_criteria(&self) -> Result<(), Error> {
+        let mut criteria = self.criteria();
+        while criteria.remaining > 0 {
+            criteria.try_next()?;
+        }
+        if criteria.cur.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::LengthMismatch {
+                    what: "instance record length (bytes left after its last criterion)",
+                    declared: u64::try_from(self.span.len()).unwrap_or(u64::MAX),
+                    found: u64::try_from(criteria.cur.offset().saturating_sub(self.span.start))
+                        .unwrap_or(u64::MAX),
+                },
+                criteria.cur.offset(),
+            ))
+        }
+    }
+}
+
+/// Decodes the instance record at the cursor: length, head, and the criteria as bytes.
+pub(crate) fn decode<'a>(
+    cur: &mut Cursor<'a>,
+    limits: &Limits,
+    index: u32,
+) -> Result<Instance<'a>, Error> {
+    let start = cur.offset();
+    let record_len = cur.u32("instance record length")?;
+    if record_len < RECORD_HEAD_LEN {
+        return Err(Error::new(
+            ErrorKind::LengthMismatch {
+                what: "instance record length (the record head alone takes 8 bytes)",
+                declared: u64::from(record_len),
+                found: u64::from(RECORD_HEAD_LEN),
+            },
+            start,
+        ));
+    }
+    if record_len > limits.max_record_len {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded {
+                what: "instance record length",
+                value: u64::from(record_len),
+                limit: u64::from(limits.max_record_len),
+            },
+            start,
+        ));
+    }
+    let record_len = usize::try_from(record_len).map_err(|_| {
+        Error::new(
+            ErrorKind::Truncated {
+                what: "instance record",
+            },
+            start,
+        )
+    })?;
+    let record_offset = cur.offset();
+    let record = cur.bytes(record_len, "instance record")?;
+    let mut rc = Cursor::new(record, record_offset);
+    let id = rc.u32("instance record")?;
+    let template_type = rc.u16("instance record")?;
+    let count_offset = rc.offset();
+    let criterion_count = rc.u16("instance record")?;
+    if criterion_count > limits.max_criteria {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded {
+                what: "criterion count",
+                value: u64::from(criterion_count),
+                limit: u64::from(limits.max_criteria),
+            },
+            count_offset,
+        ));
+    }
+    Ok(Instance {
+        index,
+        id,
+        template_type,
+        criterion_count,
+        span: Span::new(start, cur.offset()),
+        criteria: rc.rest(),
+        criteria_offset: rc.offset(),
+        max_pattern_len: limits.max_pattern_len,
+    })
+}
+
+/// The criteria of one instance, in field order.
+#[derive(Debug, Clone)]
+pub struct Criteria<'a> {
+    cur: Cursor<'a>,
+    remaining: u16,
+    field: u16,
+    max_pattern_len: u16,
+}
+
+impl<'a> Criteria<'a> {
+    fn try_next(&mut self) -> Result<CriterionAt<'a>, Error> {
+        let c = criterion::decode(&mut self.cur, self.field, self.max_pattern_len)?;
+        self.remaining = self.remaining.saturating_sub(1);
+        self.field = self.field.saturating_add(1);
+        Ok(c)
+    }
+}
+
+impl<'a> Iterator for Criteria<'a> {
+    type Item = CriterionAt<'a>;
+
+    /// On a parsed file every criterion decodes; should one not (a view built by hand over
+    /// other bytes), iteration ends there instead of guessing.
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        match self.try_next() {
+            Ok(c) => Some(c),
+            Err(_) => {
+                self.remaining = 0;
+                None
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(usize::from(self.remaining)))
+    }
+}
+
+/// The instances of a file, in file order.
+#[derive(Debug, Clone)]
+pub struct Instances<'a> {
+    cur: Cursor<'a>,
+    remaining: u32,
+    index: u32,
+    limits: Limits,
+}
+
+impl<'a> Instances<'a> {
+    pub(crate) const fn new(
+        body: &'a [u8],
+        body_offset: usize,
+        count: u32,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            cur: Cursor::new(body, body_offset),
+            remaining: count,
+            index: 0,
+            limits,
+        }
+    }
+
+    pub(crate) fn try_next(&mut self) -> Result<Option<Instance<'a>>, Error> {
+        if self.remaining == 0 {
+            return Ok(None);
+        }
+        if self.cur.is_empty() {
+            return Err(Error::new(
+                ErrorKind::LengthMismatch {
+                    what: "instance count (the body ends first)",
+                    declared: u64::from(self.index.saturating_add(self.remaining)),
+                    found: u64::from(self.index),
+                },
+                self.cur.offset(),
+            ));
+        }
+        let instance = decode(&mut self.cur, &self.limits, self.index)?;
+        self.remaining = self.remaining.saturating_sub(1);
+        self.index = self.index.saturating_add(1);
+        Ok(Some(instance))
+    }
+
+    /// Bytes left in the body after the instances read so far.
+    pub(crate) const fn rest(&self) -> &'a [u8] {
+        self.cur.rest()
+    }
+
+    pub(crate) const fn offset(&self) -> usize {
+        self.cur.offset()
+    }
+}
+
+impl<'a> Iterator for Instances<'a> {
+    type Item = Instance<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.try_next() {
+            Ok(i) => i,
+            Err(_) => {
+                self.remaining = 0;
+                None
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, usize::try_from(self.remaining).ok())
+    }
+}

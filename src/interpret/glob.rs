@@ -1,0 +1,136 @@
+//! Glob matching with `*` (any run of bytes) and `?` (one byte), optionally ASCII case-folded.
+//!
+//! Algorithm: Russ Cox's single-backtrack matcher ("Glob Matching Can Be Simple And Fast Too",
+//! 2017). When a literal run after a `*` fails, only the most recent `*` is retried, one text
+//! byte further on; earlier stars never need revisiting because a later star can absorb anything
+//! they could. The restart position only moves forward, so the worst case is
+//! O(|text| · |pattern|) steps — linear in the text for any pattern, whose length the format
+//! caps at `Limits::max_pattern_len` — with no recursion and no allocation. Recursive
+//! backtracking, by contrast, is exponential on patterns like `a*a*a*a*b`.
+
+/// Whether `text` matches `pattern`.
+#[must_use]
+pub fn glob_match(pattern: &[u8], text: &[u8], fold: bool) -> bool {
+    let eq = |p: u8, t: u8| p == t || (fold && p.eq_ignore_ascii_case(&t));
+    let mut px = 0usize;
+    let mut tx = 0usize;
+    // Where to resume after the most recent `*`: the pattern byte after it, and the text byte
+    // after the run it currently absorbs. `None` until a `*` is seen.
+    let mut restart: Option<(usize, usize)> = None;
+    while px < pattern.len() || tx < text.len() {
+        match (pattern.get(px), text.get(tx)) {
+            (Some(b'*'), _) => {
+                restart = Some((px, tx.saturating_add(1)));
+                px = px.saturating_add(1);
+                continue;
+            }
+            (Some(b'?'), Some(_)) => {
+                px = px.saturating_add(1);
+                tx = tx.saturating_add(1);
+                continue;
+            }
+            (Some(&p), Some(&t)) if p != b'?' && eq(p, t) => {
+                px = px.saturating_add(1);
+                tx = tx.saturating_add(1);
+                continue;
+            }
+            _ => {}
+        }
+        match restart {
+            Some((star, next)) if next <= text.len() => {
+                px = star;
+                tx = next;
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Whether the pattern matches every text (it is made of `*` only, and not empty).
+#[must_use]
+pub fn matches_everything(pattern: &[u8]) -> bool {
+    !pattern.is_empty() && pattern.iter().all(|&b| b == b'*')
+}
+
+/// Obviously-correct exponential reference matcher, for tests and the `glob` fuzz target.
+#[doc(hidden)]
+#[must_use]
+pub fn glob_match_reference(pattern: &[u8], text: &[u8], fold: bool) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|i| {
+            text.get(i..)
+                .is_some_and(|t| glob_match_reference(rest, t, fold))
+        }),
+        Some((&p, rest)) => match text.split_first() {
+            Some((&t, trest)) => {
+                (p == b'?' || p == t || (fold && p.eq_ignore_ascii_case(&t)))
+                    && glob_match_reference(rest, trest, fold)
+            }
+            None => false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stars_questions_and_literals() {
+        assert!(glob_match(b"*.exe", b"cmd.exe", false));
+        assert!(!glob_match(b"*.exe", b"cmd.exe.txt", false));
+        assert!(glob_match(b"*.EXE", b"cmd.exe", true));
+        assert!(!glob_match(b"*.EXE", b"cmd.exe", false));
+        assert!(glob_match(b"c?d*", b"cmd", false));
+        assert!(!glob_match(b"c?d*", b"cd", false));
+        assert!(glob_match(b"", b"", false));
+        assert!(!glob_match(b"", b"a", false));
+        assert!(glob_match(b"*", b"", false));
+        assert!(glob_match(b"a*b*c", b"aXbYbZc", false));
+        assert!(!glob_match(b"a*b*c", b"aXbYbZ", false));
+        assert!(glob_match(b"**a**", b"bab", false));
+        // `?` in the pattern is a metacharacter, also when the text holds a `?`.
+        assert!(glob_match(b"?", b"?", false));
+    }
+
+    #[test]
+    fn agrees_with_the_reference_on_every_small_case() {
+        let alphabet = [b'a', b'b', b'*', b'?', b'A'];
+        let mut patterns = vec![vec![]];
+        for _ in 0..5 {
+            let next: Vec<Vec<u8>> = patterns
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |&c| [p.clone(), vec![c]].concat()))
+                .collect();
+            patterns.extend(next.into_iter().filter(|p| p.len() <= 5));
+            patterns.sort();
+            patterns.dedup();
+        }
+        let texts: Vec<Vec<u8>> = patterns
+            .iter()
+            .filter(|p| !p.contains(&b'*'))
+            .cloned()
+            .collect();
+        for p in &patterns {
+            for t in &texts {
+                for fold in [false, true] {
+                    assert_eq!(
+                        glob_match(p, t, fold),
+                        glob_match_reference(p, t, fold),
+                        "{p:?} {t:?} {fold}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pathological_pattern_finishes() {
+        // Exponential for a recursive matcher; here at most |text| * |pattern| steps.
+        let pattern = b"a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+        let text = vec![b'a'; 10_000];
+        assert!(!glob_match(pattern, &text, false));
+    }
+}

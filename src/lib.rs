@@ -1,0 +1,122 @@
+//! chanval: channel files that cannot reach beyond the inputs an agent supplies.
+//!
+//! A channel file carries detection content — template instances, one criterion per input
+//! field — to a fleet of agents whose interpreters evaluate it against events. chanval exists
+//! because a validator once checked such content against the template type's *declared* field
+//! count (21) instead of the count the interpreter was actually *given* (20), and the first
+//! instance with a real criterion in field 21 crashed the fleet.
+//!
+//! The layers are separate types, so only validated content reaches the interpreter:
+//!
+//! 1. [`parse`] — structure only, zero-copy: `&[u8]` to [`ChannelFile<'a>`].
+//! 2. [`Validator`] — schema and contract: every instance against its template type and
+//!    against every selected interpreter [`Profile`], and optionally *exercised* through the real
+//!    interpreter; yields [`Validated<'a>`] or [`Finding`]s.
+//! 3. [`Interpreter`] — evaluates events; bounds-checked anyway.
+//!
+//! The core (`parse`, `validate`, `interpret`) is `no_std`, never allocates, never panics and
+//! contains no `unsafe`. The `alloc` feature adds the owned content model and the encoder; `std`
+//! adds TOML schemas and hardware CRC-32C.
+//!
+//! ```
+//! use chanval::{parse, Validator, Interpreter, Value, FindingBuf};
+//! use chanval::schema::{Schema, TemplateType, FieldDef, Profile, Supply, InputKind};
+//!
+//! static FIELDS: [FieldDef<'static>; 2] = [
+//!     FieldDef::bytes("image_name", 64),
+//!     FieldDef::unsigned("pid", 0, u64::MAX),
+//! ];
+//! static TYPES: [TemplateType<'static>; 1] =
+//!     [TemplateType { id: 1, name: "process_start", fields: &FIELDS }];
+//! static SUPPLIED: [InputKind; 2] = [InputKind::Bytes, InputKind::Unsigned];
+//! static SUPPLIES: [Supply<'static>; 1] = [Supply { template_type: 1, inputs: &SUPPLIED }];
+//! static PROFILES: [Profile<'static>; 1] = [Profile::all_criteria("agent-1.0", &SUPPLIES)];
+//! static SCHEMA: Schema<'static> = Schema { template_types: &TYPES, profiles: &PROFILES };
+//!
+//! # let bytes = chanval::doc_example_file();
+//! let file = parse(&bytes)?;
+//! let mut findings = FindingBuf::<16>::new();
+//! let validated = Validator::new(&SCHEMA).validate(&file, &mut findings)
+//!     .map_err(|_| "content rejected")?;
+//! let interpreter = Interpreter::new(&validated, "agent-1.0")?;
+//! let event = [Value::Bytes(b"cmd.exe"), Value::Unsigned(4)];
+//! let mut matched = [0u32; 8];
+//! let n = interpreter.evaluate_into(1, &event, &mut matched)?;
+//! assert_eq!(matched.get(..n), Some(&[7u32][..]));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![cfg_attr(not(feature = "std"), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+// Panic-free by construction: these are errors in library code and allowed only in tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::arithmetic_side_effects,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::unreachable,
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        clippy::string_slice,
+        clippy::panic_in_result_fn,
+    )
+)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+mod checksum;
+mod error;
+pub mod format;
+pub mod interpret;
+mod limits;
+pub mod schema;
+pub mod validate;
+
+#[cfg(feature = "alloc")]
+pub mod model;
+
+pub use checksum::crc32c;
+pub use error::{Error, ErrorKind};
+pub use format::{
+    ChannelFile, Criterion, CriterionAt, Header, Instance, Span, parse, parse_with_limits,
+};
+pub use interpret::{EvalError, Interpreter, Value};
+pub use limits::Limits;
+pub use schema::{CriterionKind, InputKind, Profile, ProfileSet, Schema};
+pub use validate::{
+    Code, Finding, FindingBuf, FindingSink, Location, Rejected, Severity, Validated, Validator,
+};
+
+#[cfg(feature = "alloc")]
+pub use model::{
+    ChannelContent, CriterionModel, EncodeError, InstanceModel, encode, encode_with_limits,
+};
+
+/// The file the crate-level example parses: one instance (id 7) of template type 1.
+#[doc(hidden)]
+#[cfg(feature = "alloc")]
+pub fn doc_example_file() -> alloc::vec::Vec<u8> {
+    let content = ChannelContent {
+        channel_id: 291,
+        content_version: 1,
+        instances: alloc::vec![InstanceModel {
+            id: 7,
+            template_type: 1,
+            criteria: alloc::vec![
+                CriterionModel::Glob {
+                    pattern: b"*.exe".to_vec(),
+                    fold: true
+                },
+                CriterionModel::Wildcard,
+            ],
+        }],
+    };
+    encode(&content).unwrap_or_default()
+}

@@ -1,0 +1,338 @@
+//! The owned content model and the encoder (feature `alloc`).
+//!
+//! `encode` writes the one canonical encoding of a [`ChannelContent`]; [`ChannelContent::from_file`]
+//! reads it back. `parse(encode(x))` gives `x`, and `encode(from_file(parse(b)))` gives `b`.
+//! The encoder serializes faithfully — it does not sort or judge content; that is the
+//! validator's job — but it refuses anything the format cannot represent within [`Limits`].
+
+use alloc::vec::Vec;
+
+use crate::format::{
+    CRITERION_HEAD_LEN, ChannelFile, Criterion, FLAG_FOLD, FORMAT_VERSION, HEADER_LEN, MAGIC,
+    RECORD_HEAD_LEN, TRAILER_LEN,
+};
+use crate::limits::Limits;
+
+/// A channel file's content, owned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "std", derive(serde::Serialize))]
+pub struct ChannelContent {
+    /// The channel.
+    pub channel_id: u32,
+    /// The content version.
+    pub content_version: u64,
+    /// The instances, in file order.
+    pub instances: Vec<InstanceModel>,
+}
+
+/// One template instance, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "std", derive(serde::Serialize))]
+pub struct InstanceModel {
+    /// Instance id.
+    pub id: u32,
+    /// Template type id.
+    pub template_type: u16,
+    /// One criterion per field.
+    pub criteria: Vec<CriterionModel>,
+}
+
+/// One criterion, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "std",
+    derive(serde::Serialize),
+    serde(tag = "kind", rename_all = "snake_case")
+)]
+pub enum CriterionModel {
+    /// Matches anything.
+    Wildcard,
+    /// Bytes equal to the pattern.
+    Exact {
+        /// The pattern.
+        pattern: Vec<u8>,
+        /// ASCII case folding.
+        fold: bool,
+    },
+    /// Bytes matching the glob.
+    Glob {
+        /// The pattern.
+        pattern: Vec<u8>,
+        /// ASCII case folding.
+        fold: bool,
+    },
+    /// Integer equality.
+    IntEq {
+        /// The value.
+        value: u64,
+    },
+    /// Integer range, inclusive.
+    IntRange {
+        /// Smallest matching value.
+        min: u64,
+        /// Largest matching value.
+        max: u64,
+    },
+    /// Every bit of the mask set.
+    FlagsAll {
+        /// The mask.
+        mask: u64,
+    },
+    /// Some bit of the mask set.
+    FlagsAny {
+        /// The mask.
+        mask: u64,
+    },
+}
+
+impl From<&Criterion<'_>> for CriterionModel {
+    fn from(c: &Criterion<'_>) -> Self {
+        match *c {
+            Criterion::Wildcard => Self::Wildcard,
+            Criterion::Exact { pattern, fold } => Self::Exact {
+                pattern: pattern.to_vec(),
+                fold,
+            },
+            Criterion::Glob { pattern, fold } => Self::Glob {
+                pattern: pattern.to_vec(),
+                fold,
+            },
+            Criterion::IntEq(value) => Self::IntEq { value },
+            Criterion::IntRange { min, max } => Self::IntRange { min, max },
+            Criterion::FlagsAll(mask) => Self::FlagsAll { mask },
+            Criterion::FlagsAny(mask) => Self::FlagsAny { mask },
+        }
+    }
+}
+
+impl ChannelContent {
+    /// The content of a parsed file.
+    #[must_use]
+    pub fn from_file(file: &ChannelFile<'_>) -> Self {
+        Self {
+            channel_id: file.header().channel_id,
+            content_version: file.header().content_version,
+            instances: file
+                .instances()
+                .map(|i| InstanceModel {
+                    id: i.id,
+                    template_type: i.template_type,
+                    criteria: i
+                        .criteria()
+                        .map(|c| CriterionModel::from(&c.criterion))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What the format cannot represent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// More instances than `max_instances`.
+    #[error("{count} instances; the limit is {limit}")]
+    TooManyInstances {
+        /// Instances in the content.
+        count: usize,
+        /// The limit.
+        limit: u32,
+    },
+    /// More criteria in one instance than `max_criteria`.
+    #[error("instance {instance} has {count} criteria; the limit is {limit}")]
+    TooManyCriteria {
+        /// Instance position.
+        instance: usize,
+        /// Criteria in it.
+        count: usize,
+        /// The limit.
+        limit: u16,
+    },
+    /// A pattern longer than `max_pattern_len`.
+    #[error(
+        "instance {instance}, field index {field}: pattern of {len} bytes; the limit is {limit}"
+    )]
+    PatternTooLong {
+        /// Instance position.
+        instance: usize,
+        /// Field index.
+        field: usize,
+        /// Pattern length.
+        len: usize,
+        /// The limit.
+        limit: u16,
+    },
+    /// A record longer than `max_record_len`.
+    #[error("instance {instance} encodes to {len} bytes; the limit is {limit}")]
+    RecordTooLong {
+        /// Instance position.
+        instance: usize,
+        /// Record length.
+        len: usize,
+        /// The limit.
+        limit: u32,
+    },
+    /// A file longer than `max_file_len`.
+    #[error("the file would be {len} bytes; the limit is {limit}")]
+    FileTooLong {
+        /// File length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl CriterionModel {
+    fn payload_len(&self) -> usize {
+        match self {
+            Self::Wildcard => 0,
+            Self::Exact { pattern, .. } | Self::Glob { pattern, .. } => pattern.len(),
+            Self::IntRange { .. } => 16,
+            Self::IntEq { .. } | Self::FlagsAll { .. } | Self::FlagsAny { .. } => 8,
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        let (kind, flags): (u8, u8) = match self {
+            Self::Wildcard => (0, 0),
+            Self::Exact { fold, .. } => (1, if *fold { FLAG_FOLD } else { 0 }),
+            Self::Glob { fold, .. } => (2, if *fold { FLAG_FOLD } else { 0 }),
+            Self::IntEq { .. } => (3, 0),
+            Self::IntRange { .. } => (4, 0),
+            Self::FlagsAll { .. } => (5, 0),
+            Self::FlagsAny { .. } => (6, 0),
+        };
+        out.push(kind);
+        out.push(flags);
+        // Checked by `record_len` before anything is written.
+        out.extend_from_slice(
+            &u16::try_from(self.payload_len())
+                .unwrap_or(u16::MAX)
+                .to_le_bytes(),
+        );
+        match self {
+            Self::Wildcard => {}
+            Self::Exact { pattern, .. } | Self::Glob { pattern, .. } => {
+                out.extend_from_slice(pattern)
+            }
+            Self::IntEq { value: v } | Self::FlagsAll { mask: v } | Self::FlagsAny { mask: v } => {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            Self::IntRange { min, max } => {
+                out.extend_from_slice(&min.to_le_bytes());
+                out.extend_from_slice(&max.to_le_bytes());
+            }
+        }
+    }
+}
+
+/// The record length (after the length field) of one instance, checked against the limits.
+fn record_len(
+    index: usize,
+    instance: &InstanceModel,
+    limits: &Limits,
+) -> Result<usize, EncodeError> {
+    if instance.criteria.len() > usize::from(limits.max_criteria) {
+        return Err(EncodeError::TooManyCriteria {
+            instance: index,
+            count: instance.criteria.len(),
+            limit: limits.max_criteria,
+        });
+    }
+    let mut len = RECORD_HEAD_LEN as usize;
+    for (field, c) in instance.criteria.iter().enumerate() {
+        let payload = c.payload_len();
+        if matches!(
+            c,
+            CriterionModel::Exact { .. } | CriterionModel::Glob { .. }
+        ) && payload > usize::from(limits.max_pattern_len)
+        {
+            return Err(EncodeError::PatternTooLong {
+                instance: index,
+                field,
+                len: payload,
+                limit: limits.max_pattern_len,
+            });
+        }
+        // At most 128 criteria of at most 4 + 4096 bytes: far from overflowing.
+        len = len
+            .saturating_add(CRITERION_HEAD_LEN)
+            .saturating_add(payload);
+    }
+    if len > limits.max_record_len as usize {
+        return Err(EncodeError::RecordTooLong {
+            instance: index,
+            len,
+            limit: limits.max_record_len,
+        });
+    }
+    Ok(len)
+}
+
+/// Encodes `content` under the default limits.
+///
+/// # Errors
+/// When the content exceeds a limit of the format.
+pub fn encode(content: &ChannelContent) -> Result<Vec<u8>, EncodeError> {
+    encode_with_limits(content, &Limits::DEFAULT)
+}
+
+/// Encodes `content` under `limits` (clamped to the hard maxima).
+///
+/// # Errors
+/// When the content exceeds one of the limits.
+pub fn encode_with_limits(
+    content: &ChannelContent,
+    limits: &Limits,
+) -> Result<Vec<u8>, EncodeError> {
+    let limits = limits.clamped();
+    let count = content.instances.len();
+    let count_u32 = u32::try_from(count)
+        .ok()
+        .filter(|c| *c <= limits.max_instances)
+        .ok_or(EncodeError::TooManyInstances {
+            count,
+            limit: limits.max_instances,
+        })?;
+    let mut body_len = 0usize;
+    for (i, instance) in content.instances.iter().enumerate() {
+        body_len = body_len
+            .saturating_add(4)
+            .saturating_add(record_len(i, instance, &limits)?);
+    }
+    let total = body_len.saturating_add(HEADER_LEN + TRAILER_LEN);
+    let body_len_u32 = u32::try_from(body_len)
+        .ok()
+        .filter(|_| total <= limits.max_file_len)
+        .ok_or(EncodeError::FileTooLong {
+            len: total,
+            limit: limits.max_file_len,
+        })?;
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&content.channel_id.to_le_bytes());
+    out.extend_from_slice(&content.content_version.to_le_bytes());
+    out.extend_from_slice(&count_u32.to_le_bytes());
+    out.extend_from_slice(&body_len_u32.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    for (i, instance) in content.instances.iter().enumerate() {
+        let len = record_len(i, instance, &limits)?;
+        out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(&instance.id.to_le_bytes());
+        out.extend_from_slice(&instance.template_type.to_le_bytes());
+        out.extend_from_slice(
+            &u16::try_from(instance.criteria.len())
+                .unwrap_or(u16::MAX)
+                .to_le_bytes(),
+        );
+        for c in &instance.criteria {
+            c.write(&mut out);
+        }
+    }
+    let crc = crate::checksum::crc32c(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    Ok(out)
+}

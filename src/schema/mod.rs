@@ -1,0 +1,345 @@
+//! Schemas and interpreter profiles: what a template type declares, and what each interpreter
+//! version actually supplies.
+//!
+//! All types borrow (`&'s str`, `&'s [T]`) so that an agent can build its schema as `static`
+//! data with no allocation; with `std`, [`SchemaDoc`] loads one from TOML.
+
+pub(crate) mod check;
+#[cfg(feature = "std")]
+mod toml;
+
+pub use crate::format::CriterionKind;
+pub use check::check_schema;
+#[cfg(feature = "std")]
+pub use toml::{SchemaDoc, SchemaError};
+
+/// What kind of value an input field carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InputKind {
+    /// A byte string (path, command line, name).
+    Bytes,
+    /// An unsigned 64-bit integer.
+    Unsigned,
+    /// A 64-bit flag set.
+    Flags,
+}
+
+impl InputKind {
+    /// Every input kind.
+    pub const ALL: [Self; 3] = [Self::Bytes, Self::Unsigned, Self::Flags];
+
+    /// The name used in schemas and diagnostics.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Bytes => "bytes",
+            Self::Unsigned => "unsigned",
+            Self::Flags => "flags",
+        }
+    }
+
+    /// The kind with this name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The criteria that can be evaluated on a value of this kind (wildcard on any).
+    #[must_use]
+    pub const fn applicable(self) -> CriterionSet {
+        match self {
+            Self::Bytes => CriterionSet::of(&[
+                CriterionKind::Wildcard,
+                CriterionKind::Exact,
+                CriterionKind::Glob,
+            ]),
+            Self::Unsigned => CriterionSet::of(&[
+                CriterionKind::Wildcard,
+                CriterionKind::IntEq,
+                CriterionKind::IntRange,
+            ]),
+            Self::Flags => CriterionSet::of(&[
+                CriterionKind::Wildcard,
+                CriterionKind::FlagsAll,
+                CriterionKind::FlagsAny,
+            ]),
+        }
+    }
+
+    /// The input kind a criterion reads (`None` for the wildcard, which reads nothing).
+    #[must_use]
+    pub const fn read_by(kind: CriterionKind) -> Option<Self> {
+        match kind {
+            CriterionKind::Wildcard => None,
+            CriterionKind::Exact | CriterionKind::Glob => Some(Self::Bytes),
+            CriterionKind::IntEq | CriterionKind::IntRange => Some(Self::Unsigned),
+            CriterionKind::FlagsAll | CriterionKind::FlagsAny => Some(Self::Flags),
+        }
+    }
+}
+
+impl core::fmt::Display for InputKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of criterion kinds, as a bit mask over their codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct CriterionSet(u8);
+
+impl CriterionSet {
+    /// No kind.
+    pub const EMPTY: Self = Self(0);
+    /// Every kind of format version 1.
+    pub const ALL: Self = Self(0x7f);
+
+    /// The set of these kinds.
+    #[must_use]
+    pub const fn of(kinds: &[CriterionKind]) -> Self {
+        let mut bits = 0u8;
+        let mut rest = kinds;
+        while let [k, tail @ ..] = rest {
+            bits |= 1 << k.code();
+            rest = tail;
+        }
+        Self(bits)
+    }
+
+    /// This set with `kind` added.
+    #[must_use]
+    pub const fn with(self, kind: CriterionKind) -> Self {
+        Self(self.0 | (1 << kind.code()))
+    }
+
+    /// Whether `kind` is in the set.
+    #[must_use]
+    pub const fn contains(self, kind: CriterionKind) -> bool {
+        self.0 & (1 << kind.code()) != 0
+    }
+
+    /// The kinds in the set, in code order.
+    pub fn iter(self) -> impl Iterator<Item = CriterionKind> {
+        CriterionKind::ALL
+            .into_iter()
+            .filter(move |k| self.contains(*k))
+    }
+
+    /// The kinds in both sets.
+    #[must_use]
+    pub const fn intersection(self, other: Self) -> Self {
+        Self(self.0 & other.0)
+    }
+}
+
+/// One input field of a template type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldDef<'s> {
+    /// The field's name, as content engineers write it.
+    pub name: &'s str,
+    /// The kind of value the field carries.
+    pub input: InputKind,
+    /// The criteria content may put on this field. The wildcard is always allowed.
+    pub allowed: CriterionSet,
+    /// Longest `exact` or `glob` pattern allowed (bytes fields).
+    pub max_pattern_len: u16,
+    /// Smallest value an integer criterion may name (unsigned fields).
+    pub min: u64,
+    /// Largest value an integer criterion may name (unsigned fields).
+    pub max: u64,
+    /// The flag bits that exist (flags fields); masks must stay within them.
+    pub valid_flags: u64,
+}
+
+impl<'s> FieldDef<'s> {
+    /// A bytes field allowing wildcard, exact and glob, with patterns up to `max_pattern_len`.
+    #[must_use]
+    pub const fn bytes(name: &'s str, max_pattern_len: u16) -> Self {
+        Self {
+            name,
+            input: InputKind::Bytes,
+            allowed: InputKind::Bytes.applicable(),
+            max_pattern_len,
+            min: 0,
+            max: 0,
+            valid_flags: 0,
+        }
+    }
+
+    /// An unsigned field allowing wildcard, equality and range, with values in `min..=max`.
+    #[must_use]
+    pub const fn unsigned(name: &'s str, min: u64, max: u64) -> Self {
+        Self {
+            name,
+            input: InputKind::Unsigned,
+            allowed: InputKind::Unsigned.applicable(),
+            max_pattern_len: 0,
+            min,
+            max,
+            valid_flags: 0,
+        }
+    }
+
+    /// A flags field allowing wildcard, all-of and any-of masks within `valid_flags`.
+    #[must_use]
+    pub const fn flags(name: &'s str, valid_flags: u64) -> Self {
+        Self {
+            name,
+            input: InputKind::Flags,
+            allowed: InputKind::Flags.applicable(),
+            max_pattern_len: 0,
+            min: 0,
+            max: 0,
+            valid_flags,
+        }
+    }
+
+    /// This field allowing only `allowed` (plus the wildcard).
+    #[must_use]
+    pub const fn allowing(self, allowed: CriterionSet) -> Self {
+        Self {
+            allowed: allowed.with(CriterionKind::Wildcard),
+            ..self
+        }
+    }
+}
+
+/// A template type: a kind of detection and the ordered input fields it declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TemplateType<'s> {
+    /// The id instances refer to.
+    pub id: u16,
+    /// The name people use.
+    pub name: &'s str,
+    /// The declared input fields, in order. Criterion *i* of an instance applies to field *i*.
+    pub fields: &'s [FieldDef<'s>],
+}
+
+/// What one interpreter version supplies for one template type: the input values it builds
+/// for every event, by count and kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Supply<'s> {
+    /// The template type id.
+    pub template_type: u16,
+    /// The kinds of the values supplied, in order; their number is the input count.
+    pub inputs: &'s [InputKind],
+}
+
+/// An interpreter profile — the contract of one agent version in the fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Profile<'s> {
+    /// The interpreter / agent version this describes, e.g. `sensor-7.11`.
+    pub name: &'s str,
+    /// The criterion kinds this interpreter can evaluate.
+    pub criteria: CriterionSet,
+    /// What it supplies for each template type it handles.
+    pub supplies: &'s [Supply<'s>],
+}
+
+impl<'s> Profile<'s> {
+    /// A profile that evaluates every criterion kind of format version 1.
+    #[must_use]
+    pub const fn all_criteria(name: &'s str, supplies: &'s [Supply<'s>]) -> Self {
+        Self {
+            name,
+            criteria: CriterionSet::ALL,
+            supplies,
+        }
+    }
+
+    /// What this profile supplies for `template_type`, if it handles it.
+    #[must_use]
+    pub fn supply(&self, template_type: u16) -> Option<&Supply<'s>> {
+        self.supplies
+            .iter()
+            .find(|s| s.template_type == template_type)
+    }
+}
+
+/// The most profiles a schema may declare (a [`ProfileSet`] is a 64-bit mask).
+pub const MAX_PROFILES: usize = 64;
+/// The most template types a schema may declare (the validator tracks them in a fixed bitset).
+pub const MAX_TEMPLATE_TYPES: usize = 256;
+
+/// The template types and the fleet's interpreter profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schema<'s> {
+    /// The template types.
+    pub template_types: &'s [TemplateType<'s>],
+    /// The interpreter profiles alive in the fleet.
+    pub profiles: &'s [Profile<'s>],
+}
+
+impl<'s> Schema<'s> {
+    /// The template type with this id, and its index.
+    #[must_use]
+    pub fn template_type(&self, id: u16) -> Option<(usize, &'s TemplateType<'s>)> {
+        self.template_types
+            .iter()
+            .enumerate()
+            .find(|(_, t)| t.id == id)
+    }
+
+    /// The profile with this name, and its index.
+    #[must_use]
+    pub fn profile(&self, name: &str) -> Option<(usize, &'s Profile<'s>)> {
+        self.profiles
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.name == name)
+    }
+}
+
+/// A selection of a schema's profiles, by index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProfileSet(u64);
+
+impl ProfileSet {
+    /// No profile.
+    pub const EMPTY: Self = Self(0);
+
+    /// Every profile of `schema` (the first [`MAX_PROFILES`]).
+    #[must_use]
+    pub fn all(schema: &Schema<'_>) -> Self {
+        let n = schema.profiles.len().min(MAX_PROFILES);
+        Self(if n >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << n).saturating_sub(1)
+        })
+    }
+
+    /// This set with the profile at `index` added (ignored beyond [`MAX_PROFILES`]).
+    #[must_use]
+    pub const fn with(self, index: usize) -> Self {
+        if index < MAX_PROFILES {
+            Self(self.0 | (1 << index))
+        } else {
+            self
+        }
+    }
+
+    /// Whether the profile at `index` is in the set.
+    #[must_use]
+    pub const fn contains(self, index: usize) -> bool {
+        index < MAX_PROFILES && self.0 & (1 << index) != 0
+    }
+
+    /// Whether the set is empty.
+    #[must_use]
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The selected profiles of `schema`, with their indices.
+    pub fn iter<'s>(
+        self,
+        schema: &Schema<'s>,
+    ) -> impl Iterator<Item = (usize, &'s Profile<'s>)> + use<'s> {
+        let profiles: &'s [Profile<'s>] = schema.profiles;
+        profiles
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| self.contains(*i))
+    }
+}

@@ -1,0 +1,246 @@
+//! The exercise step: every instance run through the real interpreter under every selected
+//! profile, on events synthesized so that each non-wildcard criterion both matches and misses.
+//!
+//! This is the incident's fifth lesson made mechanical: the contract checks say an instance
+//! *should* be safe for a profile; exercising shows the interpreter agrees. Events are built in
+//! a fixed array on the stack; synthesized byte values live in the caller's scratch buffer.
+
+use core::ops::ControlFlow;
+
+use super::Reporter;
+use super::finding::{Code, Detail, FieldRef, Finding, InstanceRef, Location, TypeRef};
+use crate::format::{ChannelFile, Criterion, Instance};
+use crate::interpret::{EvalError, Value, match_instance, matches_everything};
+use crate::limits::MAX_FIELDS;
+use crate::schema::{InputKind, Profile, ProfileSet, Schema, Supply, TemplateType};
+
+/// Bytes of scratch that exercising `file` needs: the most glob-pattern bytes in one instance.
+#[must_use]
+pub fn exercise_scratch_len(file: &ChannelFile<'_>) -> usize {
+    file.instances().map(|i| glob_bytes(&i)).max().unwrap_or(0)
+}
+
+fn glob_bytes(instance: &Instance<'_>) -> usize {
+    instance
+        .criteria()
+        .map(|c| match c.criterion {
+            Criterion::Glob { pattern, .. } => pattern.len(),
+            _ => 0,
+        })
+        .fold(0usize, usize::saturating_add)
+}
+
+pub(super) fn exercise<'s>(
+    schema: &'s Schema<'s>,
+    profiles: ProfileSet,
+    file: &ChannelFile<'_>,
+    scratch: &mut [u8],
+    r: &mut Reporter<'s, '_>,
+) -> ControlFlow<()> {
+    for instance in file.instances() {
+        let Some((_, t)) = schema.template_type(instance.template_type) else {
+            continue;
+        };
+        let iloc = Location {
+            span: Some(instance.span),
+            instance: Some(InstanceRef {
+                index: instance.index,
+                id: instance.id,
+            }),
+            template_type: Some(TypeRef {
+                id: t.id,
+                name: t.name,
+            }),
+            ..Location::default()
+        };
+        for (_, p) in profiles.iter(schema) {
+            let Some(s) = p.supply(t.id) else { continue };
+            exercise_one(&instance, t, p, s, scratch, iloc, r)?;
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+const fn default_value(kind: InputKind) -> Value<'static> {
+    match kind {
+        InputKind::Bytes => Value::Bytes(b""),
+        InputKind::Unsigned => Value::Unsigned(0),
+        InputKind::Flags => Value::Flags(0),
+    }
+}
+
+/// A value the criterion accepts (`None` when it accepts none). Glob values are written into
+/// `free`, which shrinks by what they take.
+fn matching_value<'x>(criterion: &Criterion<'x>, free: &mut &'x mut [u8]) -> Option<Value<'x>> {
+    Some(match *criterion {
+        Criterion::Wildcard => return None,
+        Criterion::Exact { pattern, .. } => Value::Bytes(pattern),
+        Criterion::Glob { pattern, .. } => {
+            // Drop every `*` (it may match nothing) and put a plain byte for every `?`.
+            let literal = || pattern.iter().filter(|&&b| b != b'*');
+            let (head, tail) = core::mem::take(free).split_at_mut_checked(literal().count())?;
+            for (dst, &src) in head.iter_mut().zip(literal()) {
+                *dst = if src == b'?' { b'x' } else { src };
+            }
+            *free = tail;
+            Value::Bytes(head)
+        }
+        Criterion::IntEq(v) => Value::Unsigned(v),
+        Criterion::IntRange { min, max } if min <= max => Value::Unsigned(min),
+        Criterion::IntRange { .. } => return None,
+        Criterion::FlagsAll(m) => Value::Flags(m),
+        Criterion::FlagsAny(m) if m != 0 => Value::Flags(m),
+        Criterion::FlagsAny(_) => return None,
+    })
+}
+
+/// A value the criterion rejects (`None` when it accepts every value).
+fn missing_value(criterion: &Criterion<'_>) -> Option<Value<'static>> {
+    Some(match *criterion {
+        Criterion::Wildcard => return None,
+        Criterion::Exact { pattern: [], .. } | Criterion::Glob { pattern: [], .. } => {
+            Value::Bytes(b"\0")
+        }
+        Criterion::Glob { pattern, .. } if matches_everything(pattern) => return None,
+        // Every other pattern needs at least one byte.
+        Criterion::Exact { .. } | Criterion::Glob { .. } => Value::Bytes(b""),
+        Criterion::IntEq(v) => Value::Unsigned(v.wrapping_add(1)),
+        Criterion::IntRange { min, max } => match (min.checked_sub(1), max.checked_add(1)) {
+            (Some(below), _) => Value::Unsigned(below),
+            (None, Some(above)) => Value::Unsigned(above),
+            (None, None) => return None,
+        },
+        Criterion::FlagsAll(0) => return None,
+        Criterion::FlagsAll(_) | Criterion::FlagsAny(_) => Value::Flags(0),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn exercise_one<'s>(
+    instance: &Instance<'_>,
+    t: &'s TemplateType<'s>,
+    p: &'s Profile<'s>,
+    s: &Supply<'_>,
+    scratch: &mut [u8],
+    iloc: Location<'s>,
+    r: &mut Reporter<'s, '_>,
+) -> ControlFlow<()> {
+    let loc = Location {
+        profile: Some(p.name),
+        ..iloc
+    };
+    let supplied = s.inputs.len();
+    if supplied > MAX_FIELDS {
+        return ControlFlow::Continue(()); // reported by check_sizes
+    }
+    let needed = glob_bytes(instance);
+    if needed > scratch.len() {
+        let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        return r.report(Finding::new(
+            Code::ScratchTooSmall,
+            loc,
+            Detail::Counts {
+                expected: to_u64(needed),
+                found: to_u64(scratch.len()),
+            },
+        ));
+    }
+    // The event the integration code of this profile would build: its kinds, its count.
+    let mut event = [Value::Unsigned(0); MAX_FIELDS];
+    for (slot, kind) in event.iter_mut().zip(s.inputs) {
+        *slot = default_value(*kind);
+    }
+    let mut free: &mut [u8] = scratch;
+    let mut matchable = true;
+    for c in instance.criteria() {
+        // A criterion beyond the supplied inputs, or of another kind than supplied, gets no
+        // value: the interpreter must be the one to refuse it.
+        let Some(slot) = event
+            .get_mut(usize::from(c.field))
+            .filter(|_| usize::from(c.field) < supplied)
+        else {
+            continue;
+        };
+        if c.criterion.is_wildcard() || InputKind::read_by(c.criterion.kind()) != Some(slot.kind())
+        {
+            continue;
+        }
+        match matching_value(&c.criterion, &mut free) {
+            Some(v) => *slot = v,
+            None => matchable = false,
+        }
+    }
+    let Some(event) = event.get_mut(..supplied) else {
+        return ControlFlow::Continue(());
+    };
+    match match_instance(instance, event) {
+        Err(e) => return report_eval(instance, t, e, loc, r),
+        Ok(false) if matchable => {
+            return r.report(Finding::new(Code::DidNotMatch, loc, Detail::None));
+        }
+        Ok(_) => {}
+    }
+    if !matchable {
+        return ControlFlow::Continue(());
+    }
+    for c in instance.criteria() {
+        let Some(miss) = missing_value(&c.criterion) else {
+            continue;
+        };
+        let Some(slot) = event.get_mut(usize::from(c.field)) else {
+            continue;
+        };
+        let kept = core::mem::replace(slot, miss);
+        let outcome = match_instance(instance, event);
+        if let Some(slot) = event.get_mut(usize::from(c.field)) {
+            *slot = kept;
+        }
+        match outcome {
+            Err(e) => return report_eval(instance, t, e, loc, r),
+            Ok(true) => {
+                let floc = Location {
+                    span: Some(c.span),
+                    field: Some(FieldRef {
+                        index: c.field,
+                        name: t.fields.get(usize::from(c.field)).map_or("", |f| f.name),
+                    }),
+                    ..loc
+                };
+                r.report(Finding::new(Code::DidNotMiss, floc, Detail::None))?;
+            }
+            Ok(false) => {}
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// Reports an interpreter error at the criterion that caused it.
+fn report_eval<'s>(
+    instance: &Instance<'_>,
+    t: &'s TemplateType<'s>,
+    e: EvalError,
+    loc: Location<'s>,
+    r: &mut Reporter<'s, '_>,
+) -> ControlFlow<()> {
+    let field = match e {
+        EvalError::InputNotSupplied { field, .. }
+        | EvalError::CriterionKindMismatch { field, .. } => Some(field),
+        _ => None,
+    };
+    let loc = match field {
+        Some(index) => Location {
+            span: instance
+                .criteria()
+                .find(|c| c.field == index)
+                .map(|c| c.span)
+                .or(loc.span),
+            field: Some(FieldRef {
+                index,
+                name: t.fields.get(usize::from(index)).map_or("", |f| f.name),
+            }),
+            ..loc
+        },
+        None => loc,
+    };
+    r.report(Finding::new(Code::InterpreterError, loc, Detail::Eval(e)))
+}

@@ -1,0 +1,478 @@
+//! The validator: schema and contract checks over a parsed file, and the exercise step that
+//! runs every instance through the real interpreter.
+//!
+//! It walks the file once, keeps its state in fixed-size values on the stack and reports
+//! through a [`FindingSink`], so validating allocates nothing and takes time linear in the file
+//! (times the number of selected profiles, at most 64).
+
+mod exercise;
+pub(crate) mod finding;
+
+use core::ops::ControlFlow;
+
+pub use finding::{
+    Code, Detail, FieldRef, Finding, FindingBuf, FindingSink, InstanceRef, Location, Message,
+    Severity, TypeRef,
+};
+
+use crate::format::{ChannelFile, Criterion, CriterionAt, Instance};
+use crate::interpret::matches_everything;
+use crate::schema::check::{check_sizes, type_contract};
+use crate::schema::{FieldDef, InputKind, MAX_TEMPLATE_TYPES, ProfileSet, Schema, TemplateType};
+
+/// Counts of what was reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Findings of severity error.
+    pub errors: u32,
+    /// Findings of severity warning.
+    pub warnings: u32,
+    /// Whether reporting stopped at the finding limit before the check finished.
+    pub truncated: bool,
+}
+
+/// Counts findings and enforces the finding limit. `report` breaks once the limit is reached,
+/// and every check propagates that with `?`, so a hostile file cannot make the validator emit
+/// unboundedly many findings.
+pub(crate) struct Reporter<'s, 'k> {
+    sink: &'k mut dyn FindingSink<'s>,
+    summary: Summary,
+    max: u32,
+}
+
+impl<'s, 'k> Reporter<'s, 'k> {
+    pub(crate) fn new(sink: &'k mut dyn FindingSink<'s>, max: u32) -> Self {
+        Self {
+            sink,
+            summary: Summary::default(),
+            max,
+        }
+    }
+
+    pub(crate) fn report(&mut self, finding: Finding<'s>) -> ControlFlow<()> {
+        if self.summary.errors.saturating_add(self.summary.warnings) >= self.max {
+            self.summary.truncated = true;
+            return ControlFlow::Break(());
+        }
+        match finding.severity {
+            Severity::Error => self.summary.errors = self.summary.errors.saturating_add(1),
+            Severity::Warning => self.summary.warnings = self.summary.warnings.saturating_add(1),
+        }
+        self.sink.report(finding);
+        ControlFlow::Continue(())
+    }
+
+    pub(crate) const fn summary(&self) -> Summary {
+        self.summary
+    }
+}
+
+/// Content that passed validation for a set of profiles; the only thing an
+/// [`Interpreter`](crate::Interpreter) accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct Validated<'a, 's> {
+    file: ChannelFile<'a>,
+    schema: &'s Schema<'s>,
+    profiles: ProfileSet,
+    summary: Summary,
+}
+
+impl<'a, 's> Validated<'a, 's> {
+    /// The file.
+    #[must_use]
+    pub const fn file(&self) -> &ChannelFile<'a> {
+        &self.file
+    }
+
+    /// The schema it was validated against.
+    #[must_use]
+    pub const fn schema(&self) -> &'s Schema<'s> {
+        self.schema
+    }
+
+    /// The profiles it was validated for.
+    #[must_use]
+    pub const fn profiles(&self) -> ProfileSet {
+        self.profiles
+    }
+
+    /// What was reported (warnings only, by construction).
+    #[must_use]
+    pub const fn summary(&self) -> Summary {
+        self.summary
+    }
+}
+
+/// Validation failed: at least one error was reported, or the finding limit cut it short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("content rejected: {} error(s), {} warning(s){}", .0.errors, .0.warnings,
+    if .0.truncated { ", stopped at the finding limit" } else { "" })]
+pub struct Rejected(pub Summary);
+
+/// Validates parsed files against a schema and a selection of its profiles.
+#[derive(Debug, Clone, Copy)]
+pub struct Validator<'s> {
+    schema: &'s Schema<'s>,
+    profiles: ProfileSet,
+    max_findings: u32,
+}
+
+impl<'s> Validator<'s> {
+    /// A validator for every profile of `schema`, stopping after 1,000 findings.
+    #[must_use]
+    pub fn new(schema: &'s Schema<'s>) -> Self {
+        Self {
+            schema,
+            profiles: ProfileSet::all(schema),
+            max_findings: 1000,
+        }
+    }
+
+    /// Validate for these profiles only.
+    #[must_use]
+    pub const fn with_profiles(self, profiles: ProfileSet) -> Self {
+        Self { profiles, ..self }
+    }
+
+    /// Stop after this many findings (the content is then rejected).
+    #[must_use]
+    pub const fn with_max_findings(self, max_findings: u32) -> Self {
+        Self {
+            max_findings,
+            ..self
+        }
+    }
+
+    /// The schema.
+    #[must_use]
+    pub const fn schema(&self) -> &'s Schema<'s> {
+        self.schema
+    }
+
+    /// The selected profiles.
+    #[must_use]
+    pub const fn profiles(&self) -> ProfileSet {
+        self.profiles
+    }
+
+    /// Schema and contract checks (brief §3): known template type, criterion count, allowed
+    /// kinds, constraints, id order; and per selected profile the declared-versus-supplied field
+    /// count, criteria beyond the supplied inputs, and criteria the profile cannot evaluate.
+    /// Allocates nothing.
+    ///
+    /// # Errors
+    /// [`Rejected`] when an error was reported or the finding limit was reached.
+    pub fn validate<'a>(
+        &self,
+        file: &ChannelFile<'a>,
+        sink: &mut dyn FindingSink<'s>,
+    ) -> Result<Validated<'a, 's>, Rejected> {
+        self.run(file, None, sink)
+    }
+
+    /// [`Self::validate`], then the exercise step: every instance evaluated through the
+    /// interpreter under every selected profile, on synthesized events that make each
+    /// non-wildcard criterion both match and miss. `scratch` holds the synthesized byte
+    /// values; [`exercise_scratch_len`] bytes always suffice. Allocates nothing.
+    ///
+    /// # Errors
+    /// [`Rejected`] when an error was reported or the finding limit was reached.
+    pub fn validate_and_exercise<'a>(
+        &self,
+        file: &ChannelFile<'a>,
+        scratch: &mut [u8],
+        sink: &mut dyn FindingSink<'s>,
+    ) -> Result<Validated<'a, 's>, Rejected> {
+        self.run(file, Some(scratch), sink)
+    }
+
+    fn run<'a>(
+        &self,
+        file: &ChannelFile<'a>,
+        scratch: Option<&mut [u8]>,
+        sink: &mut dyn FindingSink<'s>,
+    ) -> Result<Validated<'a, 's>, Rejected> {
+        let mut r = Reporter::new(sink, self.max_findings);
+        let mut flow = self.check_file(file, &mut r);
+        if let (ControlFlow::Continue(()), Some(scratch)) = (flow, scratch) {
+            flow = exercise::exercise(self.schema, self.profiles, file, scratch, &mut r);
+        }
+        let summary = r.summary();
+        if flow.is_break() || summary.errors > 0 {
+            return Err(Rejected(Summary {
+                truncated: flow.is_break() || summary.truncated,
+                ..summary
+            }));
+        }
+        Ok(Validated {
+            file: *file,
+            schema: self.schema,
+            profiles: self.profiles,
+            summary,
+        })
+    }
+
+    fn check_file<'a>(&self, file: &ChannelFile<'a>, r: &mut Reporter<'s, '_>) -> ControlFlow<()> {
+        let schema = self.schema;
+        if self.profiles.is_empty() {
+            r.report(Finding::new(
+                Code::NoProfile,
+                Location::default(),
+                Detail::None,
+            ))?;
+        }
+        check_sizes(schema, r)?;
+        // Template types seen so far, by schema index: the per-type contract is checked at the
+        // first instance of each type, so it is reported once and only for types the file uses.
+        let mut seen = [0u64; MAX_TEMPLATE_TYPES / 64];
+        let mut previous_id: Option<u32> = None;
+        for instance in file.instances() {
+            let iloc = Location {
+                span: Some(instance.span),
+                instance: Some(InstanceRef {
+                    index: instance.index,
+                    id: instance.id,
+                }),
+                ..Location::default()
+            };
+            if let Some(prev) = previous_id
+                && instance.id <= prev
+            {
+                r.report(Finding::new(
+                    Code::InstanceIdOrder,
+                    iloc,
+                    Detail::PreviousId(prev),
+                ))?;
+            }
+            previous_id = Some(instance.id);
+            let Some((type_index, t)) = schema.template_type(instance.template_type) else {
+                let loc = Location {
+                    template_type: Some(TypeRef {
+                        id: instance.template_type,
+                        name: "",
+                    }),
+                    ..iloc
+                };
+                r.report(Finding::new(Code::UnknownTemplateType, loc, Detail::None))?;
+                continue;
+            };
+            let iloc = Location {
+                template_type: Some(TypeRef {
+                    id: t.id,
+                    name: t.name,
+                }),
+                ..iloc
+            };
+            if mark_seen(&mut seen, type_index) {
+                self.first_of_type(t, iloc, r)?;
+            }
+            self.check_instance(&instance, t, iloc, r)?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Per-profile checks of a template type, at the first instance that uses it.
+    fn first_of_type(
+        &self,
+        t: &'s TemplateType<'s>,
+        at: Location<'s>,
+        r: &mut Reporter<'s, '_>,
+    ) -> ControlFlow<()> {
+        for (_, p) in self.profiles.iter(self.schema) {
+            match p.supply(t.id) {
+                Some(s) => type_contract(t, p, s, Some(at), r)?,
+                None => {
+                    r.report(Finding::new(
+                        Code::TemplateTypeNotSupplied,
+                        Location {
+                            profile: Some(p.name),
+                            ..at
+                        },
+                        Detail::None,
+                    ))?;
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn check_instance(
+        &self,
+        instance: &Instance<'_>,
+        t: &'s TemplateType<'s>,
+        iloc: Location<'s>,
+        r: &mut Reporter<'s, '_>,
+    ) -> ControlFlow<()> {
+        let declared = t.fields.len();
+        if usize::from(instance.criterion_count) != declared {
+            let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+            r.report(Finding::new(
+                Code::CriterionCountMismatch,
+                iloc,
+                Detail::Counts {
+                    expected: to_u64(declared),
+                    found: u64::from(instance.criterion_count),
+                },
+            ))?;
+        }
+        let mut all_wildcards = true;
+        for c in instance.criteria() {
+            let field = t.fields.get(usize::from(c.field));
+            let loc = Location {
+                span: Some(c.span),
+                field: Some(FieldRef {
+                    index: c.field,
+                    name: field.map_or("", |f| f.name),
+                }),
+                ..iloc
+            };
+            if c.criterion.is_wildcard() {
+                continue;
+            }
+            all_wildcards = false;
+            if let Some(f) = field {
+                check_against_field(&c, f, loc, r)?;
+            }
+            self.check_against_profiles(&c, t, loc, r)?;
+        }
+        if all_wildcards && instance.criterion_count > 0 {
+            r.report(Finding::new(Code::AllWildcards, iloc, Detail::None))?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Contract per profile for one non-wildcard criterion: the input it reads is supplied, and
+    /// the interpreter can evaluate its kind. The template type's own supply was checked (and a
+    /// missing one reported) at its first instance.
+    fn check_against_profiles(
+        &self,
+        c: &CriterionAt<'_>,
+        t: &TemplateType<'s>,
+        loc: Location<'s>,
+        r: &mut Reporter<'s, '_>,
+    ) -> ControlFlow<()> {
+        let kind = c.criterion.kind();
+        for (_, p) in self.profiles.iter(self.schema) {
+            let Some(s) = p.supply(t.id) else { continue };
+            let ploc = Location {
+                profile: Some(p.name),
+                ..loc
+            };
+            let supplied = s.inputs.len();
+            if usize::from(c.field) >= supplied {
+                r.report(Finding::new(
+                    Code::BeyondSuppliedInputs,
+                    ploc,
+                    Detail::Counts {
+                        expected: u64::try_from(supplied).unwrap_or(u64::MAX),
+                        found: u64::from(c.field),
+                    },
+                ))?;
+            }
+            if !p.criteria.contains(kind) {
+                r.report(Finding::new(
+                    Code::CriterionUnsupported,
+                    ploc,
+                    Detail::Kind(kind),
+                ))?;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Sets the bit of `index`; returns whether it was clear. Indices beyond the bitset (a schema
+/// too large, already reported by `check_sizes`) count as seen.
+fn mark_seen(seen: &mut [u64], index: usize) -> bool {
+    let bit = 1u64 << (index % 64);
+    match seen.get_mut(index / 64) {
+        Some(word) if *word & bit == 0 => {
+            *word |= bit;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Schema checks of one non-wildcard criterion against its field's declaration.
+fn check_against_field<'s>(
+    c: &CriterionAt<'_>,
+    f: &FieldDef<'s>,
+    loc: Location<'s>,
+    r: &mut Reporter<'s, '_>,
+) -> ControlFlow<()> {
+    let kind = c.criterion.kind();
+    if !f.allowed.contains(kind) || InputKind::read_by(kind) != Some(f.input) {
+        // Nothing else about the criterion is meaningful for this field.
+        return r.report(Finding::new(
+            Code::CriterionNotAllowed,
+            loc,
+            Detail::Kind(kind),
+        ));
+    }
+    let bound = |value, bound| Detail::Bound { value, bound };
+    match c.criterion {
+        Criterion::Wildcard => {}
+        Criterion::Exact { pattern, .. } | Criterion::Glob { pattern, .. } => {
+            let len = u64::try_from(pattern.len()).unwrap_or(u64::MAX);
+            if len > u64::from(f.max_pattern_len) {
+                r.report(Finding::new(
+                    Code::PatternTooLong,
+                    loc,
+                    bound(len, u64::from(f.max_pattern_len)),
+                ))?;
+            }
+            if matches!(c.criterion, Criterion::Glob { .. }) && matches_everything(pattern) {
+                r.report(Finding::new(
+                    Code::MatchesEverything,
+                    loc,
+                    Detail::Kind(kind),
+                ))?;
+            }
+        }
+        Criterion::IntEq(v) => {
+            if v < f.min {
+                r.report(Finding::new(Code::ValueOutOfRange, loc, bound(v, f.min)))?;
+            } else if v > f.max {
+                r.report(Finding::new(Code::ValueOutOfRange, loc, bound(v, f.max)))?;
+            }
+        }
+        Criterion::IntRange { min, max } => {
+            if min > max {
+                r.report(Finding::new(Code::EmptyRange, loc, bound(min, max)))?;
+            } else if min <= f.min && max >= f.max {
+                r.report(Finding::new(
+                    Code::MatchesEverything,
+                    loc,
+                    Detail::Kind(kind),
+                ))?;
+            }
+            if min < f.min {
+                r.report(Finding::new(Code::ValueOutOfRange, loc, bound(min, f.min)))?;
+            }
+            if max > f.max {
+                r.report(Finding::new(Code::ValueOutOfRange, loc, bound(max, f.max)))?;
+            }
+        }
+        Criterion::FlagsAll(m) | Criterion::FlagsAny(m) => {
+            if m & !f.valid_flags != 0 {
+                r.report(Finding::new(
+                    Code::FlagsOutsideField,
+                    loc,
+                    bound(m, f.valid_flags),
+                ))?;
+            }
+            if m == 0 {
+                let code = if kind == crate::CriterionKind::FlagsAny {
+                    Code::EmptyAnyMask
+                } else {
+                    Code::MatchesEverything
+                };
+                r.report(Finding::new(code, loc, Detail::Kind(kind)))?;
+            }
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+pub use exercise::exercise_scratch_len;
