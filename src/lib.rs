@@ -120,3 +120,7 @@ pub fn doc_example_file() -> alloc::vec::Vec<u8> {
     };
     encode(&content).unwrap_or_default()
 }
+
+#[doc(hidden)]
+#[cfg(feature = "alloc")]
+pub mod testkit;

@@ -2,7 +2,7 @@
 //! 20, instances that used a wildcard in field 21 until one did not.
 
 use chanval::schema::{
-    FieldDef, InputKind, ProfileSet, Schema, Supply, TemplateType, check_schema,
+    FieldDef, InputKind, ProfileSet, Schema, Supply, TemplateType, check_schema, declared_inputs,
 };
 use chanval::{
     ChannelContent, Code, CriterionModel, EvalError, Finding, InstanceModel, Interpreter,
@@ -40,20 +40,12 @@ static TYPES: [TemplateType<'static>; 1] = [TemplateType {
     fields: &FIELDS,
 }];
 
-const fn kinds<const N: usize>() -> [InputKind; N] {
-    let mut out = [InputKind::Bytes; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = FIELDS[i].input;
-        i += 1;
-    }
-    out
-}
-static SUPPLIED_20: [InputKind; 20] = kinds::<20>();
-static SUPPLIED_21: [InputKind; 21] = kinds::<21>();
+static SUPPLIED_21: [InputKind; 21] = declared_inputs(&FIELDS);
+// The sensor-7.11 integration code builds the first 20 only.
+static SUPPLIED_20: &[InputKind] = SUPPLIED_21.split_at(20).0;
 static SUPPLIES_A: [Supply<'static>; 1] = [Supply {
     template_type: IPC,
-    inputs: &SUPPLIED_20,
+    inputs: SUPPLIED_20,
 }];
 static SUPPLIES_B: [Supply<'static>; 1] = [Supply {
     template_type: IPC,

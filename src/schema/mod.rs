@@ -204,6 +204,21 @@ impl<'s> FieldDef<'s> {
     }
 }
 
+/// The input kinds `fields` declare, in order, as a constant: what a [`Supply`] lists when the
+/// integration code supplies exactly the declared fields.
+#[must_use]
+pub const fn declared_inputs<const N: usize>(fields: &[FieldDef<'_>; N]) -> [InputKind; N] {
+    let mut out = [InputKind::Bytes; N];
+    let mut from: &[FieldDef<'_>] = fields;
+    let mut to: &mut [InputKind] = &mut out;
+    while let ([field, from_rest @ ..], [slot, to_rest @ ..]) = (from, to) {
+        *slot = field.input;
+        from = from_rest;
+        to = to_rest;
+    }
+    out
+}
+
 /// A template type: a kind of detection and the ordered input fields it declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TemplateType<'s> {

@@ -1,0 +1,236 @@
+//! The interpreter: criteria semantics, event checks, and what it refuses to do.
+
+use chanval::testkit::{FLEET, current_profiles};
+use chanval::{
+    ChannelContent, CriterionModel as C, EvalError, FindingBuf, InputKind, InstanceModel,
+    Interpreter, Validator, Value, encode, parse,
+};
+
+/// file_write instances: path, extension, size, attributes, writer_image.
+fn content() -> ChannelContent {
+    let i = |id, criteria: Vec<C>| InstanceModel {
+        id,
+        template_type: 2,
+        criteria,
+    };
+    let b = |s: &str| s.as_bytes().to_vec();
+    ChannelContent {
+        channel_id: 9,
+        content_version: 1,
+        instances: vec![
+            i(
+                10,
+                vec![
+                    C::Glob {
+                        pattern: b("c:\\users\\*\\temp\\*"),
+                        fold: true,
+                    },
+                    C::Wildcard,
+                    C::Wildcard,
+                    C::Wildcard,
+                    C::Wildcard,
+                ],
+            ),
+            i(
+                11,
+                vec![
+                    C::Wildcard,
+                    C::Exact {
+                        pattern: b("DLL"),
+                        fold: true,
+                    },
+                    C::IntRange { min: 1, max: 4096 },
+                    C::Wildcard,
+                    C::Wildcard,
+                ],
+            ),
+            i(
+                12,
+                vec![
+                    C::Wildcard,
+                    C::Exact {
+                        pattern: b("dll"),
+                        fold: false,
+                    },
+                    C::Wildcard,
+                    C::FlagsAll { mask: 0b101 },
+                    C::Wildcard,
+                ],
+            ),
+            i(
+                13,
+                vec![
+                    C::Wildcard,
+                    C::Wildcard,
+                    C::IntEq { value: 0 },
+                    C::FlagsAny { mask: 0b110 },
+                    C::Wildcard,
+                ],
+            ),
+            i(
+                14,
+                vec![
+                    C::Wildcard,
+                    C::Wildcard,
+                    C::Wildcard,
+                    C::Wildcard,
+                    C::Glob {
+                        pattern: b("*\\rundll32.exe"),
+                        fold: true,
+                    },
+                ],
+            ),
+        ],
+    }
+}
+
+fn event<'e>(
+    path: &'e [u8],
+    ext: &'e [u8],
+    size: u64,
+    attrs: u64,
+    writer: &'e [u8],
+) -> [Value<'e>; 5] {
+    [
+        Value::Bytes(path),
+        Value::Bytes(ext),
+        Value::Unsigned(size),
+        Value::Flags(attrs),
+        Value::Bytes(writer),
+    ]
+}
+
+#[test]
+fn each_criterion_kind_matches_as_documented() {
+    let bytes = encode(&content()).unwrap();
+    let file = parse(&bytes).unwrap();
+    let mut findings = FindingBuf::<8>::new();
+    let validated = Validator::new(&FLEET)
+        .with_profiles(current_profiles())
+        .validate(&file, &mut findings)
+        .unwrap();
+    let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
+    let mut out = [0u32; 8];
+    let mut run = |e: &[Value<'_>]| {
+        let n = interp.evaluate_into(2, e, &mut out).unwrap();
+        out[..n].to_vec()
+    };
+    assert_eq!(
+        run(&event(
+            b"C:\\Users\\bob\\Temp\\x.dll",
+            b"dll",
+            100,
+            0b101,
+            b"c:\\windows\\explorer.exe"
+        )),
+        vec![10, 11, 12]
+    );
+    assert_eq!(
+        run(&event(
+            b"c:\\users\\bob\\temp\\x",
+            b"Dll",
+            5000,
+            0b100,
+            b"C:\\WINDOWS\\RUNDLL32.EXE"
+        )),
+        vec![10, 14]
+    );
+    assert_eq!(run(&event(b"d:\\x", b"exe", 0, 0b010, b"")), vec![13]);
+    assert_eq!(
+        run(&event(b"d:\\x", b"exe", 0, 0b001, b"")),
+        Vec::<u32>::new()
+    );
+    assert_eq!(run(&event(b"d:\\x", b"DLL", 4096, 0b001, b"")), vec![11]);
+    assert_eq!(
+        run(&event(b"d:\\x", b"DLL", 4097, 0b001, b"")),
+        Vec::<u32>::new()
+    );
+}
+
+#[test]
+fn events_that_do_not_fit_the_profile_are_refused() {
+    let bytes = encode(&content()).unwrap();
+    let file = parse(&bytes).unwrap();
+    let mut findings = FindingBuf::<8>::new();
+    let validated = Validator::new(&FLEET)
+        .with_profiles(current_profiles())
+        .validate(&file, &mut findings)
+        .unwrap();
+    let interp = Interpreter::new(&validated, "sensor-7.10").unwrap();
+    let e = event(b"", b"", 0, 0, b"");
+    let mut out = [0u32; 8];
+    assert_eq!(
+        interp.evaluate_into(2, &e[..4], &mut out),
+        Err(EvalError::InputCount {
+            supplied: 5,
+            given: 4
+        })
+    );
+    let mut wrong = e;
+    wrong[2] = Value::Bytes(b"12");
+    assert_eq!(
+        interp.evaluate_into(2, &wrong, &mut out),
+        Err(EvalError::InputKind {
+            field: 2,
+            supplied: InputKind::Unsigned,
+            given: InputKind::Bytes
+        })
+    );
+    assert_eq!(
+        interp.evaluate_into(77, &e, &mut out),
+        Err(EvalError::TemplateTypeNotSupplied { template_type: 77 })
+    );
+    let mut small = [0u32; 1];
+    let all = event(
+        b"c:\\users\\a\\temp\\b",
+        b"dll",
+        1,
+        0b111,
+        b"x\\rundll32.exe",
+    );
+    assert_eq!(
+        interp.evaluate_into(2, &all, &mut small),
+        Err(EvalError::OutputTooSmall {
+            capacity: 1,
+            matched: 5
+        })
+    );
+    assert_eq!(small, [10]);
+    // The legacy profile was not validated: no interpreter for it.
+    assert_eq!(
+        Interpreter::new(&validated, "sensor-6.9-legacy").unwrap_err(),
+        EvalError::ProfileNotValidated
+    );
+    assert_eq!(
+        Interpreter::new(&validated, "no-such-sensor").unwrap_err(),
+        EvalError::ProfileNotValidated
+    );
+}
+
+#[test]
+fn evaluate_reports_ids_in_file_order_through_the_callback() {
+    let bytes = encode(&content()).unwrap();
+    let file = parse(&bytes).unwrap();
+    let mut findings = FindingBuf::<8>::new();
+    let validated = Validator::new(&FLEET)
+        .with_profiles(current_profiles())
+        .validate(&file, &mut findings)
+        .unwrap();
+    let interp = Interpreter::new(&validated, "sensor-7.11").unwrap();
+    let mut seen = Vec::new();
+    let n = interp
+        .evaluate(
+            2,
+            &event(
+                b"c:\\users\\a\\temp\\b",
+                b"dll",
+                1,
+                0b111,
+                b"x\\rundll32.exe",
+            ),
+            |id| seen.push(id),
+        )
+        .unwrap();
+    // 13 wants size 0, 11 wants 1..=4096: never both.
+    assert_eq!((n, seen), (4, vec![10, 11, 12, 14]));
+}

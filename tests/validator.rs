@@ -1,0 +1,326 @@
+//! The validator, finding by finding, on the fleet schema of `chanval::testkit`.
+
+use chanval::schema::{FieldDef, Profile, Schema, Supply, TemplateType, check_schema};
+use chanval::testkit::{FLEET, current_profiles, realistic_content, realistic_content_of};
+use chanval::validate::{Detail, exercise_scratch_len};
+use chanval::{
+    ChannelContent, Code, CriterionModel as C, Finding, InstanceModel, ProfileSet, Severity,
+    Validator, encode, parse,
+};
+
+/// Validates and exercises `content` under `profiles`; returns the codes found and whether it passed.
+fn check(content: &ChannelContent, profiles: ProfileSet) -> (Vec<Code>, bool) {
+    let bytes = encode(content).unwrap();
+    let file = parse(&bytes).unwrap();
+    let mut findings: Vec<Finding<'_>> = Vec::new();
+    let mut scratch = vec![0; exercise_scratch_len(&file)];
+    let ok = Validator::new(&FLEET)
+        .with_profiles(profiles)
+        .validate_and_exercise(&file, &mut scratch, &mut findings)
+        .is_ok();
+    for f in &findings {
+        let span = f.location.span.unwrap_or_default();
+        assert!(span.end <= bytes.len(), "{f:?} outside the file");
+        assert_eq!(f.severity, f.code.severity());
+    }
+    (findings.iter().map(|f| f.code).collect(), ok)
+}
+
+/// One process_start instance (7 fields) with `criteria` in the first fields, wildcards after.
+fn process_start(criteria: Vec<C>) -> ChannelContent {
+    let mut all = criteria;
+    all.resize(7, C::Wildcard);
+    ChannelContent {
+        channel_id: 1,
+        content_version: 1,
+        instances: vec![InstanceModel {
+            id: 1,
+            template_type: 1,
+            criteria: all,
+        }],
+    }
+}
+
+fn glob(p: &str) -> C {
+    C::Glob {
+        pattern: p.as_bytes().to_vec(),
+        fold: false,
+    }
+}
+
+#[test]
+fn realistic_content_passes_every_current_profile_with_no_finding() {
+    for seed in 0..20 {
+        let (codes, ok) = check(&realistic_content(seed, 8 * 1024), current_profiles());
+        assert!(ok && codes.is_empty(), "seed {seed}: {codes:?}");
+    }
+}
+
+#[test]
+fn the_legacy_profile_is_told_apart_by_template_type() {
+    let legacy = ProfileSet::EMPTY.with(3);
+    // process_start and file_write are supplied in full by the legacy sensor.
+    let (codes, ok) = check(&realistic_content_of(1, 4096, &[1, 2]), legacy);
+    assert!(ok, "{codes:?}");
+    // network_connect: 5 declared, 4 supplied — the latent mismatch, and real reads past it.
+    let (codes, ok) = check(&realistic_content_of(1, 4096, &[3]), legacy);
+    assert!(!ok);
+    assert_eq!(
+        codes
+            .iter()
+            .filter(|c| **c == Code::FieldCountMismatch)
+            .count(),
+        1,
+        "{codes:?}"
+    );
+    // registry_set is not supplied at all.
+    let (codes, ok) = check(&realistic_content_of(1, 4096, &[4]), legacy);
+    assert!(!ok);
+    assert_eq!(
+        codes
+            .iter()
+            .filter(|c| **c == Code::TemplateTypeNotSupplied)
+            .count(),
+        1,
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn schema_findings() {
+    let all = current_profiles();
+    let cases: Vec<(&str, ChannelContent, Vec<Code>)> = vec![
+        (
+            "unknown template type",
+            {
+                let mut c = process_start(vec![glob("a*")]);
+                c.instances[0].template_type = 99;
+                c
+            },
+            vec![Code::UnknownTemplateType],
+        ),
+        (
+            "too few criteria",
+            {
+                let mut c = process_start(vec![glob("a*")]);
+                c.instances[0].criteria.truncate(6);
+                c
+            },
+            vec![Code::CriterionCountMismatch],
+        ),
+        (
+            "glob on an unsigned field",
+            process_start(vec![C::Wildcard, C::Wildcard, C::Wildcard, glob("1*")]),
+            // The kind mismatch is also what the interpreter says when exercised, once per profile.
+            vec![
+                Code::CriterionNotAllowed,
+                Code::InterpreterError,
+                Code::InterpreterError,
+                Code::InterpreterError,
+            ],
+        ),
+        (
+            "pattern too long",
+            process_start(vec![glob(&"a".repeat(261))]),
+            vec![Code::PatternTooLong],
+        ),
+        (
+            "value out of range",
+            process_start(vec![
+                C::Wildcard,
+                C::Wildcard,
+                C::Wildcard,
+                C::Wildcard,
+                C::Wildcard,
+                C::Wildcard,
+                C::IntEq { value: 0x5000 },
+            ]),
+            vec![Code::ValueOutOfRange],
+        ),
+        (
+            "empty range",
+            process_start(vec![
+                C::Wildcard,
+                C::Wildcard,
+                C::Wildcard,
+                C::IntRange { min: 5, max: 4 },
+            ]),
+            vec![Code::EmptyRange],
+        ),
+        (
+            "empty any-of mask",
+            process_start(vec![
+                C::Wildcard,
+                C::Wildcard,
+                C::Wildcard,
+                C::Wildcard,
+                C::Wildcard,
+                C::FlagsAny { mask: 0 },
+            ]),
+            vec![Code::EmptyAnyMask],
+        ),
+        (
+            "mask outside the field",
+            process_start(vec![
+                C::Wildcard,
+                C::Wildcard,
+                C::Wildcard,
+                C::Wildcard,
+                C::Wildcard,
+                C::FlagsAll { mask: 0x1_0000 },
+            ]),
+            vec![Code::FlagsOutsideField],
+        ),
+        (
+            "all wildcards",
+            process_start(vec![]),
+            vec![Code::AllWildcards],
+        ),
+        (
+            "glob of stars",
+            process_start(vec![glob("**")]),
+            vec![Code::MatchesEverything],
+        ),
+    ];
+    for (name, content, expected) in cases {
+        let (codes, ok) = check(&content, all);
+        assert_eq!(codes, expected, "{name}");
+        let errors = expected.iter().any(|c| c.severity() == Severity::Error);
+        assert_eq!(ok, !errors, "{name}");
+    }
+}
+
+#[test]
+fn instance_ids_must_be_unique_and_increasing() {
+    let mut c = process_start(vec![glob("a*")]);
+    let mut second = c.instances[0].clone();
+    c.instances.push(second.clone());
+    let (codes, ok) = check(&c, current_profiles());
+    assert_eq!((codes, ok), (vec![Code::InstanceIdOrder], false));
+    second.id = 0;
+    c.instances[1] = second;
+    assert_eq!(check(&c, current_profiles()).0, vec![Code::InstanceIdOrder]);
+}
+
+static ONE_FIELD: [FieldDef<'static>; 1] = [FieldDef::bytes("name", 64)];
+static TYPES: [TemplateType<'static>; 1] = [TemplateType {
+    id: 1,
+    name: "t",
+    fields: &ONE_FIELD,
+}];
+static BYTES: [chanval::InputKind; 1] = [chanval::InputKind::Bytes];
+static SUPPLY: [Supply<'static>; 1] = [Supply {
+    template_type: 1,
+    inputs: &BYTES,
+}];
+static EXACT_ONLY: [Profile<'static>; 1] = [Profile {
+    name: "exact-only",
+    criteria: chanval::schema::CriterionSet::of(&[chanval::CriterionKind::Exact]),
+    supplies: &SUPPLY,
+}];
+static SMALL: Schema<'static> = Schema {
+    template_types: &TYPES,
+    profiles: &EXACT_ONLY,
+};
+
+#[test]
+fn criteria_a_profile_cannot_evaluate_are_rejected_for_it() {
+    let c = ChannelContent {
+        channel_id: 1,
+        content_version: 1,
+        instances: vec![InstanceModel {
+            id: 1,
+            template_type: 1,
+            criteria: vec![glob("*.exe")],
+        }],
+    };
+    let bytes = encode(&c).unwrap();
+    let file = parse(&bytes).unwrap();
+    let mut findings = Vec::new();
+    assert!(
+        Validator::new(&SMALL)
+            .validate(&file, &mut findings)
+            .is_err()
+    );
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].code, Code::CriterionUnsupported);
+    assert_eq!(
+        findings[0].detail,
+        Detail::Kind(chanval::CriterionKind::Glob)
+    );
+    // And the schema check warns that a field allows what a profile cannot run.
+    let mut findings = Vec::new();
+    let summary = check_schema(&SMALL, &mut findings);
+    assert_eq!((summary.errors, summary.warnings), (0, 1), "{findings:?}");
+    assert_eq!(findings[0].code, Code::ProfileLacksCriterion);
+}
+
+#[test]
+fn no_profile_selected_is_an_error() {
+    let bytes = encode(&process_start(vec![glob("a*")])).unwrap();
+    let file = parse(&bytes).unwrap();
+    let mut findings = Vec::new();
+    assert!(
+        Validator::new(&FLEET)
+            .with_profiles(ProfileSet::EMPTY)
+            .validate(&file, &mut findings)
+            .is_err()
+    );
+    assert_eq!(findings[0].code, Code::NoProfile);
+}
+
+#[test]
+fn the_finding_limit_stops_validation_and_rejects() {
+    // 50 instances each with an empty range: 50 errors, limit 10.
+    let mut c = process_start(vec![]);
+    c.instances = (1..=50)
+        .map(|id| {
+            let mut criteria = vec![C::Wildcard; 7];
+            criteria[3] = C::IntRange { min: 9, max: 1 };
+            InstanceModel {
+                id,
+                template_type: 1,
+                criteria,
+            }
+        })
+        .collect();
+    let bytes = encode(&c).unwrap();
+    let file = parse(&bytes).unwrap();
+    let mut findings = Vec::new();
+    let e = Validator::new(&FLEET)
+        .with_max_findings(10)
+        .validate(&file, &mut findings)
+        .unwrap_err();
+    assert_eq!(findings.len(), 10);
+    assert!(e.0.truncated);
+    // A fixed-size sink keeps what fits and counts the rest.
+    let mut buf = chanval::FindingBuf::<4>::new();
+    let _ = Validator::new(&FLEET)
+        .with_profiles(current_profiles())
+        .validate(&file, &mut buf);
+    assert_eq!((buf.len(), buf.dropped()), (4, 46));
+}
+
+#[test]
+fn validation_is_deterministic() {
+    let bytes = encode(&realistic_content_of(3, 4096, &[3, 4])).unwrap();
+    let file = parse(&bytes).unwrap();
+    let run = || {
+        let mut f = Vec::new();
+        let mut scratch = vec![0; exercise_scratch_len(&file)];
+        let _ = Validator::new(&FLEET).validate_and_exercise(&file, &mut scratch, &mut f);
+        f
+    };
+    let first = run();
+    assert!(!first.is_empty());
+    assert_eq!(first, run());
+}
+
+#[test]
+fn the_fleet_schema_check_reports_exactly_the_legacy_gap() {
+    let mut findings = Vec::new();
+    let summary = check_schema(&FLEET, &mut findings);
+    assert_eq!(summary.errors, 1, "{findings:?}");
+    assert_eq!(findings[0].code, Code::FieldCountMismatch);
+    assert_eq!(findings[0].location.profile, Some("sensor-6.9-legacy"));
+}
