@@ -80,7 +80,11 @@ pub mod schema;
 pub mod validate;
 
 #[cfg(feature = "alloc")]
+pub mod diff;
+#[cfg(feature = "alloc")]
 pub mod model;
+#[cfg(feature = "std")]
+pub mod source;
 
 pub use checksum::crc32c;
 pub use error::{Error, ErrorKind};

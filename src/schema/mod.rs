@@ -11,7 +11,7 @@ mod toml;
 pub use crate::format::CriterionKind;
 pub use check::check_schema;
 #[cfg(feature = "std")]
-pub use toml::{SchemaDoc, SchemaError};
+pub use toml::{SchemaDoc, TomlError};
 
 /// What kind of value an input field carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

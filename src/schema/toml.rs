@@ -31,10 +31,11 @@ use super::{
     CriterionKind, CriterionSet, FieldDef, InputKind, Profile, Schema, Supply, TemplateType,
 };
 
-/// A schema that could not be loaded, with its position in the TOML text.
+/// A TOML text (schema or content source) that could not be loaded, with the position of the
+/// problem in the text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {column}: {message}")]
-pub struct SchemaError {
+pub struct TomlError {
     /// What is wrong.
     pub message: String,
     /// Line, from 1.
@@ -43,8 +44,8 @@ pub struct SchemaError {
     pub column: usize,
 }
 
-impl SchemaError {
-    fn at(text: &str, offset: usize, message: String) -> Self {
+impl TomlError {
+    pub(crate) fn at(text: &str, offset: usize, message: String) -> Self {
         let before = text.get(..offset).unwrap_or(text);
         let line = before.matches('\n').count().saturating_add(1);
         let column = before
@@ -201,9 +202,9 @@ impl SchemaDoc {
     /// # Errors
     /// Syntax errors, unknown keys, values of the wrong type or out of range, and supplies that
     /// name an unknown template type, each with its line and column.
-    pub fn from_toml(text: &str) -> Result<Self, SchemaError> {
+    pub fn from_toml(text: &str) -> Result<Self, TomlError> {
         let file: FileToml = toml::from_str(text).map_err(|e| {
-            SchemaError::at(
+            TomlError::at(
                 text,
                 e.span().map_or(0, |s| s.start),
                 e.message().trim_end().to_owned(),
@@ -248,7 +249,7 @@ impl SchemaDoc {
                     TypeName::Id(id) => (*id, types.iter().find(|t| t.id == *id)),
                     TypeName::Name(name) => {
                         let t = types.iter().find(|t| t.name == *name).ok_or_else(|| {
-                            SchemaError::at(
+                            TomlError::at(
                                 text,
                                 s.template_type.span().start,
                                 format!(
@@ -273,7 +274,7 @@ impl SchemaDoc {
                             })
                             .unwrap_or_default();
                         if kinds.len() != usize::from(*n) {
-                            return Err(SchemaError::at(
+                            return Err(TomlError::at(
                                 text,
                                 s.inputs.span().start,
                                 format!(

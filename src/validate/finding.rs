@@ -393,6 +393,14 @@ impl fmt::Display for Message<'_, '_> {
                     " is declared `{declared}` but profile `{profile}` supplies `{supplied}`"
                 )
             }
+            (Code::ProfileLacksCriterion, Detail::Kind(kind)) => {
+                field(f, loc)?;
+                write!(
+                    f,
+                    " allows `{kind}`, which profile `{profile}` cannot evaluate; content using it there \
+                     will be rejected for that profile"
+                )
+            }
             (Code::TemplateTypeNotSupplied, _) => {
                 write!(f, "profile `{profile}` does not supply inputs for ")?;
                 ttype(f, loc)

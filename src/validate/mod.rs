@@ -15,7 +15,7 @@ pub use finding::{
     Severity, TypeRef,
 };
 
-use crate::format::{ChannelFile, Criterion, CriterionAt, Instance};
+use crate::format::{ChannelFile, Criterion, CriterionAt, Instance, Span};
 use crate::interpret::matches_everything;
 use crate::schema::check::{check_sizes, type_contract};
 use crate::schema::{FieldDef, InputKind, MAX_TEMPLATE_TYPES, ProfileSet, Schema, TemplateType};
@@ -264,7 +264,14 @@ impl<'s> Validator<'s> {
                 ..iloc
             };
             if mark_seen(&mut seen, type_index) {
-                self.first_of_type(t, iloc, r)?;
+                // Type-level findings point at the `template_type` field of the first instance
+                // that makes the file depend on the type (record offset 8, 2 bytes).
+                let at = instance.span.start.saturating_add(8);
+                let type_field = Location {
+                    span: Some(Span::new(at, at.saturating_add(2))),
+                    ..iloc
+                };
+                self.first_of_type(t, type_field, r)?;
             }
             self.check_instance(&instance, t, iloc, r)?;
         }

@@ -1,0 +1,105 @@
+//! `chanval diff`: what a candidate changes relative to the published file, and whether it may
+//! replace it (same channel, greater content version).
+
+use std::path::Path;
+
+use chanval::diff::{check_publication, diff};
+use chanval::schema::Schema;
+use chanval::{Finding, parse};
+
+use super::Outcome;
+use crate::Format;
+use crate::files::{load_schema, read};
+use crate::report::{ChangedOut, DiffOut, FieldOut, FileReport, InstanceOut, Report};
+
+pub fn run(
+    old_path: &Path,
+    new_path: &Path,
+    schema_path: Option<&Path>,
+    format: Format,
+) -> Outcome {
+    let doc = schema_path.map(load_schema).transpose()?;
+    let old_bytes = read(old_path)?;
+    let new_bytes = read(new_path)?;
+    let report = |path: &Path, findings: &[Finding<'_>], bytes: &[u8]| {
+        FileReport::new(path.display().to_string(), findings, false, false)
+            .with_bytes(bytes.to_vec())
+    };
+    let (old, new) = match (parse(&old_bytes), parse(&new_bytes)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (o, n) => {
+            let mut files = Vec::new();
+            if let Err(e) = o {
+                files.push(report(old_path, &[Finding::structural(&e)], &old_bytes));
+            }
+            if let Err(e) = n {
+                files.push(report(new_path, &[Finding::structural(&e)], &new_bytes));
+            }
+            return Ok(Report::new("diff", files).emit(format));
+        }
+    };
+    let mut findings = Vec::new();
+    check_publication(&old, &new, &mut findings);
+    let d = diff(&old, &new);
+    let named = |schema: Option<&Schema<'_>>| {
+        let tname = |id: u16| {
+            schema
+                .and_then(|s| s.template_type(id))
+                .map(|(_, t)| t.name.to_string())
+        };
+        let fname = |ty: u16, i: u16| {
+            schema
+                .and_then(|s| s.template_type(ty))
+                .and_then(|(_, t)| t.fields.get(usize::from(i)))
+                .map(|f| f.name.to_string())
+        };
+        let type_of = |file: &chanval::ChannelFile<'_>, id: u32| {
+            file.instances()
+                .find(|i| i.id == id)
+                .map_or(0, |i| i.template_type)
+        };
+        let instance = |file: &chanval::ChannelFile<'_>, id: u32| {
+            let ty = type_of(file, id);
+            InstanceOut {
+                id,
+                template_type_id: ty,
+                template_type: tname(ty),
+            }
+        };
+        DiffOut {
+            old: old_path.display().to_string(),
+            new: new_path.display().to_string(),
+            channel_id: new.header().channel_id,
+            old_content_version: old.header().content_version,
+            new_content_version: new.header().content_version,
+            added: d.added.iter().map(|id| instance(&new, *id)).collect(),
+            removed: d.removed.iter().map(|id| instance(&old, *id)).collect(),
+            changed: d
+                .changed
+                .iter()
+                .map(|c| ChangedOut {
+                    id: c.id,
+                    template_type_id: c.template_type.1,
+                    template_type: tname(c.template_type.1),
+                    old_template_type_id: c.template_type.0,
+                    fields: c
+                        .fields
+                        .iter()
+                        .map(|i| FieldOut {
+                            index: *i,
+                            name: fname(c.template_type.1, *i),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            unchanged: d.unchanged,
+        }
+    };
+    let diff_out = match &doc {
+        Some(doc) => doc.with_schema(|s| named(Some(s))),
+        None => named(None),
+    };
+    let mut out = Report::new("diff", vec![report(new_path, &findings, &new_bytes)]);
+    out.diff = Some(diff_out);
+    Ok(out.emit(format))
+}

@@ -1,0 +1,84 @@
+//! `chanval validate`: the gate.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use chanval::validate::exercise_scratch_len;
+use chanval::{Finding, ProfileSet, Validator, parse};
+
+use super::Outcome;
+use crate::Format;
+use crate::files::{Failure, load_schema, read};
+use crate::report::{FileReport, Report};
+
+pub fn run(
+    schema_path: &Path,
+    profile_names: &[String],
+    deny_warnings: bool,
+    max_findings: u32,
+    format: Format,
+    files: &[PathBuf],
+) -> Outcome {
+    // Everything that can stop the gate from running is checked before any file is judged.
+    let doc = load_schema(schema_path)?;
+    for f in files {
+        if !f.is_file() {
+            let what = if f.is_dir() {
+                "is a directory, not a file"
+            } else {
+                "does not exist"
+            };
+            return Err(Failure(format!("`{}` {what}", f.display())));
+        }
+    }
+    doc.with_schema(|schema| {
+        let mut selected = ProfileSet::EMPTY;
+        for name in profile_names {
+            let (index, _) = schema.profile(name).ok_or_else(|| {
+                let known: Vec<&str> = schema.profiles.iter().map(|p| p.name).collect();
+                Failure(format!(
+                    "the schema `{}` has no profile `{name}`; it declares: {}",
+                    schema_path.display(),
+                    known.join(", ")
+                ))
+            })?;
+            selected = selected.with(index);
+        }
+        if profile_names.is_empty() {
+            selected = ProfileSet::all(schema);
+        }
+        let validator = Validator::new(schema)
+            .with_profiles(selected)
+            .with_max_findings(max_findings);
+        let progress =
+            format == Format::Human && files.len() > 1 && std::io::stderr().is_terminal();
+        let mut reports = Vec::with_capacity(files.len());
+        for (i, path) in files.iter().enumerate() {
+            if progress {
+                eprint!("\r\x1b[2K[{}/{}] {}", i + 1, files.len(), path.display());
+            }
+            let bytes = read(path)?;
+            let mut findings: Vec<Finding<'_>> = Vec::new();
+            let truncated = match parse(&bytes) {
+                Err(e) => {
+                    findings.push(Finding::structural(&e));
+                    false
+                }
+                Ok(file) => {
+                    let mut scratch = vec![0u8; exercise_scratch_len(&file)];
+                    match validator.validate_and_exercise(&file, &mut scratch, &mut findings) {
+                        Ok(_) => false,
+                        Err(rejected) => rejected.0.truncated,
+                    }
+                }
+            };
+            let path = path.display().to_string();
+            reports
+                .push(FileReport::new(path, &findings, truncated, deny_warnings).with_bytes(bytes));
+        }
+        if progress {
+            eprint!("\r\x1b[2K");
+        }
+        Ok(Report::new("validate", reports).emit(format))
+    })
+}

@@ -1,0 +1,93 @@
+//! Reading inputs and writing outputs: every failure names the file, and outputs are written
+//! atomically (temporary file, fsync, rename), so a failed run never leaves a half-written file
+//! or replaces a good one.
+
+use std::fmt;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chanval::schema::{SchemaDoc, TomlError};
+
+/// The command could not run (exit 2).
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    if path.is_dir() {
+        return Err(Failure(format!(
+            "`{}` is a directory, not a file",
+            path.display()
+        )));
+    }
+    fs::read(path).map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))
+}
+
+pub fn read_text(path: &Path) -> Result<String, Failure> {
+    let bytes = read(path)?;
+    String::from_utf8(bytes).map_err(|e| {
+        Failure(format!(
+            "`{}` is not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// `path:line:column: message`.
+pub fn located(path: &Path, e: &TomlError) -> String {
+    format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message)
+}
+
+pub fn load_schema(path: &Path) -> Result<SchemaDoc, Failure> {
+    let text = read_text(path)?;
+    SchemaDoc::from_toml(&text).map_err(|e| Failure(format!("schema {}", located(path, &e))))
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let fail = |what: &str, e: std::io::Error| {
+        Failure(format!("cannot write `{}`: {what}: {e}", path.display()))
+    };
+    if path.is_dir() {
+        return Err(Failure(format!(
+            "cannot write `{}`: it is a directory",
+            path.display()
+        )));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| fail("create", e))?;
+        f.write_all(bytes).map_err(|e| fail("write", e))?;
+        f.sync_all().map_err(|e| fail("sync", e))?;
+        drop(f);
+        fs::rename(&tmp, path).map_err(|e| fail("rename", e))?;
+        // Make the rename itself durable; not every platform can open a directory.
+        if let Ok(d) = fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}

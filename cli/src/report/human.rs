@@ -1,0 +1,201 @@
+//! Human output, like a compiler's: code, severity and message; the file and byte range; the
+//! instance, field and profile; and a hex snippet of the bytes at fault with the range marked.
+
+use std::fmt::Write;
+
+use super::{FileReport, FindingOut, Report, Verdict};
+
+/// At most this many hex rows per snippet; longer ranges show their first and last rows.
+const MAX_ROWS: usize = 4;
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    if let Some(d) = &report.diff {
+        render_diff(&mut out, d);
+    }
+    for file in &report.files {
+        for f in &file.findings {
+            finding(&mut out, file, f);
+        }
+        let verdict = match file.verdict {
+            Verdict::Ship => "ship",
+            Verdict::Reject => "DO NOT SHIP",
+        };
+        let _ = writeln!(
+            out,
+            "{}: {} error(s), {} warning(s){} — {verdict}",
+            file.path,
+            file.errors,
+            file.warnings,
+            if file.truncated {
+                ", stopped at the finding limit"
+            } else {
+                ""
+            }
+        );
+    }
+    if report.files.len() > 1 {
+        let rejected = report
+            .files
+            .iter()
+            .filter(|f| f.verdict == Verdict::Reject)
+            .count();
+        let _ = match report.verdict {
+            Verdict::Ship => writeln!(out, "verdict: ship ({} files)", report.files.len()),
+            Verdict::Reject => {
+                writeln!(
+                    out,
+                    "verdict: DO NOT SHIP ({rejected} of {} files rejected)",
+                    report.files.len()
+                )
+            }
+        };
+    }
+    out
+}
+
+fn finding(out: &mut String, file: &FileReport, f: &FindingOut) {
+    let l = &f.location;
+    let _ = writeln!(out, "{}[{}]: {}", f.severity, f.code, f.message);
+    match (l.byte_start, l.byte_end) {
+        (Some(s), Some(e)) => {
+            let _ = writeln!(out, "  --> {} @ bytes {s}..{e}", file.path);
+        }
+        _ => {
+            let _ = writeln!(out, "  --> {}", file.path);
+        }
+    }
+    let mut parts = Vec::new();
+    if let (Some(i), Some(id)) = (l.instance_index, l.instance_id) {
+        parts.push(format!("instance #{i} (id {id})"));
+    }
+    if let Some(id) = l.template_type_id {
+        parts.push(match &l.template_type {
+            Some(n) => format!("template type `{n}` ({id})"),
+            None => format!("template type {id}"),
+        });
+    }
+    if let Some(i) = l.field_index {
+        let n = u32::from(i) + 1;
+        parts.push(match &l.field {
+            Some(name) => format!("field {n} `{name}` (index {i})"),
+            None => format!("field {n} (index {i})"),
+        });
+    }
+    if let Some(p) = &l.profile {
+        parts.push(format!("profile `{p}`"));
+    }
+    if !parts.is_empty() {
+        let _ = writeln!(out, "   = {}", parts.join(", "));
+    }
+    if let (Some(bytes), Some(s), Some(e)) = (&file.bytes, l.byte_start, l.byte_end) {
+        hex_snippet(out, bytes, s, e);
+    }
+    out.push('\n');
+}
+
+/// Rows of 16 bytes covering `start..end`, each followed by a marker row under the range.
+fn hex_snippet(out: &mut String, bytes: &[u8], start: usize, end: usize) {
+    let end = end.min(bytes.len());
+    if start >= end {
+        // The range is past the input (a truncated file): say where it ends.
+        let _ = writeln!(out, "   | (input ends at byte {})", bytes.len());
+        return;
+    }
+    let first = start / 16;
+    let last = (end - 1) / 16;
+    let rows: Vec<usize> = if last - first < MAX_ROWS {
+        (first..=last).collect()
+    } else {
+        vec![first, first + 1, usize::MAX, last]
+    };
+    for row in rows {
+        if row == usize::MAX {
+            let _ = writeln!(out, "   | ...");
+            continue;
+        }
+        let base = row * 16;
+        let mut hex = String::new();
+        let mut mark = String::new();
+        for i in base..base + 16 {
+            if i == base + 8 {
+                hex.push(' ');
+                mark.push(' ');
+            }
+            match bytes.get(i) {
+                Some(b) => {
+                    let _ = write!(hex, " {b:02x}");
+                    mark.push_str(if (start..end).contains(&i) {
+                        " ^^"
+                    } else {
+                        "   "
+                    });
+                }
+                None => {
+                    hex.push_str("   ");
+                    mark.push_str("   ");
+                }
+            }
+        }
+        let _ = writeln!(out, "   | {base:08x} {}", hex.trim_end());
+        let _ = writeln!(out, "   |          {}", mark.trim_end());
+    }
+}
+
+fn render_diff(out: &mut String, d: &super::DiffOut) {
+    let _ = writeln!(
+        out,
+        "channel {}: content version {} -> {} ({} -> {})",
+        d.channel_id, d.old_content_version, d.new_content_version, d.old, d.new
+    );
+    let ty = |id: u16, name: &Option<String>| match name {
+        Some(n) => format!("`{n}` ({id})"),
+        None => format!("{id}"),
+    };
+    for i in &d.added {
+        let _ = writeln!(
+            out,
+            "+ instance {} (template type {})",
+            i.id,
+            ty(i.template_type_id, &i.template_type)
+        );
+    }
+    for i in &d.removed {
+        let _ = writeln!(
+            out,
+            "- instance {} (template type {})",
+            i.id,
+            ty(i.template_type_id, &i.template_type)
+        );
+    }
+    for c in &d.changed {
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .map(|f| match &f.name {
+                Some(n) => format!("{} `{n}`", u32::from(f.index) + 1),
+                None => format!("{}", u32::from(f.index) + 1),
+            })
+            .collect();
+        let retyped = if c.old_template_type_id == c.template_type_id {
+            String::new()
+        } else {
+            format!(", template type changed from {}", c.old_template_type_id)
+        };
+        let _ = writeln!(
+            out,
+            "~ instance {} (template type {}): field(s) {}{retyped}",
+            c.id,
+            ty(c.template_type_id, &c.template_type),
+            fields.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} added, {} removed, {} changed, {} unchanged\n",
+        d.added.len(),
+        d.removed.len(),
+        d.changed.len(),
+        d.unchanged
+    );
+}

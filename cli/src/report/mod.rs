@@ -1,0 +1,213 @@
+//! The report every findings-producing command builds, and its three renderings. The structure
+//! serialized here *is* the documented JSON output (docs/JSON.md); change both together.
+
+pub mod human;
+pub mod sarif;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use chanval::{Finding, Severity};
+use serde::Serialize;
+
+use crate::Format;
+
+/// The JSON output's version; bumped on any incompatible change.
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Ship,
+    Reject,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub tool: Tool,
+    pub command: &'static str,
+    pub verdict: Verdict,
+    pub files: Vec<FileReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<DiffOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub verdict: Verdict,
+    pub errors: u32,
+    pub warnings: u32,
+    /// Reporting stopped at `--max-findings`.
+    pub truncated: bool,
+    pub findings: Vec<FindingOut>,
+    /// The file's bytes, for hex snippets in human output; not serialized.
+    #[serde(skip)]
+    pub bytes: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FindingOut {
+    pub code: &'static str,
+    pub severity: &'static str,
+    pub title: &'static str,
+    pub message: String,
+    pub location: LocationOut,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct LocationOut {
+    pub byte_start: Option<usize>,
+    pub byte_end: Option<usize>,
+    pub instance_index: Option<u32>,
+    pub instance_id: Option<u32>,
+    pub template_type_id: Option<u16>,
+    pub template_type: Option<String>,
+    pub field_index: Option<u16>,
+    pub field: Option<String>,
+    pub profile: Option<String>,
+}
+
+fn name(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+impl From<&Finding<'_>> for FindingOut {
+    fn from(f: &Finding<'_>) -> Self {
+        let l = &f.location;
+        Self {
+            code: f.code.as_str(),
+            severity: f.severity.name(),
+            title: f.code.title(),
+            message: f.message().to_string(),
+            location: LocationOut {
+                byte_start: l.span.map(|s| s.start),
+                byte_end: l.span.map(|s| s.end),
+                instance_index: l.instance.map(|i| i.index),
+                instance_id: l.instance.map(|i| i.id),
+                template_type_id: l.template_type.map(|t| t.id),
+                template_type: l.template_type.and_then(|t| name(t.name)),
+                field_index: l.field.map(|f| f.index),
+                field: l.field.and_then(|f| name(f.name)),
+                profile: l.profile.map(str::to_string),
+            },
+        }
+    }
+}
+
+impl FileReport {
+    pub fn new(
+        path: String,
+        findings: &[Finding<'_>],
+        truncated: bool,
+        deny_warnings: bool,
+    ) -> Self {
+        let count = |s| {
+            u32::try_from(findings.iter().filter(|f| f.severity == s).count()).unwrap_or(u32::MAX)
+        };
+        let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+        let reject = errors > 0 || truncated || (deny_warnings && warnings > 0);
+        Self {
+            path,
+            verdict: if reject {
+                Verdict::Reject
+            } else {
+                Verdict::Ship
+            },
+            errors,
+            warnings,
+            truncated,
+            findings: findings.iter().map(FindingOut::from).collect(),
+            bytes: None,
+        }
+    }
+
+    pub fn with_bytes(self, bytes: Vec<u8>) -> Self {
+        Self {
+            bytes: Some(bytes),
+            ..self
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct InstanceOut {
+    pub id: u32,
+    pub template_type_id: u16,
+    pub template_type: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldOut {
+    pub index: u16,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangedOut {
+    pub id: u32,
+    pub template_type_id: u16,
+    pub template_type: Option<String>,
+    pub old_template_type_id: u16,
+    pub fields: Vec<FieldOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiffOut {
+    pub old: String,
+    pub new: String,
+    pub channel_id: u32,
+    pub old_content_version: u64,
+    pub new_content_version: u64,
+    pub added: Vec<InstanceOut>,
+    pub removed: Vec<InstanceOut>,
+    pub changed: Vec<ChangedOut>,
+    pub unchanged: usize,
+}
+
+impl Report {
+    pub fn new(command: &'static str, files: Vec<FileReport>) -> Self {
+        let verdict = if files.iter().any(|f| f.verdict == Verdict::Reject) {
+            Verdict::Reject
+        } else {
+            Verdict::Ship
+        };
+        Self {
+            version: REPORT_VERSION,
+            tool: Tool {
+                name: "chanval",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            command,
+            verdict,
+            files,
+            diff: None,
+        }
+    }
+
+    /// Writes the report to stdout in `format`; returns the exit code its verdict means.
+    pub fn emit(&self, format: Format) -> ExitCode {
+        let text = match format {
+            Format::Human => human::render(self),
+            Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
+            Format::Sarif => {
+                serde_json::to_string_pretty(&sarif::render(self)).unwrap_or_default() + "\n"
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        // A closed stdout (`| head`) is not a reason to change the verdict.
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+        match self.verdict {
+            Verdict::Ship => ExitCode::SUCCESS,
+            Verdict::Reject => ExitCode::from(1),
+        }
+    }
+}
