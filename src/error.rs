@@ -32,10 +32,14 @@ impl Error {
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The input ends before the item named is complete.
-    #[error("input ends inside the {what}")]
+    #[error("input ends inside the {what}: {needed} byte(s) needed here, {available} left")]
     Truncated {
         /// The item being read.
         what: &'static str,
+        /// Bytes the item needs from the error's offset.
+        needed: u64,
+        /// Bytes the input (or the enclosing record) has left there.
+        available: u64,
     },
     /// The first four bytes are not `CHVL`.
     #[error("bad magic: this is not a channel file (expected the bytes \"CHVL\")")]
@@ -110,6 +114,20 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// How many bytes from the error's offset the problem covers, for reports: the bytes left
+    /// of a truncated item, the magic, the trailer, the trailing bytes, or else one byte.
+    #[must_use]
+    pub fn span_len(&self) -> usize {
+        let clamp = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        match *self {
+            Self::Truncated { available, .. } => clamp(available),
+            Self::BadMagic | Self::ChecksumMismatch { .. } => 4,
+            Self::TrailingBytes(n) => n,
+            Self::UnsupportedVersion(_) => 2,
+            _ => 1,
+        }
+    }
+
     /// The stable diagnostic code of this kind.
     pub const fn code(&self) -> crate::Code {
         use crate::Code;

@@ -38,6 +38,7 @@ impl<'a> Cursor<'a> {
     fn run<O>(
         &mut self,
         mut parser: impl Parser<&'a [u8], Output = O, Error = NomError<'a>>,
+        needed: usize,
         what: &'static str,
     ) -> Result<O, Error> {
         match parser.parse(self.rest) {
@@ -47,27 +48,35 @@ impl<'a> Cursor<'a> {
                 self.rest = rest;
                 Ok(value)
             }
-            Err(_) => Err(Error::new(ErrorKind::Truncated { what }, self.offset)),
+            Err(_) => {
+                let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+                let kind = ErrorKind::Truncated {
+                    what,
+                    needed: to_u64(needed),
+                    available: to_u64(self.rest.len()),
+                };
+                Err(Error::new(kind, self.offset))
+            }
         }
     }
 
     pub(crate) fn u8(&mut self, what: &'static str) -> Result<u8, Error> {
-        self.run(le_u8, what)
+        self.run(le_u8, 1, what)
     }
 
     pub(crate) fn u16(&mut self, what: &'static str) -> Result<u16, Error> {
-        self.run(le_u16, what)
+        self.run(le_u16, 2, what)
     }
 
     pub(crate) fn u32(&mut self, what: &'static str) -> Result<u32, Error> {
-        self.run(le_u32, what)
+        self.run(le_u32, 4, what)
     }
 
     pub(crate) fn u64(&mut self, what: &'static str) -> Result<u64, Error> {
-        self.run(le_u64, what)
+        self.run(le_u64, 8, what)
     }
 
     pub(crate) fn bytes(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], Error> {
-        self.run(take(len), what)
+        self.run(take(len), len, what)
     }
 }

@@ -92,14 +92,8 @@ pub(crate) fn decode<'a>(
             start,
         ));
     }
-    let record_len = usize::try_from(record_len).map_err(|_| {
-        Error::new(
-            ErrorKind::Truncated {
-                what: "instance record",
-            },
-            start,
-        )
-    })?;
+    // record_len <= max_record_len (1 MiB), which fits any usize of 32 bits or more.
+    let record_len = usize::try_from(record_len).unwrap_or(usize::MAX);
     let record_offset = cur.offset();
     let record = cur.bytes(record_len, "instance record")?;
     let mut rc = Cursor::new(record, record_offset);

@@ -284,9 +284,12 @@ impl<'s> Finding<'s> {
 
     /// The finding for a structural error.
     #[must_use]
-    pub const fn structural(error: &crate::Error) -> Self {
+    pub fn structural(error: &crate::Error) -> Self {
         let location = Location {
-            span: Some(Span::new(error.offset, error.offset.saturating_add(1))),
+            span: Some(Span::new(
+                error.offset,
+                error.offset.saturating_add(error.kind.span_len()),
+            )),
             instance: None,
             template_type: None,
             field: None,

@@ -1,0 +1,106 @@
+//! `chanval build` writes atomically: a successful build leaves exactly the output file; a failed
+//! one leaves the directory as it was — no temporary file, and an existing output untouched.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+/// A fresh empty directory for one test.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chanval-atomic-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+fn build(source: &Path, output: &Path) -> i32 {
+    Command::new(env!("CARGO_BIN_EXE_chanval"))
+        .args(["build", "--schema"])
+        .arg(repo("examples/incident/schema.toml"))
+        .arg(source)
+        .arg("-o")
+        .arg(output)
+        .output()
+        .unwrap()
+        .status
+        .code()
+        .unwrap()
+}
+
+#[test]
+fn a_successful_build_leaves_exactly_the_output_and_it_equals_the_shipped_example() {
+    let dir = scratch_dir("ok");
+    let out = dir.join("channel-291-v1.cvc");
+    assert_eq!(
+        build(&repo("examples/incident/channel-291-v1.toml"), &out),
+        0
+    );
+    assert_eq!(listing(&dir), vec!["channel-291-v1.cvc"]);
+    assert_eq!(
+        fs::read(&out).unwrap(),
+        fs::read(repo("examples/incident/channel-291-v1.cvc")).unwrap()
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_failed_build_leaves_the_existing_output_untouched_and_no_temporary_file() {
+    let dir = scratch_dir("fail");
+    let out = dir.join("channel.cvc");
+    fs::write(&out, b"the last good file").unwrap();
+    assert_eq!(
+        build(&repo("cli/tests/inputs/source-unknown-field.toml"), &out),
+        1
+    );
+    assert_eq!(listing(&dir), vec!["channel.cvc"]);
+    assert_eq!(fs::read(&out).unwrap(), b"the last good file");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_shipped_example_rebuilds_to_its_committed_bytes() {
+    let dir = scratch_dir("examples");
+    for (schema, name) in [
+        (
+            "examples/incident/schema.toml",
+            "examples/incident/channel-291-v1",
+        ),
+        (
+            "examples/incident/schema.toml",
+            "examples/incident/channel-291-v2",
+        ),
+        ("examples/fleet/schema.toml", "examples/fleet/channel-100"),
+        ("examples/fleet/schema.toml", "examples/fleet/channel-101"),
+        ("examples/fleet/schema.toml", "cli/tests/inputs/warning"),
+    ] {
+        let out = dir.join("out.cvc");
+        let status = Command::new(env!("CARGO_BIN_EXE_chanval"))
+            .args(["build", "--schema"])
+            .arg(repo(schema))
+            .arg(repo(&format!("{name}.toml")))
+            .arg("-o")
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{name}");
+        assert_eq!(
+            fs::read(&out).unwrap(),
+            fs::read(repo(&format!("{name}.cvc"))).unwrap(),
+            "{name}.cvc is stale"
+        );
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,256 @@
+//! Machine-readable output against its contracts: the JSON report against docs/report.schema.json
+//! (checked by the small JSON Schema subset below: type, enum, required, properties,
+//! additionalProperties, items, $ref), and SARIF against the fields SARIF 2.1.0 requires.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn run(args: &[&str]) -> (i32, Value) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new(env!("CARGO_BIN_EXE_chanval"))
+        .args(args)
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (out.status.code().unwrap(), json)
+}
+
+fn type_ok(v: &Value, t: &str) -> bool {
+    match t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "integer" => v.is_u64() || v.is_i64(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        other => panic!("schema uses type {other}, which this checker does not know"),
+    }
+}
+
+/// Checks `v` against `schema`; returns the paths that fail.
+fn check(root: &Value, schema: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r
+            .strip_prefix("#/$defs/")
+            .expect("only local $defs references");
+        return check(root, &root["$defs"][name], v, path, errors);
+    }
+    match schema.get("type") {
+        Some(Value::String(t)) if !type_ok(v, t) => errors.push(format!("{path}: not {t}: {v}")),
+        Some(Value::Array(ts)) if !ts.iter().any(|t| type_ok(v, t.as_str().unwrap())) => {
+            errors.push(format!("{path}: none of {ts:?}: {v}"))
+        }
+        _ => {}
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
+        if !allowed.contains(v) {
+            errors.push(format!("{path}: {v} not in {allowed:?}"));
+        }
+    }
+    if let (Some(obj), Some(props)) = (
+        v.as_object(),
+        schema.get("properties").and_then(Value::as_object),
+    ) {
+        for r in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if !obj.contains_key(r.as_str().unwrap()) {
+                errors.push(format!("{path}: missing {r}"));
+            }
+        }
+        for (k, sub) in obj {
+            match props.get(k) {
+                Some(s) => check(root, s, sub, &format!("{path}.{k}"), errors),
+                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    errors.push(format!("{path}: undocumented key {k}"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(s)) = (v.as_array(), schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            check(root, s, item, &format!("{path}[{i}]"), errors);
+        }
+    }
+}
+
+fn assert_documented(v: &Value) {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report.schema.json"),
+    )
+    .unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let mut errors = Vec::new();
+    check(&schema, &schema, v, "$", &mut errors);
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn the_checker_rejects_what_the_schema_forbids() {
+    let (_, mut v) = run(&[
+        "validate",
+        "--format",
+        "json",
+        "--schema",
+        "examples/incident/schema.toml",
+        "examples/incident/channel-291-v2.cvc",
+    ]);
+    v["files"][0]["findings"][0]["location"]["surprise"] = Value::Bool(true);
+    v["verdict"] = Value::String("maybe".into());
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut errors = Vec::new();
+    check(&schema, &schema, &v, "$", &mut errors);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+}
+
+#[test]
+fn json_reports_follow_the_documented_structure() {
+    let cases: &[(&[&str], i32)] = &[
+        (
+            &[
+                "validate",
+                "--format",
+                "json",
+                "--schema",
+                "examples/incident/schema.toml",
+                "examples/incident/channel-291-v1.cvc",
+                "examples/incident/channel-291-v2.cvc",
+            ],
+            1,
+        ),
+        (
+            &[
+                "validate",
+                "--format",
+                "json",
+                "--schema",
+                "examples/fleet/schema.toml",
+                "examples/fleet/channel-100.cvc",
+            ],
+            0,
+        ),
+        (
+            &[
+                "validate",
+                "--format",
+                "json",
+                "--schema",
+                "examples/fleet/schema.toml",
+                "cli/tests/inputs/truncated.cvc",
+            ],
+            1,
+        ),
+        (
+            &[
+                "schema",
+                "check",
+                "--format",
+                "json",
+                "examples/fleet/schema.toml",
+            ],
+            0,
+        ),
+        (
+            &[
+                "diff",
+                "--format",
+                "json",
+                "--schema",
+                "examples/incident/schema.toml",
+                "examples/incident/channel-291-v1.cvc",
+                "examples/incident/channel-291-v2.cvc",
+            ],
+            0,
+        ),
+        (
+            &[
+                "diff",
+                "--format",
+                "json",
+                "examples/incident/channel-291-v2.cvc",
+                "examples/incident/channel-291-v1.cvc",
+            ],
+            1,
+        ),
+    ];
+    for (args, code) in cases {
+        let (status, v) = run(args);
+        assert_eq!(status, *code, "{args:?}");
+        assert_documented(&v);
+        let verdict = if *code == 0 { "ship" } else { "reject" };
+        assert_eq!(v["verdict"], verdict, "{args:?}");
+    }
+}
+
+#[test]
+fn sarif_output_has_what_sarif_2_1_0_requires() {
+    let (status, v) = run(&[
+        "validate",
+        "--format",
+        "sarif",
+        "--schema",
+        "examples/incident/schema.toml",
+        "examples/incident/channel-291-v1.cvc",
+        "examples/incident/channel-291-v2.cvc",
+    ]);
+    assert_eq!(status, 1);
+    assert_eq!(v["version"], "2.1.0");
+    let runs = v["runs"].as_array().expect("runs is an array");
+    assert_eq!(runs.len(), 1);
+    let driver = &runs[0]["tool"]["driver"];
+    assert_eq!(driver["name"], "chanval");
+    let rules = driver["rules"].as_array().unwrap();
+    let results = runs[0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4); // CV0201 in both files, CV0202 and CV0301 in v2
+    for r in results {
+        assert!(
+            r["message"]["text"].as_str().is_some_and(|t| !t.is_empty()),
+            "{r}"
+        );
+        let id = r["ruleId"].as_str().unwrap();
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], id, "ruleIndex points at the rule");
+        assert!(matches!(
+            r["level"].as_str(),
+            Some("error" | "warning" | "note" | "none")
+        ));
+        let physical = &r["locations"][0]["physicalLocation"];
+        assert!(
+            physical["artifactLocation"]["uri"].as_str().is_some(),
+            "{r}"
+        );
+        let region = &physical["region"];
+        assert!(
+            region["byteOffset"].as_u64().is_some() && region["byteLength"].as_u64().is_some(),
+            "{r}"
+        );
+    }
+    let ids: Vec<&str> = results
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["CV0201", "CV0201", "CV0202", "CV0301"]);
+    for rule in rules {
+        assert!(
+            rule["id"].as_str().is_some() && rule["shortDescription"]["text"].as_str().is_some()
+        );
+    }
+}
