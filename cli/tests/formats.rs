@@ -50,10 +50,10 @@ fn check(root: &Value, schema: &Value, v: &Value, path: &str, errors: &mut Vec<S
         }
         _ => {}
     }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(v) {
-            errors.push(format!("{path}: {v} not in {allowed:?}"));
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(v)
+    {
+        errors.push(format!("{path}: {v} not in {allowed:?}"));
     }
     if let (Some(obj), Some(props)) = (
         v.as_object(),
