@@ -29,11 +29,12 @@ pub fn read(path: &Path) -> Result<Vec<u8>, Failure> {
     fs::read(path).map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))
 }
 
-pub fn read_text(path: &Path) -> Result<String, Failure> {
+/// Reads a text input; `role` ("schema", "source") names it in errors.
+pub fn read_text(path: &Path, role: &str) -> Result<String, Failure> {
     let bytes = read(path)?;
     String::from_utf8(bytes).map_err(|e| {
         Failure(format!(
-            "`{}` is not UTF-8 text (invalid byte at offset {})",
+            "{role} `{}` is not UTF-8 text (invalid byte at offset {}); is it a channel file?",
             path.display(),
             e.utf8_error().valid_up_to()
         ))
@@ -46,7 +47,7 @@ pub fn located(path: &Path, e: &TomlError) -> String {
 }
 
 pub fn load_schema(path: &Path) -> Result<SchemaDoc, Failure> {
-    let text = read_text(path)?;
+    let text = read_text(path, "schema")?;
     SchemaDoc::from_toml(&text).map_err(|e| Failure(format!("schema {}", located(path, &e))))
 }
 

@@ -10,7 +10,7 @@ use crate::files::{Failure, load_schema, located, read_text, write_atomically};
 
 pub fn run(schema_path: &Path, source_path: &Path, output: &Path) -> Outcome {
     let doc = load_schema(schema_path)?;
-    let text = read_text(source_path)?;
+    let text = read_text(source_path, "source")?;
     let compiled = doc.with_schema(|schema| chanval::source::compile(&text, schema));
     let content = match compiled {
         Ok(c) => c,
