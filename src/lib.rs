@@ -81,6 +81,11 @@ pub mod validate;
 
 #[cfg(feature = "alloc")]
 pub mod diff;
+#[doc(hidden)]
+#[cfg(feature = "arbitrary")]
+pub mod fuzzing;
+#[cfg(feature = "arbitrary")]
+pub mod generate;
 #[cfg(feature = "alloc")]
 pub mod model;
 #[cfg(feature = "std")]

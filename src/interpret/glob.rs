@@ -53,24 +53,32 @@ pub fn matches_everything(pattern: &[u8]) -> bool {
     !pattern.is_empty() && pattern.iter().all(|&b| b == b'*')
 }
 
-/// Obviously-correct exponential reference matcher, for tests and the `glob` fuzz target.
+/// Reference matcher for tests and the `glob` fuzz target: the textbook dynamic programme,
+/// `m[i][j]` = "the first `i` pattern bytes match the first `j` text bytes". Obviously correct,
+/// quadratic in time and memory, so not for agents.
 #[doc(hidden)]
+#[cfg(feature = "alloc")]
 #[must_use]
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // indices bounded by the loops
 pub fn glob_match_reference(pattern: &[u8], text: &[u8], fold: bool) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => (0..=text.len()).any(|i| {
-            text.get(i..)
-                .is_some_and(|t| glob_match_reference(rest, t, fold))
-        }),
-        Some((&p, rest)) => match text.split_first() {
-            Some((&t, trest)) => {
-                (p == b'?' || p == t || (fold && p.eq_ignore_ascii_case(&t)))
-                    && glob_match_reference(rest, trest, fold)
-            }
-            None => false,
-        },
+    let (n, m) = (pattern.len(), text.len());
+    let mut table = alloc::vec![alloc::vec![false; m + 1]; n + 1];
+    table[0][0] = true;
+    for i in 1..=n {
+        let p = pattern[i - 1];
+        for j in 0..=m {
+            table[i][j] = match p {
+                b'*' => table[i - 1][j] || (j > 0 && table[i][j - 1]),
+                _ if j == 0 => false,
+                b'?' => table[i - 1][j - 1],
+                _ => {
+                    table[i - 1][j - 1]
+                        && (p == text[j - 1] || (fold && p.eq_ignore_ascii_case(&text[j - 1])))
+                }
+            };
+        }
     }
+    table[n][m]
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 mod glob;
 
 #[doc(hidden)]
+#[cfg(feature = "alloc")]
 pub use glob::glob_match_reference;
 pub use glob::{glob_match, matches_everything};
 

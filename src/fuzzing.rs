@@ -1,0 +1,516 @@
+//! Entry points for the fuzz targets in `fuzz/` (feature `arbitrary`, doc-hidden). Each takes
+//! the fuzzer's bytes, drives the library, and **panics when an invariant breaks** — that is how
+//! libFuzzer learns of a bug, so this module alone lifts the crate's panic lints. Unit tests call
+//! the same functions with seeded inputs, and `tests/corpus.rs` replays `corpus/` through them.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use arbitrary::{Arbitrary, Unstructured};
+
+use crate::format::HEADER_LEN;
+use crate::generate::{GenConfig, OwnedValue, arbitrary_content, arbitrary_event};
+use crate::interpret::{Interpreter, Value, glob_match, glob_match_reference};
+use crate::model::{ChannelContent, CriterionModel, InstanceModel, encode};
+use crate::schema::{
+    CriterionKind, CriterionSet, FieldDef, InputKind, Profile, ProfileSet, Schema, Supply,
+    TemplateType,
+};
+use crate::testkit::FLEET;
+use crate::validate::{Code, Finding, Validator, exercise_scratch_len};
+
+/// The targets, by name: the folders of `corpus/` and the binaries of `fuzz/`.
+pub const TARGETS: [&str; 6] = [
+    "parse",
+    "validate",
+    "generate",
+    "soundness",
+    "glob",
+    "mutate",
+];
+
+/// Runs the target called `name` on `data`.
+pub fn run(name: &str, data: &[u8]) {
+    match name {
+        "parse" => parse(data),
+        "validate" => validate(data),
+        "generate" => generate(data),
+        "soundness" => soundness(data),
+        "glob" => glob(data),
+        "mutate" => mutate(data),
+        other => panic!("no fuzz target `{other}`"),
+    }
+}
+
+fn assert_in_bounds(findings: &[Finding<'_>], len: usize) {
+    for f in findings {
+        if let Some(s) = f.location.span {
+            assert!(
+                s.start <= s.end && s.end <= len,
+                "finding {f:?} outside the {len}-byte input"
+            );
+        }
+    }
+}
+
+/// `data` with its trailer recomputed, when the only thing wrong with it is the checksum: random
+/// mutations almost never keep a CRC-32C right, and without this the body decoder and the
+/// validator would be out of the fuzzer's reach.
+fn with_repaired_checksum(data: &[u8]) -> Option<Vec<u8>> {
+    match crate::parse(data) {
+        Err(e) if e.code() == Code::ChecksumMismatch => {
+            let mut fixed = data.to_vec();
+            let n = e.offset;
+            let crc = crate::crc32c(fixed.get(..n)?);
+            fixed.get_mut(n..n + 4)?.copy_from_slice(&crc.to_le_bytes());
+            Some(fixed)
+        }
+        _ => None,
+    }
+}
+
+/// Raw bytes into the parser: an error's offset is inside the input; a file that parses decodes
+/// completely and re-encodes to exactly the same bytes (one canonical encoding). Checked on the
+/// input as given and, when only its checksum is wrong, with the checksum repaired.
+pub fn parse(data: &[u8]) {
+    parse_one(data);
+    if let Some(fixed) = with_repaired_checksum(data) {
+        parse_one(&fixed);
+    }
+}
+
+fn parse_one(data: &[u8]) {
+    match crate::parse(data) {
+        Err(e) => assert!(
+            e.offset <= data.len(),
+            "{e} for a {}-byte input",
+            data.len()
+        ),
+        Ok(file) => {
+            let content = ChannelContent::from_file(&file);
+            assert_eq!(
+                content.instances.len(),
+                file.header().instance_count as usize
+            );
+            let again = encode(&content).expect("parsed content encodes");
+            assert!(again == data, "parse then encode changed the bytes");
+        }
+    }
+}
+
+/// Raw bytes validated and exercised against the fleet schema: findings lie inside the input,
+/// and content accepted for a profile never makes its interpreter fail on a well-formed event.
+/// Like [`parse`], also with the checksum repaired.
+pub fn validate(data: &[u8]) {
+    validate_one(data);
+    if let Some(fixed) = with_repaired_checksum(data) {
+        validate_one(&fixed);
+    }
+}
+
+fn validate_one(data: &[u8]) {
+    let Ok(file) = crate::parse(data) else { return };
+    let mut findings = Vec::new();
+    let mut scratch = vec![0u8; exercise_scratch_len(&file)];
+    let result = Validator::new(&FLEET).validate_and_exercise(&file, &mut scratch, &mut findings);
+    assert_in_bounds(&findings, data.len());
+    if let Ok(validated) = result {
+        for p in FLEET.profiles {
+            let interpreter = Interpreter::new(&validated, p.name).unwrap();
+            for s in p.supplies {
+                let event: Vec<Value<'_>> = s
+                    .inputs
+                    .iter()
+                    .map(|k| match k {
+                        InputKind::Bytes => Value::Bytes(b"x"),
+                        InputKind::Unsigned => Value::Unsigned(1),
+                        InputKind::Flags => Value::Flags(1),
+                    })
+                    .collect();
+                interpreter
+                    .evaluate(s.template_type, &event, |_| {})
+                    .unwrap();
+            }
+        }
+    }
+}
+
+fn profile_subset(u: &mut Unstructured<'_>, schema: &Schema<'_>) -> ProfileSet {
+    let bits: u8 = u.arbitrary().unwrap_or(1);
+    let mut set = ProfileSet::EMPTY;
+    for i in 0..schema.profiles.len().min(8) {
+        if bits & (1 << i) != 0 {
+            set = set.with(i);
+        }
+    }
+    if set.is_empty() { set.with(0) } else { set }
+}
+
+/// Always-valid content from the generator: it encodes, parses, validates and exercises without a
+/// single error, decodes to itself and re-encodes to identical bytes.
+pub fn generate(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(config) = GenConfig::arbitrary(&mut u) else {
+        return;
+    };
+    let profiles = profile_subset(&mut u, &FLEET);
+    let Ok(content) = arbitrary_content(&mut u, &FLEET, profiles, &config) else {
+        return;
+    };
+    let bytes = encode(&content).expect("generated content encodes");
+    let file = crate::parse(&bytes).expect("generated content parses");
+    let mut findings = Vec::new();
+    let mut scratch = vec![0u8; exercise_scratch_len(&file)];
+    let result = Validator::new(&FLEET)
+        .with_profiles(profiles)
+        .validate_and_exercise(&file, &mut scratch, &mut findings);
+    assert!(
+        result.is_ok(),
+        "generated content rejected: {findings:#?}\n{content:#?}"
+    );
+    let decoded = ChannelContent::from_file(&file);
+    assert_eq!(decoded, content);
+    assert!(encode(&decoded).unwrap() == bytes);
+}
+
+const FIELD_NAMES: [&str; 12] = [
+    "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11",
+];
+const TYPE_NAMES: [&str; 4] = ["t0", "t1", "t2", "t3"];
+const PROFILE_NAMES: [&str; 4] = ["p0", "p1", "p2", "p3"];
+
+fn input_kind(u: &mut Unstructured<'_>) -> InputKind {
+    *u.choose(&InputKind::ALL).unwrap_or(&InputKind::Bytes)
+}
+
+fn criterion_set(u: &mut Unstructured<'_>) -> CriterionSet {
+    let bits: u8 = u.arbitrary().unwrap_or(0x7f);
+    CriterionSet::of(
+        &CriterionKind::ALL
+            .into_iter()
+            .filter(|k| bits & (1 << k.code()) != 0)
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// A random schema: types with random fields, profiles that supply some types with roughly the
+/// declared inputs — sometimes fewer, sometimes more, sometimes of other kinds.
+struct RandomSchema {
+    fields: Vec<Vec<FieldDef<'static>>>,
+    supplies: Vec<Vec<(u16, Vec<InputKind>)>>,
+    criteria: Vec<CriterionSet>,
+}
+
+impl RandomSchema {
+    fn arbitrary(u: &mut Unstructured<'_>) -> arbitrary::Result<Self> {
+        let types = u.int_in_range(1..=TYPE_NAMES.len())?;
+        let mut fields = Vec::new();
+        for _ in 0..types {
+            let n = u.int_in_range(0..=FIELD_NAMES.len())?;
+            let mut fs = Vec::new();
+            for name in FIELD_NAMES.iter().take(n) {
+                let input = input_kind(u);
+                let allowed = if u.arbitrary()? {
+                    input.applicable()
+                } else {
+                    criterion_set(u).with(CriterionKind::Wildcard)
+                };
+                let min = u.int_in_range(0..=100u64)?;
+                fs.push(FieldDef {
+                    name,
+                    input,
+                    allowed,
+                    max_pattern_len: u.int_in_range(0..=64)?,
+                    min,
+                    max: u.int_in_range(min..=u64::MAX)?,
+                    valid_flags: u.arbitrary()?,
+                });
+            }
+            fields.push(fs);
+        }
+        let mut supplies = Vec::new();
+        let mut criteria = Vec::new();
+        for _ in 0..u.int_in_range(1..=PROFILE_NAMES.len())? {
+            let mut s = Vec::new();
+            for (t, fs) in fields.iter().enumerate() {
+                if u.ratio(1, 8)? {
+                    continue; // this profile does not handle the type
+                }
+                let mut inputs: Vec<InputKind> = fs.iter().map(|f| f.input).collect();
+                match u.int_in_range(0..=7u8)? {
+                    0 => {
+                        inputs.truncate(u.int_in_range(0..=inputs.len())?);
+                    }
+                    1 => inputs.push(input_kind(u)),
+                    2 if !inputs.is_empty() => {
+                        let i = u.choose_index(inputs.len())?;
+                        inputs[i] = input_kind(u);
+                    }
+                    _ => {}
+                }
+                s.push((t as u16, inputs));
+            }
+            supplies.push(s);
+            criteria.push(if u.ratio(3, 4)? {
+                CriterionSet::ALL
+            } else {
+                criterion_set(u)
+            });
+        }
+        Ok(Self {
+            fields,
+            supplies,
+            criteria,
+        })
+    }
+
+    fn with_schema<R>(&self, f: impl FnOnce(&Schema<'_>) -> R) -> R {
+        let types: Vec<TemplateType<'_>> = self
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, fields)| TemplateType {
+                id: i as u16,
+                name: TYPE_NAMES[i],
+                fields,
+            })
+            .collect();
+        let supplies: Vec<Vec<Supply<'_>>> = self
+            .supplies
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .map(|(t, inputs)| Supply {
+                        template_type: *t,
+                        inputs,
+                    })
+                    .collect()
+            })
+            .collect();
+        let profiles: Vec<Profile<'_>> = supplies
+            .iter()
+            .zip(&self.criteria)
+            .enumerate()
+            .map(|(i, (supplies, criteria))| Profile {
+                name: PROFILE_NAMES[i],
+                criteria: *criteria,
+                supplies,
+            })
+            .collect();
+        f(&Schema {
+            template_types: &types,
+            profiles: &profiles,
+        })
+    }
+}
+
+/// Content that ignores the schema: any type id, any number of criteria of any kind.
+fn loose_content(u: &mut Unstructured<'_>, types: usize) -> arbitrary::Result<ChannelContent> {
+    let mut instances = Vec::new();
+    let mut id = 0u32;
+    for _ in 0..u.int_in_range(0..=8)? {
+        id = id.saturating_add(u.int_in_range(0..=2)?);
+        let template_type = u.int_in_range(0..=types as u16)?;
+        let criteria = (0..u.int_in_range(0..=14)?)
+            .map(|_| {
+                Ok(match u.int_in_range(0..=6u8)? {
+                    0 | 1 => CriterionModel::Wildcard,
+                    2 => CriterionModel::Exact {
+                        pattern: u.arbitrary::<&[u8]>()?.iter().take(16).copied().collect(),
+                        fold: u.arbitrary()?,
+                    },
+                    3 => CriterionModel::Glob {
+                        pattern: u.arbitrary::<&[u8]>()?.iter().take(16).copied().collect(),
+                        fold: u.arbitrary()?,
+                    },
+                    4 => CriterionModel::IntEq {
+                        value: u.arbitrary()?,
+                    },
+                    5 => CriterionModel::IntRange {
+                        min: u.arbitrary()?,
+                        max: u.arbitrary()?,
+                    },
+                    _ => CriterionModel::FlagsAny {
+                        mask: u.arbitrary()?,
+                    },
+                })
+            })
+            .collect::<arbitrary::Result<Vec<_>>>()?;
+        instances.push(InstanceModel {
+            id,
+            template_type,
+            criteria,
+        });
+    }
+    Ok(ChannelContent {
+        channel_id: 1,
+        content_version: 1,
+        instances,
+    })
+}
+
+/// The differential oracle between validator and interpreter, on random schemas and content:
+/// - content the validator accepts for a profile never makes that profile's interpreter fail on
+///   an event of the profile's inputs;
+/// - every "criterion beyond the supplied inputs" finding (CV0202) names an instance that really
+///   has a non-wildcard criterion at an index the profile does not supply.
+pub fn soundness(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(random) = RandomSchema::arbitrary(&mut u) else {
+        return;
+    };
+    random.with_schema(|schema| {
+        let content = if u.arbitrary().unwrap_or(false) {
+            let Ok(config) = GenConfig::arbitrary(&mut u) else {
+                return;
+            };
+            let profiles = profile_subset(&mut u, schema);
+            arbitrary_content(&mut u, schema, profiles, &config)
+        } else {
+            loose_content(&mut u, schema.template_types.len())
+        };
+        let Ok(content) = content else { return };
+        let bytes = encode(&content).expect("small content encodes");
+        let file = crate::parse(&bytes).expect("encoded content parses");
+        for (index, p) in schema.profiles.iter().enumerate() {
+            let mut findings = Vec::new();
+            let result = Validator::new(schema)
+                .with_profiles(ProfileSet::EMPTY.with(index))
+                .validate(&file, &mut findings);
+            assert_in_bounds(&findings, bytes.len());
+            for f in findings
+                .iter()
+                .filter(|f| f.code == Code::BeyondSuppliedInputs)
+            {
+                let i = f.location.instance.expect("CV0202 names its instance");
+                let field = f.location.field.expect("CV0202 names its field").index;
+                let instance = &content.instances[i.index as usize];
+                let supplied = p
+                    .supply(instance.template_type)
+                    .expect("CV0202 only where the type is supplied")
+                    .inputs
+                    .len();
+                assert!(
+                    usize::from(field) >= supplied,
+                    "CV0202 at field {field} but {supplied} inputs are supplied"
+                );
+                assert_ne!(
+                    instance.criteria[usize::from(field)],
+                    CriterionModel::Wildcard,
+                    "CV0202 on a wildcard"
+                );
+            }
+            let Ok(validated) = result else { continue };
+            let interpreter = Interpreter::new(&validated, p.name).unwrap();
+            for s in p.supplies {
+                for _ in 0..3 {
+                    let Ok(event) = arbitrary_event(&mut u, s, &content) else {
+                        return;
+                    };
+                    let values: Vec<Value<'_>> = event.iter().map(OwnedValue::as_value).collect();
+                    if let Err(e) = interpreter.evaluate(s.template_type, &values, |_| {}) {
+                        panic!(
+                            "accepted for `{}` yet the interpreter failed: {e}\n{content:#?}",
+                            p.name
+                        );
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// The glob matcher against the dynamic-programming reference, on small alphabets where `*` and
+/// `?` are frequent.
+pub fn glob(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let alphabet = [b'a', b'b', b'A', b'*', b'?', b'.'];
+    let mut draw = |max: usize| -> Vec<u8> {
+        let n = u.int_in_range(0..=max).unwrap_or(0);
+        (0..n)
+            .map(|_| {
+                if u.ratio(1, 10).unwrap_or(false) {
+                    u.arbitrary().unwrap_or(0)
+                } else {
+                    *u.choose(&alphabet).unwrap_or(&b'a')
+                }
+            })
+            .collect()
+    };
+    let pattern = draw(24);
+    let text: Vec<u8> = draw(48);
+    let fold = u.arbitrary().unwrap_or(false);
+    assert_eq!(
+        glob_match(&pattern, &text, fold),
+        glob_match_reference(&pattern, &text, fold),
+        "pattern {:?} text {:?} fold {fold}",
+        pattern.escape_ascii().to_string(),
+        text.escape_ascii().to_string()
+    );
+}
+
+/// A valid file, mutated: parsing fails with an offset inside the input, or succeeds on bytes
+/// that re-encode to themselves (and then validation keeps its findings inside the input).
+pub fn mutate(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(content) = arbitrary_content(
+        &mut u,
+        &FLEET,
+        crate::testkit::current_profiles(),
+        &GenConfig::default(),
+    ) else {
+        return;
+    };
+    let mut bytes = encode(&content).unwrap();
+    for _ in 0..u.int_in_range(1..=6u8).unwrap_or(1) {
+        let len = bytes.len();
+        let at = u.int_in_range(0..=len.saturating_sub(1)).unwrap_or(0);
+        match u.int_in_range(0..=5u8).unwrap_or(0) {
+            0 if at < len => bytes[at] ^= 1 << u.int_in_range(0..=7u8).unwrap_or(0),
+            1 if at < len => bytes[at] = u.arbitrary().unwrap_or(0),
+            2 => bytes.insert(at.min(len), u.arbitrary().unwrap_or(0)),
+            3 if at < len => {
+                bytes.remove(at);
+            }
+            4 => bytes.truncate(at),
+            _ if at < len => {
+                // Overwrite a little-endian u32 (lengths and counts live in them).
+                let v: u32 = u.arbitrary().unwrap_or(0);
+                for (i, b) in v.to_le_bytes().into_iter().enumerate() {
+                    if let Some(slot) = bytes.get_mut(at + i) {
+                        *slot = b;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Usually repair the checksum, so mutations reach the body's decoder.
+    if u.arbitrary().unwrap_or(true) && bytes.len() >= HEADER_LEN + 4 {
+        let n = bytes.len() - 4;
+        let crc = crate::crc32c(&bytes[..n]);
+        bytes[n..].copy_from_slice(&crc.to_le_bytes());
+    }
+    match crate::parse(&bytes) {
+        Err(e) => assert!(e.offset <= bytes.len(), "{e} for {} bytes", bytes.len()),
+        Ok(file) => {
+            assert!(
+                encode(&ChannelContent::from_file(&file)).unwrap() == bytes,
+                "not canonical"
+            );
+            let mut findings = Vec::new();
+            let mut scratch = vec![0u8; exercise_scratch_len(&file)];
+            let _ =
+                Validator::new(&FLEET).validate_and_exercise(&file, &mut scratch, &mut findings);
+            assert_in_bounds(&findings, bytes.len());
+        }
+    }
+}
