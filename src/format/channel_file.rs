@@ -124,10 +124,31 @@ pub fn parse_with_limits<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Channel
     })
 }
 
+/// The fixed header, as nom reads it: eight little-endian fields in a row.
+type RawHeader<'a> = (&'a [u8], u16, u16, u32, u64, u32, u32, u32);
+
+fn raw_header(input: &[u8]) -> nom::IResult<&[u8], RawHeader<'_>> {
+    use nom::Parser;
+    use nom::bytes::complete::take;
+    use nom::number::complete::{le_u16, le_u32, le_u64};
+    (
+        take(MAGIC.len()),
+        le_u16,
+        le_u16,
+        le_u32,
+        le_u64,
+        le_u32,
+        le_u32,
+        le_u32,
+    )
+        .parse(input)
+}
+
 /// Header, overall length and checksum: everything but the records.
 fn parse_frame<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(Header, &'a [u8], u32), Error> {
+    let at = |kind, offset| Error::new(kind, offset);
     if bytes.len() > limits.max_file_len {
-        return Err(Error::new(
+        return Err(at(
             ErrorKind::LimitExceeded {
                 what: "file length",
                 value: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
@@ -136,16 +157,31 @@ fn parse_frame<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(Header, &'a [u8]
             0,
         ));
     }
-    let mut cur = Cursor::new(bytes, 0);
-    let at = |kind, offset| Error::new(kind, offset);
-    if cur.bytes(MAGIC.len(), "header")? != MAGIC {
+    // The magic is checked on its own first, so that a short non-channel file is "not a channel
+    // file" rather than "truncated".
+    if let Some(magic) = bytes.get(..MAGIC.len()).or(Some(bytes))
+        && !MAGIC.starts_with(magic)
+    {
         return Err(at(ErrorKind::BadMagic, 0));
     }
-    let format_version = cur.u16("header")?;
+    let Ok((
+        rest,
+        (_, format_version, flags, channel_id, content_version, instance_count, body_len, reserved),
+    )) = raw_header(bytes)
+    else {
+        let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        return Err(at(
+            ErrorKind::Truncated {
+                what: "header",
+                needed: to_u64(HEADER_LEN),
+                available: to_u64(bytes.len()),
+            },
+            0,
+        ));
+    };
     if format_version != FORMAT_VERSION {
         return Err(at(ErrorKind::UnsupportedVersion(format_version), 4));
     }
-    let flags = cur.u16("header")?;
     if flags != 0 {
         return Err(at(
             ErrorKind::ReservedNonZero {
@@ -155,9 +191,6 @@ fn parse_frame<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(Header, &'a [u8]
             6,
         ));
     }
-    let channel_id = cur.u32("header")?;
-    let content_version = cur.u64("header")?;
-    let instance_count = cur.u32("header")?;
     if instance_count > limits.max_instances {
         return Err(at(
             ErrorKind::LimitExceeded {
@@ -168,7 +201,6 @@ fn parse_frame<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(Header, &'a [u8]
             20,
         ));
     }
-    let body_len = cur.u32("header")?;
     let max_body = limits.max_file_len.saturating_sub(HEADER_LEN + TRAILER_LEN);
     let body_len_usize = usize::try_from(body_len).unwrap_or(usize::MAX);
     if body_len_usize > max_body {
@@ -181,7 +213,6 @@ fn parse_frame<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(Header, &'a [u8]
             24,
         ));
     }
-    let reserved = cur.u32("header")?;
     if reserved != 0 {
         return Err(at(
             ErrorKind::ReservedNonZero {
@@ -191,9 +222,10 @@ fn parse_frame<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(Header, &'a [u8]
             28,
         ));
     }
-    // body_len <= max_file_len - 36, so these sums cannot overflow; checked anyway.
+    // body_len <= max_file_len - 36, so these sums cannot overflow; saturating anyway.
     let trailer_at = HEADER_LEN.saturating_add(body_len_usize);
     let total = trailer_at.saturating_add(TRAILER_LEN);
+    let mut cur = Cursor::new(rest, HEADER_LEN);
     let body = cur.bytes(body_len_usize, "body")?;
     let stored = cur.u32("trailer")?;
     if bytes.len() > total {

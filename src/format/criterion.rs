@@ -160,7 +160,86 @@ pub struct CriterionAt<'a> {
     pub criterion: Criterion<'a>,
 }
 
-/// Decodes one criterion at the cursor, checking kind, flags and payload length.
+/// Splits one criterion off the front of `bytes`: kind, flags, payload, and what follows. Judges
+/// nothing but that the bytes are there.
+#[inline]
+pub(crate) fn split(bytes: &[u8]) -> Option<(u8, u8, &[u8], &[u8])> {
+    let (&[kind, flags, l0, l1], tail) = bytes.split_first_chunk::<4>()?;
+    let (payload, rest) = tail.split_at_checked(usize::from(u16::from_le_bytes([l0, l1])))?;
+    Some((kind, flags, payload, rest))
+}
+
+/// The criterion a framed kind, flags and payload encode, if the payload has the kind's size.
+#[inline]
+pub(crate) fn build(kind: u8, flags: u8, payload: &[u8]) -> Option<Criterion<'_>> {
+    let fold = flags & FLAG_FOLD != 0;
+    let word = |p: &[u8]| p.first_chunk::<8>().map(|w| u64::from_le_bytes(*w));
+    Some(match (kind, payload.len()) {
+        (0, 0) => Criterion::Wildcard,
+        (1, _) => Criterion::Exact {
+            pattern: payload,
+            fold,
+        },
+        (2, _) => Criterion::Glob {
+            pattern: payload,
+            fold,
+        },
+        (3, 8) => Criterion::IntEq(word(payload)?),
+        (4, 16) => Criterion::IntRange {
+            min: word(payload)?,
+            max: word(payload.get(8..)?)?,
+        },
+        (5, 8) => Criterion::FlagsAll(word(payload)?),
+        (6, 8) => Criterion::FlagsAny(word(payload)?),
+        _ => return None,
+    })
+}
+
+/// Per kind code: the flag bits it defines, and its payload length (`PATTERN` for exact and glob).
+/// Codes 7 to 255 are absent (`None`).
+const PATTERN: u16 = u16::MAX;
+const FRAMING: [Option<(u8, u16)>; 256] = {
+    let mut t = [None; 256];
+    t[0] = Some((0, 0));
+    t[1] = Some((FLAG_FOLD, PATTERN));
+    t[2] = Some((FLAG_FOLD, PATTERN));
+    t[3] = Some((0, 8));
+    t[4] = Some((0, 16));
+    t[5] = Some((0, 8));
+    t[6] = Some((0, 8));
+    t
+};
+
+/// Whether `count` criteria exactly fill `bytes` with correct framing: the parser's hot loop.
+/// It reads only the 4-byte heads and skips payloads; `decode` says what is wrong when it is not.
+#[inline]
+pub(crate) fn framing_ok(mut bytes: &[u8], count: u16, max_pattern_len: u16) -> bool {
+    for _ in 0..count {
+        let Some((&[kind, flags, l0, l1], tail)) = bytes.split_first_chunk::<4>() else {
+            return false;
+        };
+        let len = u16::from_le_bytes([l0, l1]);
+        let Some(Some((allowed, size))) = FRAMING.get(usize::from(kind)) else {
+            return false;
+        };
+        let size_ok = if *size == PATTERN {
+            len <= max_pattern_len
+        } else {
+            len == *size
+        };
+        let Some(rest) = tail.get(usize::from(len)..) else {
+            return false;
+        };
+        if !size_ok || flags & !allowed != 0 {
+            return false;
+        }
+        bytes = rest;
+    }
+    bytes.is_empty()
+}
+
+/// Decodes one criterion at the cursor, checking kind, flags and payload length: the path that
+/// names what is wrong, with its offset.
 pub(crate) fn decode<'a>(
     cur: &mut Cursor<'a>,
     field: u16,
@@ -180,54 +259,38 @@ pub(crate) fn decode<'a>(
             allowed: kind.allowed_flags(),
         }));
     }
-    let fixed = |expected_len: u16, expected: &'static str| {
-        if len == expected_len {
-            Ok(())
-        } else {
-            Err(at(ErrorKind::BadPayloadLength {
+    let expected = match kind {
+        CriterionKind::Wildcard => Some((0, "0 bytes")),
+        CriterionKind::Exact | CriterionKind::Glob => None,
+        CriterionKind::IntRange => Some((16, "16 bytes (min and max)")),
+        CriterionKind::IntEq | CriterionKind::FlagsAll | CriterionKind::FlagsAny => {
+            Some((8, "8 bytes"))
+        }
+    };
+    match expected {
+        Some((size, words)) if len != size => {
+            return Err(at(ErrorKind::BadPayloadLength {
                 kind: kind.name(),
                 len,
-                expected,
-            }))
+                expected: words,
+            }));
         }
-    };
-    match kind {
-        CriterionKind::Wildcard => fixed(0, "0 bytes")?,
-        CriterionKind::Exact | CriterionKind::Glob => {
-            if len > max_pattern_len {
-                return Err(at(ErrorKind::LimitExceeded {
-                    what: "pattern length",
-                    value: u64::from(len),
-                    limit: u64::from(max_pattern_len),
-                }));
-            }
+        None if len > max_pattern_len => {
+            return Err(at(ErrorKind::LimitExceeded {
+                what: "pattern length",
+                value: u64::from(len),
+                limit: u64::from(max_pattern_len),
+            }));
         }
-        CriterionKind::IntRange => fixed(16, "16 bytes (min and max)")?,
-        CriterionKind::IntEq | CriterionKind::FlagsAll | CriterionKind::FlagsAny => {
-            fixed(8, "8 bytes")?;
-        }
+        _ => {}
     }
     let payload = cur.bytes(usize::from(len), WHAT)?;
-    let mut p = Cursor::new(payload, start);
-    let fold = flags & FLAG_FOLD != 0;
-    let criterion = match kind {
-        CriterionKind::Wildcard => Criterion::Wildcard,
-        CriterionKind::Exact => Criterion::Exact {
-            pattern: payload,
-            fold,
-        },
-        CriterionKind::Glob => Criterion::Glob {
-            pattern: payload,
-            fold,
-        },
-        CriterionKind::IntEq => Criterion::IntEq(p.u64(WHAT)?),
-        CriterionKind::IntRange => Criterion::IntRange {
-            min: p.u64(WHAT)?,
-            max: p.u64(WHAT)?,
-        },
-        CriterionKind::FlagsAll => Criterion::FlagsAll(p.u64(WHAT)?),
-        CriterionKind::FlagsAny => Criterion::FlagsAny(p.u64(WHAT)?),
-    };
+    // Kind and length were checked above, so `build` cannot refuse; if it did, say so.
+    let criterion = build(code, flags, payload).ok_or(at(ErrorKind::BadPayloadLength {
+        kind: kind.name(),
+        len,
+        expected: "the kind's size",
+    }))?;
     Ok(CriterionAt {
         field,
         span: Span::new(start, cur.offset()),

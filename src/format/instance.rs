@@ -42,25 +42,25 @@ impl<'a> Instance<'a> {
         self.criteria
     }
 
-    /// Decodes every criterion, failing on the first malformed one or on leftover bytes.
+    /// Checks every criterion's framing — kind, flags, payload length, pattern limit — failing on
+    /// the first malformed one or on leftover bytes, with the full decoder's precise error.
     pub(crate) fn check_criteria(&self) -> Result<(), Error> {
+        if criterion::framing_ok(self.criteria, self.criterion_count, self.max_pattern_len) {
+            return Ok(());
+        }
         let mut criteria = self.criteria();
         while criteria.remaining > 0 {
             criteria.try_next()?;
         }
-        if criteria.cur.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::new(
-                ErrorKind::LengthMismatch {
-                    what: "instance record length (bytes left after its last criterion)",
-                    declared: u64::try_from(self.span.len()).unwrap_or(u64::MAX),
-                    found: u64::try_from(criteria.cur.offset().saturating_sub(self.span.start))
-                        .unwrap_or(u64::MAX),
-                },
-                criteria.cur.offset(),
-            ))
-        }
+        let end = criteria.cur.offset();
+        Err(Error::new(
+            ErrorKind::LengthMismatch {
+                what: "instance record length (bytes left after its last criterion)",
+                declared: u64::try_from(self.span.len()).unwrap_or(u64::MAX),
+                found: u64::try_from(end.saturating_sub(self.span.start)).unwrap_or(u64::MAX),
+            },
+            end,
+        ))
     }
 }
 
@@ -144,19 +144,33 @@ impl<'a> Criteria<'a> {
 impl<'a> Iterator for Criteria<'a> {
     type Item = CriterionAt<'a>;
 
-    /// On a parsed file every criterion decodes; should one not (a view built by hand over
-    /// other bytes), iteration ends there instead of guessing.
+    /// The parser checked every criterion's framing, so this only splits and builds (still
+    /// bounds-checked); should a criterion not decode, iteration ends there instead of guessing.
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.remaining == 0 {
             return None;
         }
-        match self.try_next() {
-            Ok(c) => Some(c),
-            Err(_) => {
-                self.remaining = 0;
-                None
-            }
-        }
+        let rest = self.cur.rest();
+        let start = self.cur.offset();
+        let Some((kind, flags, payload, tail)) = criterion::split(rest) else {
+            self.remaining = 0;
+            return None;
+        };
+        let Some(c) = criterion::build(kind, flags, payload) else {
+            self.remaining = 0;
+            return None;
+        };
+        let end = start.saturating_add(rest.len().saturating_sub(tail.len()));
+        self.cur = Cursor::new(tail, end);
+        let field = self.field;
+        self.remaining = self.remaining.saturating_sub(1);
+        self.field = self.field.saturating_add(1);
+        Some(CriterionAt {
+            field,
+            span: Span::new(start, end),
+            criterion: c,
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -18,7 +18,9 @@ pub use finding::{
 use crate::format::{ChannelFile, Criterion, CriterionAt, Instance, Span};
 use crate::interpret::matches_everything;
 use crate::schema::check::{check_sizes, type_contract};
-use crate::schema::{FieldDef, InputKind, MAX_TEMPLATE_TYPES, ProfileSet, Schema, TemplateType};
+use crate::schema::{
+    CriterionSet, FieldDef, InputKind, MAX_TEMPLATE_TYPES, ProfileSet, Schema, TemplateType,
+};
 
 /// Counts of what was reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -227,7 +229,8 @@ impl<'s> Validator<'s> {
         let mut seen = [0u64; MAX_TEMPLATE_TYPES / 64];
         let mut previous_id: Option<u32> = None;
         for instance in file.instances() {
-            let iloc = Location {
+            // Locations are built only when a finding is reported: this loop is the hot path.
+            let iloc = || Location {
                 span: Some(instance.span),
                 instance: Some(InstanceRef {
                     index: instance.index,
@@ -240,7 +243,7 @@ impl<'s> Validator<'s> {
             {
                 r.report(Finding::new(
                     Code::InstanceIdOrder,
-                    iloc,
+                    iloc(),
                     Detail::PreviousId(prev),
                 ))?;
             }
@@ -251,17 +254,17 @@ impl<'s> Validator<'s> {
                         id: instance.template_type,
                         name: "",
                     }),
-                    ..iloc
+                    ..iloc()
                 };
                 r.report(Finding::new(Code::UnknownTemplateType, loc, Detail::None))?;
                 continue;
             };
-            let iloc = Location {
+            let iloc = || Location {
                 template_type: Some(TypeRef {
                     id: t.id,
                     name: t.name,
                 }),
-                ..iloc
+                ..iloc()
             };
             if mark_seen(&mut seen, type_index) {
                 // Type-level findings point at the `template_type` field of the first instance
@@ -269,11 +272,11 @@ impl<'s> Validator<'s> {
                 let at = instance.span.start.saturating_add(8);
                 let type_field = Location {
                     span: Some(Span::new(at, at.saturating_add(2))),
-                    ..iloc
+                    ..iloc()
                 };
                 self.first_of_type(t, type_field, r)?;
             }
-            self.check_instance(&instance, t, iloc, r)?;
+            self.check_instance(&instance, t, &iloc, r)?;
         }
         ControlFlow::Continue(())
     }
@@ -307,7 +310,7 @@ impl<'s> Validator<'s> {
         &self,
         instance: &Instance<'_>,
         t: &'s TemplateType<'s>,
-        iloc: Location<'s>,
+        iloc: &dyn Fn() -> Location<'s>,
         r: &mut Reporter<'s, '_>,
     ) -> ControlFlow<()> {
         let declared = t.fields.len();
@@ -315,35 +318,50 @@ impl<'s> Validator<'s> {
             let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
             r.report(Finding::new(
                 Code::CriterionCountMismatch,
-                iloc,
+                iloc(),
                 Detail::Counts {
                     expected: to_u64(declared),
                     found: u64::from(instance.criterion_count),
                 },
             ))?;
         }
+        // What every selected profile that handles this type supplies and evaluates: a criterion
+        // within both needs no per-profile look (the common case); one outside goes through
+        // `check_against_profiles`, which finds and reports the profiles at fault.
+        let mut supplied_by_all = usize::MAX;
+        let mut evaluated_by_all = CriterionSet::ALL;
+        for (_, p) in self.profiles.iter(self.schema) {
+            if let Some(s) = p.supply(t.id) {
+                supplied_by_all = supplied_by_all.min(s.inputs.len());
+                evaluated_by_all = evaluated_by_all.intersection(p.criteria);
+            }
+        }
         let mut all_wildcards = true;
         for c in instance.criteria() {
+            if c.criterion.is_wildcard() {
+                continue;
+            }
+            all_wildcards = false;
             let field = t.fields.get(usize::from(c.field));
-            let loc = Location {
+            let loc = || Location {
                 span: Some(c.span),
                 field: Some(FieldRef {
                     index: c.field,
                     name: field.map_or("", |f| f.name),
                 }),
-                ..iloc
+                ..iloc()
             };
-            if c.criterion.is_wildcard() {
-                continue;
-            }
-            all_wildcards = false;
             if let Some(f) = field {
-                check_against_field(&c, f, loc, r)?;
+                check_against_field(&c, f, &loc, r)?;
             }
-            self.check_against_profiles(&c, t, loc, r)?;
+            if usize::from(c.field) >= supplied_by_all
+                || !evaluated_by_all.contains(c.criterion.kind())
+            {
+                self.check_against_profiles(&c, t, &loc, r)?;
+            }
         }
         if all_wildcards && instance.criterion_count > 0 {
-            r.report(Finding::new(Code::AllWildcards, iloc, Detail::None))?;
+            r.report(Finding::new(Code::AllWildcards, iloc(), Detail::None))?;
         }
         ControlFlow::Continue(())
     }
@@ -355,21 +373,20 @@ impl<'s> Validator<'s> {
         &self,
         c: &CriterionAt<'_>,
         t: &TemplateType<'s>,
-        loc: Location<'s>,
+        loc: &dyn Fn() -> Location<'s>,
         r: &mut Reporter<'s, '_>,
     ) -> ControlFlow<()> {
         let kind = c.criterion.kind();
         for (_, p) in self.profiles.iter(self.schema) {
             let Some(s) = p.supply(t.id) else { continue };
-            let ploc = Location {
-                profile: Some(p.name),
-                ..loc
-            };
             let supplied = s.inputs.len();
             if usize::from(c.field) >= supplied {
                 r.report(Finding::new(
                     Code::BeyondSuppliedInputs,
-                    ploc,
+                    Location {
+                        profile: Some(p.name),
+                        ..loc()
+                    },
                     Detail::Counts {
                         expected: u64::try_from(supplied).unwrap_or(u64::MAX),
                         found: u64::from(c.field),
@@ -377,6 +394,10 @@ impl<'s> Validator<'s> {
                 ))?;
             }
             if !p.criteria.contains(kind) {
+                let ploc = Location {
+                    profile: Some(p.name),
+                    ..loc()
+                };
                 r.report(Finding::new(
                     Code::CriterionUnsupported,
                     ploc,
@@ -405,7 +426,7 @@ fn mark_seen(seen: &mut [u64], index: usize) -> bool {
 fn check_against_field<'s>(
     c: &CriterionAt<'_>,
     f: &FieldDef<'s>,
-    loc: Location<'s>,
+    loc: &dyn Fn() -> Location<'s>,
     r: &mut Reporter<'s, '_>,
 ) -> ControlFlow<()> {
     let kind = c.criterion.kind();
@@ -413,7 +434,7 @@ fn check_against_field<'s>(
         // Nothing else about the criterion is meaningful for this field.
         return r.report(Finding::new(
             Code::CriterionNotAllowed,
-            loc,
+            loc(),
             Detail::Kind(kind),
         ));
     }
@@ -425,47 +446,55 @@ fn check_against_field<'s>(
             if len > u64::from(f.max_pattern_len) {
                 r.report(Finding::new(
                     Code::PatternTooLong,
-                    loc,
+                    loc(),
                     bound(len, u64::from(f.max_pattern_len)),
                 ))?;
             }
             if matches!(c.criterion, Criterion::Glob { .. }) && matches_everything(pattern) {
                 r.report(Finding::new(
                     Code::MatchesEverything,
-                    loc,
+                    loc(),
                     Detail::Kind(kind),
                 ))?;
             }
         }
         Criterion::IntEq(v) => {
             if v < f.min {
-                r.report(Finding::new(Code::ValueOutOfRange, loc, bound(v, f.min)))?;
+                r.report(Finding::new(Code::ValueOutOfRange, loc(), bound(v, f.min)))?;
             } else if v > f.max {
-                r.report(Finding::new(Code::ValueOutOfRange, loc, bound(v, f.max)))?;
+                r.report(Finding::new(Code::ValueOutOfRange, loc(), bound(v, f.max)))?;
             }
         }
         Criterion::IntRange { min, max } => {
             if min > max {
-                r.report(Finding::new(Code::EmptyRange, loc, bound(min, max)))?;
+                r.report(Finding::new(Code::EmptyRange, loc(), bound(min, max)))?;
             } else if min <= f.min && max >= f.max {
                 r.report(Finding::new(
                     Code::MatchesEverything,
-                    loc,
+                    loc(),
                     Detail::Kind(kind),
                 ))?;
             }
             if min < f.min {
-                r.report(Finding::new(Code::ValueOutOfRange, loc, bound(min, f.min)))?;
+                r.report(Finding::new(
+                    Code::ValueOutOfRange,
+                    loc(),
+                    bound(min, f.min),
+                ))?;
             }
             if max > f.max {
-                r.report(Finding::new(Code::ValueOutOfRange, loc, bound(max, f.max)))?;
+                r.report(Finding::new(
+                    Code::ValueOutOfRange,
+                    loc(),
+                    bound(max, f.max),
+                ))?;
             }
         }
         Criterion::FlagsAll(m) | Criterion::FlagsAny(m) => {
             if m & !f.valid_flags != 0 {
                 r.report(Finding::new(
                     Code::FlagsOutsideField,
-                    loc,
+                    loc(),
                     bound(m, f.valid_flags),
                 ))?;
             }
@@ -475,7 +504,7 @@ fn check_against_field<'s>(
                 } else {
                     Code::MatchesEverything
                 };
-                r.report(Finding::new(code, loc, Detail::Kind(kind)))?;
+                r.report(Finding::new(code, loc(), Detail::Kind(kind)))?;
             }
         }
     }

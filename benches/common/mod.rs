@@ -1,0 +1,135 @@
+//! Inputs shared by the benchmarks: seeded, deterministic channel files.
+
+#![allow(dead_code)]
+
+use chanval::testkit::{Rng, realistic_content};
+use chanval::{ChannelContent, CriterionModel, InstanceModel, encode};
+
+pub const KIB: usize = 1024;
+pub const MIB: usize = 1024 * 1024;
+
+/// Realistic content (the library's seeded generator): ~60 % wildcards, globs, exact strings,
+/// integer and flag criteria over three template types.
+pub fn realistic(size: usize) -> (ChannelContent, Vec<u8>) {
+    let content = realistic_content(2024, size);
+    let bytes = encode(&content).unwrap();
+    (content, bytes)
+}
+
+/// Adversarial: the most instances per byte — process_start instances of 48 bytes, one integer
+/// criterion each.
+pub fn max_count(size: usize) -> Vec<u8> {
+    let mut instances = Vec::new();
+    let mut bytes = 36;
+    let mut id = 0;
+    while bytes < size {
+        let mut criteria = vec![CriterionModel::Wildcard; 7];
+        criteria[3] = CriterionModel::IntEq {
+            value: u64::from(id),
+        };
+        instances.push(InstanceModel {
+            id,
+            template_type: 1,
+            criteria,
+        });
+        id += 1;
+        bytes += 48;
+    }
+    encode(&ChannelContent {
+        channel_id: 1,
+        content_version: 1,
+        instances,
+    })
+    .unwrap()
+}
+
+/// Adversarial: every field a maximum-length pattern of stars (the one pattern the validator
+/// scans to its end, to decide whether it matches everything).
+pub fn max_patterns(size: usize) -> Vec<u8> {
+    let mut instances = Vec::new();
+    let mut bytes = 36;
+    let mut id = 0;
+    while bytes < size {
+        let mut criteria = vec![CriterionModel::Wildcard; 7];
+        criteria[1] = CriterionModel::Glob {
+            pattern: vec![b'*'; 1024],
+            fold: true,
+        };
+        criteria[0] = CriterionModel::Glob {
+            pattern: vec![b'*'; 260],
+            fold: false,
+        };
+        instances.push(InstanceModel {
+            id,
+            template_type: 1,
+            criteria,
+        });
+        id += 1;
+        bytes += 12 + 7 * 4 + 1024 + 260;
+    }
+    encode(&ChannelContent {
+        channel_id: 1,
+        content_version: 1,
+        instances,
+    })
+    .unwrap()
+}
+
+/// `n` file_write instances, each with one glob on the path (no backslashes, so that globset and
+/// regex read the patterns the same way), and sample paths to match them against.
+pub fn glob_rules(n: usize) -> (Vec<Vec<u8>>, Vec<u8>, Vec<Vec<u8>>) {
+    let words = [
+        "users",
+        "temp",
+        "appdata",
+        "windows",
+        "system32",
+        "program files",
+        "update",
+        "chrome",
+        "cache",
+        "logs",
+    ];
+    let exts = ["exe", "dll", "sys", "ps1", "bat", "js", "tmp", "log"];
+    let mut rng = Rng::new(7);
+    let mut pick = |xs: &[&'static str]| xs[rng.below(xs.len() as u64) as usize];
+    let mut patterns = Vec::with_capacity(n);
+    for i in 0..n {
+        let p = format!("c:/{}/*/{}{i}*.{}", pick(&words), pick(&words), pick(&exts));
+        patterns.push(p.into_bytes());
+    }
+    let instances = patterns
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut criteria = vec![CriterionModel::Wildcard; 5];
+            criteria[0] = CriterionModel::Glob {
+                pattern: p.clone(),
+                fold: false,
+            };
+            InstanceModel {
+                id: i as u32,
+                template_type: 2,
+                criteria,
+            }
+        })
+        .collect();
+    let file = encode(&ChannelContent {
+        channel_id: 2,
+        content_version: 1,
+        instances,
+    })
+    .unwrap();
+    let mut events = Vec::new();
+    for k in 0..64 {
+        let p = format!(
+            "c:/{}/bob/{}{}x.{}",
+            pick(&words),
+            pick(&words),
+            k * 7 % n.max(1),
+            pick(&exts)
+        );
+        events.push(p.into_bytes());
+    }
+    (patterns, file, events)
+}

@@ -1,0 +1,421 @@
+//! Validation at memory speed, measured against what a user would otherwise pick, on the same
+//! content in the same process. `benches/run.sh` runs this and renders docs/PERFORMANCE.md's
+//! table and plot from criterion's data.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chanval::schema::Schema;
+use chanval::testkit::{FLEET, current_profiles};
+use chanval::validate::exercise_scratch_len;
+use chanval::{
+    ChannelContent, CriterionModel, FindingBuf, Interpreter, ProfileSet, Validator, Value, crc32c,
+    parse,
+};
+use common::{KIB, MIB, glob_rules, max_count, max_patterns, realistic};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use serde::{Deserialize, Serialize};
+
+// ---- allocation counting, reported beside the timings -------------------------------------
+
+struct Counting;
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: same contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations<R>(f: impl FnOnce() -> R) -> (usize, usize, R) {
+    let (n, b) = (
+        ALLOCATIONS.load(Ordering::Relaxed),
+        ALLOCATED.load(Ordering::Relaxed),
+    );
+    let r = f();
+    (
+        ALLOCATIONS.load(Ordering::Relaxed) - n,
+        ALLOCATED.load(Ordering::Relaxed) - b,
+        r,
+    )
+}
+
+// ---- what chanval does --------------------------------------------------------------------
+
+fn parse_and_validate(bytes: &[u8]) -> bool {
+    let Ok(file) = parse(bytes) else { return false };
+    let mut findings = FindingBuf::<16>::new();
+    Validator::new(&FLEET)
+        .with_profiles(current_profiles())
+        .validate(&file, &mut findings)
+        .is_ok()
+}
+
+fn byte_sum(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0u64, |a, &b| a.wrapping_add(u64::from(b)))
+}
+
+// ---- what a user would write without chanval: serde + postcard into owned structures, then the
+// same semantic checks ----------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+enum PcCriterion {
+    Wildcard,
+    Exact(Vec<u8>, bool),
+    Glob(Vec<u8>, bool),
+    IntEq(u64),
+    IntRange(u64, u64),
+    FlagsAll(u64),
+    FlagsAny(u64),
+}
+
+#[derive(Serialize, Deserialize)]
+struct PcInstance {
+    id: u32,
+    template_type: u16,
+    criteria: Vec<PcCriterion>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PcContent {
+    channel_id: u32,
+    content_version: u64,
+    instances: Vec<PcInstance>,
+}
+
+fn to_postcard(c: &ChannelContent) -> Vec<u8> {
+    let pc = PcContent {
+        channel_id: c.channel_id,
+        content_version: c.content_version,
+        instances: c
+            .instances
+            .iter()
+            .map(|i| PcInstance {
+                id: i.id,
+                template_type: i.template_type,
+                criteria: i
+                    .criteria
+                    .iter()
+                    .map(|c| match c {
+                        CriterionModel::Wildcard => PcCriterion::Wildcard,
+                        CriterionModel::Exact { pattern, fold } => {
+                            PcCriterion::Exact(pattern.clone(), *fold)
+                        }
+                        CriterionModel::Glob { pattern, fold } => {
+                            PcCriterion::Glob(pattern.clone(), *fold)
+                        }
+                        CriterionModel::IntEq { value } => PcCriterion::IntEq(*value),
+                        CriterionModel::IntRange { min, max } => PcCriterion::IntRange(*min, *max),
+                        CriterionModel::FlagsAll { mask } => PcCriterion::FlagsAll(*mask),
+                        CriterionModel::FlagsAny { mask } => PcCriterion::FlagsAny(*mask),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    let mut bytes = postcard::to_allocvec(&pc).unwrap();
+    let crc = crc32c(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// The checks chanval's validator makes (schema and contract), written the obvious way over the
+/// decoded structures. Returns the number of errors.
+fn postcard_decode_and_check(bytes: &[u8], schema: &Schema<'_>, profiles: ProfileSet) -> usize {
+    let (body, trailer) = bytes.split_at(bytes.len() - 4);
+    if crc32c(body).to_le_bytes() != trailer {
+        return 1;
+    }
+    let Ok(content) = postcard::from_bytes::<PcContent>(body) else {
+        return 1;
+    };
+    let mut errors = 0;
+    let mut previous = None;
+    for inst in &content.instances {
+        if previous.is_some_and(|p| inst.id <= p) {
+            errors += 1;
+        }
+        previous = Some(inst.id);
+        let Some((_, t)) = schema.template_type(inst.template_type) else {
+            errors += 1;
+            continue;
+        };
+        if inst.criteria.len() != t.fields.len() {
+            errors += 1;
+        }
+        for (i, c) in inst.criteria.iter().enumerate() {
+            if matches!(c, PcCriterion::Wildcard) {
+                continue;
+            }
+            let Some(f) = t.fields.get(i) else { continue };
+            let ok = match c {
+                PcCriterion::Exact(p, _) | PcCriterion::Glob(p, _) => {
+                    p.len() <= usize::from(f.max_pattern_len)
+                }
+                PcCriterion::IntEq(v) => f.min <= *v && *v <= f.max,
+                PcCriterion::IntRange(a, b) => f.min <= *a && a <= b && *b <= f.max,
+                PcCriterion::FlagsAll(m) | PcCriterion::FlagsAny(m) => {
+                    m & !f.valid_flags == 0 && *m != 0
+                }
+                PcCriterion::Wildcard => true,
+            };
+            if !ok {
+                errors += 1;
+            }
+            for (_, p) in profiles.iter(schema) {
+                match p.supply(t.id) {
+                    Some(s) if i < s.inputs.len() && s.inputs.len() == t.fields.len() => {}
+                    _ => errors += 1,
+                }
+            }
+        }
+    }
+    errors
+}
+
+// ---- benchmarks ---------------------------------------------------------------------------
+
+fn throughput(c: &mut Criterion) {
+    let (content_1m, bytes_1m) = realistic(MIB);
+    let (content_1k, bytes_1k) = realistic(KIB);
+    let (_, bytes_64m) = realistic(64 * MIB);
+    assert!(
+        parse_and_validate(&bytes_1m)
+            && parse_and_validate(&bytes_1k)
+            && parse_and_validate(&bytes_64m)
+    );
+
+    // Allocation and memory report (not timed).
+    for (name, bytes) in [
+        ("1 KiB", &bytes_1k),
+        ("1 MiB", &bytes_1m),
+        ("64 MiB", &bytes_64m),
+    ] {
+        let (n, b, ok) = allocations(|| parse_and_validate(bytes));
+        assert!(ok);
+        println!("allocations while parsing and validating the {name} file: {n} ({b} bytes)");
+    }
+    let pc_1m = to_postcard(&content_1m);
+    let (n, b, _) = allocations(|| postcard_decode_and_check(&pc_1m, &FLEET, current_profiles()));
+    println!("allocations in the postcard baseline on the 1 MiB content: {n} ({b} bytes)");
+
+    for (label, content, bytes) in [
+        ("1KiB", &content_1k, &bytes_1k),
+        ("1MiB", &content_1m, &bytes_1m),
+    ] {
+        let mut g = c.benchmark_group(format!("validate/{label}"));
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        g.bench_function("crc32c (floor)", |b| b.iter(|| crc32c(black_box(bytes))));
+        g.bench_function("byte sum (floor)", |b| {
+            b.iter(|| byte_sum(black_box(bytes)))
+        });
+        g.bench_function("chanval parse", |b| {
+            b.iter(|| parse(black_box(bytes)).is_ok())
+        });
+        g.bench_function("chanval parse+validate", |b| {
+            b.iter(|| parse_and_validate(black_box(bytes)))
+        });
+        let file = parse(bytes).unwrap();
+        let mut scratch = vec![0; exercise_scratch_len(&file)];
+        g.bench_function("chanval parse+validate+exercise", |b| {
+            b.iter(|| {
+                let file = parse(black_box(bytes)).unwrap();
+                let mut findings = FindingBuf::<16>::new();
+                Validator::new(&FLEET)
+                    .with_profiles(current_profiles())
+                    .validate_and_exercise(&file, &mut scratch, &mut findings)
+                    .is_ok()
+            })
+        });
+        let pc = to_postcard(content);
+        assert_eq!(
+            postcard_decode_and_check(&pc, &FLEET, current_profiles()),
+            0
+        );
+        g.bench_function("postcard decode+check (baseline)", |b| {
+            b.iter(|| postcard_decode_and_check(black_box(&pc), &FLEET, current_profiles()))
+        });
+        g.finish();
+    }
+
+    let mut g = c.benchmark_group("validate/64MiB");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes_64m.len() as u64));
+    g.bench_function("crc32c (floor)", |b| {
+        b.iter(|| crc32c(black_box(&bytes_64m)))
+    });
+    g.bench_function("chanval parse+validate", |b| {
+        b.iter(|| parse_and_validate(black_box(&bytes_64m)))
+    });
+    g.finish();
+}
+
+fn scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling");
+    g.sample_size(10);
+    for size in [KIB, 64 * KIB, MIB, 16 * MIB, 64 * MIB] {
+        for (kind, bytes) in [
+            ("realistic", realistic(size).1),
+            ("max-count", max_count(size)),
+            ("max-patterns", max_patterns(size)),
+        ] {
+            // Adversarial files are judged too: validation must finish, whatever it decides.
+            g.throughput(Throughput::Bytes(bytes.len() as u64));
+            g.bench_with_input(BenchmarkId::new(kind, size), &bytes, |b, bytes| {
+                b.iter(|| parse_and_validate(black_box(bytes)))
+            });
+        }
+    }
+    g.finish();
+}
+
+fn interpreter(c: &mut Criterion) {
+    for n in [10usize, 1000, 10_000] {
+        let (patterns, file_bytes, events) = glob_rules(n);
+        let file = parse(&file_bytes).unwrap();
+        let mut sink = Vec::new();
+        let validated = Validator::new(&FLEET)
+            .with_profiles(current_profiles())
+            .validate(&file, &mut sink)
+            .unwrap();
+        let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
+        let event_values: Vec<[Value<'_>; 5]> = events
+            .iter()
+            .map(|e| {
+                [
+                    Value::Bytes(e),
+                    Value::Bytes(b"exe"),
+                    Value::Unsigned(1),
+                    Value::Flags(0),
+                    Value::Bytes(b""),
+                ]
+            })
+            .collect();
+        let globs = {
+            let mut b = globset::GlobSetBuilder::new();
+            for p in &patterns {
+                b.add(
+                    globset::GlobBuilder::new(std::str::from_utf8(p).unwrap())
+                        .literal_separator(false)
+                        .build()
+                        .unwrap(),
+                );
+            }
+            b.build().unwrap()
+        };
+        let regexes = regex::bytes::RegexSet::new(patterns.iter().map(|p| {
+            let mut r = String::from("(?s-u)^");
+            for &ch in p {
+                match ch {
+                    b'*' => r.push_str(".*"),
+                    b'?' => r.push('.'),
+                    c => r.push_str(&regex::escape(&(c as char).to_string())),
+                }
+            }
+            r.push('$');
+            r
+        }))
+        .unwrap();
+        // The three must agree before their speed means anything.
+        for e in &event_values {
+            let Value::Bytes(path) = e[0] else {
+                unreachable!()
+            };
+            let mut ours = Vec::new();
+            interp.evaluate(2, e, |id| ours.push(id as usize)).unwrap();
+            assert_eq!(
+                ours,
+                globs.matches(std::str::from_utf8(path).unwrap()),
+                "globset disagrees"
+            );
+            assert_eq!(
+                ours,
+                regexes.matches(path).into_iter().collect::<Vec<_>>(),
+                "RegexSet disagrees"
+            );
+        }
+        let matched: usize = event_values
+            .iter()
+            .map(|e| interp.evaluate(2, e, |_| {}).unwrap())
+            .sum();
+        println!(
+            "{n} patterns: {matched} matches over {} events",
+            event_values.len()
+        );
+
+        let mut g = c.benchmark_group(format!("interpret/{n} globs"));
+        g.throughput(Throughput::Elements(event_values.len() as u64));
+        g.bench_function("chanval evaluate", |b| {
+            b.iter(|| {
+                event_values
+                    .iter()
+                    .map(|e| interp.evaluate(2, black_box(e), |_| {}).unwrap())
+                    .sum::<usize>()
+            })
+        });
+        let mut hits = Vec::new();
+        let event_strs: Vec<&str> = events
+            .iter()
+            .map(|e| std::str::from_utf8(e).unwrap())
+            .collect();
+        g.bench_function("globset matches_into (baseline)", |b| {
+            b.iter(|| {
+                event_strs
+                    .iter()
+                    .map(|e| {
+                        globs.matches_into(black_box(*e), &mut hits);
+                        hits.len()
+                    })
+                    .sum::<usize>()
+            })
+        });
+        g.bench_function("regex RegexSet (baseline)", |b| {
+            b.iter(|| {
+                events
+                    .iter()
+                    .map(|e| regexes.matches(black_box(e)).len())
+                    .sum::<usize>()
+            })
+        });
+        g.finish();
+    }
+    // Worst case for the matcher: a*a*…*b against a long run of a's.
+    let mut g = c.benchmark_group("interpret/worst-case glob");
+    let pattern: Vec<u8> = std::iter::repeat_n(b"a*".as_slice(), 32)
+        .flatten()
+        .copied()
+        .chain([b'b'])
+        .collect();
+    for len in [256usize, 4096, 65_536] {
+        let text = vec![b'a'; len];
+        g.throughput(Throughput::Bytes(len as u64));
+        g.bench_with_input(BenchmarkId::new("glob_match", len), &text, |b, t| {
+            b.iter(|| chanval::interpret::glob_match(black_box(&pattern), black_box(t), false))
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
+    targets = throughput, scaling, interpreter
+}
+criterion_main!(benches);

@@ -1,0 +1,31 @@
+//! Parses and validates the 1 MiB benchmark file in a loop, for profilers:
+//! `cargo build --release --example profile_validate && perf record target/release/examples/profile_validate`.
+use chanval::testkit::{FLEET, current_profiles, realistic_content};
+use chanval::{FindingBuf, Validator, encode, parse};
+
+fn main() {
+    let bytes = encode(&realistic_content(2024, 1 << 20)).unwrap();
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200);
+    let validate = std::env::args().nth(2).is_none_or(|a| a != "parse");
+    let mut ok = 0;
+    for _ in 0..rounds {
+        let file = parse(&bytes).unwrap();
+        if validate {
+            let mut findings = FindingBuf::<16>::new();
+            ok += usize::from(
+                Validator::new(&FLEET)
+                    .with_profiles(current_profiles())
+                    .validate(&file, &mut findings)
+                    .is_ok(),
+            );
+        }
+    }
+    println!(
+        "{ok} of {rounds}, {} bytes, {} instances",
+        bytes.len(),
+        parse(&bytes).unwrap().header().instance_count
+    );
+}
