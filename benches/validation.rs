@@ -320,7 +320,7 @@ fn interpreter(c: &mut Criterion) {
             }
             b.build().unwrap()
         };
-        let regexes = regex::bytes::RegexSet::new(patterns.iter().map(|p| {
+        let regexes = regex::bytes::RegexSetBuilder::new(patterns.iter().map(|p| {
             let mut r = String::from("(?s-u)^");
             for &ch in p {
                 match ch {
@@ -332,6 +332,9 @@ fn interpreter(c: &mut Criterion) {
             r.push('$');
             r
         }))
+        .size_limit(1 << 30)
+        .dfa_size_limit(1 << 30)
+        .build()
         .unwrap();
         // The three must agree before their speed means anything.
         for e in &event_values {

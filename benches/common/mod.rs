@@ -43,8 +43,8 @@ pub fn max_count(size: usize) -> Vec<u8> {
     .unwrap()
 }
 
-/// Adversarial: every field a maximum-length pattern of stars (the one pattern the validator
-/// scans to its end, to decide whether it matches everything).
+/// Adversarial: long patterns of stars ending in one literal — the pattern the validator scans to
+/// its end to decide whether it matches everything (it does not, so no finding cuts it short).
 pub fn max_patterns(size: usize) -> Vec<u8> {
     let mut instances = Vec::new();
     let mut bytes = 36;
@@ -120,16 +120,16 @@ pub fn glob_rules(n: usize) -> (Vec<Vec<u8>>, Vec<u8>, Vec<Vec<u8>>) {
         instances,
     })
     .unwrap();
+    // Events built from the patterns (each `*` filled in), so that every event matches at least
+    // one rule, like real traffic against a rule set that fires.
     let mut events = Vec::new();
     for k in 0..64 {
-        let p = format!(
-            "c:/{}/bob/{}{}x.{}",
-            pick(&words),
-            pick(&words),
-            k * 7 % n.max(1),
-            pick(&exts)
-        );
-        events.push(p.into_bytes());
+        let p = &patterns[(k * 7919) % n];
+        let e: Vec<u8> = p
+            .iter()
+            .flat_map(|&b| if b == b'*' { b"bob".to_vec() } else { vec![b] })
+            .collect();
+        events.push(e);
     }
     (patterns, file, events)
 }

@@ -235,14 +235,48 @@ impl<'a> Instances<'a> {
 impl<'a> Iterator for Instances<'a> {
     type Item = Instance<'a>;
 
+    /// The parser checked every record, so this only splits (still bounds-checked); should a
+    /// record not split, iteration ends there instead of guessing.
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        match self.try_next() {
-            Ok(i) => i,
-            Err(_) => {
-                self.remaining = 0;
-                None
-            }
+        if self.remaining == 0 {
+            return None;
         }
+        let split = || {
+            let rest = self.cur.rest();
+            let (len, tail) = rest.split_first_chunk::<4>()?;
+            let (record, after) =
+                tail.split_at_checked(usize::try_from(u32::from_le_bytes(*len)).ok()?)?;
+            let (&[i0, i1, i2, i3, t0, t1, c0, c1], criteria) = record.split_first_chunk::<8>()?;
+            Some((
+                rest.len().saturating_sub(after.len()),
+                u32::from_le_bytes([i0, i1, i2, i3]),
+                u16::from_le_bytes([t0, t1]),
+                u16::from_le_bytes([c0, c1]),
+                criteria,
+                after,
+            ))
+        };
+        let Some((consumed, id, template_type, criterion_count, criteria, after)) = split() else {
+            self.remaining = 0;
+            return None;
+        };
+        let start = self.cur.offset();
+        let end = start.saturating_add(consumed);
+        self.cur = Cursor::new(after, end);
+        let index = self.index;
+        self.remaining = self.remaining.saturating_sub(1);
+        self.index = self.index.saturating_add(1);
+        Some(Instance {
+            index,
+            id,
+            template_type,
+            criterion_count,
+            span: Span::new(start, end),
+            criteria,
+            criteria_offset: start.saturating_add(12),
+            max_pattern_len: self.limits.max_pattern_len,
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
