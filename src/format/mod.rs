@@ -10,6 +10,7 @@ mod instance;
 
 pub use channel_file::{ChannelFile, Header, parse, parse_with_limits};
 pub use criterion::{Criterion, CriterionAt, CriterionKind};
+pub(crate) use criterion::{build as build_criterion, split as split_criterion};
 pub use instance::{Criteria, Instance, Instances};
 
 /// The four bytes every channel file starts with.

@@ -12,6 +12,28 @@
 #[must_use]
 pub fn glob_match(pattern: &[u8], text: &[u8], fold: bool) -> bool {
     let eq = |p: u8, t: u8| p == t || (fold && p.eq_ignore_ascii_case(&t));
+    // Fast rejection: the bytes before the first `*` must match the start of the text, and the
+    // bytes after the last `*` its end. Both are necessary and cost at most |pattern| steps; they
+    // spare the star loop below texts with the wrong extension or prefix. (On the 1,000-rule
+    // benchmark it made no measurable difference: those rules already fail in their prefix.)
+    if let Some(first_star) = pattern.iter().position(|&b| b == b'*') {
+        let last_star = pattern
+            .iter()
+            .rposition(|&b| b == b'*')
+            .unwrap_or(first_star);
+        let head = pattern.get(..first_star).unwrap_or(&[]);
+        let tail = pattern.get(last_star.saturating_add(1)..).unwrap_or(&[]);
+        if head.len().saturating_add(tail.len()) > text.len() {
+            return false;
+        }
+        let fits = |p: &[u8], t: &[u8]| p.iter().zip(t).all(|(&p, &t)| p == b'?' || eq(p, t));
+        let text_tail = text
+            .get(text.len().saturating_sub(tail.len())..)
+            .unwrap_or(&[]);
+        if !fits(head, text) || !fits(tail, text_tail) {
+            return false;
+        }
+    }
     let mut px = 0usize;
     let mut tx = 0usize;
     // Where to resume after the most recent `*`: the pattern byte after it, and the text byte

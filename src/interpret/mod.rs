@@ -141,22 +141,32 @@ fn criterion_matches(
 /// Whether `instance` matches `event`. Every input read is bounds-checked; a wildcard never
 /// reads. Criteria are evaluated in field order and evaluation stops at the first miss.
 ///
-/// The validator's exercise step calls this same function.
+/// This is the interpreter's inner loop, so it walks the criteria's bytes directly and steps over
+/// wildcard heads without decoding them. The validator's exercise step calls this same function.
 pub(crate) fn match_instance(
     instance: &Instance<'_>,
     event: &[Value<'_>],
 ) -> Result<bool, EvalError> {
-    for c in instance.criteria() {
-        if c.criterion.is_wildcard() {
+    let mut rest = instance.criteria_bytes();
+    for field in 0..instance.criterion_count {
+        let Some((kind, flags, payload, tail)) = crate::format::split_criterion(rest) else {
+            // Only a view built over unparsed bytes can end early; it matches nothing.
+            return Ok(false);
+        };
+        rest = tail;
+        if kind == CriterionKind::Wildcard.code() {
             continue;
         }
+        let Some(criterion) = crate::format::build_criterion(kind, flags, payload) else {
+            return Ok(false);
+        };
         let value = event
-            .get(usize::from(c.field))
+            .get(usize::from(field))
             .ok_or(EvalError::InputNotSupplied {
-                field: c.field,
+                field,
                 supplied: event.len(),
             })?;
-        if !criterion_matches(&c.criterion, value, c.field)? {
+        if !criterion_matches(&criterion, value, field)? {
             return Ok(false);
         }
     }

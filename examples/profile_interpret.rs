@@ -1,0 +1,61 @@
+//! Evaluates events against 1,000 glob rules in a loop, for profilers:
+//! `cargo build --release --example profile_interpret && perf record target/release/examples/profile_interpret`.
+use chanval::testkit::{FLEET, current_profiles};
+use chanval::{
+    ChannelContent, CriterionModel, InstanceModel, Interpreter, Validator, Value, encode, parse,
+};
+
+fn main() {
+    let n = 1000u32;
+    let instances = (0..n)
+        .map(|i| {
+            let mut criteria = vec![CriterionModel::Wildcard; 5];
+            let words = ["users", "temp", "appdata", "windows", "system32"];
+            let p = format!(
+                "c:/{}/*/{}{i}*.exe",
+                words[(i % 5) as usize],
+                words[(i / 5 % 5) as usize]
+            );
+            criteria[0] = CriterionModel::Glob {
+                pattern: p.into_bytes(),
+                fold: false,
+            };
+            InstanceModel {
+                id: i,
+                template_type: 2,
+                criteria,
+            }
+        })
+        .collect();
+    let bytes = encode(&ChannelContent {
+        channel_id: 1,
+        content_version: 1,
+        instances,
+    })
+    .unwrap();
+    let file = parse(&bytes).unwrap();
+    let mut sink = Vec::new();
+    let validated = Validator::new(&FLEET)
+        .with_profiles(current_profiles())
+        .validate(&file, &mut sink)
+        .unwrap();
+    let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
+    let event = [
+        Value::Bytes(b"c:/temp/bob/users77bob.exe"),
+        Value::Bytes(b"exe"),
+        Value::Unsigned(1),
+        Value::Flags(0),
+        Value::Bytes(b""),
+    ];
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20_000);
+    let mut matched = 0;
+    for _ in 0..rounds {
+        matched += interp
+            .evaluate(2, std::hint::black_box(&event), |_| {})
+            .unwrap();
+    }
+    println!("{matched} matches");
+}
