@@ -88,6 +88,8 @@ pub mod fuzzing;
 pub mod generate;
 #[cfg(feature = "alloc")]
 pub mod model;
+#[cfg(feature = "signing")]
+pub mod signature;
 #[cfg(feature = "std")]
 pub mod source;
 
