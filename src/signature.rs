@@ -52,7 +52,13 @@ pub fn split_signed(bytes: &[u8]) -> Option<(&[u8], SignatureBlock)> {
         && u16::from_le_bytes(*version) == SIGNATURE_VERSION
         && u16::from_le_bytes(*algorithm) == ALGORITHM_ED25519
         && usize::try_from(u32::from_le_bytes(*len)).ok() == Some(SIGNATURE_BLOCK_LEN);
-    well_formed.then_some((file, SignatureBlock { key_id: u64::from_le_bytes(*id), signature: *signature }))
+    well_formed.then_some((
+        file,
+        SignatureBlock {
+            key_id: u64::from_le_bytes(*id),
+            signature: *signature,
+        },
+    ))
 }
 
 /// What an agent accepts.
@@ -73,7 +79,12 @@ impl<'k> LoadPolicy<'k> {
     /// A policy trusting `keys`, with nothing running yet.
     #[must_use]
     pub const fn new(keys: &'k [[u8; 32]]) -> Self {
-        Self { keys, running_version: None, allow_rollback: false, limits: Limits::DEFAULT }
+        Self {
+            keys,
+            running_version: None,
+            allow_rollback: false,
+            limits: Limits::DEFAULT,
+        }
     }
 }
 
@@ -119,10 +130,15 @@ pub enum LoadError {
 pub fn open<'a>(bytes: &'a [u8], policy: &LoadPolicy<'_>) -> Result<ChannelFile<'a>, LoadError> {
     let (file_bytes, block) = split_signed(bytes).ok_or(LoadError::Unsigned)?;
     let key_id_of = block.key_id;
-    let key = policy.keys.iter().find(|k| key_id(k) == key_id_of).ok_or(LoadError::UnknownKey { key_id: key_id_of })?;
+    let key = policy
+        .keys
+        .iter()
+        .find(|k| key_id(k) == key_id_of)
+        .ok_or(LoadError::UnknownKey { key_id: key_id_of })?;
     let bad = LoadError::BadSignature { key_id: key_id_of };
     let key = VerifyingKey::from_bytes(key).map_err(|_| bad)?;
-    key.verify_strict(file_bytes, &Signature::from_bytes(&block.signature)).map_err(|_| bad)?;
+    key.verify_strict(file_bytes, &Signature::from_bytes(&block.signature))
+        .map_err(|_| bad)?;
     let file = crate::format::parse_with_limits(file_bytes, &policy.limits)?;
     let offered = file.header().content_version;
     if let Some(running) = policy.running_version
@@ -146,19 +162,26 @@ pub fn sign(bytes: &[u8], secret: &[u8; 32]) -> Result<alloc::vec::Vec<u8>, Erro
     crate::format::parse(file_bytes)?;
     let key = ed25519_dalek::SigningKey::from_bytes(secret);
     let signature = key.sign(file_bytes).to_bytes();
-    let mut out = alloc::vec::Vec::with_capacity(file_bytes.len().saturating_add(SIGNATURE_BLOCK_LEN));
+    let mut out =
+        alloc::vec::Vec::with_capacity(file_bytes.len().saturating_add(SIGNATURE_BLOCK_LEN));
     out.extend_from_slice(file_bytes);
     out.extend_from_slice(&SIGNATURE_MAGIC);
     out.extend_from_slice(&SIGNATURE_VERSION.to_le_bytes());
     out.extend_from_slice(&ALGORITHM_ED25519.to_le_bytes());
     out.extend_from_slice(&key_id(&key.verifying_key().to_bytes()).to_le_bytes());
     out.extend_from_slice(&signature);
-    out.extend_from_slice(&u32::try_from(SIGNATURE_BLOCK_LEN).unwrap_or(0).to_le_bytes());
+    out.extend_from_slice(
+        &u32::try_from(SIGNATURE_BLOCK_LEN)
+            .unwrap_or(0)
+            .to_le_bytes(),
+    );
     Ok(out)
 }
 
 /// The public key of a 32-byte Ed25519 secret key (seed).
 #[must_use]
 pub fn public_key(secret: &[u8; 32]) -> [u8; 32] {
-    ed25519_dalek::SigningKey::from_bytes(secret).verifying_key().to_bytes()
+    ed25519_dalek::SigningKey::from_bytes(secret)
+        .verifying_key()
+        .to_bytes()
 }

@@ -1,13 +1,19 @@
 //! Signed content: the agent-side `open` refuses unsigned files, bad signatures, unknown keys
 //! and rollbacks, and accepts exactly the file that was signed.
 
-use chanval::signature::{LoadError, LoadPolicy, SIGNATURE_BLOCK_LEN, key_id, open, public_key, sign, split_signed};
+use chanval::signature::{
+    LoadError, LoadPolicy, SIGNATURE_BLOCK_LEN, key_id, open, public_key, sign, split_signed,
+};
 
 const SECRET: [u8; 32] = [7; 32];
 const OTHER: [u8; 32] = [9; 32];
 
 fn v1() -> Vec<u8> {
-    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/incident/channel-291-v1.cvc")).unwrap()
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/incident/channel-291-v1.cvc"
+    ))
+    .unwrap()
 }
 
 #[test]
@@ -49,7 +55,12 @@ fn tampering_is_refused() {
     }
     // Signed by a key we do not trust.
     let theirs = sign(&v1(), &OTHER).unwrap();
-    assert_eq!(open(&theirs, &policy).unwrap_err(), LoadError::UnknownKey { key_id: key_id(&public_key(&OTHER)) });
+    assert_eq!(
+        open(&theirs, &policy).unwrap_err(),
+        LoadError::UnknownKey {
+            key_id: key_id(&public_key(&OTHER))
+        }
+    );
     // Nothing malformed is ever signed.
     assert!(sign(&v1()[..100], &SECRET).is_err());
 }
@@ -62,9 +73,21 @@ fn rollback_is_refused_unless_allowed() {
     policy.running_version = Some(0);
     assert!(open(&signed, &policy).is_ok());
     policy.running_version = Some(1);
-    assert_eq!(open(&signed, &policy).unwrap_err(), LoadError::Rollback { running: 1, offered: 1 });
+    assert_eq!(
+        open(&signed, &policy).unwrap_err(),
+        LoadError::Rollback {
+            running: 1,
+            offered: 1
+        }
+    );
     policy.running_version = Some(5);
-    assert_eq!(open(&signed, &policy).unwrap_err(), LoadError::Rollback { running: 5, offered: 1 });
+    assert_eq!(
+        open(&signed, &policy).unwrap_err(),
+        LoadError::Rollback {
+            running: 5,
+            offered: 1
+        }
+    );
     policy.allow_rollback = true;
     assert!(open(&signed, &policy).is_ok());
 }

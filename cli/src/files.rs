@@ -53,6 +53,12 @@ pub fn load_schema(path: &Path) -> Result<SchemaDoc, Failure> {
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    write_atomically_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomically`] with the file's permission bits (on Unix) set when it is created, so a
+/// secret is never readable by others, not even for a moment.
+pub fn write_atomically_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Failure> {
     let fail = |what: &str, e: std::io::Error| {
         Failure(format!("cannot write `{}`: {what}: {e}", path.display()))
     };
@@ -72,11 +78,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| fail("create", e))?;
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+        #[cfg(not(unix))]
+        let _ = mode;
+        let mut f = options.open(&tmp).map_err(|e| fail("create", e))?;
         f.write_all(bytes).map_err(|e| fail("write", e))?;
         f.sync_all().map_err(|e| fail("sync", e))?;
         drop(f);
@@ -91,4 +99,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// The channel file inside `bytes`: without its signature block when it is signed (the tools
+/// judge the content; `chanval verify` judges the signature).
+pub fn channel_file(bytes: &[u8]) -> &[u8] {
+    chanval::signature::split_signed(bytes).map_or(bytes, |(file, _)| file)
 }

@@ -96,6 +96,33 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Create an Ed25519 key pair: NAME.key (secret) and NAME.pub.
+    Keygen {
+        /// Path and base name of the key files.
+        name: PathBuf,
+    },
+    /// Sign a channel file (in place, atomically, unless -o is given).
+    Sign {
+        /// The secret key file (from `chanval keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The channel file.
+        file: PathBuf,
+        /// Write the signed file here instead.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Check a signed channel file as an agent would: trusted key, good signature, well-formed.
+    Verify {
+        /// A trusted public key file (repeatable).
+        #[arg(long = "pubkey", required = true)]
+        pubkeys: Vec<PathBuf>,
+        /// The content version running now: refuse anything not newer (anti-rollback).
+        #[arg(long)]
+        running_version: Option<u64>,
+        /// The signed channel file.
+        file: PathBuf,
+    },
     /// Schema operations.
     Schema {
         #[command(subcommand)]
@@ -152,6 +179,13 @@ fn main() -> ExitCode {
             schema,
             format,
         } => cmd::diff::run(&old, &new, schema.as_deref(), format),
+        Command::Keygen { name } => cmd::sign::keygen(&name),
+        Command::Sign { key, file, output } => cmd::sign::sign_file(&key, &file, output.as_deref()),
+        Command::Verify {
+            pubkeys,
+            running_version,
+            file,
+        } => cmd::sign::verify(&pubkeys, &file, running_version),
         Command::Schema {
             command:
                 SchemaCommand::Check {

@@ -25,7 +25,10 @@ pub fn run(
         FileReport::new(path.display().to_string(), findings, false, false)
             .with_bytes(bytes.to_vec())
     };
-    let (old, new) = match (parse(&old_bytes), parse(&new_bytes)) {
+    let (old, new) = match (
+        parse(crate::files::channel_file(&old_bytes)),
+        parse(crate::files::channel_file(&new_bytes)),
+    ) {
         (Ok(o), Ok(n)) => (o, n),
         (o, n) => {
             let mut files = Vec::new();

@@ -22,7 +22,7 @@ pub fn run(path: &Path, schema_path: Option<&Path>, format: Format) -> Outcome {
     }
     let doc = schema_path.map(load_schema).transpose()?;
     let bytes = read(path)?;
-    let file = match parse(&bytes) {
+    let file = match parse(crate::files::channel_file(&bytes)) {
         Ok(f) => f,
         Err(e) => {
             let report = FileReport::new(

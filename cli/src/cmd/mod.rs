@@ -4,6 +4,7 @@ pub mod build;
 pub mod diff;
 pub mod inspect;
 pub mod schema;
+pub mod sign;
 pub mod validate;
 
 use std::process::ExitCode;
