@@ -92,6 +92,8 @@ pub mod model;
 pub mod signature;
 #[cfg(feature = "std")]
 pub mod source;
+#[cfg(feature = "std")]
+pub mod store;
 
 pub use checksum::crc32c;
 pub use error::{Error, ErrorKind};
@@ -135,3 +137,13 @@ pub fn doc_example_file() -> alloc::vec::Vec<u8> {
 #[doc(hidden)]
 #[cfg(feature = "alloc")]
 pub mod testkit;
+
+/// The channel file inside `bytes`: without the signature block when there is one.
+#[cfg(feature = "std")]
+pub(crate) fn signature_free(bytes: &[u8]) -> &[u8] {
+    #[cfg(feature = "signing")]
+    if let Some((file, _)) = signature::split_signed(bytes) {
+        return file;
+    }
+    bytes
+}
