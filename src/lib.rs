@@ -79,6 +79,8 @@ mod limits;
 pub mod schema;
 pub mod validate;
 
+#[cfg(feature = "std")]
+pub mod codegen;
 #[cfg(feature = "alloc")]
 pub mod diff;
 #[doc(hidden)]

@@ -4,6 +4,8 @@
 //! Exit codes: 0 ship (or success), 1 findings of severity error (or warnings under
 //! `--deny-warnings`, or a source that does not compile), 2 the command could not run.
 
+#![forbid(unsafe_code)]
+
 mod cmd;
 mod files;
 mod report;
@@ -130,8 +132,29 @@ enum Command {
     },
 }
 
+/// Languages `schema codegen` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// Static Rust data and typed input structures (`chanval::codegen::rust`).
+    Rust,
+    /// A C header of typed event structures for `chanval.h` (`chanval::codegen::c`).
+    C,
+}
+
 #[derive(Subcommand)]
 enum SchemaCommand {
+    /// Generate code from a schema: per profile and template type, an input structure with one
+    /// member per supplied input, so integration code with the wrong count does not compile.
+    Codegen {
+        /// The language.
+        #[arg(long, value_enum)]
+        lang: Lang,
+        /// The schema (TOML).
+        schema: PathBuf,
+        /// Write here (atomically) instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Check a schema on its own and against each profile it declares.
     Check {
         /// The schema (TOML).
@@ -186,6 +209,14 @@ fn main() -> ExitCode {
             running_version,
             file,
         } => cmd::sign::verify(&pubkeys, &file, running_version),
+        Command::Schema {
+            command:
+                SchemaCommand::Codegen {
+                    lang,
+                    schema,
+                    output,
+                },
+        } => cmd::schema::codegen(lang, &schema, output.as_deref()),
         Command::Schema {
             command:
                 SchemaCommand::Check {

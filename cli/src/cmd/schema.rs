@@ -24,3 +24,19 @@ pub fn check(path: &Path, deny_warnings: bool, format: Format) -> Outcome {
         Report::new("schema check", vec![file]).emit(format)
     }))
 }
+
+pub fn codegen(lang: crate::Lang, path: &Path, output: Option<&Path>) -> Outcome {
+    let doc = load_schema(path)?;
+    let code = doc.with_schema(|schema| match lang {
+        crate::Lang::Rust => chanval::codegen::rust(schema),
+        crate::Lang::C => chanval::codegen::c(schema),
+    });
+    match output {
+        Some(out) => crate::files::write_atomically(out, code.as_bytes())?,
+        None => {
+            use std::io::Write;
+            let _ = std::io::stdout().lock().write_all(code.as_bytes());
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}

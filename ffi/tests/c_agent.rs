@@ -1,0 +1,166 @@
+//! The C agent (ffi/examples/agent.c), compiled with gcc under AddressSanitizer and
+//! UndefinedBehaviorSanitizer against the static library and the generated schema header: it
+//! refuses the incident files under sensor 7.11, loads them under 7.12, and evaluates events.
+//! And the C file that supplies a 21st input to sensor 7.11 must not compile.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// target/<profile>/, where cargo put libchanval_c.a next to this test's deps/ folder.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+/// A fresh directory holding the generated chanval_schema.h for the compiled-in schema.
+fn generated_header(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chanval-c-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(repo().join("examples/incident/schema.toml")).unwrap();
+    let doc = chanval::schema::SchemaDoc::from_toml(&text).unwrap();
+    std::fs::write(
+        dir.join("chanval_schema.h"),
+        doc.with_schema(chanval::codegen::c),
+    )
+    .unwrap();
+    dir
+}
+
+fn gcc(args: &[&std::ffi::OsStr]) -> Output {
+    // The C locale, so that diagnostics quote with plain ASCII.
+    Command::new("gcc")
+        .args(args)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("gcc runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn the_c_agent_runs_clean_under_sanitizers() {
+    let dir = generated_header("agent");
+    let lib = lib_dir().join("libchanval_c.a");
+    assert!(
+        lib.exists(),
+        "{} missing: build the crate first",
+        lib.display()
+    );
+    let agent = dir.join("agent");
+    let include = repo().join("ffi/include");
+    let o = gcc(&[
+        "-std=c11".as_ref(),
+        "-Wall".as_ref(),
+        "-Wextra".as_ref(),
+        "-Werror".as_ref(),
+        "-g".as_ref(),
+        "-fsanitize=address,undefined".as_ref(),
+        "-fno-sanitize-recover=all".as_ref(),
+        "-fno-omit-frame-pointer".as_ref(),
+        "-I".as_ref(),
+        include.as_os_str(),
+        "-I".as_ref(),
+        dir.as_os_str(),
+        repo().join("ffi/examples/agent.c").as_os_str(),
+        lib.as_os_str(),
+        "-lpthread".as_ref(),
+        "-ldl".as_ref(),
+        "-lm".as_ref(),
+        "-o".as_ref(),
+        agent.as_os_str(),
+    ]);
+    assert!(o.status.success(), "gcc failed:\n{}", text(&o));
+    let run = |profile: &str| {
+        Command::new(&agent)
+            .arg(profile)
+            .arg(repo().join("examples/incident/channel-291-v1.cvc"))
+            .arg(repo().join("examples/incident/channel-291-v2.cvc"))
+            .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+            .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+            .output()
+            .unwrap()
+    };
+
+    let old = run("sensor-7.11");
+    let out = text(&old);
+    assert_eq!(old.status.code(), Some(1), "{out}");
+    assert!(
+        !out.contains("Sanitizer") && !out.contains("runtime error"),
+        "{out}"
+    );
+    assert!(
+        out.contains("channel-291-v1.cvc: REFUSED under sensor-7.11 (status -4)\n  CV0201 error"),
+        "{out}"
+    );
+    assert!(
+        out.contains("channel-291-v2.cvc: REFUSED under sensor-7.11"),
+        "{out}"
+    );
+    assert!(
+        out.contains("CV0202 error bytes 526..552 instance 4 field index 20"),
+        "{out}"
+    );
+
+    let new = run("sensor-7.12");
+    let out = text(&new);
+    assert_eq!(new.status.code(), Some(0), "{out}");
+    assert!(
+        !out.contains("Sanitizer") && !out.contains("runtime error"),
+        "{out}"
+    );
+    let expected = "channel-291-v2.cvc: loaded under sensor-7.12\n  event from a temp folder: 2 match(es) 3 4\n  \
+                    event from system32: 2 match(es) 2 3\n  event of 20 inputs: error -5\n";
+    assert!(out.contains(expected), "{out}");
+    assert!(out.contains("channel-291-v1.cvc: loaded under sensor-7.12\n  event from a temp folder: 1 match(es) 3\n"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_21st_input_for_sensor_7_11_does_not_compile() {
+    let dir = generated_header("compile-fail");
+    let include = repo().join("ffi/include");
+    let o = gcc(&[
+        "-std=c11".as_ref(),
+        "-fsyntax-only".as_ref(),
+        "-I".as_ref(),
+        include.as_os_str(),
+        "-I".as_ref(),
+        dir.as_os_str(),
+        repo()
+            .join("ffi/tests/compile-fail/too-many-inputs.c")
+            .as_os_str(),
+    ]);
+    assert!(!o.status.success(), "compiled, but must not");
+    let out = text(&o);
+    assert!(
+        out.contains("has no member named 'peer_path'"),
+        "failed for another reason:\n{out}"
+    );
+    // The same file against sensor 7.12's structure compiles: the failure is the count.
+    let source =
+        std::fs::read_to_string(repo().join("ffi/tests/compile-fail/too-many-inputs.c")).unwrap();
+    let fixed = dir.join("twenty-one-inputs.c");
+    std::fs::write(&fixed, source.replace("sensor_7_11", "sensor_7_12")).unwrap();
+    let o = gcc(&[
+        "-std=c11".as_ref(),
+        "-fsyntax-only".as_ref(),
+        "-I".as_ref(),
+        include.as_os_str(),
+        "-I".as_ref(),
+        dir.as_os_str(),
+        fixed.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
