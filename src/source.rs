@@ -27,7 +27,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::model::{ChannelContent, CriterionModel, InstanceModel};
-use crate::schema::{CriterionKind, Schema, TemplateType, TomlError};
+use crate::schema::{CriterionKind, Schema, TemplateType, TomlError, TypeName};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,13 +36,6 @@ struct SourceToml {
     content_version: u64,
     #[serde(default)]
     instance: Vec<InstanceToml>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum TypeName {
-    Id(u16),
-    Name(String),
 }
 
 #[derive(Deserialize)]

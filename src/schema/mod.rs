@@ -11,6 +11,8 @@ mod toml;
 pub use crate::format::CriterionKind;
 pub use check::check_schema;
 #[cfg(feature = "std")]
+pub(crate) use toml::TypeName;
+#[cfg(feature = "std")]
 pub use toml::{SchemaDoc, TomlError};
 
 /// What kind of value an input field carries.

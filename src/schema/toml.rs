@@ -147,9 +147,10 @@ struct ProfileToml {
     supplies: Vec<SupplyToml>,
 }
 
+/// A template type as TOML names it: by numeric id or by name (schemas and sources alike).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum TypeName {
+pub(crate) enum TypeName {
     Id(u16),
     Name(String),
 }
