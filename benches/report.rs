@@ -87,7 +87,7 @@ fn main() {
     for r in results.iter().filter(|r| r.value.is_none()) {
         groups.entry(&r.group).or_default().push(r);
     }
-    println!("| group | benchmark | median | throughput | ratio to chanval |");
+    println!("| group | benchmark | median | throughput | time ÷ chanval's |");
     println!("|---|---|---:|---:|---:|");
     for (group, rs) in &groups {
         let ours = rs
@@ -107,6 +107,26 @@ fn main() {
                 rate(r)
             );
         }
+    }
+
+    let mut rows: Vec<&Result> = results.iter().filter(|r| r.value.is_some()).collect();
+    rows.sort_by_key(|r| {
+        (
+            r.group.clone(),
+            r.function.clone(),
+            r.value.as_deref().and_then(|v| v.parse::<u64>().ok()),
+        )
+    });
+    println!("\n| group | input | size | median | throughput |\n|---|---|---:|---:|---:|");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            r.group,
+            r.function,
+            r.value.as_deref().unwrap_or(""),
+            time(r.median_ns),
+            rate(r)
+        );
     }
 
     // Scaling plot: parse+validate throughput against file size, for each kind of file.

@@ -1,3 +1,52 @@
 //! Every crash or invariant violation a fuzzer ever found, as a named test with its bytes
 //! inline. `fuzz/campaign.sh` writes a skeleton for each new crash into fuzz/regressions-todo/;
 //! it lands here with a sentence on the bug and its fix.
+//!
+//! No fuzzing campaign on main has found a crash so far (see fuzz/README.md for the campaigns).
+//! The tests below are the inputs with which the `soundness` target caught a deliberately
+//! weakened validator (the experiment of issue 4): they must keep passing on main.
+
+/// Found in 3–5 s by the `soundness` target on a scratch branch whose validator lacked the
+/// supplied-inputs checks (CV0201, CV0202): a profile that supplies no inputs for a template
+/// type, content with a real criterion at field index 0, and an interpreter that — correctly —
+/// refused the read. On main the validator rejects this content for that profile, so the oracle
+/// holds; this test keeps it that way.
+#[test]
+fn soundness_accepted_content_read_past_the_inputs_ba0c4b161027() {
+    chanval::fuzzing::soundness(&[
+        0x00, 0x01, 0xfd, 0xac, 0x2a, 0x10, 0xff, 0x48, 0x88, 0x00, 0xff, 0x0a, 0x85, 0xb3, 0x85,
+        0xb3, 0x00, 0x00, 0x7e, 0x7a, 0x7a, 0x00, 0x0a, 0x85, 0xb3, 0xb3, 0x10, 0xff, 0x48, 0x88,
+        0x0a, 0xb3, 0x85, 0x00, 0xff, 0x85, 0xb3, 0x00, 0x00, 0x7a, 0x7a, 0x7a, 0x7a, 0x7a, 0x7a,
+    ]);
+}
+
+/// Found in 3–5 s by the `soundness` target on a scratch branch whose validator lacked the
+/// supplied-inputs checks (CV0201, CV0202): a profile that supplies no inputs for a template
+/// type, content with a real criterion at field index 0, and an interpreter that — correctly —
+/// refused the read. On main the validator rejects this content for that profile, so the oracle
+/// holds; this test keeps it that way.
+#[test]
+fn soundness_accepted_content_read_past_the_inputs_df4b34483998() {
+    chanval::fuzzing::soundness(&[
+        0x24, 0x01, 0xff, 0xff, 0x12, 0x24, 0x81, 0x81, 0x81, 0x81, 0x81, 0x7f, 0x12, 0x12, 0x12,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x44,
+        0x2f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0a, 0x00,
+        0x00, 0xff, 0x24, 0x81, 0x81, 0x81, 0x81, 0x81, 0x7f, 0xfa, 0x7e, 0x81, 0x81, 0x81, 0xff,
+        0x7e, 0x81, 0x81, 0x81, 0xff, 0x04, 0x66,
+    ]);
+}
+
+/// Found in 3–5 s by the `soundness` target on a scratch branch whose validator lacked the
+/// supplied-inputs checks (CV0201, CV0202): a profile that supplies no inputs for a template
+/// type, content with a real criterion at field index 0, and an interpreter that — correctly —
+/// refused the read. On main the validator rejects this content for that profile, so the oracle
+/// holds; this test keeps it that way.
+#[test]
+fn soundness_accepted_content_read_past_the_inputs_845ba6078b14() {
+    chanval::fuzzing::soundness(&[
+        0x00, 0x01, 0x00, 0x4d, 0x00, 0x7c, 0x7c, 0x7a, 0x7c, 0x00, 0x00, 0x00, 0x01, 0xff, 0xff,
+        0x86, 0x00, 0x00, 0x00, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x86, 0x01, 0x2f,
+        0x00, 0x97, 0x00, 0x00, 0x01, 0xff, 0xff, 0x86, 0x97, 0xff, 0x6b, 0xff, 0x94, 0x6b, 0x6b,
+        0x00, 0x01, 0xd9, 0xa2, 0x23,
+    ]);
+}
