@@ -23,9 +23,14 @@ fn main() {
             );
         }
     }
+    let file = parse(&bytes).unwrap();
+    let criteria: usize = file
+        .instances()
+        .map(|i| usize::from(i.criterion_count))
+        .sum();
+    let instances = file.header().instance_count;
     println!(
-        "{ok} of {rounds}, {} bytes, {} instances",
-        bytes.len(),
-        parse(&bytes).unwrap().header().instance_count
+        "{ok} of {rounds}, {} bytes, {instances} instances, {criteria} criteria",
+        bytes.len()
     );
 }
