@@ -10,10 +10,18 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// target/<profile>/, where cargo put libchanval_c.a next to this test's deps/ folder.
-fn lib_dir() -> PathBuf {
+/// The static library cargo built for this test run: `cargo test` leaves it in deps/, beside
+/// this test's executable (`cargo build` also copies it up to target/<profile>/).
+fn static_lib() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+    let deps = exe.parent().unwrap();
+    [
+        deps.join("libchanval_c.a"),
+        deps.parent().unwrap().join("libchanval_c.a"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .unwrap_or_else(|| panic!("no libchanval_c.a in {} or its parent", deps.display()))
 }
 
 /// A fresh directory holding the generated chanval_schema.h for the compiled-in schema.
@@ -51,12 +59,7 @@ fn text(o: &Output) -> String {
 #[test]
 fn the_c_agent_runs_clean_under_sanitizers() {
     let dir = generated_header("agent");
-    let lib = lib_dir().join("libchanval_c.a");
-    assert!(
-        lib.exists(),
-        "{} missing: build the crate first",
-        lib.display()
-    );
+    let lib = static_lib();
     let agent = dir.join("agent");
     let include = repo().join("ffi/include");
     let o = gcc(&[
