@@ -3,6 +3,7 @@
 //! table and plot from criterion's data.
 
 mod common;
+mod flatbuffers_baseline;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -215,6 +216,16 @@ fn throughput(c: &mut Criterion) {
     let pc_1m = to_postcard(&content_1m);
     let (n, b, _) = allocations(|| postcard_decode_and_check(&pc_1m, &FLEET, current_profiles()));
     println!("allocations in the postcard baseline on the 1 MiB content: {n} ({b} bytes)");
+    let fb_1m = flatbuffers_baseline::encode(&content_1m);
+    let (n, b, ok) = allocations(|| flatbuffers_baseline::verify(&fb_1m));
+    assert!(ok);
+    println!("allocations in the flatbuffers verifier on the 1 MiB content: {n} ({b} bytes)");
+    println!(
+        "the 1 MiB content encodes to {} bytes as a channel file, {} with postcard (+CRC), {} as FlatBuffers",
+        bytes_1m.len(),
+        pc_1m.len(),
+        fb_1m.len()
+    );
 
     for (label, content, bytes) in [
         ("1KiB", &content_1k, &bytes_1k),
@@ -249,6 +260,19 @@ fn throughput(c: &mut Criterion) {
             postcard_decode_and_check(&pc, &FLEET, current_profiles()),
             0
         );
+        let fb = flatbuffers_baseline::encode(content);
+        assert_eq!(
+            flatbuffers_baseline::verify_and_check(&fb, &FLEET, current_profiles()),
+            0
+        );
+        g.bench_function("flatbuffers verify (baseline)", |b| {
+            b.iter(|| flatbuffers_baseline::verify(black_box(&fb)))
+        });
+        g.bench_function("flatbuffers verify+check (baseline)", |b| {
+            b.iter(|| {
+                flatbuffers_baseline::verify_and_check(black_box(&fb), &FLEET, current_profiles())
+            })
+        });
         g.bench_function("postcard decode+check (baseline)", |b| {
             b.iter(|| postcard_decode_and_check(black_box(&pc), &FLEET, current_profiles()))
         });
