@@ -10,6 +10,8 @@
 
 use chanval::schema::Schema;
 use chanval::{ChannelContent, CriterionModel, ProfileSet};
+
+use crate::common::CriterionView;
 use flatbuffers::{
     FlatBufferBuilder, Follow, ForwardsUOffset, InvalidFlatbuffer, Table, VOffsetT, Vector,
     Verifiable, Verifier, VerifierOptions, WIPOffset,
@@ -207,43 +209,20 @@ pub fn verify_and_check(bytes: &[u8], schema: &Schema<'_>, profiles: ProfileSet)
     let Ok(content) = flatbuffers::root_with_opts::<FbContent<'_>>(&options(), bytes) else {
         return 1;
     };
-    let mut errors = 0;
-    let mut previous = None;
-    for inst in content.instances().iter().flatten() {
-        if previous.is_some_and(|p| inst.id() <= p) {
-            errors += 1;
-        }
-        previous = Some(inst.id());
-        let Some((_, t)) = schema.template_type(inst.template_type()) else {
-            errors += 1;
-            continue;
-        };
+    let instances = content.instances().into_iter().flatten().map(|inst| {
         let criteria = inst.criteria();
-        if criteria.map_or(0, |c| c.len()) != t.fields.len() {
-            errors += 1;
-        }
-        for (i, c) in criteria.iter().flatten().enumerate() {
-            if c.kind() == 0 {
-                continue;
-            }
-            let Some(f) = t.fields.get(i) else { continue };
-            let ok = match c.kind() {
-                1 | 2 => c.pattern().map_or(0, |p| p.len()) <= usize::from(f.max_pattern_len),
-                3 => f.min <= c.a() && c.a() <= f.max,
-                4 => f.min <= c.a() && c.a() <= c.b() && c.b() <= f.max,
-                5 | 6 => c.a() & !f.valid_flags == 0 && c.a() != 0,
-                _ => false,
-            };
-            if !ok {
-                errors += 1;
-            }
-            for (_, p) in profiles.iter(schema) {
-                match p.supply(t.id) {
-                    Some(s) if i < s.inputs.len() && s.inputs.len() == t.fields.len() => {}
-                    _ => errors += 1,
-                }
-            }
-        }
-    }
-    errors
+        let views = criteria.into_iter().flatten().map(|c| CriterionView {
+            kind: c.kind(),
+            pattern_len: c.pattern().map_or(0, |p| p.len()),
+            a: c.a(),
+            b: c.b(),
+        });
+        (
+            inst.id(),
+            inst.template_type(),
+            criteria.map_or(0, |c| c.len()),
+            views,
+        )
+    });
+    crate::common::check_instances(schema, profiles, instances)
 }

@@ -16,7 +16,7 @@ use chanval::{
     ChannelContent, CriterionModel, FindingBuf, Interpreter, ProfileSet, Validator, Value, crc32c,
     parse,
 };
-use common::{KIB, MIB, glob_rules, max_count, max_patterns, realistic};
+use common::{CriterionView, KIB, MIB, glob_rules, max_count, max_patterns, realistic};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 
@@ -147,48 +147,35 @@ fn postcard_decode_and_check(bytes: &[u8], schema: &Schema<'_>, profiles: Profil
     let Ok(content) = postcard::from_bytes::<PcContent>(body) else {
         return 1;
     };
-    let mut errors = 0;
-    let mut previous = None;
-    for inst in &content.instances {
-        if previous.is_some_and(|p| inst.id <= p) {
-            errors += 1;
-        }
-        previous = Some(inst.id);
-        let Some((_, t)) = schema.template_type(inst.template_type) else {
-            errors += 1;
-            continue;
+    let view = |c: &PcCriterion| {
+        let (kind, pattern_len, a, b) = match c {
+            PcCriterion::Wildcard => (0, 0, 0, 0),
+            PcCriterion::Exact(p, _) => (1, p.len(), 0, 0),
+            PcCriterion::Glob(p, _) => (2, p.len(), 0, 0),
+            PcCriterion::IntEq(v) => (3, 0, *v, 0),
+            PcCriterion::IntRange(lo, hi) => (4, 0, *lo, *hi),
+            PcCriterion::FlagsAll(m) => (5, 0, *m, 0),
+            PcCriterion::FlagsAny(m) => (6, 0, *m, 0),
         };
-        if inst.criteria.len() != t.fields.len() {
-            errors += 1;
+        CriterionView {
+            kind,
+            pattern_len,
+            a,
+            b,
         }
-        for (i, c) in inst.criteria.iter().enumerate() {
-            if matches!(c, PcCriterion::Wildcard) {
-                continue;
-            }
-            let Some(f) = t.fields.get(i) else { continue };
-            let ok = match c {
-                PcCriterion::Exact(p, _) | PcCriterion::Glob(p, _) => {
-                    p.len() <= usize::from(f.max_pattern_len)
-                }
-                PcCriterion::IntEq(v) => f.min <= *v && *v <= f.max,
-                PcCriterion::IntRange(a, b) => f.min <= *a && a <= b && *b <= f.max,
-                PcCriterion::FlagsAll(m) | PcCriterion::FlagsAny(m) => {
-                    m & !f.valid_flags == 0 && *m != 0
-                }
-                PcCriterion::Wildcard => true,
-            };
-            if !ok {
-                errors += 1;
-            }
-            for (_, p) in profiles.iter(schema) {
-                match p.supply(t.id) {
-                    Some(s) if i < s.inputs.len() && s.inputs.len() == t.fields.len() => {}
-                    _ => errors += 1,
-                }
-            }
-        }
-    }
-    errors
+    };
+    common::check_instances(
+        schema,
+        profiles,
+        content.instances.iter().map(|i| {
+            (
+                i.id,
+                i.template_type,
+                i.criteria.len(),
+                i.criteria.iter().map(view),
+            )
+        }),
+    )
 }
 
 // ---- benchmarks ---------------------------------------------------------------------------

@@ -144,8 +144,7 @@ pub mod testkit;
 #[cfg(feature = "std")]
 pub(crate) fn signature_free(bytes: &[u8]) -> &[u8] {
     #[cfg(feature = "signing")]
-    if let Some((file, _)) = signature::split_signed(bytes) {
-        return file;
-    }
+    return signature::channel_file_bytes(bytes);
+    #[cfg(not(feature = "signing"))]
     bytes
 }

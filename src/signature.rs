@@ -61,6 +61,13 @@ pub fn split_signed(bytes: &[u8]) -> Option<(&[u8], SignatureBlock)> {
     ))
 }
 
+/// The channel file inside `bytes`: without its signature block when it is signed, unchanged
+/// otherwise. For tools that judge the content and leave the signature to [`open`].
+#[must_use]
+pub fn channel_file_bytes(bytes: &[u8]) -> &[u8] {
+    split_signed(bytes).map_or(bytes, |(file, _)| file)
+}
+
 /// What an agent accepts.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadPolicy<'k> {
@@ -158,7 +165,7 @@ pub fn open<'a>(bytes: &'a [u8], policy: &LoadPolicy<'_>) -> Result<ChannelFile<
 #[cfg(feature = "alloc")]
 pub fn sign(bytes: &[u8], secret: &[u8; 32]) -> Result<alloc::vec::Vec<u8>, Error> {
     use ed25519_dalek::Signer;
-    let file_bytes = split_signed(bytes).map_or(bytes, |(f, _)| f);
+    let file_bytes = channel_file_bytes(bytes);
     crate::format::parse(file_bytes)?;
     let key = ed25519_dalek::SigningKey::from_bytes(secret);
     let signature = key.sign(file_bytes).to_bytes();

@@ -2,8 +2,9 @@
 
 #![allow(dead_code)]
 
+use chanval::schema::Schema;
 use chanval::testkit::{Rng, realistic_content};
-use chanval::{ChannelContent, CriterionModel, InstanceModel, encode};
+use chanval::{ChannelContent, CriterionModel, InstanceModel, ProfileSet, encode};
 
 pub const KIB: usize = 1024;
 pub const MIB: usize = 1024 * 1024;
@@ -132,4 +133,61 @@ pub fn glob_rules(n: usize) -> (Vec<Vec<u8>>, Vec<u8>, Vec<Vec<u8>>) {
         events.push(e);
     }
     (patterns, file, events)
+}
+
+/// One criterion as a baseline decoded it: kind code (as in the channel-file format), pattern
+/// length, and its one or two integers.
+pub struct CriterionView {
+    pub kind: u8,
+    pub pattern_len: usize,
+    pub a: u64,
+    pub b: u64,
+}
+
+/// The schema and contract checks chanval's validator makes, written once, the obvious way, for
+/// every baseline: each maps what it decoded onto `(id, template type, criterion count,
+/// criteria)`, so all baselines check exactly the same thing. Returns the number of errors.
+pub fn check_instances<C: IntoIterator<Item = CriterionView>>(
+    schema: &Schema<'_>,
+    profiles: ProfileSet,
+    instances: impl IntoIterator<Item = (u32, u16, usize, C)>,
+) -> usize {
+    let mut errors = 0;
+    let mut previous = None;
+    for (id, template_type, count, criteria) in instances {
+        if previous.is_some_and(|p| id <= p) {
+            errors += 1;
+        }
+        previous = Some(id);
+        let Some((_, t)) = schema.template_type(template_type) else {
+            errors += 1;
+            continue;
+        };
+        if count != t.fields.len() {
+            errors += 1;
+        }
+        for (i, c) in criteria.into_iter().enumerate() {
+            if c.kind == 0 {
+                continue;
+            }
+            let Some(f) = t.fields.get(i) else { continue };
+            let ok = match c.kind {
+                1 | 2 => c.pattern_len <= usize::from(f.max_pattern_len),
+                3 => f.min <= c.a && c.a <= f.max,
+                4 => f.min <= c.a && c.a <= c.b && c.b <= f.max,
+                5 | 6 => c.a & !f.valid_flags == 0 && c.a != 0,
+                _ => false,
+            };
+            if !ok {
+                errors += 1;
+            }
+            for (_, p) in profiles.iter(schema) {
+                match p.supply(t.id) {
+                    Some(s) if i < s.inputs.len() && s.inputs.len() == t.fields.len() => {}
+                    _ => errors += 1,
+                }
+            }
+        }
+    }
+    errors
 }

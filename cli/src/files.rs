@@ -100,9 +100,3 @@ pub fn write_atomically_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(),
     }
     result
 }
-
-/// The channel file inside `bytes`: without its signature block when it is signed (the tools
-/// judge the content; `chanval verify` judges the signature).
-pub fn channel_file(bytes: &[u8]) -> &[u8] {
-    chanval::signature::split_signed(bytes).map_or(bytes, |(file, _)| file)
-}

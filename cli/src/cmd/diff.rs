@@ -26,8 +26,8 @@ pub fn run(
             .with_bytes(bytes.to_vec())
     };
     let (old, new) = match (
-        parse(crate::files::channel_file(&old_bytes)),
-        parse(crate::files::channel_file(&new_bytes)),
+        parse(chanval::signature::channel_file_bytes(&old_bytes)),
+        parse(chanval::signature::channel_file_bytes(&new_bytes)),
     ) {
         (Ok(o), Ok(n)) => (o, n),
         (o, n) => {

@@ -22,7 +22,7 @@ pub fn run(path: &Path, schema_path: Option<&Path>, format: Format) -> Outcome {
     }
     let doc = schema_path.map(load_schema).transpose()?;
     let bytes = read(path)?;
-    let file = match parse(crate::files::channel_file(&bytes)) {
+    let file = match parse(chanval::signature::channel_file_bytes(&bytes)) {
         Ok(f) => f,
         Err(e) => {
             let report = FileReport::new(

@@ -59,7 +59,7 @@ pub fn run(
             }
             let bytes = read(path)?;
             let mut findings: Vec<Finding<'_>> = Vec::new();
-            let truncated = match parse(crate::files::channel_file(&bytes)) {
+            let truncated = match parse(chanval::signature::channel_file_bytes(&bytes)) {
                 Err(e) => {
                     findings.push(Finding::structural(&e));
                     false
