@@ -8,7 +8,7 @@
 //! table Content   { channel_id: uint; content_version: ulong; instances: [Instance]; }
 //! ```
 
-use chanval::schema::Schema;
+use chanval::Schema;
 use chanval::{ChannelContent, CriterionModel, ProfileSet};
 
 use crate::common::CriterionView;

@@ -9,13 +9,13 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chanval::schema::Schema;
-use chanval::testkit::{FLEET, current_profiles};
-use chanval::validate::exercise_scratch_len;
+use chanval::Schema;
+use chanval::exercise_scratch_len;
 use chanval::{
     ChannelContent, CriterionModel, FindingBuf, Interpreter, ProfileSet, Validator, Value, crc32c,
     parse,
 };
+use chanval_testing::testkit::{FLEET, current_profiles};
 use common::{CriterionView, KIB, MIB, glob_rules, max_count, max_patterns, realistic};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
@@ -419,7 +419,7 @@ fn interpreter(c: &mut Criterion) {
         let text = vec![b'a'; len];
         g.throughput(Throughput::Bytes(len as u64));
         g.bench_with_input(BenchmarkId::new("glob_match", len), &text, |b, t| {
-            b.iter(|| chanval::interpret::glob_match(black_box(&pattern), black_box(t), false))
+            b.iter(|| chanval::glob_match(black_box(&pattern), black_box(t), false))
         });
     }
     g.finish();

@@ -1,9 +1,9 @@
 //! Evaluates events against 1,000 glob rules in a loop, for profilers:
 //! `cargo build --release --example profile_interpret && perf record target/release/examples/profile_interpret`.
-use chanval::testkit::{FLEET, current_profiles};
 use chanval::{
     ChannelContent, CriterionModel, InstanceModel, Interpreter, Validator, Value, encode, parse,
 };
+use chanval_testing::testkit::{FLEET, current_profiles};
 
 fn main() {
     let n = 1000u32;

@@ -1,7 +1,7 @@
 //! Parses and validates the 1 MiB benchmark file in a loop, for profilers:
 //! `cargo build --release --example profile_validate && perf record target/release/examples/profile_validate`.
-use chanval::testkit::{FLEET, current_profiles, realistic_content};
 use chanval::{FindingBuf, Validator, encode, parse};
+use chanval_testing::testkit::{FLEET, current_profiles, realistic_content};
 
 fn main() {
     let bytes = encode(&realistic_content(2024, 1 << 20)).unwrap();

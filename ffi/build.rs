@@ -12,7 +12,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", schema.display());
     let text = std::fs::read_to_string(&schema)
         .unwrap_or_else(|e| panic!("CHANVAL_SCHEMA {}: {e}", schema.display()));
-    let doc = chanval::schema::SchemaDoc::from_toml(&text).unwrap_or_else(|e| {
+    let doc = chanval::SchemaDoc::from_toml(&text).unwrap_or_else(|e| {
         panic!(
             "CHANVAL_SCHEMA {}:{}:{}: {}",
             schema.display(),

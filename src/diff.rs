@@ -3,8 +3,8 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
+use crate::diag::{Code, Detail, Finding, FindingSink, Location};
 use crate::format::{ChannelFile, Instance, Span};
-use crate::validate::{Code, Detail, Finding, FindingSink, Location};
 
 /// An instance present in both files whose content differs.
 #[derive(Debug, Clone, PartialEq, Eq)]

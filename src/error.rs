@@ -1,9 +1,14 @@
-//! The one structural error type: a kind and the absolute byte offset where it was found.
+//! The library's error types, at the bottom of the crate: [`Error`] (a structural error: a kind
+//! and the absolute byte offset where it was found) and [`EvalError`] (why an evaluation was
+//! refused).
 //!
-//! It is `Copy`, holds no heap data and so works without `alloc`; `thiserror` provides the
-//! `Display`. nom's own error types never leave the crate.
+//! Both are `Copy`, hold no heap data and so work without `alloc`; `thiserror` provides the
+//! `Display`. nom's own error types never leave the crate. Their stable diagnostic codes live
+//! with the codes, in `diag`.
 
 use thiserror::Error as ThisError;
+
+use crate::common::{CriterionKind, InputKind};
 
 /// A structural error: the file is not a well-formed channel file and parsing stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ThisError)]
@@ -19,11 +24,6 @@ pub struct Error {
 impl Error {
     pub(crate) const fn new(kind: ErrorKind, offset: usize) -> Self {
         Self { kind, offset }
-    }
-
-    /// The stable diagnostic code of this error (see `docs/FINDINGS.md`).
-    pub const fn code(&self) -> crate::Code {
-        self.kind.code()
     }
 }
 
@@ -127,22 +127,64 @@ impl ErrorKind {
             _ => 1,
         }
     }
+}
 
-    /// The stable diagnostic code of this kind.
-    pub const fn code(&self) -> crate::Code {
-        use crate::Code;
-        match self {
-            Self::Truncated { .. } => Code::Truncated,
-            Self::BadMagic => Code::BadMagic,
-            Self::UnsupportedVersion(_) => Code::UnsupportedVersion,
-            Self::ReservedNonZero { .. } => Code::ReservedNonZero,
-            Self::LimitExceeded { .. } => Code::LimitExceeded,
-            Self::LengthMismatch { .. } => Code::LengthMismatch,
-            Self::UnknownCriterionKind(_) => Code::UnknownCriterionKind,
-            Self::BadPayloadLength { .. } => Code::BadPayloadLength,
-            Self::ChecksumMismatch { .. } => Code::ChecksumMismatch,
-            Self::TrailingBytes(_) => Code::TrailingBytes,
-            Self::BadCriterionFlags { .. } => Code::BadCriterionFlags,
-        }
-    }
+/// Why an evaluation failed. The interpreter returns these instead of reading out of bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// The content was not validated for this profile.
+    #[error("the content was not validated for this profile")]
+    ProfileNotValidated,
+    /// The profile does not handle this template type.
+    #[error("the profile does not supply inputs for template type {template_type}")]
+    TemplateTypeNotSupplied {
+        /// The template type asked for.
+        template_type: u16,
+    },
+    /// The event has a different number of inputs than the profile supplies.
+    #[error("the event has {given} inputs; the profile supplies {supplied}")]
+    InputCount {
+        /// What the profile says it supplies.
+        supplied: usize,
+        /// What the event holds.
+        given: usize,
+    },
+    /// An event input has a different kind than the profile supplies.
+    #[error("input {field} is `{given}`; the profile supplies `{supplied}`")]
+    InputKind {
+        /// Index of the input.
+        field: u16,
+        /// The kind the profile supplies there.
+        supplied: InputKind,
+        /// The kind of the event's value.
+        given: InputKind,
+    },
+    /// A criterion reads an input index the event does not have: the read that crashed the
+    /// fleet, stopped.
+    #[error("criterion at field index {field} reads past the {supplied} supplied inputs")]
+    InputNotSupplied {
+        /// The criterion's field index.
+        field: u16,
+        /// How many inputs there are.
+        supplied: usize,
+    },
+    /// A criterion meets an input of a kind it cannot read.
+    #[error("`{criterion}` criterion at field index {field} cannot read a `{input}` input")]
+    CriterionKindMismatch {
+        /// The field index.
+        field: u16,
+        /// The criterion's kind.
+        criterion: CriterionKind,
+        /// The input's kind.
+        input: InputKind,
+    },
+    /// The caller's output buffer holds fewer ids than matched.
+    #[error("{matched} instances matched but the output holds only {capacity}")]
+    OutputTooSmall {
+        /// The output's capacity.
+        capacity: usize,
+        /// How many matched.
+        matched: usize,
+    },
 }

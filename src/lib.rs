@@ -12,7 +12,28 @@
 //! 2. [`Validator`] — schema and contract: every instance against its template type and
 //!    against every selected interpreter [`Profile`], and optionally *exercised* through the real
 //!    interpreter; yields [`Validated<'a>`] or [`Finding`]s.
-//! 3. [`Interpreter`] — evaluates events; bounds-checked anyway.
+//! 3. [`Program`] — validated content compiled once per load for one profile; evaluates events,
+//!    bounds-checked anyway. [`Interpreter`] is the allocation-free scan over the same content.
+//!
+//! Inside, each module imports only the modules above it in this list (a test,
+//! `tests/it/layers.rs`, reads the sources and fails on any import that points down):
+//!
+//! ```text
+//! common, limits        shared vocabulary (spans, criterion and input kinds), named limits
+//! error, checksum       Error, EvalError; CRC-32C
+//! format                the zero-copy reader (parse)
+//! schema                template types and profiles (static data, or TOML)
+//! diag                  codes, findings, messages, sinks: what every check reports through
+//! eval                  what a criterion means for one value; the glob matcher
+//! validate              file, schema, contract and exercise checks -> Validated
+//! interpret             the compiled Program and the Interpreter
+//! model, source, diff,  owned content and the encoder, TOML sources, publication diffs,
+//! signature, store,     signed files, the last-known-good store, code generation
+//! codegen
+//! ```
+//!
+//! Test and fuzz support (fixtures, generators, fuzz oracles, the reference glob matcher) lives
+//! in the unpublished `chanval-testing` crate, not here.
 //!
 //! The core (`parse`, `validate`, `interpret`) is `no_std`, never allocates, never panics and
 //! contains no `unsafe`. The `alloc` feature adds the owned content model and the encoder; `std`
@@ -20,7 +41,7 @@
 //!
 //! ```
 //! use chanval::{parse, Validator, Interpreter, Value, FindingBuf};
-//! use chanval::schema::{Schema, TemplateType, FieldDef, Profile, Supply, InputKind};
+//! use chanval::{Schema, TemplateType, FieldDef, Profile, Supply, InputKind};
 //!
 //! static FIELDS: [FieldDef<'static>; 2] = [
 //!     FieldDef::bytes("image_name", 64),
@@ -33,7 +54,11 @@
 //! static PROFILES: [Profile<'static>; 1] = [Profile::all_criteria("agent-1.0", &SUPPLIES)];
 //! static SCHEMA: Schema<'static> = Schema { template_types: &TYPES, profiles: &PROFILES };
 //!
-//! # let bytes = chanval::doc_example_file();
+//! # use chanval::{ChannelContent, CriterionModel, InstanceModel, encode};
+//! # let bytes = encode(&ChannelContent { channel_id: 291, content_version: 1, instances: vec![
+//! #     InstanceModel { id: 7, template_type: 1, criteria: vec![
+//! #         CriterionModel::Glob { pattern: b"*.exe".to_vec(), fold: true },
+//! #         CriterionModel::Wildcard ] } ] })?;
 //! let file = parse(&bytes)?;
 //! let mut findings = FindingBuf::<16>::new();
 //! let validated = Validator::new(&SCHEMA).validate(&file, &mut findings)
@@ -72,24 +97,22 @@
 extern crate alloc;
 
 mod checksum;
+mod common;
+pub mod diag;
 mod error;
-pub mod format;
-pub mod interpret;
+mod eval;
+mod format;
+mod interpret;
 mod limits;
-pub mod schema;
-pub mod validate;
+mod schema;
+mod validate;
 
 #[cfg(feature = "std")]
 pub mod codegen;
 #[cfg(feature = "alloc")]
 pub mod diff;
-#[doc(hidden)]
-#[cfg(feature = "arbitrary")]
-pub mod fuzzing;
-#[cfg(feature = "arbitrary")]
-pub mod generate;
 #[cfg(feature = "alloc")]
-pub mod model;
+mod model;
 #[cfg(feature = "signing")]
 pub mod signature;
 #[cfg(feature = "std")]
@@ -98,47 +121,27 @@ pub mod source;
 pub mod store;
 
 pub use checksum::crc32c;
-pub use error::{Error, ErrorKind};
+pub use common::{CriterionKind, CriterionSet, FLAG_FOLD, InputKind, PayloadSize, Span};
+pub use diag::{Code, Finding, FindingBuf, FindingSink, Location, Severity, Summary};
+pub use error::{Error, ErrorKind, EvalError};
+pub use eval::{Value, glob_match, matches_everything};
 pub use format::{
-    ChannelFile, Criterion, CriterionAt, Header, Instance, Span, parse, parse_with_limits,
+    CRITERION_HEAD_LEN, ChannelFile, Criteria, Criterion, CriterionAt, FORMAT_VERSION, HEADER_LEN,
+    Header, Instance, Instances, MAGIC, RECORD_HEAD_LEN, TRAILER_LEN, parse, parse_with_limits,
 };
-pub use interpret::{EvalError, Interpreter, Value};
-pub use limits::Limits;
-pub use schema::{CriterionKind, InputKind, Profile, ProfileSet, Schema};
-pub use validate::{
-    Code, Finding, FindingBuf, FindingSink, Location, Rejected, Severity, Validated, Validator,
-};
+pub use interpret::Interpreter;
+#[cfg(feature = "alloc")]
+pub use interpret::Program;
+pub use limits::{Limits, MAX_FIELDS, MAX_PROFILES, MAX_TEMPLATE_TYPES};
+pub use schema::{FieldDef, Profile, ProfileSet, Schema, Supply, TemplateType, declared_inputs};
+#[cfg(feature = "std")]
+pub use schema::{SchemaDoc, TomlError};
+pub use validate::{Rejected, Validated, Validator, check_schema, exercise_scratch_len};
 
 #[cfg(feature = "alloc")]
 pub use model::{
     ChannelContent, CriterionModel, EncodeError, InstanceModel, encode, encode_with_limits,
 };
-
-/// The file the crate-level example parses: one instance (id 7) of template type 1.
-#[doc(hidden)]
-#[cfg(feature = "alloc")]
-pub fn doc_example_file() -> alloc::vec::Vec<u8> {
-    let content = ChannelContent {
-        channel_id: 291,
-        content_version: 1,
-        instances: alloc::vec![InstanceModel {
-            id: 7,
-            template_type: 1,
-            criteria: alloc::vec![
-                CriterionModel::Glob {
-                    pattern: b"*.exe".to_vec(),
-                    fold: true
-                },
-                CriterionModel::Wildcard,
-            ],
-        }],
-    };
-    encode(&content).unwrap_or_default()
-}
-
-#[doc(hidden)]
-#[cfg(feature = "alloc")]
-pub mod testkit;
 
 /// The channel file inside `bytes`: without the signature block when there is one.
 #[cfg(feature = "std")]

@@ -22,6 +22,11 @@ pub struct Limits {
 /// because the exerciser builds its synthetic events in an array of this size on the stack.
 pub const MAX_FIELDS: usize = 128;
 
+/// The most profiles a schema may declare (a `ProfileSet` is a 64-bit mask).
+pub const MAX_PROFILES: usize = 64;
+/// The most template types a schema may declare (the validator tracks them in a fixed bitset).
+pub const MAX_TEMPLATE_TYPES: usize = 256;
+
 impl Limits {
     /// The hard maxima of format version 1.
     pub const DEFAULT: Self = Self {

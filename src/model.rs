@@ -7,9 +7,10 @@
 
 use alloc::vec::Vec;
 
+use crate::common::{CriterionKind, PayloadSize};
 use crate::format::{
-    CRITERION_HEAD_LEN, ChannelFile, Criterion, FLAG_FOLD, FORMAT_VERSION, HEADER_LEN, MAGIC,
-    RECORD_HEAD_LEN, TRAILER_LEN,
+    CRITERION_HEAD_LEN, ChannelFile, Criterion, FORMAT_VERSION, HEADER_LEN, MAGIC, RECORD_HEAD_LEN,
+    TRAILER_LEN,
 };
 use crate::limits::Limits;
 
@@ -184,46 +185,55 @@ pub enum EncodeError {
 }
 
 impl CriterionModel {
-    fn payload_len(&self) -> usize {
+    /// The criterion as a borrowed view, the form the format, the validator and the evaluator
+    /// read.
+    #[must_use]
+    pub fn as_criterion(&self) -> Criterion<'_> {
         match self {
-            Self::Wildcard => 0,
-            Self::Exact { pattern, .. } | Self::Glob { pattern, .. } => pattern.len(),
-            Self::IntRange { .. } => 16,
-            Self::IntEq { .. } | Self::FlagsAll { .. } | Self::FlagsAny { .. } => 8,
+            Self::Wildcard => Criterion::Wildcard,
+            Self::Exact { pattern, fold } => Criterion::Exact {
+                pattern,
+                fold: *fold,
+            },
+            Self::Glob { pattern, fold } => Criterion::Glob {
+                pattern,
+                fold: *fold,
+            },
+            Self::IntEq { value } => Criterion::IntEq(*value),
+            Self::IntRange { min, max } => Criterion::IntRange {
+                min: *min,
+                max: *max,
+            },
+            Self::FlagsAll { mask } => Criterion::FlagsAll(*mask),
+            Self::FlagsAny { mask } => Criterion::FlagsAny(*mask),
+        }
+    }
+
+    /// The criterion's kind.
+    #[must_use]
+    pub fn kind(&self) -> CriterionKind {
+        self.as_criterion().kind()
+    }
+
+    fn payload_len(&self) -> usize {
+        let c = self.as_criterion();
+        match (c.kind().payload_size(), c.pattern()) {
+            (PayloadSize::Fixed(n, _), _) => usize::from(n),
+            (PayloadSize::Pattern, pattern) => pattern.map_or(0, <[u8]>::len),
         }
     }
 
     fn write(&self, out: &mut Vec<u8>) {
-        let (kind, flags): (u8, u8) = match self {
-            Self::Wildcard => (0, 0),
-            Self::Exact { fold, .. } => (1, if *fold { FLAG_FOLD } else { 0 }),
-            Self::Glob { fold, .. } => (2, if *fold { FLAG_FOLD } else { 0 }),
-            Self::IntEq { .. } => (3, 0),
-            Self::IntRange { .. } => (4, 0),
-            Self::FlagsAll { .. } => (5, 0),
-            Self::FlagsAny { .. } => (6, 0),
-        };
-        out.push(kind);
-        out.push(flags);
+        let c = self.as_criterion();
+        out.push(c.kind().code());
+        out.push(c.flags());
         // Checked by `record_len` before anything is written.
         out.extend_from_slice(
             &u16::try_from(self.payload_len())
                 .unwrap_or(u16::MAX)
                 .to_le_bytes(),
         );
-        match self {
-            Self::Wildcard => {}
-            Self::Exact { pattern, .. } | Self::Glob { pattern, .. } => {
-                out.extend_from_slice(pattern)
-            }
-            Self::IntEq { value: v } | Self::FlagsAll { mask: v } | Self::FlagsAny { mask: v } => {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-            Self::IntRange { min, max } => {
-                out.extend_from_slice(&min.to_le_bytes());
-                out.extend_from_slice(&max.to_le_bytes());
-            }
-        }
+        c.write_payload(|bytes| out.extend_from_slice(bytes));
     }
 }
 
@@ -243,10 +253,8 @@ fn record_len(
     let mut len = RECORD_HEAD_LEN as usize;
     for (field, c) in instance.criteria.iter().enumerate() {
         let payload = c.payload_len();
-        if matches!(
-            c,
-            CriterionModel::Exact { .. } | CriterionModel::Glob { .. }
-        ) && payload > usize::from(limits.max_pattern_len)
+        if c.kind().payload_size() == PayloadSize::Pattern
+            && payload > usize::from(limits.max_pattern_len)
         {
             return Err(EncodeError::PatternTooLong {
                 instance: index,

@@ -26,8 +26,9 @@ use std::vec::Vec;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::common::CriterionKind;
 use crate::model::{ChannelContent, CriterionModel, InstanceModel};
-use crate::schema::{CriterionKind, Schema, TemplateType, TomlError, TypeName};
+use crate::schema::{Schema, TemplateType, TomlError, TypeName};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,18 +104,6 @@ impl CriterionToml {
     }
 }
 
-fn kind_of(c: &CriterionModel) -> CriterionKind {
-    match c {
-        CriterionModel::Wildcard => CriterionKind::Wildcard,
-        CriterionModel::Exact { .. } => CriterionKind::Exact,
-        CriterionModel::Glob { .. } => CriterionKind::Glob,
-        CriterionModel::IntEq { .. } => CriterionKind::IntEq,
-        CriterionModel::IntRange { .. } => CriterionKind::IntRange,
-        CriterionModel::FlagsAll { .. } => CriterionKind::FlagsAll,
-        CriterionModel::FlagsAny { .. } => CriterionKind::FlagsAny,
-    }
-}
-
 fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
     items
         .map(|n| format!("`{n}`"))
@@ -173,7 +162,7 @@ pub fn compile(text: &str, schema: &Schema<'_>) -> Result<ChannelContent, TomlEr
                 .get_ref()
                 .to_model()
                 .map_err(|m| at(criterion.span().start, m))?;
-            let kind = kind_of(&model);
+            let kind = model.kind();
             if !field.allowed.contains(kind) || !field.input.applicable().contains(kind) {
                 return Err(at(
                     criterion.span().start,

@@ -4,8 +4,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chanval::testkit::{FLEET, current_profiles, realistic_content};
 use chanval::{FindingBuf, Validator, encode, parse};
+use chanval_testing::testkit::{FLEET, current_profiles, realistic_content};
 
 struct Counting;
 

@@ -2,9 +2,9 @@
 
 #![allow(dead_code)]
 
-use chanval::schema::Schema;
-use chanval::testkit::{Rng, realistic_content};
+use chanval::Schema;
 use chanval::{ChannelContent, CriterionModel, InstanceModel, ProfileSet, encode};
+use chanval_testing::testkit::{Rng, realistic_content};
 
 pub const KIB: usize = 1024;
 pub const MIB: usize = 1024 * 1024;

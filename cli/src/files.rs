@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chanval::schema::{SchemaDoc, TomlError};
+use chanval::{SchemaDoc, TomlError};
 
 /// The command could not run (exit 2).
 #[derive(Debug)]

@@ -30,7 +30,7 @@ fn generated_header(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let text = std::fs::read_to_string(repo().join("examples/incident/schema.toml")).unwrap();
-    let doc = chanval::schema::SchemaDoc::from_toml(&text).unwrap();
+    let doc = chanval::SchemaDoc::from_toml(&text).unwrap();
     std::fs::write(
         dir.join("chanval_schema.h"),
         doc.with_schema(chanval::codegen::c),

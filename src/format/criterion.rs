@@ -1,97 +1,8 @@
 //! Criteria: one per input field of an instance, encoded as a 4-byte head and a payload.
 
 use super::cursor::Cursor;
-use super::{FLAG_FOLD, Span};
+use crate::common::{CriterionKind, FLAG_FOLD, PayloadSize, Span};
 use crate::error::{Error, ErrorKind};
-
-/// The kind of a criterion, as numbered in the file (`docs/FORMAT.md` §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum CriterionKind {
-    /// Matches anything; never reads its input.
-    Wildcard = 0,
-    /// Bytes equal to a pattern, optionally ASCII case-folded.
-    Exact = 1,
-    /// Bytes matching a glob of `*` and `?`, optionally ASCII case-folded.
-    Glob = 2,
-    /// Unsigned integer equal to a value.
-    IntEq = 3,
-    /// Unsigned integer within an inclusive range.
-    IntRange = 4,
-    /// Flag set containing every bit of a mask.
-    FlagsAll = 5,
-    /// Flag set containing at least one bit of a mask.
-    FlagsAny = 6,
-}
-
-impl CriterionKind {
-    /// Every kind, in code order.
-    pub const ALL: [Self; 7] = [
-        Self::Wildcard,
-        Self::Exact,
-        Self::Glob,
-        Self::IntEq,
-        Self::IntRange,
-        Self::FlagsAll,
-        Self::FlagsAny,
-    ];
-
-    /// The kind with this code, if it is one.
-    #[must_use]
-    pub const fn from_code(code: u8) -> Option<Self> {
-        Some(match code {
-            0 => Self::Wildcard,
-            1 => Self::Exact,
-            2 => Self::Glob,
-            3 => Self::IntEq,
-            4 => Self::IntRange,
-            5 => Self::FlagsAll,
-            6 => Self::FlagsAny,
-            _ => return None,
-        })
-    }
-
-    /// The byte that encodes this kind.
-    #[must_use]
-    pub const fn code(self) -> u8 {
-        self as u8
-    }
-
-    /// The name used in schemas, sources and diagnostics.
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Wildcard => "wildcard",
-            Self::Exact => "exact",
-            Self::Glob => "glob",
-            Self::IntEq => "int_eq",
-            Self::IntRange => "int_range",
-            Self::FlagsAll => "flags_all",
-            Self::FlagsAny => "flags_any",
-        }
-    }
-
-    /// The kind with this name.
-    #[must_use]
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// The flag bits this kind defines.
-    #[must_use]
-    pub const fn allowed_flags(self) -> u8 {
-        match self {
-            Self::Exact | Self::Glob => FLAG_FOLD,
-            _ => 0,
-        }
-    }
-}
-
-impl core::fmt::Display for CriterionKind {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// One criterion, borrowing its pattern from the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +50,37 @@ impl Criterion<'_> {
             Self::IntRange { .. } => CriterionKind::IntRange,
             Self::FlagsAll(_) => CriterionKind::FlagsAll,
             Self::FlagsAny(_) => CriterionKind::FlagsAny,
+        }
+    }
+
+    /// The pattern of an `exact` or `glob` criterion.
+    #[must_use]
+    pub const fn pattern(&self) -> Option<&[u8]> {
+        match self {
+            Self::Exact { pattern, .. } | Self::Glob { pattern, .. } => Some(pattern),
+            _ => None,
+        }
+    }
+
+    /// The flags byte that encodes this criterion.
+    #[must_use]
+    pub const fn flags(&self) -> u8 {
+        match self {
+            Self::Exact { fold: true, .. } | Self::Glob { fold: true, .. } => FLAG_FOLD,
+            _ => 0,
+        }
+    }
+
+    /// Hands the payload's bytes, in file order, to `put` (the encoder's half of `build`).
+    pub fn write_payload(&self, mut put: impl FnMut(&[u8])) {
+        match *self {
+            Self::Wildcard => {}
+            Self::Exact { pattern, .. } | Self::Glob { pattern, .. } => put(pattern),
+            Self::IntEq(v) | Self::FlagsAll(v) | Self::FlagsAny(v) => put(&v.to_le_bytes()),
+            Self::IntRange { min, max } => {
+                put(&min.to_le_bytes());
+                put(&max.to_le_bytes());
+            }
         }
     }
 
@@ -195,18 +137,24 @@ pub(crate) fn build(kind: u8, flags: u8, payload: &[u8]) -> Option<Criterion<'_>
     })
 }
 
-/// Per kind code: the flag bits it defines, and its payload length (`PATTERN` for exact and glob).
-/// Codes 7 to 255 are absent (`None`).
+/// Per kind code: the flag bits it defines, and its payload length (`PATTERN` for exact and glob),
+/// derived from the criterion-kind table. Codes outside the table are absent (`None`).
 const PATTERN: u16 = u16::MAX;
 const FRAMING: [Option<(u8, u16)>; 256] = {
     let mut t = [None; 256];
-    t[0] = Some((0, 0));
-    t[1] = Some((FLAG_FOLD, PATTERN));
-    t[2] = Some((FLAG_FOLD, PATTERN));
-    t[3] = Some((0, 8));
-    t[4] = Some((0, 16));
-    t[5] = Some((0, 8));
-    t[6] = Some((0, 8));
+    let mut rest: &[CriterionKind] = &CriterionKind::ALL;
+    while let [kind, tail @ ..] = rest {
+        let size = match kind.payload_size() {
+            PayloadSize::Fixed(n, _) => n,
+            PayloadSize::Pattern => PATTERN,
+        };
+        // A `u8` code always indexes the 256 entries.
+        #[allow(clippy::indexing_slicing)]
+        {
+            t[kind.code() as usize] = Some((kind.allowed_flags(), size));
+        }
+        rest = tail;
+    }
     t
 };
 
@@ -259,23 +207,15 @@ pub(crate) fn decode<'a>(
             allowed: kind.allowed_flags(),
         }));
     }
-    let expected = match kind {
-        CriterionKind::Wildcard => Some((0, "0 bytes")),
-        CriterionKind::Exact | CriterionKind::Glob => None,
-        CriterionKind::IntRange => Some((16, "16 bytes (min and max)")),
-        CriterionKind::IntEq | CriterionKind::FlagsAll | CriterionKind::FlagsAny => {
-            Some((8, "8 bytes"))
-        }
-    };
-    match expected {
-        Some((size, words)) if len != size => {
+    match kind.payload_size() {
+        PayloadSize::Fixed(size, words) if len != size => {
             return Err(at(ErrorKind::BadPayloadLength {
                 kind: kind.name(),
                 len,
                 expected: words,
             }));
         }
-        None if len > max_pattern_len => {
+        PayloadSize::Pattern if len > max_pattern_len => {
             return Err(at(ErrorKind::LimitExceeded {
                 what: "pattern length",
                 value: u64::from(len),

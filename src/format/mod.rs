@@ -8,8 +8,9 @@ mod criterion;
 mod cursor;
 mod instance;
 
+pub(crate) use crate::common::Span;
 pub use channel_file::{ChannelFile, Header, parse, parse_with_limits};
-pub use criterion::{Criterion, CriterionAt, CriterionKind};
+pub use criterion::{Criterion, CriterionAt};
 pub(crate) use criterion::{build as build_criterion, split as split_criterion};
 pub use instance::{Criteria, Instance, Instances};
 
@@ -25,34 +26,3 @@ pub const TRAILER_LEN: usize = 4;
 pub const RECORD_HEAD_LEN: u32 = 8;
 /// Size of a criterion's head: kind, flags and payload length.
 pub const CRITERION_HEAD_LEN: usize = 4;
-/// Flag bit of `exact` and `glob`: compare ASCII letters case-insensitively.
-pub const FLAG_FOLD: u8 = 0x01;
-
-/// A half-open range of absolute byte offsets into the file, `start..end`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Span {
-    /// First byte.
-    pub start: usize,
-    /// One past the last byte.
-    pub end: usize,
-}
-
-impl Span {
-    /// The span `start..end`.
-    #[must_use]
-    pub const fn new(start: usize, end: usize) -> Self {
-        Self { start, end }
-    }
-
-    /// Number of bytes covered.
-    #[must_use]
-    pub const fn len(&self) -> usize {
-        self.end.saturating_sub(self.start)
-    }
-
-    /// Whether the span covers no byte.
-    #[must_use]
-    pub const fn is_empty(&self) -> bool {
-        self.end <= self.start
-    }
-}

@@ -4,135 +4,15 @@
 //! All types borrow (`&'s str`, `&'s [T]`) so that an agent can build its schema as `static`
 //! data with no allocation; with `std`, [`SchemaDoc`] loads one from TOML.
 
-pub(crate) mod check;
 #[cfg(feature = "std")]
 mod toml;
 
-pub use crate::format::CriterionKind;
-pub use check::check_schema;
+use crate::common::{CriterionKind, CriterionSet, InputKind};
+use crate::limits::MAX_PROFILES;
 #[cfg(feature = "std")]
 pub(crate) use toml::TypeName;
 #[cfg(feature = "std")]
 pub use toml::{SchemaDoc, TomlError};
-
-/// What kind of value an input field carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum InputKind {
-    /// A byte string (path, command line, name).
-    Bytes,
-    /// An unsigned 64-bit integer.
-    Unsigned,
-    /// A 64-bit flag set.
-    Flags,
-}
-
-impl InputKind {
-    /// Every input kind.
-    pub const ALL: [Self; 3] = [Self::Bytes, Self::Unsigned, Self::Flags];
-
-    /// The name used in schemas and diagnostics.
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Bytes => "bytes",
-            Self::Unsigned => "unsigned",
-            Self::Flags => "flags",
-        }
-    }
-
-    /// The kind with this name.
-    #[must_use]
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// The criteria that can be evaluated on a value of this kind (wildcard on any).
-    #[must_use]
-    pub const fn applicable(self) -> CriterionSet {
-        match self {
-            Self::Bytes => CriterionSet::of(&[
-                CriterionKind::Wildcard,
-                CriterionKind::Exact,
-                CriterionKind::Glob,
-            ]),
-            Self::Unsigned => CriterionSet::of(&[
-                CriterionKind::Wildcard,
-                CriterionKind::IntEq,
-                CriterionKind::IntRange,
-            ]),
-            Self::Flags => CriterionSet::of(&[
-                CriterionKind::Wildcard,
-                CriterionKind::FlagsAll,
-                CriterionKind::FlagsAny,
-            ]),
-        }
-    }
-
-    /// The input kind a criterion reads (`None` for the wildcard, which reads nothing).
-    #[must_use]
-    pub const fn read_by(kind: CriterionKind) -> Option<Self> {
-        match kind {
-            CriterionKind::Wildcard => None,
-            CriterionKind::Exact | CriterionKind::Glob => Some(Self::Bytes),
-            CriterionKind::IntEq | CriterionKind::IntRange => Some(Self::Unsigned),
-            CriterionKind::FlagsAll | CriterionKind::FlagsAny => Some(Self::Flags),
-        }
-    }
-}
-
-impl core::fmt::Display for InputKind {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A set of criterion kinds, as a bit mask over their codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct CriterionSet(u8);
-
-impl CriterionSet {
-    /// No kind.
-    pub const EMPTY: Self = Self(0);
-    /// Every kind of format version 1.
-    pub const ALL: Self = Self(0x7f);
-
-    /// The set of these kinds.
-    #[must_use]
-    pub const fn of(kinds: &[CriterionKind]) -> Self {
-        let mut bits = 0u8;
-        let mut rest = kinds;
-        while let [k, tail @ ..] = rest {
-            bits |= 1 << k.code();
-            rest = tail;
-        }
-        Self(bits)
-    }
-
-    /// This set with `kind` added.
-    #[must_use]
-    pub const fn with(self, kind: CriterionKind) -> Self {
-        Self(self.0 | (1 << kind.code()))
-    }
-
-    /// Whether `kind` is in the set.
-    #[must_use]
-    pub const fn contains(self, kind: CriterionKind) -> bool {
-        self.0 & (1 << kind.code()) != 0
-    }
-
-    /// The kinds in the set, in code order.
-    pub fn iter(self) -> impl Iterator<Item = CriterionKind> {
-        CriterionKind::ALL
-            .into_iter()
-            .filter(move |k| self.contains(*k))
-    }
-
-    /// The kinds in both sets.
-    #[must_use]
-    pub const fn intersection(self, other: Self) -> Self {
-        Self(self.0 & other.0)
-    }
-}
 
 /// One input field of a template type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,11 +152,6 @@ impl<'s> Profile<'s> {
             .find(|s| s.template_type == template_type)
     }
 }
-
-/// The most profiles a schema may declare (a [`ProfileSet`] is a 64-bit mask).
-pub const MAX_PROFILES: usize = 64;
-/// The most template types a schema may declare (the validator tracks them in a fixed bitset).
-pub const MAX_TEMPLATE_TYPES: usize = 256;
 
 /// The template types and the fleet's interpreter profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

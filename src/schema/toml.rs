@@ -19,7 +19,7 @@
 //! `inputs` is either a count (the kinds are then the template type's declared kinds, in
 //! order) or a list of kinds. A field's `criteria` defaults to every kind its input carries.
 //! Errors give the line and column in the TOML text. Duplicates and contract mismatches are
-//! not load errors: [`super::check_schema`] reports them as findings.
+//! not load errors: [`check_schema`](crate::check_schema) reports them as findings.
 
 use std::string::String;
 use std::vec::Vec;
@@ -27,9 +27,8 @@ use std::vec::Vec;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{
-    CriterionKind, CriterionSet, FieldDef, InputKind, Profile, Schema, Supply, TemplateType,
-};
+use super::{FieldDef, Profile, Schema, Supply, TemplateType};
+use crate::common::{CriterionKind, CriterionSet, InputKind};
 
 /// A TOML text (schema or content source) that could not be loaded, with the position of the
 /// problem in the text.
@@ -61,50 +60,10 @@ impl TomlError {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum KindToml {
-    Bytes,
-    Unsigned,
-    Flags,
-}
-
-impl From<&KindToml> for InputKind {
-    fn from(k: &KindToml) -> Self {
-        match k {
-            KindToml::Bytes => Self::Bytes,
-            KindToml::Unsigned => Self::Unsigned,
-            KindToml::Flags => Self::Flags,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum CriterionToml {
-    Wildcard,
-    Exact,
-    Glob,
-    IntEq,
-    IntRange,
-    FlagsAll,
-    FlagsAny,
-}
-
-fn criterion_set(list: &[CriterionToml]) -> CriterionSet {
+fn criterion_set(list: &[CriterionKind]) -> CriterionSet {
     list.iter().fold(
         CriterionSet::EMPTY.with(CriterionKind::Wildcard),
-        |set, c| {
-            set.with(match c {
-                CriterionToml::Wildcard => CriterionKind::Wildcard,
-                CriterionToml::Exact => CriterionKind::Exact,
-                CriterionToml::Glob => CriterionKind::Glob,
-                CriterionToml::IntEq => CriterionKind::IntEq,
-                CriterionToml::IntRange => CriterionKind::IntRange,
-                CriterionToml::FlagsAll => CriterionKind::FlagsAll,
-                CriterionToml::FlagsAny => CriterionKind::FlagsAny,
-            })
-        },
+        |set, c| set.with(*c),
     )
 }
 
@@ -130,8 +89,8 @@ struct TypeToml {
 #[serde(deny_unknown_fields)]
 struct FieldToml {
     name: String,
-    input: KindToml,
-    criteria: Option<Vec<CriterionToml>>,
+    input: InputKind,
+    criteria: Option<Vec<CriterionKind>>,
     max_pattern_len: Option<u16>,
     min: Option<u64>,
     max: Option<u64>,
@@ -142,7 +101,7 @@ struct FieldToml {
 #[serde(deny_unknown_fields)]
 struct ProfileToml {
     name: String,
-    criteria: Option<Vec<CriterionToml>>,
+    criteria: Option<Vec<CriterionKind>>,
     #[serde(default)]
     supplies: Vec<SupplyToml>,
 }
@@ -159,7 +118,7 @@ pub(crate) enum TypeName {
 #[serde(untagged)]
 enum InputsToml {
     Count(u16),
-    Kinds(Vec<KindToml>),
+    Kinds(Vec<InputKind>),
 }
 
 #[derive(Deserialize)]
@@ -221,7 +180,7 @@ impl SchemaDoc {
                     .field
                     .into_iter()
                     .map(|f| {
-                        let input = InputKind::from(&f.input);
+                        let input = f.input;
                         let allowed = f
                             .criteria
                             .as_deref()
@@ -263,7 +222,7 @@ impl SchemaDoc {
                     }
                 };
                 let inputs = match s.inputs.get_ref() {
-                    InputsToml::Kinds(kinds) => kinds.iter().map(InputKind::from).collect(),
+                    InputsToml::Kinds(kinds) => kinds.clone(),
                     InputsToml::Count(n) => {
                         let kinds: Vec<InputKind> = declared
                             .map(|t| {

@@ -7,12 +7,13 @@
 
 use core::ops::ControlFlow;
 
-use super::Reporter;
-use super::finding::{Code, Detail, FieldRef, Finding, InstanceRef, Location, TypeRef};
+use crate::common::InputKind;
+use crate::diag::{Code, Detail, FieldRef, Finding, InstanceRef, Location, Reporter, TypeRef};
+use crate::error::EvalError;
+use crate::eval::{Value, match_instance, matches_everything};
 use crate::format::{ChannelFile, Criterion, Instance};
-use crate::interpret::{EvalError, Value, match_instance, matches_everything};
 use crate::limits::MAX_FIELDS;
-use crate::schema::{InputKind, Profile, ProfileSet, Schema, Supply, TemplateType};
+use crate::schema::{Profile, ProfileSet, Schema, Supply, TemplateType};
 
 /// Bytes of scratch that exercising `file` needs: the most glob-pattern bytes in one instance.
 #[must_use]

@@ -6,68 +6,21 @@
 //! (times the number of selected profiles, at most 64).
 
 mod exercise;
-pub(crate) mod finding;
+mod schema;
 
 use core::ops::ControlFlow;
 
-pub use finding::{
-    Code, Detail, FieldRef, Finding, FindingBuf, FindingSink, InstanceRef, Location, Message,
-    Severity, TypeRef,
+pub use schema::check_schema;
+
+use crate::common::{CriterionSet, InputKind, Span};
+use crate::diag::{
+    Code, Detail, FieldRef, Finding, FindingSink, InstanceRef, Location, Reporter, Summary, TypeRef,
 };
-
-use crate::format::{ChannelFile, Criterion, CriterionAt, Instance, Span};
-use crate::interpret::matches_everything;
-use crate::schema::check::{check_sizes, type_contract};
-use crate::schema::{
-    CriterionSet, FieldDef, InputKind, MAX_TEMPLATE_TYPES, ProfileSet, Schema, TemplateType,
-};
-
-/// Counts of what was reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Summary {
-    /// Findings of severity error.
-    pub errors: u32,
-    /// Findings of severity warning.
-    pub warnings: u32,
-    /// Whether reporting stopped at the finding limit before the check finished.
-    pub truncated: bool,
-}
-
-/// Counts findings and enforces the finding limit. `report` breaks once the limit is reached,
-/// and every check propagates that with `?`, so a hostile file cannot make the validator emit
-/// unboundedly many findings.
-pub(crate) struct Reporter<'s, 'k> {
-    sink: &'k mut dyn FindingSink<'s>,
-    summary: Summary,
-    max: u32,
-}
-
-impl<'s, 'k> Reporter<'s, 'k> {
-    pub(crate) fn new(sink: &'k mut dyn FindingSink<'s>, max: u32) -> Self {
-        Self {
-            sink,
-            summary: Summary::default(),
-            max,
-        }
-    }
-
-    pub(crate) fn report(&mut self, finding: Finding<'s>) -> ControlFlow<()> {
-        if self.summary.errors.saturating_add(self.summary.warnings) >= self.max {
-            self.summary.truncated = true;
-            return ControlFlow::Break(());
-        }
-        match finding.severity {
-            Severity::Error => self.summary.errors = self.summary.errors.saturating_add(1),
-            Severity::Warning => self.summary.warnings = self.summary.warnings.saturating_add(1),
-        }
-        self.sink.report(finding);
-        ControlFlow::Continue(())
-    }
-
-    pub(crate) const fn summary(&self) -> Summary {
-        self.summary
-    }
-}
+use crate::eval::matches_everything;
+use crate::format::{ChannelFile, Criterion, CriterionAt, Instance};
+use crate::limits::MAX_TEMPLATE_TYPES;
+use crate::schema::{FieldDef, ProfileSet, Schema, TemplateType};
+use schema::{check_sizes, type_contract};
 
 /// Content that passed validation for a set of profiles; the only thing an
 /// [`Interpreter`](crate::Interpreter) accepts.
@@ -499,7 +452,7 @@ fn check_against_field<'s>(
                 ))?;
             }
             if m == 0 {
-                let code = if kind == crate::CriterionKind::FlagsAny {
+                let code = if kind == crate::common::CriterionKind::FlagsAny {
                     Code::EmptyAnyMask
                 } else {
                     Code::MatchesEverything

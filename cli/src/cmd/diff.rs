@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use chanval::Schema;
 use chanval::diff::{check_publication, diff};
-use chanval::schema::Schema;
 use chanval::{Finding, parse};
 
 use super::Outcome;

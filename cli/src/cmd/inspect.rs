@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use chanval::schema::Schema;
+use chanval::Schema;
 use chanval::{ChannelFile, Criterion, Finding, parse};
 use serde_json::{Value, json};
 

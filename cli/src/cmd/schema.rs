@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use chanval::schema::check_schema;
+use chanval::check_schema;
 
 use super::Outcome;
 use crate::Format;

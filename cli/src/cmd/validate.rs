@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use chanval::validate::exercise_scratch_len;
+use chanval::exercise_scratch_len;
 use chanval::{Finding, ProfileSet, Validator, parse};
 
 use super::Outcome;

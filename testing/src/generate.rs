@@ -1,18 +1,18 @@
-//! A generator of always-valid content, driven by `arbitrary` (feature `arbitrary`), in the
+//! A generator of always-valid content, driven by `arbitrary`, in the
 //! manner of wasm-smith: whatever bytes drive it, the content it builds passes validation —
 //! schema, contract and exercise — for the profiles it was built for.
 //!
 //! [`GenConfig`] is itself `Arbitrary`, so a fuzzer also explores *which* features a file uses
 //! (swarm testing): some runs use only globs, some only integer criteria, some no wildcards.
 
-use alloc::vec::Vec;
+use std::vec::Vec;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 
-use crate::format::CriterionKind;
-use crate::interpret::Value;
-use crate::model::{ChannelContent, CriterionModel, InstanceModel};
-use crate::schema::{CriterionSet, FieldDef, InputKind, ProfileSet, Schema, Supply, TemplateType};
+use chanval::CriterionKind;
+use chanval::Value;
+use chanval::{ChannelContent, CriterionModel, InstanceModel};
+use chanval::{CriterionSet, FieldDef, InputKind, ProfileSet, Schema, Supply, TemplateType};
 
 /// What the generator may use. Every value is valid; zero means "no restriction" where it
 /// would otherwise forbid everything.

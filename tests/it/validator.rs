@@ -1,12 +1,13 @@
-//! The validator, finding by finding, on the fleet schema of `chanval::testkit`.
+//! The validator, finding by finding, on the fleet schema of `chanval_testing::testkit`.
 
-use chanval::schema::{FieldDef, Profile, Schema, Supply, TemplateType, check_schema};
-use chanval::testkit::{FLEET, current_profiles, realistic_content, realistic_content_of};
-use chanval::validate::{Detail, exercise_scratch_len};
+use chanval::diag::Detail;
+use chanval::exercise_scratch_len;
 use chanval::{
     ChannelContent, Code, CriterionModel as C, Finding, InstanceModel, ProfileSet, Severity,
     Validator, encode, parse,
 };
+use chanval::{FieldDef, Profile, Schema, Supply, TemplateType, check_schema};
+use chanval_testing::testkit::{FLEET, current_profiles, realistic_content, realistic_content_of};
 
 /// Validates and exercises `content` under `profiles`; returns the codes found and whether it passed.
 fn check(content: &ChannelContent, profiles: ProfileSet) -> (Vec<Code>, bool) {
@@ -215,7 +216,7 @@ static SUPPLY: [Supply<'static>; 1] = [Supply {
 }];
 static EXACT_ONLY: [Profile<'static>; 1] = [Profile {
     name: "exact-only",
-    criteria: chanval::schema::CriterionSet::of(&[chanval::CriterionKind::Exact]),
+    criteria: chanval::CriterionSet::of(&[chanval::CriterionKind::Exact]),
     supplies: &SUPPLY,
 }];
 static SMALL: Schema<'static> = Schema {

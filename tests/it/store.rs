@@ -5,7 +5,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use chanval::schema::SchemaDoc;
+use chanval::SchemaDoc;
 use chanval::store::{RealFs, Slot, Store, StoreError, StoreFs};
 use chanval::{FindingBuf, ProfileSet, Validator, parse};
 

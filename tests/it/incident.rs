@@ -1,12 +1,12 @@
 //! The July 2024 incident, replayed: a template type of 21 fields, an interpreter that supplies
 //! 20, instances that used a wildcard in field 21 until one did not.
 
-use chanval::schema::{
-    FieldDef, InputKind, ProfileSet, Schema, Supply, TemplateType, check_schema, declared_inputs,
-};
 use chanval::{
     ChannelContent, Code, CriterionModel, EvalError, Finding, InstanceModel, Interpreter,
     Validator, Value, encode, parse,
+};
+use chanval::{
+    FieldDef, InputKind, ProfileSet, Schema, Supply, TemplateType, check_schema, declared_inputs,
 };
 
 const IPC: u16 = 291;
@@ -155,7 +155,7 @@ fn b_an_instance_with_a_real_criterion_in_field_21_is_rejected_under_profile_a_b
     let bytes = july_19_file();
     let file = parse(&bytes).unwrap();
     let mut findings = Vec::new();
-    let mut scratch = vec![0u8; chanval::validate::exercise_scratch_len(&file)];
+    let mut scratch = vec![0u8; chanval::exercise_scratch_len(&file)];
     let result = Validator::new(&SCHEMA)
         .with_profiles(ProfileSet::EMPTY.with(A))
         .validate_and_exercise(&file, &mut scratch, &mut findings);
@@ -193,7 +193,7 @@ fn b_an_instance_with_a_real_criterion_in_field_21_is_rejected_under_profile_a_b
     assert_eq!(exercised[0].location.field.map(|f| f.index), Some(20));
     assert_eq!(
         exercised[0].detail,
-        chanval::validate::Detail::Eval(EvalError::InputNotSupplied {
+        chanval::diag::Detail::Eval(EvalError::InputNotSupplied {
             field: 20,
             supplied: 20
         })
@@ -205,7 +205,7 @@ fn c_under_profile_b_alone_it_validates_and_the_interpreter_evaluates_a_21_input
     let bytes = july_19_file();
     let file = parse(&bytes).unwrap();
     let mut findings = Vec::new();
-    let mut scratch = vec![0u8; chanval::validate::exercise_scratch_len(&file)];
+    let mut scratch = vec![0u8; chanval::exercise_scratch_len(&file)];
     let validated = Validator::new(&SCHEMA)
         .with_profiles(ProfileSet::EMPTY.with(B))
         .validate_and_exercise(&file, &mut scratch, &mut findings)

@@ -1,11 +1,11 @@
-//! Fixtures shared by tests, benchmarks and fuzz targets (feature `alloc`, doc-hidden): a fleet
+//! Fixtures shared by tests, benchmarks and fuzz targets : a fleet
 //! schema of several template types and profiles, built statically as an agent would, and a
 //! seeded generator of realistic content that is valid for it.
 
-use alloc::vec::Vec;
+use std::vec::Vec;
 
-use crate::model::{ChannelContent, CriterionModel, InstanceModel};
-use crate::schema::{FieldDef, InputKind, Profile, Schema, Supply, TemplateType, declared_inputs};
+use chanval::{ChannelContent, CriterionModel, InstanceModel};
+use chanval::{FieldDef, InputKind, Profile, Schema, Supply, TemplateType, declared_inputs};
 
 static PROCESS_START: [FieldDef<'static>; 7] = [
     FieldDef::bytes("image_name", 260),
@@ -116,8 +116,8 @@ pub static FLEET: Schema<'static> = Schema {
 
 /// The current profiles of [`FLEET`] (all but the legacy one).
 #[must_use]
-pub fn current_profiles() -> crate::ProfileSet {
-    crate::ProfileSet::EMPTY.with(0).with(1).with(2)
+pub fn current_profiles() -> chanval::ProfileSet {
+    chanval::ProfileSet::EMPTY.with(0).with(1).with(2)
 }
 
 /// A small, fast, seeded PRNG (xorshift64*): enough for fixtures, no dependency.

@@ -5,11 +5,12 @@
 
 use core::ops::ControlFlow;
 
-use super::{MAX_PROFILES, MAX_TEMPLATE_TYPES, Profile, Schema, Supply, TemplateType};
-use crate::format::CriterionKind;
-use crate::limits::MAX_FIELDS;
-use crate::validate::finding::{Code, Detail, FieldRef, Finding, FindingSink, Location, TypeRef};
-use crate::validate::{Reporter, Summary};
+use crate::common::CriterionKind;
+use crate::diag::{
+    Code, Detail, FieldRef, Finding, FindingSink, Location, Reporter, Summary, TypeRef,
+};
+use crate::limits::{MAX_FIELDS, MAX_PROFILES, MAX_TEMPLATE_TYPES};
+use crate::schema::{Profile, Schema, Supply, TemplateType};
 
 /// Checks `schema` on its own and reports what is wrong to `sink`.
 ///

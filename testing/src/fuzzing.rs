@@ -1,6 +1,5 @@
-//! Entry points for the fuzz targets in `fuzz/` (feature `arbitrary`, doc-hidden). Each takes
-//! the fuzzer's bytes, drives the library, and **panics when an invariant breaks** — that is how
-//! libFuzzer learns of a bug, so this module alone lifts the crate's panic lints. Unit tests call
+//! Entry points for the fuzz targets in `fuzz/`. Each takes the fuzzer's bytes, drives the
+//! library, and **panics when an invariant breaks** — that is how libFuzzer learns of a bug. Unit tests call
 //! the same functions with seeded inputs, and `tests/corpus.rs` replays `corpus/` through them.
 #![allow(
     clippy::panic,
@@ -11,21 +10,22 @@
     clippy::cast_possible_truncation
 )]
 
-use alloc::vec;
-use alloc::vec::Vec;
+use std::vec;
+use std::vec::Vec;
 
 use arbitrary::{Arbitrary, Unstructured};
 
-use crate::format::HEADER_LEN;
 use crate::generate::{GenConfig, OwnedValue, arbitrary_content, arbitrary_event};
-use crate::interpret::{Interpreter, Value, glob_match, glob_match_reference};
-use crate::model::{ChannelContent, CriterionModel, InstanceModel, encode};
-use crate::schema::{
+use crate::glob_reference::glob_match_reference;
+use crate::testkit::FLEET;
+use chanval::HEADER_LEN;
+use chanval::{ChannelContent, CriterionModel, InstanceModel, encode};
+use chanval::{Code, Finding, Validator, exercise_scratch_len};
+use chanval::{
     CriterionKind, CriterionSet, FieldDef, InputKind, Profile, ProfileSet, Schema, Supply,
     TemplateType,
 };
-use crate::testkit::FLEET;
-use crate::validate::{Code, Finding, Validator, exercise_scratch_len};
+use chanval::{Interpreter, Value, glob_match};
 
 /// The targets, by name: the folders of `corpus/` and the binaries of `fuzz/`.
 pub const TARGETS: [&str; 6] = [
@@ -65,11 +65,11 @@ fn assert_in_bounds(findings: &[Finding<'_>], len: usize) {
 /// mutations almost never keep a CRC-32C right, and without this the body decoder and the
 /// validator would be out of the fuzzer's reach.
 fn with_repaired_checksum(data: &[u8]) -> Option<Vec<u8>> {
-    match crate::parse(data) {
+    match chanval::parse(data) {
         Err(e) if e.code() == Code::ChecksumMismatch => {
             let mut fixed = data.to_vec();
             let n = e.offset;
-            let crc = crate::crc32c(fixed.get(..n)?);
+            let crc = chanval::crc32c(fixed.get(..n)?);
             fixed.get_mut(n..n + 4)?.copy_from_slice(&crc.to_le_bytes());
             Some(fixed)
         }
@@ -88,7 +88,7 @@ pub fn parse(data: &[u8]) {
 }
 
 fn parse_one(data: &[u8]) {
-    match crate::parse(data) {
+    match chanval::parse(data) {
         Err(e) => assert!(
             e.offset <= data.len(),
             "{e} for a {}-byte input",
@@ -117,7 +117,9 @@ pub fn validate(data: &[u8]) {
 }
 
 fn validate_one(data: &[u8]) {
-    let Ok(file) = crate::parse(data) else { return };
+    let Ok(file) = chanval::parse(data) else {
+        return;
+    };
     let mut findings = Vec::new();
     let mut scratch = vec![0u8; exercise_scratch_len(&file)];
     let result = Validator::new(&FLEET).validate_and_exercise(&file, &mut scratch, &mut findings);
@@ -166,7 +168,7 @@ pub fn generate(data: &[u8]) {
         return;
     };
     let bytes = encode(&content).expect("generated content encodes");
-    let file = crate::parse(&bytes).expect("generated content parses");
+    let file = chanval::parse(&bytes).expect("generated content parses");
     let mut findings = Vec::new();
     let mut scratch = vec![0u8; exercise_scratch_len(&file)];
     let result = Validator::new(&FLEET)
@@ -379,7 +381,7 @@ pub fn soundness(data: &[u8]) {
         };
         let Ok(content) = content else { return };
         let bytes = encode(&content).expect("small content encodes");
-        let file = crate::parse(&bytes).expect("encoded content parses");
+        let file = chanval::parse(&bytes).expect("encoded content parses");
         for (index, p) in schema.profiles.iter().enumerate() {
             let mut findings = Vec::new();
             let result = Validator::new(schema)
@@ -496,10 +498,10 @@ pub fn mutate(data: &[u8]) {
     // Usually repair the checksum, so mutations reach the body's decoder.
     if u.arbitrary().unwrap_or(true) && bytes.len() >= HEADER_LEN + 4 {
         let n = bytes.len() - 4;
-        let crc = crate::crc32c(&bytes[..n]);
+        let crc = chanval::crc32c(&bytes[..n]);
         bytes[n..].copy_from_slice(&crc.to_le_bytes());
     }
-    match crate::parse(&bytes) {
+    match chanval::parse(&bytes) {
         Err(e) => assert!(e.offset <= bytes.len(), "{e} for {} bytes", bytes.len()),
         Ok(file) => {
             assert!(

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use chanval::fuzzing::{TARGETS, run};
+use chanval_testing::fuzzing::{TARGETS, run};
 
 #[test]
 fn every_corpus_input_passes_its_target() {

@@ -1,10 +1,10 @@
 //! The interpreter: criteria semantics, event checks, and what it refuses to do.
 
-use chanval::testkit::{FLEET, current_profiles};
 use chanval::{
     ChannelContent, CriterionModel as C, EvalError, FindingBuf, InputKind, InstanceModel,
     Interpreter, Validator, Value, encode, parse,
 };
+use chanval_testing::testkit::{FLEET, current_profiles};
 
 /// file_write instances: path, extension, size, attributes, writer_image.
 fn content() -> ChannelContent {

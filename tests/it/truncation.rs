@@ -1,8 +1,8 @@
 //! Every truncation and every single-bit flip of a valid file is rejected, with an error whose
 //! offset lies within the input.
 
-use chanval::testkit::realistic_content;
 use chanval::{ErrorKind, encode, parse};
+use chanval_testing::testkit::realistic_content;
 
 fn sample() -> Vec<u8> {
     let bytes = encode(&realistic_content(7, 2048)).unwrap();

@@ -1,11 +1,11 @@
 //! Properties of the whole pipeline, with proptest supplying the bytes that drive the
 //! library's `arbitrary` generator (so every generated file is valid by construction).
 
-use arbitrary::{Arbitrary, Unstructured};
-use chanval::generate::{GenConfig, OwnedValue, arbitrary_content, arbitrary_event};
-use chanval::testkit::{FLEET, current_profiles};
-use chanval::validate::exercise_scratch_len;
+use chanval::exercise_scratch_len;
 use chanval::{ChannelContent, Finding, Interpreter, Validator, Value, encode, parse};
+use chanval_testing::arbitrary::{Arbitrary, Unstructured};
+use chanval_testing::generate::{GenConfig, OwnedValue, arbitrary_content, arbitrary_event};
+use chanval_testing::testkit::{FLEET, current_profiles};
 use proptest::prelude::*;
 
 fn content_from(bytes: &[u8], max_instances: u8) -> ChannelContent {

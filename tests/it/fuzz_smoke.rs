@@ -1,8 +1,8 @@
 //! Every fuzz target's body, run on seeded pseudo-random inputs under `cargo test`, so a broken
 //! oracle or a panic shows up without a fuzzing campaign.
 
-use chanval::fuzzing::{TARGETS, run};
-use chanval::testkit::Rng;
+use chanval_testing::fuzzing::{TARGETS, run};
+use chanval_testing::testkit::Rng;
 
 fn inputs(seed: u64, count: usize) -> impl Iterator<Item = Vec<u8>> {
     let mut rng = Rng::new(seed);
@@ -23,9 +23,9 @@ fn every_target_survives_seeded_inputs() {
 
 #[test]
 fn the_generator_produces_non_trivial_content() {
-    use arbitrary::{Arbitrary, Unstructured};
-    use chanval::generate::{GenConfig, arbitrary_content};
-    use chanval::testkit::{FLEET, current_profiles};
+    use chanval_testing::arbitrary::{Arbitrary, Unstructured};
+    use chanval_testing::generate::{GenConfig, arbitrary_content};
+    use chanval_testing::testkit::{FLEET, current_profiles};
     let mut instances = 0;
     let mut kinds = std::collections::HashSet::new();
     for data in inputs(99, 300) {

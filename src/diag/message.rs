@@ -1,0 +1,177 @@
+//! Findings in words: the one sentence each code prints, built from its location and numbers.
+
+use core::fmt;
+
+use super::code::Code;
+use super::finding::{Detail, FieldRef, Finding, Location, TypeRef};
+
+/// The message of a finding (see [`Finding::message`]).
+pub struct Message<'f, 's>(pub(super) &'f Finding<'s>);
+
+fn field(f: &mut fmt::Formatter<'_>, loc: &Location<'_>) -> fmt::Result {
+    match loc.field {
+        Some(FieldRef { index, name: "" }) => {
+            write!(f, "field {} (index {index})", u32::from(index) + 1)
+        }
+        Some(FieldRef { index, name }) => {
+            write!(f, "field {} `{name}` (index {index})", u32::from(index) + 1)
+        }
+        None => f.write_str("a field"),
+    }
+}
+
+fn ttype(f: &mut fmt::Formatter<'_>, loc: &Location<'_>) -> fmt::Result {
+    match loc.template_type {
+        Some(TypeRef { id, name: "" }) => write!(f, "template type {id}"),
+        Some(TypeRef { id, name }) => write!(f, "template type `{name}` ({id})"),
+        None => f.write_str("the template type"),
+    }
+}
+
+impl fmt::Display for Message<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let finding = self.0;
+        let loc = &finding.location;
+        let profile = loc.profile.unwrap_or("?");
+        match (finding.code, finding.detail) {
+            (_, Detail::Structural(kind)) => write!(f, "{kind}"),
+            (Code::FieldCountMismatch, Detail::Counts { expected, found }) => {
+                ttype(f, loc)?;
+                write!(
+                    f,
+                    " declares {expected} input fields but profile `{profile}` supplies {found}; \
+                     any criterion on the missing fields would read past the inputs"
+                )
+            }
+            (Code::BeyondSuppliedInputs, Detail::Counts { expected, found }) => {
+                f.write_str("non-wildcard criterion on ")?;
+                field(f, loc)?;
+                write!(
+                    f,
+                    " reads input index {found}, but profile `{profile}` supplies only {expected} \
+                     inputs (indices 0..={})",
+                    expected.saturating_sub(1)
+                )
+            }
+            (Code::CriterionCountMismatch, Detail::Counts { expected, found }) => {
+                write!(f, "instance has {found} criteria but ")?;
+                ttype(f, loc)?;
+                write!(f, " declares {expected} fields")
+            }
+            (Code::CriterionNotAllowed, Detail::Kind(kind)) => {
+                write!(f, "`{kind}` criterion is not allowed on ")?;
+                field(f, loc)
+            }
+            (Code::CriterionUnsupported, Detail::Kind(kind)) => {
+                write!(f, "`{kind}` criterion on ")?;
+                field(f, loc)?;
+                write!(f, " cannot be evaluated by profile `{profile}`")
+            }
+            (Code::PatternTooLong, Detail::Bound { value, bound }) => {
+                write!(f, "pattern of {value} bytes on ")?;
+                field(f, loc)?;
+                write!(f, " exceeds its maximum of {bound}")
+            }
+            (Code::ValueOutOfRange, Detail::Bound { value, bound }) => {
+                write!(f, "value {value} on ")?;
+                field(f, loc)?;
+                write!(f, " is outside the field's range (violated bound {bound})")
+            }
+            (Code::FlagsOutsideField, Detail::Bound { value, bound }) => {
+                write!(f, "mask {value:#x} on ")?;
+                field(f, loc)?;
+                write!(f, " has bits outside the field's flags {bound:#x}")
+            }
+            (Code::InstanceIdOrder, Detail::PreviousId(prev)) => {
+                let id = loc.instance.map_or(0, |i| i.id);
+                write!(
+                    f,
+                    "instance id {id} follows id {prev}; ids must be unique and strictly increasing"
+                )
+            }
+            (Code::InputKindMismatch, Detail::Kinds { declared, supplied }) => {
+                field(f, loc)?;
+                write!(
+                    f,
+                    " is declared `{declared}` but profile `{profile}` supplies `{supplied}`"
+                )
+            }
+            (Code::ProfileLacksCriterion, Detail::Kind(kind)) => {
+                field(f, loc)?;
+                write!(
+                    f,
+                    " allows `{kind}`, which profile `{profile}` cannot evaluate; content using it there \
+                     will be rejected for that profile"
+                )
+            }
+            (Code::TemplateTypeNotSupplied, _) => {
+                write!(f, "profile `{profile}` does not supply inputs for ")?;
+                ttype(f, loc)
+            }
+            (Code::UnknownTemplateType, _) => {
+                f.write_str("the schema has no ")?;
+                ttype(f, loc)
+            }
+            (Code::InterpreterError, Detail::Eval(e)) => {
+                write!(
+                    f,
+                    "the interpreter under profile `{profile}` failed on a synthesized event: {e}"
+                )
+            }
+            (Code::DidNotMatch, _) => write!(
+                f,
+                "under profile `{profile}` the instance did not match an event built to satisfy every criterion"
+            ),
+            (Code::DidNotMiss, _) => {
+                write!(
+                    f,
+                    "under profile `{profile}` the instance still matched with "
+                )?;
+                field(f, loc)?;
+                f.write_str(" set to a value its criterion should reject")
+            }
+            (Code::ScratchTooSmall, Detail::Counts { expected, found }) => write!(
+                f,
+                "exercising this instance needs {expected} bytes of scratch; {found} were given"
+            ),
+            (Code::ContentVersionNotIncreased, Detail::Versions { old, new }) => write!(
+                f,
+                "content version {new} is not greater than the published version {old}"
+            ),
+            (Code::ChannelMismatch, Detail::Counts { expected, found }) => {
+                write!(
+                    f,
+                    "channel id {found} differs from the published file's {expected}"
+                )
+            }
+            (Code::EmptyRange, Detail::Bound { value, bound }) => {
+                write!(f, "range {value}..={bound} on ")?;
+                field(f, loc)?;
+                f.write_str(" is empty and never matches")
+            }
+            (Code::SchemaTooLarge, Detail::Bound { value, bound }) => {
+                write!(
+                    f,
+                    "{} of {value} exceeds the limit of {bound}",
+                    finding.code.title()
+                )
+            }
+            (code, _) => {
+                f.write_str(code.title())?;
+                if loc.field.is_some() {
+                    f.write_str(" (")?;
+                    field(f, loc)?;
+                    f.write_str(")")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Display for Finding<'_> {
+    /// `CODE severity: message`, without the location (reporters add it as they see fit).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.code, self.severity, self.message())
+    }
+}

@@ -1,0 +1,22 @@
+//! Diagnostics: the bottom layer every check reports through, and which names no check.
+//!
+//! - [`code`]: the table of stable codes ([`Code`]) and [`Severity`];
+//! - [`finding`]: a [`Finding`] and its [`Location`] (byte span, instance, template type,
+//!   field, profile) and [`Detail`] (the numbers behind the message);
+//! - [`message`]: the sentence each finding prints;
+//! - [`sink`]: where findings go ([`FindingSink`], [`FindingBuf`]) and the counting
+//!   [`Summary`].
+//!
+//! The format, schema, validate and diff layers all report here; this module imports only the
+//! shared vocabulary and the error types beneath it (the layering test checks that).
+
+mod code;
+mod finding;
+mod message;
+mod sink;
+
+pub use code::{Code, Severity};
+pub use finding::{Detail, FieldRef, Finding, InstanceRef, Location, TypeRef};
+pub use message::Message;
+pub(crate) use sink::Reporter;
+pub use sink::{FindingBuf, FindingSink, Summary};

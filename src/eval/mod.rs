@@ -1,0 +1,129 @@
+//! What a criterion means: whether one value satisfies it, whether an instance matches an
+//! event, and whether an event has what a profile supplies. The interpreter, the compiled
+//! program and the validator's exercise step all evaluate through these functions, so they
+//! cannot disagree on meaning.
+
+mod glob;
+
+pub use glob::{glob_match, matches_everything};
+
+use crate::common::InputKind;
+use crate::error::EvalError;
+use crate::format::{Criterion, Instance};
+use crate::schema::Supply;
+
+/// One input value of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'e> {
+    /// A byte string.
+    Bytes(&'e [u8]),
+    /// An unsigned integer.
+    Unsigned(u64),
+    /// A flag set.
+    Flags(u64),
+}
+
+impl Value<'_> {
+    /// The kind of this value.
+    #[must_use]
+    pub const fn kind(&self) -> InputKind {
+        match self {
+            Self::Bytes(_) => InputKind::Bytes,
+            Self::Unsigned(_) => InputKind::Unsigned,
+            Self::Flags(_) => InputKind::Flags,
+        }
+    }
+}
+
+/// Whether one criterion accepts one value. `Err` when the value's kind is not the one the
+/// criterion reads.
+pub(crate) fn criterion_matches(
+    criterion: &Criterion<'_>,
+    value: &Value<'_>,
+    field: u16,
+) -> Result<bool, EvalError> {
+    Ok(match (criterion, value) {
+        (Criterion::Wildcard, _) => true,
+        (
+            Criterion::Exact {
+                pattern,
+                fold: false,
+            },
+            Value::Bytes(v),
+        ) => pattern == v,
+        (
+            Criterion::Exact {
+                pattern,
+                fold: true,
+            },
+            Value::Bytes(v),
+        ) => pattern.eq_ignore_ascii_case(v),
+        (Criterion::Glob { pattern, fold }, Value::Bytes(v)) => glob_match(pattern, v, *fold),
+        (Criterion::IntEq(x), Value::Unsigned(v)) => x == v,
+        (Criterion::IntRange { min, max }, Value::Unsigned(v)) => min <= v && v <= max,
+        (Criterion::FlagsAll(m), Value::Flags(v)) => v & m == *m,
+        (Criterion::FlagsAny(m), Value::Flags(v)) => v & m != 0,
+        (c, v) => {
+            return Err(EvalError::CriterionKindMismatch {
+                field,
+                criterion: c.kind(),
+                input: v.kind(),
+            });
+        }
+    })
+}
+
+/// Whether `instance` matches `event`. Every input read is bounds-checked; a wildcard never
+/// reads. Criteria are evaluated in field order and evaluation stops at the first miss.
+///
+/// This is the interpreter's inner loop, so it walks the criteria's bytes directly and steps over
+/// wildcard heads without decoding them. The validator's exercise step calls this same function.
+pub(crate) fn match_instance(
+    instance: &Instance<'_>,
+    event: &[Value<'_>],
+) -> Result<bool, EvalError> {
+    let mut rest = instance.criteria_bytes();
+    for field in 0..instance.criterion_count {
+        let Some((kind, flags, payload, tail)) = crate::format::split_criterion(rest) else {
+            // Only a view built over unparsed bytes can end early; it matches nothing.
+            return Ok(false);
+        };
+        rest = tail;
+        if kind == crate::common::CriterionKind::Wildcard.code() {
+            continue;
+        }
+        let Some(criterion) = crate::format::build_criterion(kind, flags, payload) else {
+            return Ok(false);
+        };
+        let value = event
+            .get(usize::from(field))
+            .ok_or(EvalError::InputNotSupplied {
+                field,
+                supplied: event.len(),
+            })?;
+        if !criterion_matches(&criterion, value, field)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Checks an event against what the profile supplies: exactly as many inputs, of the same kinds.
+pub(crate) fn check_event(supply: &Supply<'_>, event: &[Value<'_>]) -> Result<(), EvalError> {
+    if event.len() != supply.inputs.len() {
+        return Err(EvalError::InputCount {
+            supplied: supply.inputs.len(),
+            given: event.len(),
+        });
+    }
+    for (i, (kind, value)) in supply.inputs.iter().zip(event).enumerate() {
+        if *kind != value.kind() {
+            return Err(EvalError::InputKind {
+                field: u16::try_from(i).unwrap_or(u16::MAX),
+                supplied: *kind,
+                given: value.kind(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! chanval's integration tests, as one binary (one link step instead of one per file). The
+//! allocation-counting test stays on its own in `tests/no_alloc.rs`: it installs a global
+//! allocator.
+
+mod corpus;
+mod findings_doc;
+mod format_doc;
+mod fuzz_smoke;
+mod incident;
+mod interpreter;
+mod layers;
+mod properties;
+mod regressions;
+#[cfg(feature = "signing")]
+mod signature;
+mod store;
+mod truncation;
+mod validator;
