@@ -8,7 +8,7 @@
 # minimizing merge: only inputs that add coverage, the smallest that do); print the run's
 # statistics and a line-coverage summary of the library; and turn each crash into a
 # regression-test skeleton in fuzz/regressions-todo/<target>-<hash>.rs to paste into
-# tests/regressions.rs. Exits 1 if any target crashed.
+# tests/it/regressions.rs. Exits 1 if any target crashed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-600}
@@ -45,7 +45,7 @@ for t in "${targets[@]}"; do
 /// Found by the \`$t\` fuzz target ($(date -u +%Y-%m-%d)): DESCRIBE THE BUG AND THE FIX.
 #[test]
 fn ${t}_${hash}() {
-    chanval::fuzzing::$t(&[$bytes]);
+    chanval_testing::fuzzing::$t(&[$bytes]);
 }
 RS
     echo "    CRASH: $crash -> fuzz/regressions-todo/$t-$hash.rs"

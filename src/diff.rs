@@ -8,6 +8,7 @@ use crate::format::{ChannelFile, Instance, Span};
 
 /// An instance present in both files whose content differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Changed {
     /// The instance id.
     pub id: u32,
@@ -19,6 +20,7 @@ pub struct Changed {
 
 /// The instance-level difference between two files, by instance id.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Diff {
     /// Ids only in the new file.
     pub added: Vec<u32>,

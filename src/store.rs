@@ -184,6 +184,7 @@ pub enum StoreError {
 
 /// What [`Store::load`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Loaded {
     /// The content to run.
     pub bytes: Vec<u8>,

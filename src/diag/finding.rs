@@ -36,6 +36,7 @@ pub struct FieldRef<'s> {
 
 /// Where a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Location<'s> {
     /// The bytes at fault.
     pub span: Option<Span>,
@@ -95,6 +96,7 @@ pub enum Detail {
 
 /// One finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Finding<'s> {
     /// Stable code.
     pub code: Code,

@@ -81,6 +81,7 @@ impl<'s, const N: usize> FindingSink<'s> for FindingBuf<'s, N> {
 
 /// Counts of what was reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Summary {
     /// Findings of severity error.
     pub errors: u32,

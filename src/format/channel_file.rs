@@ -9,6 +9,7 @@ use crate::limits::Limits;
 
 /// The decoded fixed header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Header {
     /// Format version (always 1 for a file this crate parsed).
     pub format_version: u16,

@@ -91,6 +91,26 @@ impl Criterion<'_> {
     }
 }
 
+impl core::fmt::Display for Criterion<'_> {
+    /// The criterion as people read it: `glob (fold) "*.exe"`, `int_range 1..=4`,
+    /// `flags_any 0x3`. Pattern bytes outside printable ASCII are escaped.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let kind = self.kind();
+        match *self {
+            Self::Wildcard => f.write_str(kind.name()),
+            Self::Exact { pattern, fold } | Self::Glob { pattern, fold } => write!(
+                f,
+                "{kind}{} \"{}\"",
+                if fold { " (fold)" } else { "" },
+                pattern.escape_ascii()
+            ),
+            Self::IntEq(v) => write!(f, "{kind} {v}"),
+            Self::IntRange { min, max } => write!(f, "{kind} {min}..={max}"),
+            Self::FlagsAll(m) | Self::FlagsAny(m) => write!(f, "{kind} {m:#x}"),
+        }
+    }
+}
+
 /// A criterion with its place: the input field it applies to and its bytes in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CriterionAt<'a> {

@@ -8,6 +8,7 @@ use crate::limits::Limits;
 
 /// One template instance, borrowing its criteria from the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Instance<'a> {
     /// Position of the record in the file, counting from 0.
     pub index: u32,

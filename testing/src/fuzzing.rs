@@ -25,7 +25,7 @@ use chanval::{
     CriterionKind, CriterionSet, FieldDef, InputKind, Profile, ProfileSet, Schema, Supply,
     TemplateType,
 };
-use chanval::{Interpreter, Value, glob_match};
+use chanval::{Interpreter, Program, Value, glob_match};
 
 /// The targets, by name: the folders of `corpus/` and the binaries of `fuzz/`.
 pub const TARGETS: [&str; 6] = [
@@ -127,6 +127,7 @@ fn validate_one(data: &[u8]) {
     if let Ok(validated) = result {
         for p in FLEET.profiles {
             let interpreter = Interpreter::new(&validated, p.name).unwrap();
+            let program = Program::compile(&validated, p.name).unwrap();
             for s in p.supplies {
                 let event: Vec<Value<'_>> = s
                     .inputs
@@ -137,9 +138,7 @@ fn validate_one(data: &[u8]) {
                         InputKind::Flags => Value::Flags(1),
                     })
                     .collect();
-                interpreter
-                    .evaluate(s.template_type, &event, |_| {})
-                    .unwrap();
+                assert_same_matches(&interpreter, &program, s.template_type, &event);
             }
         }
     }
@@ -412,6 +411,7 @@ pub fn soundness(data: &[u8]) {
             }
             let Ok(validated) = result else { continue };
             let interpreter = Interpreter::new(&validated, p.name).unwrap();
+            let program = Program::compile(&validated, p.name).unwrap();
             for s in p.supplies {
                 for _ in 0..3 {
                     let Ok(event) = arbitrary_event(&mut u, s, &content) else {
@@ -424,10 +424,33 @@ pub fn soundness(data: &[u8]) {
                             p.name
                         );
                     }
+                    assert_same_matches(&interpreter, &program, s.template_type, &values);
                 }
             }
         }
     });
+}
+
+/// The compiled program and the scanning interpreter (the reference) return the same ids in the
+/// same order, or the same error.
+fn assert_same_matches(
+    interpreter: &Interpreter<'_, '_, '_>,
+    program: &Program<'_, '_>,
+    template_type: u16,
+    event: &[Value<'_>],
+) {
+    let mut by_scan = Vec::new();
+    let mut by_program = Vec::new();
+    let scan = interpreter.evaluate(template_type, event, |id| by_scan.push(id));
+    let compiled = program.evaluate(template_type, event, |id| by_program.push(id));
+    assert_eq!(
+        scan, compiled,
+        "program and interpreter disagree on the result"
+    );
+    assert_eq!(
+        by_scan, by_program,
+        "program and interpreter disagree on the ids"
+    );
 }
 
 /// The glob matcher against the dynamic-programming reference, on small alphabets where `*` and

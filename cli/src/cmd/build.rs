@@ -1,6 +1,6 @@
 //! `chanval build`: compile a content source into a channel file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chanval::{encode, parse};
@@ -8,7 +8,24 @@ use chanval::{encode, parse};
 use super::Outcome;
 use crate::files::{Failure, load_schema, located, read_text, write_atomically};
 
-pub fn run(schema_path: &Path, source_path: &Path, output: &Path) -> Outcome {
+/// Compile a content source (TOML) into a channel file, written atomically.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The schema (TOML).
+    #[arg(long)]
+    schema: PathBuf,
+    /// The content source (TOML).
+    source: PathBuf,
+    /// Where to write the channel file.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+pub fn run(args: &Args) -> Outcome {
+    build(&args.schema, &args.source, &args.output)
+}
+
+fn build(schema_path: &Path, source_path: &Path, output: &Path) -> Outcome {
     let doc = load_schema(schema_path)?;
     let text = read_text(source_path, "source")?;
     let compiled = doc.with_schema(|schema| chanval::source::compile(&text, schema));

@@ -1,7 +1,7 @@
 //! `chanval diff`: what a candidate changes relative to the published file, and whether it may
 //! replace it (same channel, greater content version).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chanval::Schema;
 use chanval::diff::{check_publication, diff};
@@ -12,7 +12,26 @@ use crate::Format;
 use crate::files::{load_schema, read};
 use crate::report::{ChangedOut, DiffOut, FieldOut, FileReport, InstanceOut, Report};
 
-pub fn run(
+/// Compare a published channel file with its successor.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The published file.
+    old: PathBuf,
+    /// The candidate.
+    new: PathBuf,
+    /// A schema, to show names.
+    #[arg(long)]
+    schema: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn run(args: &Args) -> Outcome {
+    diff_files(&args.old, &args.new, args.schema.as_deref(), args.format)
+}
+
+fn diff_files(
     old_path: &Path,
     new_path: &Path,
     schema_path: Option<&Path>,

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chanval::Schema;
@@ -14,7 +14,24 @@ use crate::Format;
 use crate::files::{Failure, load_schema, read};
 use crate::report::{FileReport, Report};
 
-pub fn run(path: &Path, schema_path: Option<&Path>, format: Format) -> Outcome {
+/// Show a channel file's header and instances.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The channel file.
+    file: PathBuf,
+    /// A schema, to show template type and field names.
+    #[arg(long)]
+    schema: Option<PathBuf>,
+    /// Output format (`sarif` is not available here).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn run(args: &Args) -> Outcome {
+    inspect(&args.file, args.schema.as_deref(), args.format)
+}
+
+fn inspect(path: &Path, schema_path: Option<&Path>, format: Format) -> Outcome {
     if format == Format::Sarif {
         return Err(Failure(
             "inspect reports no findings to put in SARIF; use --format human or json".into(),
@@ -43,22 +60,18 @@ pub fn run(path: &Path, schema_path: Option<&Path>, format: Format) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The criterion in words (the library's `Display`) and its payload as JSON fields.
 fn describe(c: &Criterion<'_>) -> (String, Value) {
-    match *c {
-        Criterion::Wildcard => ("wildcard".into(), json!({})),
+    let payload = match *c {
+        Criterion::Wildcard => json!({}),
         Criterion::Exact { pattern, fold } | Criterion::Glob { pattern, fold } => {
-            let p = pattern.escape_ascii().to_string();
-            let text = format!("{}{} \"{p}\"", c.kind(), if fold { " (fold)" } else { "" });
-            (text, json!({ "pattern": p, "fold": fold }))
+            json!({ "pattern": pattern.escape_ascii().to_string(), "fold": fold })
         }
-        Criterion::IntEq(v) => (format!("int_eq {v}"), json!({ "value": v })),
-        Criterion::IntRange { min, max } => (
-            format!("int_range {min}..={max}"),
-            json!({ "min": min, "max": max }),
-        ),
-        Criterion::FlagsAll(m) => (format!("flags_all {m:#x}"), json!({ "mask": m })),
-        Criterion::FlagsAny(m) => (format!("flags_any {m:#x}"), json!({ "mask": m })),
-    }
+        Criterion::IntEq(v) => json!({ "value": v }),
+        Criterion::IntRange { min, max } => json!({ "min": min, "max": max }),
+        Criterion::FlagsAll(m) | Criterion::FlagsAny(m) => json!({ "mask": m }),
+    };
+    (c.to_string(), payload)
 }
 
 fn render(

@@ -1,11 +1,14 @@
-//! One file per command.
+//! One file per command, each with its own `Args`; `main` only dispatches.
 
 pub mod build;
 pub mod diff;
 pub mod inspect;
+pub mod keygen;
+mod keys;
 pub mod schema;
 pub mod sign;
 pub mod validate;
+pub mod verify;
 
 use std::process::ExitCode;
 

@@ -1,7 +1,9 @@
-//! `chanval schema check`: the schema on its own, and each template type's declared fields
+//! `chanval schema check` and `chanval schema codegen`. `check`: the schema on its own, and each template type's declared fields
 //! against what each profile supplies — the build-time check the incident lacked.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use clap::{Subcommand, ValueEnum};
 
 use chanval::check_schema;
 
@@ -10,7 +12,65 @@ use crate::Format;
 use crate::files::load_schema;
 use crate::report::{FileReport, Report};
 
-pub fn check(path: &Path, deny_warnings: bool, format: Format) -> Outcome {
+/// Schema operations.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: SchemaCommand,
+}
+
+/// Languages `schema codegen` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// Static Rust data and typed input structures (`chanval::codegen::rust`).
+    Rust,
+    /// A C header of typed event structures for `chanval.h` (`chanval::codegen::c`).
+    C,
+}
+
+#[derive(Subcommand)]
+enum SchemaCommand {
+    /// Generate code from a schema: per profile and template type, an input structure with one
+    /// member per supplied input, so integration code with the wrong count does not compile.
+    Codegen {
+        /// The language.
+        #[arg(long, value_enum)]
+        lang: Lang,
+        /// The schema (TOML).
+        schema: PathBuf,
+        /// Write here (atomically) instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Check a schema on its own and against each profile it declares.
+    Check {
+        /// The schema (TOML).
+        schema: PathBuf,
+        /// Fail on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+pub fn run(args: &Args) -> Outcome {
+    match &args.command {
+        SchemaCommand::Codegen {
+            lang,
+            schema,
+            output,
+        } => codegen(*lang, schema, output.as_deref()),
+        SchemaCommand::Check {
+            schema,
+            deny_warnings,
+            format,
+        } => check(schema, *deny_warnings, *format),
+    }
+}
+
+fn check(path: &Path, deny_warnings: bool, format: Format) -> Outcome {
     let doc = load_schema(path)?;
     Ok(doc.with_schema(|schema| {
         let mut findings = Vec::new();
@@ -25,11 +85,11 @@ pub fn check(path: &Path, deny_warnings: bool, format: Format) -> Outcome {
     }))
 }
 
-pub fn codegen(lang: crate::Lang, path: &Path, output: Option<&Path>) -> Outcome {
+fn codegen(lang: Lang, path: &Path, output: Option<&Path>) -> Outcome {
     let doc = load_schema(path)?;
     let code = doc.with_schema(|schema| match lang {
-        crate::Lang::Rust => chanval::codegen::rust(schema),
-        crate::Lang::C => chanval::codegen::c(schema),
+        Lang::Rust => chanval::codegen::rust(schema),
+        Lang::C => chanval::codegen::c(schema),
     });
     match output {
         Some(out) => crate::files::write_atomically(out, code.as_bytes())?,

@@ -11,7 +11,41 @@ use crate::Format;
 use crate::files::{Failure, load_schema, read};
 use crate::report::{FileReport, Report};
 
-pub fn run(
+/// Validate channel files: structure, schema, contract with every profile, and exercise.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The schema (TOML), with the fleet's profiles.
+    #[arg(long)]
+    schema: PathBuf,
+    /// Check only these profiles (repeatable). Default: every profile the schema declares.
+    #[arg(long = "profile", value_name = "NAME")]
+    profiles: Vec<String>,
+    /// Fail on warnings too.
+    #[arg(long)]
+    deny_warnings: bool,
+    /// Stop reporting after this many findings per file (the file is then rejected).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    max_findings: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// The channel files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+pub fn run(args: &Args) -> Outcome {
+    validate(
+        &args.schema,
+        &args.profiles,
+        args.deny_warnings,
+        args.max_findings,
+        args.format,
+        &args.files,
+    )
+}
+
+fn validate(
     schema_path: &Path,
     profile_names: &[String],
     deny_warnings: bool,
