@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chanval::Schema;
 use chanval::exercise_scratch_len;
 use chanval::{
-    ChannelContent, CriterionModel, FindingBuf, Interpreter, ProfileSet, Validator, Value, crc32c,
-    parse,
+    ChannelContent, CriterionModel, FindingBuf, Interpreter, ProfileSet, Program, Scratch,
+    Validator, Value, crc32c, parse,
 };
 use chanval_testing::testkit::{FLEET, current_profiles};
 use common::{CriterionView, KIB, MIB, glob_rules, max_count, max_patterns, realistic};
@@ -58,10 +58,19 @@ fn allocations<R>(f: impl FnOnce() -> R) -> (usize, usize, R) {
 
 // ---- what chanval does --------------------------------------------------------------------
 
+/// The fleet schema with no cost budget: the throughput files include 64 MiB of content whose
+/// worst case per event the default budget refuses (hundreds of thousands of instances of one
+/// type); validating does the same work either way.
+static FLEET_UNBOUNDED: Schema<'static> = Schema {
+    template_types: FLEET.template_types,
+    profiles: FLEET.profiles,
+    budget: chanval::Budget::UNLIMITED,
+};
+
 fn parse_and_validate(bytes: &[u8]) -> bool {
     let Ok(file) = parse(bytes) else { return false };
     let mut findings = FindingBuf::<16>::new();
-    Validator::new(&FLEET)
+    Validator::new(&FLEET_UNBOUNDED)
         .with_profiles(current_profiles())
         .validate(&file, &mut findings)
         .is_ok()
@@ -236,7 +245,7 @@ fn throughput(c: &mut Criterion) {
             b.iter(|| {
                 let file = parse(black_box(bytes)).unwrap();
                 let mut findings = FindingBuf::<16>::new();
-                Validator::new(&FLEET)
+                Validator::new(&FLEET_UNBOUNDED)
                     .with_profiles(current_profiles())
                     .validate_and_exercise(&file, &mut scratch, &mut findings)
                     .is_ok()
@@ -298,15 +307,24 @@ fn scaling(c: &mut Criterion) {
 }
 
 fn interpreter(c: &mut Criterion) {
-    for n in [10usize, 1000, 10_000] {
+    // The gate's cost budget would refuse the largest files for one event type; here the point
+    // is to measure them.
+    let fleet = Schema {
+        budget: chanval::Budget::UNLIMITED,
+        ..FLEET
+    };
+    for n in [10usize, 1000, 10_000, 100_000] {
         let (patterns, file_bytes, events) = glob_rules(n);
         let file = parse(&file_bytes).unwrap();
         let mut sink = Vec::new();
-        let validated = Validator::new(&FLEET)
+        let validated = Validator::new(&fleet)
             .with_profiles(current_profiles())
             .validate(&file, &mut sink)
             .unwrap();
         let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
+        let started = std::time::Instant::now();
+        let program = Program::compile(&validated, "sensor-7.12").unwrap();
+        let compile = started.elapsed();
         let event_values: Vec<[Value<'_>; 5]> = events
             .iter()
             .map(|e| {
@@ -347,13 +365,30 @@ fn interpreter(c: &mut Criterion) {
         .dfa_size_limit(1 << 30)
         .build()
         .unwrap();
-        // The three must agree before their speed means anything.
+        // The floor of a literal prefilter: one Aho–Corasick pass over each event, counting the
+        // rules' longest literals it contains (no confirmation).
+        let bare = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(patterns.iter().map(|p| {
+                p.split(|&b| b == b'*' || b == b'?')
+                    .max_by_key(|r| r.len())
+                    .unwrap_or(&[])
+                    .to_vec()
+            }))
+            .unwrap();
+        let mut scratch = Scratch::new();
+        // The four must agree before their speed means anything.
         for e in &event_values {
             let Value::Bytes(path) = e[0] else {
                 unreachable!()
             };
             let mut ours = Vec::new();
             interp.evaluate(2, e, |id| ours.push(id as usize)).unwrap();
+            let mut compiled = Vec::new();
+            program
+                .evaluate(&mut scratch, 2, e, |id| compiled.push(id as usize))
+                .unwrap();
+            assert_eq!(ours, compiled, "the program disagrees with the scan");
             assert_eq!(
                 ours,
                 globs.matches(std::str::from_utf8(path).unwrap()),
@@ -365,18 +400,44 @@ fn interpreter(c: &mut Criterion) {
                 "RegexSet disagrees"
             );
         }
-        let matched: usize = event_values
-            .iter()
-            .map(|e| interp.evaluate(2, e, |_| {}).unwrap())
-            .sum();
+        let (allocs, _, matched) = allocations(|| {
+            event_values
+                .iter()
+                .map(|e| program.evaluate(&mut scratch, 2, e, |_| {}).unwrap())
+                .sum::<usize>()
+        });
         println!(
-            "{n} patterns: {matched} matches over {} events",
-            event_values.len()
+            "{n} patterns: {matched} matches over {} events; compile {:.2} ms ({:.2} ms per 1,000 rules); \
+             program {} bytes ({:.1} per rule, {:.2}x the file's {} bytes); {allocs} allocations while \
+             evaluating {} events with a warm scratch",
+            event_values.len(),
+            compile.as_secs_f64() * 1e3,
+            compile.as_secs_f64() * 1e6 / n as f64,
+            program.memory_usage(),
+            program.memory_usage() as f64 / n as f64,
+            program.memory_usage() as f64 / file_bytes.len() as f64,
+            file_bytes.len(),
+            event_values.len(),
         );
 
         let mut g = c.benchmark_group(format!("interpret/{n} globs"));
+        if n >= 10_000 {
+            g.sample_size(10);
+        }
         g.throughput(Throughput::Elements(event_values.len() as u64));
-        g.bench_function("chanval evaluate", |b| {
+        g.bench_function("chanval program", |b| {
+            b.iter(|| {
+                event_values
+                    .iter()
+                    .map(|e| {
+                        program
+                            .evaluate(&mut scratch, 2, black_box(e), |_| {})
+                            .unwrap()
+                    })
+                    .sum::<usize>()
+            })
+        });
+        g.bench_function("chanval scan (reference)", |b| {
             b.iter(|| {
                 event_values
                     .iter()
@@ -408,21 +469,139 @@ fn interpreter(c: &mut Criterion) {
                     .sum::<usize>()
             })
         });
-        g.finish();
-    }
-    // Worst case for the matcher: a 64-byte literal between stars that almost matches at every
-    // text position (`*aaa…ab*` against a run of a's), so the last star restarts at each byte
-    // and the prefix/suffix pre-check cannot help: |text| × 65 steps.
-    let mut g = c.benchmark_group("interpret/worst-case glob");
-    let pattern: Vec<u8> = [b"*".as_slice(), &[b'a'; 64], b"b*"].concat();
-    for len in [256usize, 4096, 65_536] {
-        let text = vec![b'a'; len];
-        g.throughput(Throughput::Bytes(len as u64));
-        g.bench_with_input(BenchmarkId::new("glob_match", len), &text, |b, t| {
-            b.iter(|| chanval::glob_match(black_box(&pattern), black_box(t), false))
+        g.bench_function("aho-corasick literal scan (floor)", |b| {
+            b.iter(|| {
+                events
+                    .iter()
+                    .map(|e| bare.find_overlapping_iter(black_box(e)).count())
+                    .sum::<usize>()
+            })
         });
+        g.finish();
+        if n == 10_000 {
+            let mut g = c.benchmark_group("compile");
+            g.sample_size(10);
+            g.throughput(Throughput::Elements(n as u64));
+            g.bench_function("Program::compile, 10,000 glob rules", |b| {
+                b.iter(|| Program::compile(black_box(&validated), "sensor-7.12").unwrap())
+            });
+            g.finish();
+        }
+    }
+    mixed(c);
+    // Worst cases for the matcher, each against a run of a's that almost matches everywhere:
+    // a 64-byte literal segment (memmem), a 4,096-byte one, and `?`-segments of 64 and 1,024
+    // bytes (shift-and, then the rest compared at each hit).
+    let mut g = c.benchmark_group("interpret/worst-case glob");
+    let question = |n: usize| -> Vec<u8> {
+        let seg: Vec<u8> = (0..n)
+            .map(|i| if i % 2 == 1 { b'?' } else { b'a' })
+            .collect();
+        [b"*".as_slice(), &seg, b"b*"].concat()
+    };
+    let cases: [(&str, Vec<u8>); 4] = [
+        ("literal 64", [b"*".as_slice(), &[b'a'; 64], b"b*"].concat()),
+        (
+            "literal 4096",
+            [b"*".as_slice(), &[b'a'; 4094], b"b*"].concat(),
+        ),
+        ("question 64", question(63)),
+        ("question 1024", question(1023)),
+    ];
+    for (name, pattern) in &cases {
+        for len in [4096usize, 65_536, 1 << 20] {
+            let text = vec![b'a'; len];
+            g.throughput(Throughput::Bytes(len as u64));
+            g.bench_with_input(BenchmarkId::new(*name, len), &text, |b, t| {
+                b.iter(|| chanval::glob_match(black_box(pattern), black_box(t), false))
+            });
+        }
     }
     g.finish();
+}
+
+/// Realistic mixed content from the generator (globs, exact strings half case-folded, integers,
+/// ranges, flags over three template types), evaluated by the program and by the scan on events
+/// spliced from the content's own values, at 1,000, 10,000 and 100,000 instances.
+fn mixed(c: &mut Criterion) {
+    use chanval_testing::testkit::{Rng, realistic_content};
+    for n in [1000usize, 10_000, 100_000] {
+        // About 84 bytes per realistic instance.
+        let content = realistic_content(99, n * 84);
+        let bytes = chanval::encode(&content).unwrap();
+        let file = parse(&bytes).unwrap();
+        let mut sink = Vec::new();
+        let fleet = Schema {
+            budget: chanval::Budget::UNLIMITED,
+            ..FLEET
+        };
+        let validated = Validator::new(&fleet)
+            .with_profiles(current_profiles())
+            .validate(&file, &mut sink)
+            .unwrap();
+        let program = Program::compile(&validated, "sensor-7.12").unwrap();
+        let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
+        let supply = FLEET.profile("sensor-7.12").unwrap().1;
+        let mut rng = Rng::new(5);
+        let mut events: Vec<(u16, Vec<common::OwnedInput>)> = Vec::new();
+        for k in 0..64 {
+            let instance = &content.instances[(k * 7919) % content.instances.len()];
+            let inputs = supply.supply(instance.template_type).unwrap().inputs;
+            events.push((
+                instance.template_type,
+                common::event_for(instance, inputs, &mut rng),
+            ));
+        }
+        let values: Vec<(u16, Vec<Value<'_>>)> = events
+            .iter()
+            .map(|(t, e)| (*t, e.iter().map(common::OwnedInput::as_value).collect()))
+            .collect();
+        let mut scratch = Scratch::new();
+        let mut matched = 0;
+        for (t, e) in &values {
+            let mut a = Vec::new();
+            let mut b = Vec::new();
+            interp.evaluate(*t, e, |id| a.push(id)).unwrap();
+            program
+                .evaluate(&mut scratch, *t, e, |id| b.push(id))
+                .unwrap();
+            assert_eq!(a, b, "the program disagrees with the scan");
+            matched += a.len();
+        }
+        println!(
+            "mixed {} instances: {matched} matches over {} events; program {} bytes ({:.2}x the file)",
+            content.instances.len(),
+            values.len(),
+            program.memory_usage(),
+            program.memory_usage() as f64 / bytes.len() as f64
+        );
+        let mut g = c.benchmark_group(format!("interpret/{n} mixed"));
+        if n >= 10_000 {
+            g.sample_size(10);
+        }
+        g.throughput(Throughput::Elements(values.len() as u64));
+        g.bench_function("chanval program", |b| {
+            b.iter(|| {
+                values
+                    .iter()
+                    .map(|(t, e)| {
+                        program
+                            .evaluate(&mut scratch, *t, black_box(e), |_| {})
+                            .unwrap()
+                    })
+                    .sum::<usize>()
+            })
+        });
+        g.bench_function("chanval scan (reference)", |b| {
+            b.iter(|| {
+                values
+                    .iter()
+                    .map(|(t, e)| interp.evaluate(*t, black_box(e), |_| {}).unwrap())
+                    .sum::<usize>()
+            })
+        });
+        g.finish();
+    }
 }
 
 criterion_group! {

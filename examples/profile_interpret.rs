@@ -1,7 +1,8 @@
-//! Evaluates events against 1,000 glob rules in a loop, for profilers:
+//! Evaluates events against 1,000 glob rules in a loop through the compiled program, for profilers:
 //! `cargo build --release --example profile_interpret && perf record target/release/examples/profile_interpret`.
 use chanval::{
-    ChannelContent, CriterionModel, InstanceModel, Interpreter, Validator, Value, encode, parse,
+    ChannelContent, CriterionModel, InstanceModel, Program, Scratch, Validator, Value, encode,
+    parse,
 };
 use chanval_testing::testkit::{FLEET, current_profiles};
 
@@ -39,7 +40,8 @@ fn main() {
         .with_profiles(current_profiles())
         .validate(&file, &mut sink)
         .unwrap();
-    let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
+    let program = Program::compile(&validated, "sensor-7.12").unwrap();
+    let mut scratch = Scratch::new();
     let event = [
         Value::Bytes(b"c:/temp/bob/users77bob.exe"),
         Value::Bytes(b"exe"),
@@ -50,11 +52,11 @@ fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
-        .unwrap_or(20_000);
+        .unwrap_or(5_000_000);
     let mut matched = 0;
     for _ in 0..rounds {
-        matched += interp
-            .evaluate(2, std::hint::black_box(&event), |_| {})
+        matched += program
+            .evaluate(&mut scratch, 2, std::hint::black_box(&event), |_| {})
             .unwrap();
     }
     println!("{matched} matches");

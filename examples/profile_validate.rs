@@ -1,4 +1,5 @@
-//! Parses and validates the 1 MiB benchmark file in a loop, for profilers:
+//! Parses and validates (and with `exercise` as the second argument, exercises) the 1 MiB
+//! benchmark file in a loop, for profilers:
 //! `cargo build --release --example profile_validate && perf record target/release/examples/profile_validate`.
 use chanval::{FindingBuf, Validator, encode, parse};
 use chanval_testing::testkit::{FLEET, current_profiles, realistic_content};
@@ -9,18 +10,21 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(200);
-    let validate = std::env::args().nth(2).is_none_or(|a| a != "parse");
+    let mode = std::env::args().nth(2).unwrap_or_default();
+    let validate = mode != "parse";
+    let mut scratch = vec![0u8; 64 * 1024];
     let mut ok = 0;
     for _ in 0..rounds {
         let file = parse(&bytes).unwrap();
         if validate {
             let mut findings = FindingBuf::<16>::new();
-            ok += usize::from(
-                Validator::new(&FLEET)
-                    .with_profiles(current_profiles())
-                    .validate(&file, &mut findings)
-                    .is_ok(),
-            );
+            let validator = Validator::new(&FLEET).with_profiles(current_profiles());
+            let outcome = if mode == "exercise" {
+                validator.validate_and_exercise(&file, &mut scratch, &mut findings)
+            } else {
+                validator.validate(&file, &mut findings)
+            };
+            ok += usize::from(outcome.is_ok());
         }
     }
     let file = parse(&bytes).unwrap();

@@ -41,7 +41,7 @@
 //!
 //! ```
 //! use chanval::{parse, Validator, Interpreter, Value, FindingBuf};
-//! use chanval::{Schema, TemplateType, FieldDef, Profile, Supply, InputKind};
+//! use chanval::{Budget, Schema, TemplateType, FieldDef, Profile, Supply, InputKind};
 //!
 //! static FIELDS: [FieldDef<'static>; 2] = [
 //!     FieldDef::bytes("image_name", 64),
@@ -52,7 +52,8 @@
 //! static SUPPLIED: [InputKind; 2] = [InputKind::Bytes, InputKind::Unsigned];
 //! static SUPPLIES: [Supply<'static>; 1] = [Supply { template_type: 1, inputs: &SUPPLIED }];
 //! static PROFILES: [Profile<'static>; 1] = [Profile::all_criteria("agent-1.0", &SUPPLIES)];
-//! static SCHEMA: Schema<'static> = Schema { template_types: &TYPES, profiles: &PROFILES };
+//! static SCHEMA: Schema<'static> =
+//!     Schema { template_types: &TYPES, profiles: &PROFILES, budget: Budget::DEFAULT };
 //!
 //! # use chanval::{ChannelContent, CriterionModel, InstanceModel, encode};
 //! # let bytes = encode(&ChannelContent { channel_id: 291, content_version: 1, instances: vec![
@@ -124,16 +125,18 @@ pub use checksum::crc32c;
 pub use common::{CriterionKind, CriterionSet, FLAG_FOLD, InputKind, PayloadSize, Span};
 pub use diag::{Code, Finding, FindingBuf, FindingSink, Location, Severity, Summary};
 pub use error::{Error, ErrorKind, EvalError};
-pub use eval::{Value, glob_match, matches_everything};
+pub use eval::{Cost, Value, criterion_cost, glob_cost, glob_match, matches_everything};
 pub use format::{
     CRITERION_HEAD_LEN, ChannelFile, Criteria, Criterion, CriterionAt, FORMAT_VERSION, HEADER_LEN,
     Header, Instance, Instances, MAGIC, RECORD_HEAD_LEN, TRAILER_LEN, parse, parse_with_limits,
 };
 pub use interpret::Interpreter;
 #[cfg(feature = "alloc")]
-pub use interpret::Program;
+pub use interpret::{MAX_ATOM, Program, Scratch};
 pub use limits::{Limits, MAX_FIELDS, MAX_PROFILES, MAX_TEMPLATE_TYPES};
-pub use schema::{FieldDef, Profile, ProfileSet, Schema, Supply, TemplateType, declared_inputs};
+pub use schema::{
+    Budget, FieldDef, Profile, ProfileSet, Schema, Supply, TemplateType, declared_inputs,
+};
 #[cfg(feature = "std")]
 pub use schema::{SchemaDoc, TomlError};
 pub use validate::{Rejected, Validated, Validator, check_schema, exercise_scratch_len};

@@ -191,3 +191,72 @@ pub fn check_instances<C: IntoIterator<Item = CriterionView>>(
     }
     errors
 }
+
+/// An event input owned by a benchmark.
+pub enum OwnedInput {
+    Bytes(Vec<u8>),
+    Unsigned(u64),
+    Flags(u64),
+}
+
+impl OwnedInput {
+    pub fn as_value(&self) -> chanval::Value<'_> {
+        match self {
+            Self::Bytes(b) => chanval::Value::Bytes(b),
+            Self::Unsigned(v) => chanval::Value::Unsigned(*v),
+            Self::Flags(v) => chanval::Value::Flags(*v),
+        }
+    }
+}
+
+/// An event for `instance`'s template type that mostly satisfies it: each bytes criterion's
+/// pattern with stars filled in and `?` made a letter, each integer criterion's value, each mask;
+/// with one chance in four per field of a random value instead, so events also miss.
+pub fn event_for(
+    instance: &InstanceModel,
+    inputs: &[chanval::InputKind],
+    rng: &mut Rng,
+) -> Vec<OwnedInput> {
+    use chanval::InputKind;
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            let c = instance
+                .criteria
+                .get(i)
+                .unwrap_or(&CriterionModel::Wildcard);
+            let random = rng.below(4) == 0;
+            match (kind, c) {
+                (
+                    InputKind::Bytes,
+                    CriterionModel::Exact { pattern, .. } | CriterionModel::Glob { pattern, .. },
+                ) if !random => OwnedInput::Bytes(
+                    pattern
+                        .iter()
+                        .flat_map(|&b| match b {
+                            b'*' => b"xyz".to_vec(),
+                            b'?' => b"q".to_vec(),
+                            b => vec![b],
+                        })
+                        .collect(),
+                ),
+                (InputKind::Bytes, _) => {
+                    OwnedInput::Bytes(format!("c:/random/{}.bin", rng.below(1000)).into_bytes())
+                }
+                (InputKind::Unsigned, CriterionModel::IntEq { value }) if !random => {
+                    OwnedInput::Unsigned(*value)
+                }
+                (InputKind::Unsigned, CriterionModel::IntRange { min, .. }) if !random => {
+                    OwnedInput::Unsigned(*min)
+                }
+                (InputKind::Unsigned, _) => OwnedInput::Unsigned(rng.below(100_000)),
+                (
+                    InputKind::Flags,
+                    CriterionModel::FlagsAll { mask } | CriterionModel::FlagsAny { mask },
+                ) if !random => OwnedInput::Flags(*mask),
+                (InputKind::Flags, _) => OwnedInput::Flags(rng.below(1 << 16)),
+            }
+        })
+        .collect()
+}

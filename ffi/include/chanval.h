@@ -77,7 +77,7 @@
 #define CHANVAL_FLAGS 2
 
 /**
- * Validated content, ready to evaluate. Opaque to C.
+ * Validated content, compiled for the agent's profile, ready to evaluate. Opaque to C.
  */
 typedef struct chanval_content chanval_content;
 

@@ -20,7 +20,15 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use chanval::{EvalError, Finding, Interpreter, ProfileSet, Severity, Validated, Validator, Value};
+use std::cell::RefCell;
+
+use chanval::{EvalError, Finding, ProfileSet, Program, Scratch, Severity, Validator, Value};
+
+thread_local! {
+    /// Per-thread evaluation memory: after it has grown to the content's needs, evaluating an
+    /// event allocates nothing.
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::new()) };
+}
 
 /// The compiled-in schema, and per profile the typed input structures Rust integration code
 /// fills (`schema::sensor_7_12::IpcChannel { .. }.event()`): a field the profile does not supply
@@ -87,12 +95,11 @@ pub struct chanval_finding {
     pub field_index: u16,
 }
 
-/// Validated content, ready to evaluate. Opaque to C.
+/// Validated content, compiled for the agent's profile, ready to evaluate. Opaque to C.
 pub struct chanval_content {
-    // Field order matters: `validated` borrows `bytes` and must be dropped first.
-    validated: Validated<'static, 'static>,
-    profile: &'static str,
-    #[allow(dead_code)] // owned here so that `validated` can borrow it
+    // Field order matters: `program` borrows `bytes` and must be dropped first.
+    program: Program<'static, 'static>,
+    #[allow(dead_code)] // owned here so that `program` can borrow it
     bytes: Box<[u8]>,
 }
 
@@ -200,9 +207,12 @@ pub unsafe extern "C" fn chanval_load(
         }
         match result {
             Ok(validated) => {
+                // Compiled once per load: every event is evaluated through this program.
+                let Ok(program) = Program::compile(&validated, p.name) else {
+                    return CHANVAL_ERR_INTERNAL;
+                };
                 let handle = Box::new(chanval_content {
-                    validated,
-                    profile: p.name,
+                    program,
                     bytes: owned,
                 });
                 // SAFETY: `out` is non-null and valid for writes by contract.
@@ -245,9 +255,14 @@ pub unsafe extern "C" fn chanval_evaluate(
         let Some(raw) = (unsafe { slice(event, event_len) }) else {
             return CHANVAL_ERR_NULL;
         };
-        let mut values = Vec::with_capacity(raw.len());
-        for v in raw {
-            values.push(match v.kind {
+        // No profile supplies more than MAX_FIELDS inputs; the values live on the stack, so an
+        // evaluation allocates nothing.
+        let mut buffer = [Value::Unsigned(0); chanval::MAX_FIELDS];
+        if raw.len() > buffer.len() {
+            return CHANVAL_ERR_EVENT;
+        }
+        for (slot, v) in buffer.iter_mut().zip(raw) {
+            *slot = match v.kind {
                 // SAFETY: by contract, `bytes` is valid for `len` bytes during the call.
                 CHANVAL_BYTES => match unsafe { slice(v.bytes, v.len) } {
                     Some(b) => Value::Bytes(b),
@@ -256,11 +271,9 @@ pub unsafe extern "C" fn chanval_evaluate(
                 CHANVAL_UNSIGNED => Value::Unsigned(v.number),
                 CHANVAL_FLAGS => Value::Flags(v.number),
                 _ => return CHANVAL_ERR_EVENT,
-            });
+            };
         }
-        let Ok(interpreter) = Interpreter::new(&content.validated, content.profile) else {
-            return CHANVAL_ERR_INTERNAL;
-        };
+        let values = &buffer[..raw.len()];
         let out = if capacity == 0 {
             &mut [][..]
         } else {
@@ -268,7 +281,19 @@ pub unsafe extern "C" fn chanval_evaluate(
             // writable ids that nothing else accesses during the call.
             unsafe { std::slice::from_raw_parts_mut(matches, capacity) }
         };
-        let result = interpreter.evaluate_into(template_type, &values, out);
+        let result = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => {
+                content
+                    .program
+                    .evaluate_into(&mut scratch, template_type, values, out)
+            }
+            // Re-entered on this thread (only possible from a signal handler): fresh memory.
+            Err(_) => {
+                content
+                    .program
+                    .evaluate_into(&mut Scratch::new(), template_type, values, out)
+            }
+        });
         let (code, n) = match result {
             Ok(n) => (CHANVAL_OK, n),
             Err(EvalError::OutputTooSmall { matched, .. }) => {

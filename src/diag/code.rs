@@ -112,6 +112,10 @@ codes! {
     AllWildcards = "CV0110", Warning, "instance matches every event";
     /// Flag mask names bits the field does not define.
     FlagsOutsideField = "CV0111", Error, "flag mask outside the field's flags";
+    /// An instance's worst-case evaluation cost exceeds the schema's budget.
+    InstanceOverBudget = "CV0112", Error, "instance's worst-case evaluation cost exceeds the budget";
+    /// A template type's instances together exceed the schema's per-event budget.
+    EventOverBudget = "CV0113", Error, "worst-case cost of one event exceeds the budget";
 
     /// Declared field count differs from the count a profile supplies — the latent defect.
     FieldCountMismatch = "CV0201", Error, "template type declares a different number of fields than the profile supplies";

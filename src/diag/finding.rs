@@ -83,6 +83,17 @@ pub enum Detail {
     },
     /// An interpreter error.
     Eval(EvalError),
+    /// A worst-case evaluation cost and the budget it exceeds.
+    Cost {
+        /// Steps per input byte.
+        per_byte: u64,
+        /// Steps independent of the input.
+        constant: u64,
+        /// The budget's steps per input byte.
+        max_per_byte: u64,
+        /// The budget's constant steps.
+        max_constant: u64,
+    },
     /// The previous instance's id (for ordering).
     PreviousId(u32),
     /// Two content versions.

@@ -149,6 +149,27 @@ impl fmt::Display for Message<'_, '_> {
                 field(f, loc)?;
                 f.write_str(" is empty and never matches")
             }
+            (
+                Code::InstanceOverBudget | Code::EventOverBudget,
+                Detail::Cost {
+                    per_byte,
+                    constant,
+                    max_per_byte,
+                    max_constant,
+                },
+            ) => {
+                if finding.code == Code::InstanceOverBudget {
+                    f.write_str("the instance")?;
+                } else {
+                    f.write_str("one event of ")?;
+                    ttype(f, loc)?;
+                }
+                write!(
+                    f,
+                    " may cost {per_byte} matcher steps per input byte and {constant} more; the \
+                     schema's budget is {max_per_byte} per byte and {max_constant}"
+                )
+            }
             (Code::SchemaTooLarge, Detail::Bound { value, bound }) => {
                 write!(
                     f,

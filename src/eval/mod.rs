@@ -5,12 +5,35 @@
 
 mod glob;
 
-pub use glob::{glob_match, matches_everything};
+pub use glob::{Cost, glob_cost, glob_match, matches_everything};
 
 use crate::common::InputKind;
 use crate::error::EvalError;
 use crate::format::{Criterion, Instance};
 use crate::schema::Supply;
+
+/// The worst-case cost of evaluating one criterion as the compiled program does (case-folded
+/// globs on lowered text): what the gate's budget is checked against.
+#[must_use]
+pub fn criterion_cost(criterion: &Criterion<'_>) -> Cost {
+    let len = |p: &[u8]| u64::try_from(p.len()).unwrap_or(u64::MAX);
+    match *criterion {
+        Criterion::Wildcard => Cost::default(),
+        // Equal lengths first, then at most the pattern's bytes.
+        Criterion::Exact { pattern, .. } => Cost {
+            per_byte: 0,
+            constant: len(pattern).saturating_add(1),
+        },
+        Criterion::Glob { pattern, fold } => glob_cost(pattern, fold, true),
+        Criterion::IntEq(_)
+        | Criterion::IntRange { .. }
+        | Criterion::FlagsAll(_)
+        | Criterion::FlagsAny(_) => Cost {
+            per_byte: 0,
+            constant: 1,
+        },
+    }
+}
 
 /// One input value of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

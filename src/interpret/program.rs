@@ -1,23 +1,151 @@
-//! The compile step: validated content turned, once per load, into a program for one profile.
+//! The compile step: validated content turned, once per load, into a program for one profile,
+//! in the manner of YARA-X's `Rules` (atoms and an Aho–Corasick automaton built once, the
+//! scanner only confirming candidates).
 //!
-//! Today the program groups the instances by template type, so an event touches only the
-//! instances of its own type instead of the whole file. It is the one place where per-load
-//! indexes belong (literal atoms, automata, integer tables); evaluation returns ids in file
-//! order and allocates nothing per event.
+//! For each template type the program keeps its instances in file order, with their criteria
+//! decoded once into a flat table (wildcards dropped: they never read), and an index that picks
+//! the instances an event can possibly match:
+//!
+//! - per bytes field, one case-insensitive Aho–Corasick automaton over *atoms*: for each
+//!   instance, the longest literal run of its `exact` and `glob` criteria (at most
+//!   [`MAX_ATOM`] bytes of it), a string every matching value must contain;
+//! - per unsigned field, a sorted table of `int_eq` values;
+//! - the few instances with neither in an always-checked list.
+//!
+//! Each instance sits under exactly one key, so an event's candidates are the instances under
+//! the atoms its values contain, the `int_eq` values it carries, and the always list; they are
+//! confirmed in file order through the linear-time matchers of `eval`. Case-folded globs are
+//! matched on lowered text against a pattern lowered at compile time, so they too search with
+//! `memmem`. Evaluation allocates nothing once the caller's [`Scratch`] has grown to the
+//! program's size.
+//!
+//! A no-`alloc` agent has no program: it evaluates with [`Interpreter`](crate::Interpreter),
+//! which scans the instances of the file per event with the same matchers.
 
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::ops::Range;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::common::CriterionKind;
 use crate::error::EvalError;
-use crate::eval::{Value, check_event, match_instance};
-use crate::format::Instance;
-use crate::schema::{Profile, Supply};
+use crate::eval::{Value, check_event, glob_match};
+use crate::format::Criterion;
+use crate::schema::Profile;
 use crate::validate::Validated;
 
-/// The instances of one template type, in file order, with what the profile supplies for it.
+/// The longest atom taken from a literal run. Overlapping atoms ending at one text position
+/// have distinct lengths, so an automaton reports at most this many hits per input byte.
+pub const MAX_ATOM: usize = 16;
+/// Atoms shorter than this are a weak filter; an instance uses one only when it has no better
+/// key (an `int_eq` value).
+const GOOD_ATOM: usize = 3;
+/// Up to this many atoms per field, the automaton is a full DFA (when it fits the budget).
+const DFA_ATOMS: usize = 2_000;
+/// A DFA automaton may take up to this many times the file's bytes; past it, the smaller
+/// contiguous NFA is used.
+const MEMORY_FACTOR: usize = 4;
+
+/// One criterion, decoded once. Wildcards are not kept.
 #[derive(Debug, Clone)]
-struct Group<'a, 's> {
-    supply: &'s Supply<'s>,
-    instances: Vec<Instance<'a>>,
+enum Check<'a> {
+    Exact {
+        pattern: &'a [u8],
+        fold: bool,
+    },
+    /// A case-sensitive glob, matched as written.
+    Glob {
+        pattern: &'a [u8],
+    },
+    /// A case-folded glob: the pattern, lowered, lies at this range of `Group::lowered`.
+    FoldedGlob {
+        lowered: Range<usize>,
+    },
+    IntEq(u64),
+    IntRange {
+        min: u64,
+        max: u64,
+    },
+    FlagsAll(u64),
+    FlagsAny(u64),
+}
+
+impl Check<'_> {
+    const fn kind(&self) -> CriterionKind {
+        match self {
+            Self::Exact { .. } => CriterionKind::Exact,
+            Self::Glob { .. } | Self::FoldedGlob { .. } => CriterionKind::Glob,
+            Self::IntEq(_) => CriterionKind::IntEq,
+            Self::IntRange { .. } => CriterionKind::IntRange,
+            Self::FlagsAll(_) => CriterionKind::FlagsAll,
+            Self::FlagsAny(_) => CriterionKind::FlagsAny,
+        }
+    }
+}
+
+/// An instance: its id and its criteria's range in `Group::checks`.
+#[derive(Debug, Clone)]
+struct Compiled {
+    id: u32,
+    checks: Range<usize>,
+}
+
+/// Atoms of one bytes field: pattern `p` of the automaton stands for the instances
+/// `members[starts[p]..starts[p + 1]]`.
+#[derive(Debug, Clone)]
+struct AtomIndex {
+    field: u16,
+    automaton: AhoCorasick,
+    starts: Vec<usize>,
+    members: Vec<u32>,
+}
+
+/// `int_eq` values of one unsigned field, sorted, with the instance each belongs to.
+#[derive(Debug, Clone)]
+struct IntIndex {
+    field: u16,
+    entries: Vec<(u64, u32)>,
+}
+
+/// The compiled instances of one template type.
+#[derive(Debug, Clone, Default)]
+struct Group<'a> {
+    instances: Vec<Compiled>,
+    /// `(field, check)` for every non-wildcard criterion, instance after instance.
+    checks: Vec<(u16, Check<'a>)>,
+    lowered: Vec<u8>,
+    /// Bytes fields that some case-folded glob reads: lowered once per event, when needed.
+    folded_fields: Vec<u16>,
+    atoms: Vec<AtomIndex>,
+    ints: Vec<IntIndex>,
+    always: Vec<u32>,
+}
+
+/// Reusable per-evaluation memory, owned by the caller: after it has grown to a program's
+/// needs, evaluating allocates nothing. One per thread.
+#[derive(Debug, Clone, Default)]
+pub struct Scratch {
+    candidates: Vec<u32>,
+    fired: Vec<bool>,
+    fired_list: Vec<usize>,
+    lowered: Vec<u8>,
+    /// For each entry of `Group::folded_fields`, its lowered value's range in `lowered`.
+    lowered_at: Vec<Option<Range<usize>>>,
+}
+
+impl Scratch {
+    /// An empty scratch; it grows on first use.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            candidates: Vec::new(),
+            fired: Vec::new(),
+            fired_list: Vec::new(),
+            lowered: Vec::new(),
+            lowered_at: Vec::new(),
+        }
+    }
 }
 
 /// Validated content compiled for one profile: what an agent evaluates events with.
@@ -27,7 +155,200 @@ struct Group<'a, 's> {
 pub struct Program<'a, 's> {
     profile: &'s Profile<'s>,
     /// Sorted by template type id.
-    groups: Vec<(u16, Group<'a, 's>)>,
+    groups: Vec<(u16, Group<'a>)>,
+}
+
+/// The literal runs of a pattern (`exact`: all of it; `glob`: the runs between `*` and `?`).
+fn literal_runs<'c>(criterion: &Criterion<'c>) -> impl Iterator<Item = &'c [u8]> + use<'c> {
+    let (pattern, glob) = match *criterion {
+        Criterion::Exact { pattern, .. } => (pattern, false),
+        Criterion::Glob { pattern, .. } => (pattern, true),
+        _ => (&[][..], false),
+    };
+    pattern
+        .split(move |&b| glob && (b == b'*' || b == b'?'))
+        .filter(|run| !run.is_empty())
+}
+
+/// The key an instance is indexed under.
+enum Key {
+    Atom { field: u16, atom: Vec<u8> },
+    Int { field: u16, value: u64 },
+    Always,
+}
+
+/// What an instance could be indexed under: its literal runs (lowered, at most [`MAX_ATOM`]
+/// bytes each) and its first `int_eq`.
+struct KeyChoices {
+    atoms: Vec<(u16, Vec<u8>)>,
+    int: Option<(u16, u64)>,
+}
+
+fn key_choices(criteria: &[(u16, Criterion<'_>)]) -> KeyChoices {
+    let mut atoms = Vec::new();
+    for (field, c) in criteria {
+        for run in literal_runs(c) {
+            let atom = run.get(..MAX_ATOM).unwrap_or(run).to_ascii_lowercase();
+            atoms.push((*field, atom));
+        }
+    }
+    let int = criteria.iter().find_map(|(field, c)| match c {
+        Criterion::IntEq(value) => Some((*field, *value)),
+        _ => None,
+    });
+    KeyChoices { atoms, int }
+}
+
+/// Picks each instance's key: the atom the fewest instances of the group share (the most
+/// selective, as far as the content itself tells), longer first among equals; an `int_eq` value
+/// when the best atom is short; the always list when there is neither.
+fn choose_keys(choices: Vec<KeyChoices>) -> Vec<Key> {
+    let mut counts: BTreeMap<(u16, &[u8]), usize> = BTreeMap::new();
+    for c in &choices {
+        for (field, atom) in &c.atoms {
+            let n = counts.entry((*field, atom.as_slice())).or_insert(0);
+            *n = n.saturating_add(1);
+        }
+    }
+    let best: Vec<Option<(u16, usize)>> = choices
+        .iter()
+        .map(|c| {
+            c.atoms
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (field, atom))| {
+                    let shared = counts.get(&(*field, atom.as_slice())).copied();
+                    (shared.unwrap_or(usize::MAX), core::cmp::Reverse(atom.len()))
+                })
+                .map(|(i, (field, _))| (*field, i))
+        })
+        .collect();
+    drop(counts);
+    choices
+        .into_iter()
+        .zip(best)
+        .map(|(mut c, best)| {
+            let atom = best.and_then(|(_, i)| (i < c.atoms.len()).then(|| c.atoms.swap_remove(i)));
+            match (atom, c.int) {
+                (Some((field, atom)), _) if atom.len() >= GOOD_ATOM => Key::Atom { field, atom },
+                (_, Some((field, value))) => Key::Int { field, value },
+                (Some((field, atom)), None) => Key::Atom { field, atom },
+                (None, None) => Key::Always,
+            }
+        })
+        .collect()
+}
+
+impl<'a> Group<'a> {
+    fn add(&mut self, id: u32, criteria: &[(u16, Criterion<'a>)]) {
+        let start = self.checks.len();
+        for (field, c) in criteria {
+            let check = match *c {
+                Criterion::Wildcard => continue,
+                Criterion::Exact { pattern, fold } => Check::Exact { pattern, fold },
+                Criterion::Glob {
+                    pattern,
+                    fold: false,
+                } => Check::Glob { pattern },
+                Criterion::Glob {
+                    pattern,
+                    fold: true,
+                } => {
+                    let at = self.lowered.len();
+                    self.lowered
+                        .extend(pattern.iter().map(u8::to_ascii_lowercase));
+                    if !self.folded_fields.contains(field) {
+                        self.folded_fields.push(*field);
+                    }
+                    Check::FoldedGlob {
+                        lowered: at..self.lowered.len(),
+                    }
+                }
+                Criterion::IntEq(v) => Check::IntEq(v),
+                Criterion::IntRange { min, max } => Check::IntRange { min, max },
+                Criterion::FlagsAll(m) => Check::FlagsAll(m),
+                Criterion::FlagsAny(m) => Check::FlagsAny(m),
+            };
+            self.checks.push((*field, check));
+        }
+        self.instances.push(Compiled {
+            id,
+            checks: start..self.checks.len(),
+        });
+    }
+}
+
+/// Builds the atom automata and the integer tables of one group from its instances' keys.
+fn build_indexes(group: &mut Group<'_>, keys: Vec<Key>, dfa_budget: usize) {
+    let mut atoms: Vec<(u16, Vec<u8>, u32)> = Vec::new();
+    for (position, key) in keys.into_iter().enumerate() {
+        let position = u32::try_from(position).unwrap_or(u32::MAX);
+        match key {
+            Key::Atom { field, atom } => atoms.push((field, atom, position)),
+            Key::Int { field, value } => match group.ints.iter_mut().find(|i| i.field == field) {
+                Some(index) => index.entries.push((value, position)),
+                None => group.ints.push(IntIndex {
+                    field,
+                    entries: alloc::vec![(value, position)],
+                }),
+            },
+            Key::Always => group.always.push(position),
+        }
+    }
+    for index in &mut group.ints {
+        index.entries.sort_unstable();
+    }
+    // One automaton per field, over its distinct atoms.
+    atoms.sort_unstable();
+    let mut rest = atoms.as_slice();
+    while let Some((field, _, _)) = rest.first() {
+        let field = *field;
+        let split = rest
+            .iter()
+            .position(|(f, _, _)| *f != field)
+            .unwrap_or(rest.len());
+        let (mine, tail) = rest.split_at(split);
+        rest = tail;
+        let mut patterns: Vec<&[u8]> = Vec::new();
+        let mut starts = Vec::new();
+        let mut members = Vec::with_capacity(mine.len());
+        for (_, atom, position) in mine {
+            if patterns.last() != Some(&atom.as_slice()) {
+                patterns.push(atom);
+                starts.push(members.len());
+            }
+            members.push(*position);
+        }
+        starts.push(members.len());
+        // A full DFA is the fastest search, one table lookup per byte; its tables grow with the
+        // atoms' total length, so past a few thousand atoms the builder picks the smaller
+        // contiguous NFA.
+        let kind = (patterns.len() <= DFA_ATOMS).then_some(AhoCorasickKind::DFA);
+        let built = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(kind)
+            .build(&patterns);
+        // ... unless the DFA would take more than its share of the memory budget.
+        let built = match built {
+            Ok(dfa) if kind.is_some() && dfa.memory_usage() > dfa_budget => AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&patterns),
+            other => other,
+        };
+        match built {
+            Ok(automaton) => group.atoms.push(AtomIndex {
+                field,
+                automaton,
+                starts,
+                members,
+            }),
+            // An automaton too large to build: its instances are checked on every event.
+            Err(_) => group.always.extend(members),
+        }
+    }
+    group.always.sort_unstable();
 }
 
 impl<'a, 's> Program<'a, 's> {
@@ -43,33 +364,39 @@ impl<'a, 's> Program<'a, 's> {
         if !validated.profiles().contains(index) {
             return Err(EvalError::ProfileNotValidated);
         }
-        let mut groups: Vec<(u16, Group<'a, 's>)> = Vec::new();
+        let mut groups: Vec<(u16, Group<'a>, Vec<KeyChoices>)> = Vec::new();
+        let mut criteria: Vec<(u16, Criterion<'a>)> = Vec::new();
         for instance in validated.file().instances() {
-            let at = match groups.binary_search_by_key(&instance.template_type, |(t, _)| *t) {
+            let ty = instance.template_type;
+            // Validated content only holds types the profile supplies; an instance of any
+            // other type could never be evaluated, so it is left out.
+            if profile.supply(ty).is_none() {
+                continue;
+            }
+            let at = match groups.binary_search_by_key(&ty, |(t, _, _)| *t) {
                 Ok(at) => at,
                 Err(at) => {
-                    // Validated content only holds types the profile supplies; an instance of
-                    // any other type could never be evaluated, so it is left out.
-                    let Some(supply) = profile.supply(instance.template_type) else {
-                        continue;
-                    };
-                    groups.insert(
-                        at,
-                        (
-                            instance.template_type,
-                            Group {
-                                supply,
-                                instances: Vec::new(),
-                            },
-                        ),
-                    );
+                    groups.insert(at, (ty, Group::default(), Vec::new()));
                     at
                 }
             };
-            if let Some((_, group)) = groups.get_mut(at) {
-                group.instances.push(instance);
-            }
+            let Some((_, group, keys)) = groups.get_mut(at) else {
+                continue;
+            };
+            criteria.clear();
+            criteria.extend(instance.criteria().map(|c| (c.field, c.criterion)));
+            group.add(instance.id, &criteria);
+            keys.push(key_choices(&criteria));
         }
+        // Memory for the fast DFA automata: up to MEMORY_FACTOR times the file's bytes.
+        let dfa_budget = validated.file().bytes().len().saturating_mul(MEMORY_FACTOR);
+        let groups = groups
+            .into_iter()
+            .map(|(ty, mut group, choices)| {
+                build_indexes(&mut group, choose_keys(choices), dfa_budget);
+                (ty, group)
+            })
+            .collect();
         Ok(Self { profile, groups })
     }
 
@@ -88,6 +415,7 @@ impl<'a, 's> Program<'a, 's> {
     /// checked anyway) when a criterion would read past the event.
     pub fn evaluate(
         &self,
+        scratch: &mut Scratch,
         template_type: u16,
         event: &[Value<'_>],
         mut on_match: impl FnMut(u32),
@@ -106,15 +434,31 @@ impl<'a, 's> Program<'a, 's> {
         let Some((_, group)) = self.groups.get(at) else {
             return Ok(0);
         };
-        debug_assert!(core::ptr::eq(group.supply, supply));
+        group.candidates(scratch, event);
+        scratch.lowered.clear();
+        scratch.lowered_at.clear();
+        scratch.lowered_at.resize(group.folded_fields.len(), None);
         let mut matched = 0usize;
-        for instance in &group.instances {
-            if match_instance(instance, event)? {
-                matched = matched.saturating_add(1);
-                on_match(instance.id);
+        let candidates = core::mem::take(&mut scratch.candidates);
+        let mut outcome = Ok(());
+        for &position in &candidates {
+            let Some(instance) = group.instances.get(position as usize) else {
+                continue;
+            };
+            match group.confirm(instance, event, scratch) {
+                Ok(true) => {
+                    matched = matched.saturating_add(1);
+                    on_match(instance.id);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
             }
         }
-        Ok(matched)
+        scratch.candidates = candidates;
+        outcome.map(|()| matched)
     }
 
     /// [`Self::evaluate`], writing the matching ids into `out`. Returns how many were written.
@@ -124,13 +468,14 @@ impl<'a, 's> Program<'a, 's> {
     /// `out` holds (the first `out.len()` ids are written).
     pub fn evaluate_into(
         &self,
+        scratch: &mut Scratch,
         template_type: u16,
         event: &[Value<'_>],
         out: &mut [u32],
     ) -> Result<usize, EvalError> {
         let mut slots = out.iter_mut();
         let capacity = slots.len();
-        let matched = self.evaluate(template_type, event, |id| {
+        let matched = self.evaluate(scratch, template_type, event, |id| {
             if let Some(slot) = slots.next() {
                 *slot = id;
             }
@@ -139,5 +484,165 @@ impl<'a, 's> Program<'a, 's> {
             return Err(EvalError::OutputTooSmall { capacity, matched });
         }
         Ok(matched)
+    }
+
+    /// Bytes of memory the program holds (its tables, automata and lowered patterns), for
+    /// budgeting and benchmarks.
+    #[must_use]
+    pub fn memory_usage(&self) -> usize {
+        let size = core::mem::size_of::<Self>();
+        self.groups.iter().fold(size, |sum, (_, g)| {
+            let atoms = g.atoms.iter().fold(0usize, |s, a| {
+                s.saturating_add(a.automaton.memory_usage())
+                    .saturating_add(a.starts.len().saturating_mul(8))
+                    .saturating_add(a.members.len().saturating_mul(4))
+            });
+            let ints = g.ints.iter().fold(0usize, |s, i| {
+                s.saturating_add(i.entries.len().saturating_mul(16))
+            });
+            sum.saturating_add(core::mem::size_of::<(u16, Group<'_>)>())
+                .saturating_add(
+                    g.instances
+                        .len()
+                        .saturating_mul(core::mem::size_of::<Compiled>()),
+                )
+                .saturating_add(
+                    g.checks
+                        .len()
+                        .saturating_mul(core::mem::size_of::<(u16, Check<'_>)>()),
+                )
+                .saturating_add(g.lowered.len())
+                .saturating_add(g.always.len().saturating_mul(4))
+                .saturating_add(atoms)
+                .saturating_add(ints)
+        })
+    }
+}
+
+impl Group<'_> {
+    /// Fills `scratch.candidates` with the positions of the instances `event` can match, in
+    /// file order, each once.
+    fn candidates(&self, scratch: &mut Scratch, event: &[Value<'_>]) {
+        scratch.candidates.clear();
+        scratch.candidates.extend_from_slice(&self.always);
+        for index in &self.atoms {
+            let Some(Value::Bytes(value)) = event.get(usize::from(index.field)) else {
+                continue;
+            };
+            let patterns = index.starts.len().saturating_sub(1);
+            if scratch.fired.len() < patterns {
+                scratch.fired.resize(patterns, false);
+            }
+            for hit in index.automaton.find_overlapping_iter(*value) {
+                let p = hit.pattern().as_usize();
+                let Some(fired) = scratch.fired.get_mut(p) else {
+                    continue;
+                };
+                if *fired {
+                    continue;
+                }
+                *fired = true;
+                scratch.fired_list.push(p);
+                let members = index
+                    .starts
+                    .get(p)
+                    .zip(index.starts.get(p.saturating_add(1)))
+                    .and_then(|(&s, &e)| index.members.get(s..e))
+                    .unwrap_or(&[]);
+                scratch.candidates.extend_from_slice(members);
+            }
+            for p in scratch.fired_list.drain(..) {
+                if let Some(f) = scratch.fired.get_mut(p) {
+                    *f = false;
+                }
+            }
+        }
+        for index in &self.ints {
+            let Some(Value::Unsigned(value)) = event.get(usize::from(index.field)) else {
+                continue;
+            };
+            let from = index.entries.partition_point(|(v, _)| v < value);
+            let to = index.entries.partition_point(|(v, _)| v <= value);
+            if let Some(hits) = index.entries.get(from..to) {
+                scratch.candidates.extend(hits.iter().map(|(_, p)| *p));
+            }
+        }
+        scratch.candidates.sort_unstable();
+    }
+
+    /// The value of `field`, lowered (once per event, into the scratch).
+    fn lowered<'x>(&self, field: u16, value: &[u8], scratch: &'x mut Scratch) -> &'x [u8] {
+        let slot = self.folded_fields.iter().position(|f| *f == field);
+        let known = slot.and_then(|s| scratch.lowered_at.get(s).cloned().flatten());
+        let range = match known {
+            Some(range) => range,
+            None => {
+                let at = scratch.lowered.len();
+                scratch
+                    .lowered
+                    .extend(value.iter().map(u8::to_ascii_lowercase));
+                let range = at..scratch.lowered.len();
+                if let Some(entry) = slot.and_then(|s| scratch.lowered_at.get_mut(s)) {
+                    *entry = Some(range.clone());
+                }
+                range
+            }
+        };
+        scratch.lowered.get(range).unwrap_or(&[])
+    }
+
+    /// Whether `instance` matches `event`: its criteria in field order, stopping at the first
+    /// miss, every input read bounds-checked.
+    fn confirm(
+        &self,
+        instance: &Compiled,
+        event: &[Value<'_>],
+        scratch: &mut Scratch,
+    ) -> Result<bool, EvalError> {
+        let checks = self.checks.get(instance.checks.clone()).unwrap_or(&[]);
+        for (field, check) in checks {
+            let value = event
+                .get(usize::from(*field))
+                .ok_or(EvalError::InputNotSupplied {
+                    field: *field,
+                    supplied: event.len(),
+                })?;
+            let hit = match (check, value) {
+                (
+                    Check::Exact {
+                        pattern,
+                        fold: false,
+                    },
+                    Value::Bytes(v),
+                ) => pattern == v,
+                (
+                    Check::Exact {
+                        pattern,
+                        fold: true,
+                    },
+                    Value::Bytes(v),
+                ) => pattern.eq_ignore_ascii_case(v),
+                (Check::Glob { pattern }, Value::Bytes(v)) => glob_match(pattern, v, false),
+                (Check::FoldedGlob { lowered }, Value::Bytes(v)) => {
+                    let pattern = self.lowered.get(lowered.clone()).unwrap_or(&[]);
+                    glob_match(pattern, self.lowered(*field, v, scratch), false)
+                }
+                (Check::IntEq(x), Value::Unsigned(v)) => x == v,
+                (Check::IntRange { min, max }, Value::Unsigned(v)) => min <= v && v <= max,
+                (Check::FlagsAll(m), Value::Flags(v)) => v & m == *m,
+                (Check::FlagsAny(m), Value::Flags(v)) => v & m != 0,
+                (check, value) => {
+                    return Err(EvalError::CriterionKindMismatch {
+                        field: *field,
+                        criterion: check.kind(),
+                        input: value.kind(),
+                    });
+                }
+            };
+            if !hit {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 }

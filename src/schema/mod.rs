@@ -153,6 +153,49 @@ impl<'s> Profile<'s> {
     }
 }
 
+/// What content may cost an agent, in matcher steps (about one machine operation each; see
+/// `docs/PERFORMANCE.md` for the measured time per step). An event of `n` input bytes costs an
+/// instance at most `per_byte · n + constant` steps; the gate refuses content whose worst case
+/// exceeds these bounds, so no content that ships can stall an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Most steps per input byte for one instance (CV0112).
+    pub instance_per_byte: u64,
+    /// Most input-independent steps for one instance (CV0112).
+    pub instance_constant: u64,
+    /// Most steps per input byte for one event: every instance of one template type, as if
+    /// all were candidates (CV0113).
+    pub event_per_byte: u64,
+    /// Most input-independent steps for one event (CV0113).
+    pub event_constant: u64,
+}
+
+impl Budget {
+    /// The default: 64 steps per byte per instance (a `?`-segment of up to 127 bytes), 20,000
+    /// per byte per event (some 10,000 instances of one type, each with a glob), and constants
+    /// of 64 Ki and 16 Mi steps.
+    pub const DEFAULT: Self = Self {
+        instance_per_byte: 64,
+        instance_constant: 1 << 16,
+        event_per_byte: 20_000,
+        event_constant: 1 << 24,
+    };
+
+    /// No bound at all (for benchmarks and tests that measure what a bound would refuse).
+    pub const UNLIMITED: Self = Self {
+        instance_per_byte: u64::MAX,
+        instance_constant: u64::MAX,
+        event_per_byte: u64::MAX,
+        event_constant: u64::MAX,
+    };
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// The template types and the fleet's interpreter profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schema<'s> {
@@ -160,6 +203,8 @@ pub struct Schema<'s> {
     pub template_types: &'s [TemplateType<'s>],
     /// The interpreter profiles alive in the fleet.
     pub profiles: &'s [Profile<'s>],
+    /// What content may cost an agent per event.
+    pub budget: Budget,
 }
 
 impl<'s> Schema<'s> {

@@ -27,7 +27,7 @@ use std::vec::Vec;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FieldDef, Profile, Schema, Supply, TemplateType};
+use super::{Budget, FieldDef, Profile, Schema, Supply, TemplateType};
 use crate::common::{CriterionKind, CriterionSet, InputKind};
 
 /// A TOML text (schema or content source) that could not be loaded, with the position of the
@@ -74,6 +74,30 @@ struct FileToml {
     template_type: Vec<TypeToml>,
     #[serde(default)]
     profile: Vec<ProfileToml>,
+    #[serde(default)]
+    budget: BudgetToml,
+}
+
+/// `[budget]`: each key optional, defaulting to [`Budget::DEFAULT`].
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BudgetToml {
+    instance_per_byte: Option<u64>,
+    instance_constant: Option<u64>,
+    event_per_byte: Option<u64>,
+    event_constant: Option<u64>,
+}
+
+impl BudgetToml {
+    fn budget(&self) -> Budget {
+        let d = Budget::DEFAULT;
+        Budget {
+            instance_per_byte: self.instance_per_byte.unwrap_or(d.instance_per_byte),
+            instance_constant: self.instance_constant.unwrap_or(d.instance_constant),
+            event_per_byte: self.event_per_byte.unwrap_or(d.event_per_byte),
+            event_constant: self.event_constant.unwrap_or(d.event_constant),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -154,6 +178,7 @@ struct OwnedProfile {
 pub struct SchemaDoc {
     types: Vec<OwnedType>,
     profiles: Vec<OwnedProfile>,
+    budget: Budget,
 }
 
 impl SchemaDoc {
@@ -170,6 +195,7 @@ impl SchemaDoc {
                 e.message().trim_end().to_owned(),
             )
         })?;
+        let budget = file.budget.budget();
         let types: Vec<OwnedType> = file
             .template_type
             .into_iter()
@@ -259,7 +285,11 @@ impl SchemaDoc {
                 supplies,
             });
         }
-        Ok(Self { types, profiles })
+        Ok(Self {
+            types,
+            profiles,
+            budget,
+        })
     }
 
     /// Calls `f` with this schema borrowed as a [`Schema`].
@@ -313,6 +343,7 @@ impl SchemaDoc {
         f(&Schema {
             template_types: &template_types,
             profiles: &profiles,
+            budget: self.budget,
         })
     }
 

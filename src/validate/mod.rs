@@ -16,7 +16,7 @@ use crate::common::{CriterionSet, InputKind, Span};
 use crate::diag::{
     Code, Detail, FieldRef, Finding, FindingSink, InstanceRef, Location, Reporter, Summary, TypeRef,
 };
-use crate::eval::matches_everything;
+use crate::eval::{Cost, criterion_cost, matches_everything};
 use crate::format::{ChannelFile, Criterion, CriterionAt, Instance};
 use crate::limits::MAX_TEMPLATE_TYPES;
 use crate::schema::{FieldDef, ProfileSet, Schema, TemplateType};
@@ -180,6 +180,8 @@ impl<'s> Validator<'s> {
         // Template types seen so far, by schema index: the per-type contract is checked at the
         // first instance of each type, so it is reported once and only for types the file uses.
         let mut seen = [0u64; MAX_TEMPLATE_TYPES / 64];
+        // Worst-case cost of one event per template type: every instance a candidate.
+        let mut event_cost = [Cost::default(); MAX_TEMPLATE_TYPES];
         let mut previous_id: Option<u32> = None;
         for instance in file.instances() {
             // Locations are built only when a finding is reported: this loop is the hot path.
@@ -229,7 +231,31 @@ impl<'s> Validator<'s> {
                 };
                 self.first_of_type(t, type_field, r)?;
             }
-            self.check_instance(&instance, t, &iloc, r)?;
+            let cost = self.check_instance(&instance, t, &iloc, r)?;
+            if let Some(sum) = event_cost.get_mut(type_index) {
+                *sum = sum.plus(cost);
+            }
+        }
+        let budget = schema.budget;
+        for (t, cost) in schema.template_types.iter().zip(event_cost) {
+            if cost.per_byte > budget.event_per_byte || cost.constant > budget.event_constant {
+                r.report(Finding::new(
+                    Code::EventOverBudget,
+                    Location {
+                        template_type: Some(TypeRef {
+                            id: t.id,
+                            name: t.name,
+                        }),
+                        ..Location::default()
+                    },
+                    Detail::Cost {
+                        per_byte: cost.per_byte,
+                        constant: cost.constant,
+                        max_per_byte: budget.event_per_byte,
+                        max_constant: budget.event_constant,
+                    },
+                ))?;
+            }
         }
         ControlFlow::Continue(())
     }
@@ -265,7 +291,7 @@ impl<'s> Validator<'s> {
         t: &'s TemplateType<'s>,
         iloc: &dyn Fn() -> Location<'s>,
         r: &mut Reporter<'s, '_>,
-    ) -> ControlFlow<()> {
+    ) -> ControlFlow<(), Cost> {
         let declared = t.fields.len();
         if usize::from(instance.criterion_count) != declared {
             let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
@@ -290,11 +316,17 @@ impl<'s> Validator<'s> {
             }
         }
         let mut all_wildcards = true;
+        // One step to reach the instance at all.
+        let mut cost = Cost {
+            per_byte: 0,
+            constant: 1,
+        };
         for c in instance.criteria() {
             if c.criterion.is_wildcard() {
                 continue;
             }
             all_wildcards = false;
+            cost = cost.plus(criterion_cost(&c.criterion));
             let field = t.fields.get(usize::from(c.field));
             let loc = || Location {
                 span: Some(c.span),
@@ -316,7 +348,20 @@ impl<'s> Validator<'s> {
         if all_wildcards && instance.criterion_count > 0 {
             r.report(Finding::new(Code::AllWildcards, iloc(), Detail::None))?;
         }
-        ControlFlow::Continue(())
+        let budget = self.schema.budget;
+        if cost.per_byte > budget.instance_per_byte || cost.constant > budget.instance_constant {
+            r.report(Finding::new(
+                Code::InstanceOverBudget,
+                iloc(),
+                Detail::Cost {
+                    per_byte: cost.per_byte,
+                    constant: cost.constant,
+                    max_per_byte: budget.instance_per_byte,
+                    max_constant: budget.instance_constant,
+                },
+            ))?;
+        }
+        ControlFlow::Continue(cost)
     }
 
     /// Contract per profile for one non-wildcard criterion: the input it reads is supplied, and

@@ -25,16 +25,17 @@ use chanval::{
     CriterionKind, CriterionSet, FieldDef, InputKind, Profile, ProfileSet, Schema, Supply,
     TemplateType,
 };
-use chanval::{Interpreter, Program, Value, glob_match};
+use chanval::{Interpreter, Program, Scratch, Value, glob_match};
 
 /// The targets, by name: the folders of `corpus/` and the binaries of `fuzz/`.
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "parse",
     "validate",
     "generate",
     "soundness",
     "glob",
     "mutate",
+    "engine",
 ];
 
 /// Runs the target called `name` on `data`.
@@ -46,6 +47,7 @@ pub fn run(name: &str, data: &[u8]) {
         "soundness" => soundness(data),
         "glob" => glob(data),
         "mutate" => mutate(data),
+        "engine" => engine(data),
         other => panic!("no fuzz target `{other}`"),
     }
 }
@@ -309,6 +311,7 @@ impl RandomSchema {
         f(&Schema {
             template_types: &types,
             profiles: &profiles,
+            budget: chanval::Budget::UNLIMITED,
         })
     }
 }
@@ -431,6 +434,129 @@ pub fn soundness(data: &[u8]) {
     });
 }
 
+/// Folds a letter into `a`..=`c` (keeping its case), so that generated patterns share and overlap
+/// their atoms; other bytes stay.
+fn small_alphabet(b: u8) -> u8 {
+    match b {
+        b'a'..=b'z' => b'a' + (b - b'a') % 3,
+        b'A'..=b'Z' => b'A' + (b - b'A') % 3,
+        other => other,
+    }
+}
+
+/// A bytes value built to hit the prefilter: pieces of the content's patterns (stars become
+/// short filler, `?` any byte), with letters' case flipped at random, between random bytes.
+fn spliced_value(u: &mut Unstructured<'_>, patterns: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let pieces = u.int_in_range(0..=3u8).unwrap_or(0);
+    for _ in 0..pieces {
+        let filler = u.int_in_range(0..=3u8).unwrap_or(0);
+        for _ in 0..filler {
+            out.push(small_alphabet(u.arbitrary().unwrap_or(b'x')));
+        }
+        let Some(p) = u.choose(patterns).ok() else {
+            break;
+        };
+        for &b in p.iter() {
+            match b {
+                b'*' => {
+                    for _ in 0..u.int_in_range(0..=2u8).unwrap_or(0) {
+                        out.push(small_alphabet(u.arbitrary().unwrap_or(b'y')));
+                    }
+                }
+                b'?' => out.push(u.arbitrary().unwrap_or(b'z')),
+                b if u.ratio(1, 4).unwrap_or(false) => {
+                    out.push(b ^ (0x20 * u8::from(b.is_ascii_alphabetic())))
+                }
+                b => out.push(b),
+            }
+        }
+    }
+    out
+}
+
+/// The compiled program against the scanning interpreter, its reference: generated content with
+/// letters folded into a three-letter alphabet (so atoms are shared and overlap, and instances
+/// pile up under one key), case-folded and case-sensitive criteria, globs with stars and `?`,
+/// and events spliced from the content's own patterns. Both must return the same ids in the
+/// same order, or the same error.
+pub fn engine(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(config) = GenConfig::arbitrary(&mut u) else {
+        return;
+    };
+    let profiles = profile_subset(&mut u, &FLEET);
+    let Ok(mut content) = arbitrary_content(&mut u, &FLEET, profiles, &config) else {
+        return;
+    };
+    for instance in &mut content.instances {
+        for c in &mut instance.criteria {
+            if let CriterionModel::Exact { pattern, .. } | CriterionModel::Glob { pattern, .. } = c
+            {
+                pattern.iter_mut().for_each(|b| *b = small_alphabet(*b));
+            }
+        }
+    }
+    let bytes = encode(&content).expect("generated content encodes");
+    let file = chanval::parse(&bytes).expect("generated content parses");
+    let mut findings = Vec::new();
+    let Ok(validated) = Validator::new(&FLEET)
+        .with_profiles(profiles)
+        .validate(&file, &mut findings)
+    else {
+        // Folding the alphabet can make a glob match everything (a warning only) but never an
+        // error; if it ever did, the generator's promise is broken.
+        panic!("folded generated content rejected: {findings:#?}");
+    };
+    let patterns: Vec<&[u8]> = content
+        .instances
+        .iter()
+        .flat_map(|i| &i.criteria)
+        .filter_map(|c| match c {
+            CriterionModel::Exact { pattern, .. } | CriterionModel::Glob { pattern, .. } => {
+                Some(pattern.as_slice())
+            }
+            _ => None,
+        })
+        .collect();
+    let mut scratch = Scratch::new();
+    for (_, p) in profiles.iter(&FLEET) {
+        let interpreter = Interpreter::new(&validated, p.name).unwrap();
+        let program = Program::compile(&validated, p.name).unwrap();
+        for s in p.supplies {
+            for _ in 0..4 {
+                let Ok(mut event) = arbitrary_event(&mut u, s, &content) else {
+                    return;
+                };
+                for v in &mut event {
+                    if let OwnedValue::Bytes(b) = v
+                        && !patterns.is_empty()
+                        && u.arbitrary().unwrap_or(false)
+                    {
+                        *b = spliced_value(&mut u, &patterns);
+                    }
+                }
+                let values: Vec<Value<'_>> = event.iter().map(OwnedValue::as_value).collect();
+                assert_same_matches_with(
+                    &interpreter,
+                    &program,
+                    &mut scratch,
+                    s.template_type,
+                    &values,
+                );
+                // A wrong-length event: both refuse it the same way.
+                assert_same_matches_with(
+                    &interpreter,
+                    &program,
+                    &mut scratch,
+                    s.template_type,
+                    values.get(1..).unwrap_or(&[]),
+                );
+            }
+        }
+    }
+}
+
 /// The compiled program and the scanning interpreter (the reference) return the same ids in the
 /// same order, or the same error.
 fn assert_same_matches(
@@ -439,10 +565,26 @@ fn assert_same_matches(
     template_type: u16,
     event: &[Value<'_>],
 ) {
+    assert_same_matches_with(
+        interpreter,
+        program,
+        &mut Scratch::new(),
+        template_type,
+        event,
+    );
+}
+
+fn assert_same_matches_with(
+    interpreter: &Interpreter<'_, '_, '_>,
+    program: &Program<'_, '_>,
+    scratch: &mut Scratch,
+    template_type: u16,
+    event: &[Value<'_>],
+) {
     let mut by_scan = Vec::new();
     let mut by_program = Vec::new();
     let scan = interpreter.evaluate(template_type, event, |id| by_scan.push(id));
-    let compiled = program.evaluate(template_type, event, |id| by_program.push(id));
+    let compiled = program.evaluate(scratch, template_type, event, |id| by_program.push(id));
     assert_eq!(
         scan, compiled,
         "program and interpreter disagree on the result"

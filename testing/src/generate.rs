@@ -188,6 +188,7 @@ pub fn arbitrary_content(
             };
             criteria.push(criterion(u, field, kind, config)?);
         }
+        within_budget(&mut criteria, schema);
         instances.push(InstanceModel {
             id,
             template_type: t.id,
@@ -200,6 +201,30 @@ pub fn arbitrary_content(
         content_version: u.arbitrary()?,
         instances,
     })
+}
+
+/// Keeps an instance within the schema's per-instance cost budget (CV0112): while it is over,
+/// the costliest criterion becomes a wildcard, which costs nothing and is always allowed.
+fn within_budget(criteria: &mut [CriterionModel], schema: &Schema<'_>) {
+    let cost = |c: &CriterionModel| chanval::criterion_cost(&c.as_criterion());
+    loop {
+        let total = criteria.iter().fold(
+            chanval::Cost {
+                per_byte: 0,
+                constant: 1,
+            },
+            |sum, c| sum.plus(cost(c)),
+        );
+        if total.per_byte <= schema.budget.instance_per_byte
+            && total.constant <= schema.budget.instance_constant
+        {
+            return;
+        }
+        let Some(worst) = criteria.iter_mut().max_by_key(|c| cost(c).per_byte) else {
+            return;
+        };
+        *worst = CriterionModel::Wildcard;
+    }
 }
 
 /// An owned input value, so generated events can outlive the bytes that drove them.

@@ -112,6 +112,7 @@ static PROFILES: [Profile<'static>; 4] = [
 pub static FLEET: Schema<'static> = Schema {
     template_types: &TYPES,
     profiles: &PROFILES,
+    budget: chanval::Budget::DEFAULT,
 };
 
 /// The current profiles of [`FLEET`] (all but the legacy one).

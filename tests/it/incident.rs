@@ -58,6 +58,7 @@ static PROFILES: [chanval::Profile<'static>; 2] = [
 static SCHEMA: Schema<'static> = Schema {
     template_types: &TYPES,
     profiles: &PROFILES,
+    budget: chanval::Budget::DEFAULT,
 };
 
 const A: usize = 0;

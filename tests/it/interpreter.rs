@@ -2,7 +2,7 @@
 
 use chanval::{
     ChannelContent, CriterionModel as C, EvalError, FindingBuf, InputKind, InstanceModel,
-    Interpreter, Program, Validator, Value, encode, parse,
+    Interpreter, Program, Scratch, Validator, Value, encode, parse,
 };
 use chanval_testing::testkit::{FLEET, current_profiles};
 
@@ -116,7 +116,9 @@ fn each_criterion_kind_matches_as_documented() {
         let n = interp.evaluate_into(2, e, &mut out).unwrap();
         // The compiled program is the agent's evaluator; the scan is its reference.
         let mut compiled = [0u32; 8];
-        let m = program.evaluate_into(2, e, &mut compiled).unwrap();
+        let m = program
+            .evaluate_into(&mut Scratch::new(), 2, e, &mut compiled)
+            .unwrap();
         assert_eq!(out[..n], compiled[..m], "program and scan disagree");
         out[..n].to_vec()
     };

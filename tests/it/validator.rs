@@ -222,6 +222,7 @@ static EXACT_ONLY: [Profile<'static>; 1] = [Profile {
 static SMALL: Schema<'static> = Schema {
     template_types: &TYPES,
     profiles: &EXACT_ONLY,
+    budget: chanval::Budget::DEFAULT,
 };
 
 #[test]
@@ -324,4 +325,89 @@ fn the_fleet_schema_check_reports_exactly_the_legacy_gap() {
     assert_eq!(summary.errors, 1, "{findings:?}");
     assert_eq!(findings[0].code, Code::FieldCountMismatch);
     assert_eq!(findings[0].location.profile, Some("sensor-6.9-legacy"));
+}
+
+#[test]
+fn an_instance_costlier_than_the_budget_is_refused() {
+    // A `?`-segment of 200 bytes is compared at every hit of its first 64: 137 steps per input
+    // byte, over the default 64.
+    let slow: String = (0..200)
+        .map(|i| if i % 2 == 0 { 'a' } else { '?' })
+        .collect();
+    let (codes, ok) = check(
+        &process_start(vec![glob(&format!("*{slow}*"))]),
+        current_profiles(),
+    );
+    assert!(!ok);
+    assert_eq!(codes, [Code::InstanceOverBudget]);
+    // The same bytes split by stars cost one step per byte per segment: it ships.
+    let split: String = slow
+        .as_bytes()
+        .chunks(50)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("*");
+    let (codes, ok) = check(
+        &process_start(vec![glob(&format!("*{split}*"))]),
+        current_profiles(),
+    );
+    assert!(ok, "{codes:?}");
+}
+
+#[test]
+fn a_file_costlier_per_event_than_the_budget_is_refused() {
+    let tight = Schema {
+        budget: chanval::Budget {
+            event_per_byte: 2,
+            ..chanval::Budget::DEFAULT
+        },
+        ..FLEET
+    };
+    let instances = (1..=3)
+        .map(|id| InstanceModel {
+            id,
+            template_type: 1,
+            criteria: [vec![glob(&format!("*x{id}*"))], vec![C::Wildcard; 6]].concat(),
+        })
+        .collect();
+    let content = ChannelContent {
+        channel_id: 1,
+        content_version: 1,
+        instances,
+    };
+    let bytes = encode(&content).unwrap();
+    let file = parse(&bytes).unwrap();
+    let mut findings = Vec::new();
+    let rejected = Validator::new(&tight)
+        .with_profiles(current_profiles())
+        .validate(&file, &mut findings);
+    assert!(rejected.is_err());
+    let over: Vec<_> = findings
+        .iter()
+        .filter(|f| f.code == Code::EventOverBudget)
+        .collect();
+    assert_eq!(over.len(), 1, "{findings:?}");
+    assert_eq!(
+        over[0].location.template_type.unwrap().name,
+        "process_start"
+    );
+    assert!(matches!(
+        over[0].detail,
+        Detail::Cost {
+            per_byte: 3,
+            max_per_byte: 2,
+            ..
+        }
+    ));
+    // Two such instances fit.
+    let mut two = content.clone();
+    two.instances.pop();
+    let bytes = encode(&two).unwrap();
+    let file = parse(&bytes).unwrap();
+    assert!(
+        Validator::new(&tight)
+            .with_profiles(current_profiles())
+            .validate(&file, &mut Vec::new())
+            .is_ok()
+    );
 }
