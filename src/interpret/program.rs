@@ -7,8 +7,9 @@
 //! the instances an event can possibly match:
 //!
 //! - per bytes field, one case-insensitive Aho–Corasick automaton over *atoms*: for each
-//!   instance, the longest literal run of its `exact` and `glob` criteria (at most
-//!   [`MAX_ATOM`] bytes of it), a string every matching value must contain;
+//!   instance, one piece of at most [`MAX_ATOM`] bytes of a literal run of its `exact` and
+//!   `glob` criteria — a string every matching value must contain — chosen so that as few
+//!   other instances as possible share it;
 //! - per unsigned field, a sorted table of `int_eq` values;
 //! - the few instances with neither in an always-checked list.
 //!
@@ -26,7 +27,8 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{Anchored, MatchKind, dfa, nfa};
 
 use crate::common::CriterionKind;
 use crate::error::EvalError;
@@ -37,7 +39,7 @@ use crate::validate::Validated;
 
 /// The longest atom taken from a literal run. Overlapping atoms ending at one text position
 /// have distinct lengths, so an automaton reports at most this many hits per input byte.
-pub const MAX_ATOM: usize = 16;
+pub const MAX_ATOM: usize = 8;
 /// Atoms shorter than this are a weak filter; an instance uses one only when it has no better
 /// key (an `int_eq` value).
 const GOOD_ATOM: usize = 3;
@@ -45,7 +47,7 @@ const GOOD_ATOM: usize = 3;
 const DFA_ATOMS: usize = 2_000;
 /// A DFA automaton may take up to this many times the file's bytes; past it, the smaller
 /// contiguous NFA is used.
-const MEMORY_FACTOR: usize = 4;
+const MEMORY_FACTOR: usize = 6;
 
 /// One criterion, decoded once. Wildcards are not kept.
 #[derive(Debug, Clone)]
@@ -91,12 +93,81 @@ struct Compiled {
     checks: Range<usize>,
 }
 
+/// The automaton over one field's atoms: a full DFA (one table lookup per byte) while it fits
+/// the memory budget, else the contiguous NFA.
+#[derive(Debug, Clone)]
+enum Atoms {
+    Dfa(dfa::DFA),
+    Nfa(nfa::contiguous::NFA),
+}
+
+impl Atoms {
+    fn build(patterns: &[&[u8]], dfa_budget: usize) -> Option<Self> {
+        if patterns.len() <= DFA_ATOMS {
+            let built = dfa::Builder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(patterns);
+            if let Ok(dfa) = built
+                && dfa.memory_usage() <= dfa_budget
+            {
+                return Some(Self::Dfa(dfa));
+            }
+        }
+        nfa::contiguous::Builder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+            .ok()
+            .map(Self::Nfa)
+    }
+
+    fn memory_usage(&self) -> usize {
+        match self {
+            Self::Dfa(a) => a.memory_usage(),
+            Self::Nfa(a) => a.memory_usage(),
+        }
+    }
+
+    /// Calls `hit` with every atom that occurs in `hay` (overlapping occurrences included, so
+    /// no atom hides another), once per occurrence.
+    fn each_hit(&self, hay: &[u8], hit: impl FnMut(usize)) {
+        match self {
+            Self::Dfa(a) => scan(a, hay, hit),
+            Self::Nfa(a) => scan(a, hay, hit),
+        }
+    }
+}
+
+/// The overlapping search, as a plain loop over the automaton's transitions: every state
+/// entered is checked for the atoms that end there.
+fn scan<A: Automaton>(automaton: &A, hay: &[u8], mut hit: impl FnMut(usize)) {
+    let Ok(mut state) = automaton.start_state(Anchored::No) else {
+        return;
+    };
+    for &byte in hay {
+        state = automaton.next_state(Anchored::No, state, byte);
+        if automaton.is_special(state) {
+            if automaton.is_dead(state) {
+                return;
+            }
+            if automaton.is_match(state) {
+                for i in 0..automaton.match_len(state) {
+                    hit(automaton.match_pattern(state, i).as_usize());
+                }
+            }
+        }
+    }
+}
+
 /// Atoms of one bytes field: pattern `p` of the automaton stands for the instances
 /// `members[starts[p]..starts[p + 1]]`.
 #[derive(Debug, Clone)]
 struct AtomIndex {
     field: u16,
-    automaton: AhoCorasick,
+    automaton: Atoms,
     starts: Vec<usize>,
     members: Vec<u32>,
 }
@@ -177,8 +248,8 @@ enum Key {
     Always,
 }
 
-/// What an instance could be indexed under: its literal runs (lowered, at most [`MAX_ATOM`]
-/// bytes each) and its first `int_eq`.
+/// What an instance could be indexed under: the first and last [`MAX_ATOM`] bytes of each of
+/// its literal runs (lowered), and its first `int_eq`.
 struct KeyChoices {
     atoms: Vec<(u16, Vec<u8>)>,
     int: Option<(u16, u64)>,
@@ -188,8 +259,14 @@ fn key_choices(criteria: &[(u16, Criterion<'_>)]) -> KeyChoices {
     let mut atoms = Vec::new();
     for (field, c) in criteria {
         for run in literal_runs(c) {
-            let atom = run.get(..MAX_ATOM).unwrap_or(run).to_ascii_lowercase();
-            atoms.push((*field, atom));
+            // A long run offers its first and its last MAX_ATOM bytes: rule sets often share
+            // a prefix (`c:/windows/...`) and differ at the end, or the other way round.
+            let head = run.get(..MAX_ATOM).unwrap_or(run);
+            let tail = run.get(run.len().saturating_sub(MAX_ATOM)..).unwrap_or(run);
+            atoms.push((*field, head.to_ascii_lowercase()));
+            if tail != head {
+                atoms.push((*field, tail.to_ascii_lowercase()));
+            }
         }
     }
     let int = criteria.iter().find_map(|(field, c)| match c {
@@ -320,32 +397,15 @@ fn build_indexes(group: &mut Group<'_>, keys: Vec<Key>, dfa_budget: usize) {
             members.push(*position);
         }
         starts.push(members.len());
-        // A full DFA is the fastest search, one table lookup per byte; its tables grow with the
-        // atoms' total length, so past a few thousand atoms the builder picks the smaller
-        // contiguous NFA.
-        let kind = (patterns.len() <= DFA_ATOMS).then_some(AhoCorasickKind::DFA);
-        let built = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(kind)
-            .build(&patterns);
-        // ... unless the DFA would take more than its share of the memory budget.
-        let built = match built {
-            Ok(dfa) if kind.is_some() && dfa.memory_usage() > dfa_budget => AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(&patterns),
-            other => other,
-        };
-        match built {
-            Ok(automaton) => group.atoms.push(AtomIndex {
+        match Atoms::build(&patterns, dfa_budget) {
+            Some(automaton) => group.atoms.push(AtomIndex {
                 field,
                 automaton,
                 starts,
                 members,
             }),
             // An automaton too large to build: its instances are checked on every event.
-            Err(_) => group.always.extend(members),
+            None => group.always.extend(members),
         }
     }
     group.always.sort_unstable();
@@ -533,24 +593,28 @@ impl Group<'_> {
             if scratch.fired.len() < patterns {
                 scratch.fired.resize(patterns, false);
             }
-            for hit in index.automaton.find_overlapping_iter(*value) {
-                let p = hit.pattern().as_usize();
-                let Some(fired) = scratch.fired.get_mut(p) else {
-                    continue;
+            let (fired, fired_list, candidates) = (
+                &mut scratch.fired,
+                &mut scratch.fired_list,
+                &mut scratch.candidates,
+            );
+            index.automaton.each_hit(value, |p| {
+                let Some(seen) = fired.get_mut(p) else {
+                    return;
                 };
-                if *fired {
-                    continue;
+                if *seen {
+                    return;
                 }
-                *fired = true;
-                scratch.fired_list.push(p);
+                *seen = true;
+                fired_list.push(p);
                 let members = index
                     .starts
                     .get(p)
                     .zip(index.starts.get(p.saturating_add(1)))
                     .and_then(|(&s, &e)| index.members.get(s..e))
                     .unwrap_or(&[]);
-                scratch.candidates.extend_from_slice(members);
-            }
+                candidates.extend_from_slice(members);
+            });
             for p in scratch.fired_list.drain(..) {
                 if let Some(f) = scratch.fired.get_mut(p) {
                     *f = false;

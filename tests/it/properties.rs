@@ -2,7 +2,9 @@
 //! library's `arbitrary` generator (so every generated file is valid by construction).
 
 use chanval::exercise_scratch_len;
-use chanval::{ChannelContent, Finding, Interpreter, Validator, Value, encode, parse};
+use chanval::{
+    ChannelContent, Finding, Interpreter, Program, Scratch, Validator, Value, encode, parse,
+};
 use chanval_testing::arbitrary::{Arbitrary, Unstructured};
 use chanval_testing::generate::{GenConfig, OwnedValue, arbitrary_content, arbitrary_event};
 use chanval_testing::testkit::{FLEET, current_profiles};
@@ -140,6 +142,42 @@ proptest! {
             let mut mapped: Vec<u32> = in_b.iter().map(|id| content.instances[(index_of(*id) + r) % n].id).collect();
             mapped.sort_unstable();
             prop_assert_eq!(mapped, in_a);
+        }
+    }
+
+    /// The compiled program, which agents run, returns exactly what the reference scan returns —
+    /// the same ids in file order, or the same error — on generated content and on events built
+    /// from the content's own values (so criteria match, atoms hit and candidates are confirmed),
+    /// including events of the wrong length.
+    #[test]
+    fn the_program_agrees_with_the_reference_scan(
+        seed in prop::collection::vec(any::<u8>(), 0..4096),
+        event_seed in prop::collection::vec(any::<u8>(), 0..1024),
+    ) {
+        let content = content_from(&seed, 48);
+        let bytes = encode(&content).unwrap();
+        let file = parse(&bytes).unwrap();
+        let validated = Validator::new(&FLEET)
+            .with_profiles(current_profiles())
+            .validate(&file, &mut Vec::new())
+            .unwrap();
+        let mut u = Unstructured::new(&event_seed);
+        let mut scratch = Scratch::new();
+        for (_, profile) in current_profiles().iter(&FLEET) {
+            let scan = Interpreter::new(&validated, profile.name).unwrap();
+            let program = Program::compile(&validated, profile.name).unwrap();
+            for supply in profile.supplies {
+                for cut in [0usize, 1] {
+                    let event = arbitrary_event(&mut u, supply, &content).unwrap_or_default();
+                    let values: Vec<Value<'_>> = event.iter().map(OwnedValue::as_value).collect();
+                    let values = values.get(cut..).unwrap_or(&[]);
+                    let (mut by_scan, mut by_program) = (Vec::new(), Vec::new());
+                    let a = scan.evaluate(supply.template_type, values, |id| by_scan.push(id));
+                    let b = program.evaluate(&mut scratch, supply.template_type, values, |id| by_program.push(id));
+                    prop_assert_eq!(a, b);
+                    prop_assert_eq!(by_scan, by_program);
+                }
+            }
         }
     }
 }
