@@ -40,7 +40,7 @@
 //! adds TOML schemas and hardware CRC-32C.
 //!
 //! ```
-//! use chanval::{parse, Validator, Interpreter, Value, FindingBuf};
+//! use chanval::{parse, Validator, Program, Scratch, Value, FindingBuf};
 //! use chanval::{Budget, Schema, TemplateType, FieldDef, Profile, Supply, InputKind};
 //!
 //! static FIELDS: [FieldDef<'static>; 2] = [
@@ -64,10 +64,11 @@
 //! let mut findings = FindingBuf::<16>::new();
 //! let validated = Validator::new(&SCHEMA).validate(&file, &mut findings)
 //!     .map_err(|_| "content rejected")?;
-//! let interpreter = Interpreter::new(&validated, "agent-1.0")?;
+//! let program = Program::compile(&validated, "agent-1.0")?; // once per load
+//! let mut scratch = Scratch::new(); // reused across events: no allocation per event
 //! let event = [Value::Bytes(b"cmd.exe"), Value::Unsigned(4)];
 //! let mut matched = [0u32; 8];
-//! let n = interpreter.evaluate_into(1, &event, &mut matched)?;
+//! let n = program.evaluate_into(&mut scratch, 1, &event, &mut matched)?;
 //! assert_eq!(matched.get(..n), Some(&[7u32][..]));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -2,7 +2,7 @@
 //! compiled-in profile, evaluated on an event built from the generated typed inputs.
 
 use chanval::signature::{LoadPolicy, open, public_key, sign};
-use chanval::{FindingBuf, Interpreter, ProfileSet, Validator};
+use chanval::{FindingBuf, ProfileSet, Program, Scratch, Validator};
 use chanval_c::schema::{SCHEMA, sensor_7_12};
 
 #[test]
@@ -30,7 +30,8 @@ fn a_rust_agent_loads_signed_content_and_evaluates_typed_events()
     let validated = Validator::new(&SCHEMA)
         .with_profiles(ProfileSet::EMPTY.with(sensor))
         .validate(&file, &mut findings)?;
-    let interpreter = Interpreter::new(&validated, sensor_7_12::NAME)?;
+    let program = Program::compile(&validated, sensor_7_12::NAME)?;
+    let mut scratch = Scratch::new();
     let event = sensor_7_12::IpcChannel {
         pipe_name: b"\\\\.\\pipe\\spoolss",
         client_image: b"",
@@ -56,7 +57,12 @@ fn a_rust_agent_loads_signed_content_and_evaluates_typed_events()
     }
     .event();
     let mut ids = [0u32; 8];
-    let n = interpreter.evaluate_into(sensor_7_12::IpcChannel::TEMPLATE_TYPE, &event, &mut ids)?;
+    let n = program.evaluate_into(
+        &mut scratch,
+        sensor_7_12::IpcChannel::TEMPLATE_TYPE,
+        &event,
+        &mut ids,
+    )?;
     assert_eq!(&ids[..n], &[3, 4]);
 
     // The same bytes, offered again to an agent already running version 2: refused.

@@ -16,7 +16,8 @@
 //! a match: the stars absorb the bytes between segments. So the greedy answer is exact.
 //!
 //! **Why it is linear.** Each search starts where the previous segment ended and only moves
-//! right. A literal segment without `?` is searched with `memchr`'s `memmem` (Two-Way: linear in
+//! right. In a text of at most 64 bytes a segment is simply compared at each position (at most
+//! 1,024 comparisons: a constant). A literal segment without `?` is searched with `memchr`'s `memmem` (Two-Way: linear in
 //! the text, no allocation). A segment with `?`, or any case-folded one, is searched with the
 //! bit-parallel shift-and algorithm over its first 64 bytes (one word of state: a constant
 //! number of steps per text byte), and a longer segment's remaining bytes are compared at each
@@ -74,8 +75,19 @@ fn fits(segment: &[u8], text: &[u8], fold: bool) -> bool {
             .all(|(&p, &t)| p == b'?' || p == t || (fold && p.eq_ignore_ascii_case(&t)))
 }
 
+/// Below this many bytes of text, a segment is looked for by comparing it at each position:
+/// at most `(n / 2)²` = 1,024 byte comparisons, less than setting up either search below.
+const SHORT_TEXT: usize = 64;
+
 /// The leftmost occurrence of `segment` (not empty) in `hay`.
 fn find(segment: &[u8], hay: &[u8], fold: bool) -> Option<usize> {
+    if hay.len() <= SHORT_TEXT {
+        let last = hay.len().checked_sub(segment.len())?;
+        return (0..=last).find(|&at| {
+            hay.get(at..at.saturating_add(segment.len()))
+                .is_some_and(|t| fits(segment, t, fold))
+        });
+    }
     if !fold && !segment.contains(&b'?') {
         return memchr::memmem::find(hay, segment);
     }

@@ -14,6 +14,10 @@
 //! name = "sensor-7.11"
 //! criteria = ["exact", "glob", "int_eq", "int_range", "flags_all", "flags_any"]  # default: all
 //! supplies = [ { template_type = "process_start", inputs = 3 } ]
+//!
+//! [budget]               # optional, each key too: what content may cost an agent per event
+//! instance_per_byte = 64 # matcher steps per input byte, one instance
+//! event_per_byte = 20000 # all instances of one template type together
 //! ```
 //!
 //! `inputs` is either a count (the kinds are then the template type's declared kinds, in
@@ -428,5 +432,19 @@ supplies = [ { template_type = 1, inputs = ["bytes"] } ]
             .unwrap_err();
         assert!(e.message.contains("fields"), "{e}");
         assert_eq!(e.line, 4, "{e}");
+    }
+
+    #[test]
+    fn the_budget_defaults_and_can_be_set() {
+        let doc = SchemaDoc::from_toml(GOOD).unwrap();
+        doc.with_schema(|s| assert_eq!(s.budget, Budget::DEFAULT));
+        let text = format!("{GOOD}\n[budget]\nevent_per_byte = 7\n");
+        let doc = SchemaDoc::from_toml(&text).unwrap();
+        doc.with_schema(|s| {
+            assert_eq!(s.budget.event_per_byte, 7);
+            assert_eq!(s.budget.instance_per_byte, Budget::DEFAULT.instance_per_byte);
+        });
+        let e = SchemaDoc::from_toml(&format!("{GOOD}\n[budget]\nper_byte = 7\n")).unwrap_err();
+        assert!(e.message.contains("per_byte"), "{e}");
     }
 }

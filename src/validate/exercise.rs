@@ -11,7 +11,7 @@ use crate::common::InputKind;
 use crate::diag::{Code, Detail, FieldRef, Finding, InstanceRef, Location, Reporter, TypeRef};
 use crate::error::EvalError;
 use crate::eval::{Value, criterion_matches, match_instance, matches_everything};
-use crate::format::{ChannelFile, Criterion, Instance};
+use crate::format::{ChannelFile, Criterion, CriterionAt, Instance};
 use crate::limits::MAX_FIELDS;
 use crate::schema::{Profile, ProfileSet, Schema, Supply, TemplateType};
 
@@ -57,6 +57,7 @@ pub(super) fn exercise<'s>(
         // The interpreter's behaviour depends on a profile only through what it supplies, so
         // a profile supplying exactly what an earlier one did, for which exercising reported
         // nothing, would report nothing either: it is not run again.
+        let needed = glob_bytes(&instance);
         let mut clean: [&[InputKind]; 4] = [&[]; 4];
         let mut cleaned = 0usize;
         for (_, p) in profiles.iter(schema) {
@@ -65,7 +66,7 @@ pub(super) fn exercise<'s>(
                 continue;
             }
             let before = r.summary();
-            exercise_one(&instance, t, p, s, scratch, iloc, r)?;
+            exercise_one(&instance, needed, t, p, s, scratch, iloc, r)?;
             if r.summary() == before
                 && let Some(slot) = clean.get_mut(cleaned)
             {
@@ -134,6 +135,7 @@ fn missing_value(criterion: &Criterion<'_>) -> Option<Value<'static>> {
 #[allow(clippy::too_many_arguments)]
 fn exercise_one<'s>(
     instance: &Instance<'_>,
+    needed: usize,
     t: &'s TemplateType<'s>,
     p: &'s Profile<'s>,
     s: &Supply<'_>,
@@ -149,7 +151,6 @@ fn exercise_one<'s>(
     if supplied > MAX_FIELDS {
         return ControlFlow::Continue(()); // reported by check_sizes
     }
-    let needed = glob_bytes(instance);
     if needed > scratch.len() {
         let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
         return r.report(Finding::new(
@@ -163,7 +164,7 @@ fn exercise_one<'s>(
     }
     // The event lives on the stack; most template types have a handful of fields, and filling
     // a 128-value array for each instance and profile was most of the exercise's time.
-    match supplied {
+    match supplied.max(usize::from(instance.criterion_count)) {
         0..=8 => exercise_with::<8>(instance, t, s, scratch, loc, r),
         9..=32 => exercise_with::<32>(instance, t, s, scratch, loc, r),
         _ => exercise_with::<MAX_FIELDS>(instance, t, s, scratch, loc, r),
@@ -186,7 +187,15 @@ fn exercise_with<'s, const N: usize>(
     }
     let mut free: &mut [u8] = scratch;
     let mut matchable = true;
+    // The non-wildcard criteria, decoded once for the miss checks below.
+    let mut decoded: [Option<CriterionAt<'_>>; N] = [None; N];
+    let mut slots = decoded.iter_mut();
     for c in instance.criteria() {
+        if !c.criterion.is_wildcard()
+            && let Some(slot) = slots.next()
+        {
+            *slot = Some(c);
+        }
         // A criterion beyond the supplied inputs, or of another kind than supplied, gets no
         // value: the interpreter must be the one to refuse it.
         let Some(slot) = event
@@ -221,7 +230,7 @@ fn exercise_with<'s, const N: usize>(
     // reads only its own field, so the instance misses an event with one field changed exactly
     // when that field's criterion rejects the new value: one evaluation per criterion, not one
     // of the whole instance per criterion (which grew with the square of the field count).
-    for c in instance.criteria() {
+    for c in decoded.iter().map_while(Option::as_ref) {
         let Some(miss) = missing_value(&c.criterion) else {
             continue;
         };
