@@ -442,7 +442,10 @@ supplies = [ { template_type = 1, inputs = ["bytes"] } ]
         let doc = SchemaDoc::from_toml(&text).unwrap();
         doc.with_schema(|s| {
             assert_eq!(s.budget.event_per_byte, 7);
-            assert_eq!(s.budget.instance_per_byte, Budget::DEFAULT.instance_per_byte);
+            assert_eq!(
+                s.budget.instance_per_byte,
+                Budget::DEFAULT.instance_per_byte
+            );
         });
         let e = SchemaDoc::from_toml(&format!("{GOOD}\n[budget]\nper_byte = 7\n")).unwrap_err();
         assert!(e.message.contains("per_byte"), "{e}");

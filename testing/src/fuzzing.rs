@@ -612,8 +612,12 @@ pub fn glob(data: &[u8]) {
             })
             .collect()
     };
-    let pattern = draw(24);
-    let text: Vec<u8> = draw(48);
+    // Patterns long enough for segments past one shift-and word; texts long enough to leave
+    // the short-text path (64 bytes), often a repeated unit so that near-matches abound.
+    let pattern = draw(100);
+    let unit: Vec<u8> = draw(48);
+    let repeat = u.int_in_range(1..=8usize).unwrap_or(1);
+    let text: Vec<u8> = unit.repeat(repeat);
     let fold = u.arbitrary().unwrap_or(false);
     assert_eq!(
         glob_match(&pattern, &text, fold),

@@ -50,13 +50,61 @@ mod tests {
             .filter(|p| !p.contains(&b'*'))
             .cloned()
             .collect();
+        // Each text also padded past the short-text path (64 bytes), in front and behind, so
+        // the `memmem` and shift-and searches are checked as well as the direct comparison.
+        let pad = b"abAb".repeat(20);
         for p in &patterns {
+            for t in &texts {
+                let padded = [
+                    t.clone(),
+                    [pad.as_slice(), t].concat(),
+                    [t.as_slice(), &pad].concat(),
+                ];
+                for t in &padded {
+                    for fold in [false, true] {
+                        assert_eq!(
+                            glob_match(p, t, fold),
+                            glob_match_reference(p, t, fold),
+                            "{p:?} {t:?} {fold}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_reference_on_long_segments() {
+        // Segments longer than one shift-and word, with `?` and case folding, in texts where
+        // the segment's first 64 bytes occur many times but its rest does not.
+        for n in [63usize, 64, 65, 100, 130] {
+            let segment: Vec<u8> = (0..n)
+                .map(|i| match i % 5 {
+                    0 => b'?',
+                    1 | 2 => b'a',
+                    _ => b'B',
+                })
+                .collect();
+            let pattern = [b"*".as_slice(), &segment, b"*"].concat();
+            let near: Vec<u8> = segment
+                .iter()
+                .map(|&b| if b == b'?' { b'x' } else { b })
+                .collect();
+            let mut miss = near.clone();
+            *miss.last_mut().unwrap() = b'z';
+            let texts = [
+                near.clone(),
+                miss.repeat(3),
+                [miss.repeat(2), near.clone()].concat(),
+                near.to_ascii_lowercase(),
+            ];
             for t in &texts {
                 for fold in [false, true] {
                     assert_eq!(
-                        glob_match(p, t, fold),
-                        glob_match_reference(p, t, fold),
-                        "{p:?} {t:?} {fold}"
+                        glob_match(&pattern, t, fold),
+                        glob_match_reference(&pattern, t, fold),
+                        "n {n} {fold} {}",
+                        t.escape_ascii()
                     );
                 }
             }
