@@ -100,7 +100,7 @@ extern crate alloc;
 
 mod checksum;
 mod common;
-pub mod diag;
+mod diag;
 mod error;
 mod eval;
 mod format;
@@ -124,7 +124,10 @@ pub mod store;
 
 pub use checksum::crc32c;
 pub use common::{CriterionKind, CriterionSet, FLAG_FOLD, InputKind, PayloadSize, Span};
-pub use diag::{Code, Finding, FindingBuf, FindingSink, Location, Severity, Summary};
+pub use diag::{
+    Code, Detail, FieldRef, Finding, FindingBuf, FindingSink, InstanceRef, Location, Message,
+    Severity, Summary, TypeRef,
+};
 pub use error::{Error, ErrorKind, EvalError};
 pub use eval::{Cost, Value, criterion_cost, glob_cost, glob_match, matches_everything};
 pub use format::{
@@ -133,7 +136,7 @@ pub use format::{
 };
 pub use interpret::Interpreter;
 #[cfg(feature = "alloc")]
-pub use interpret::{MAX_ATOM, Program, Scratch};
+pub use interpret::{CompileOptions, MAX_ATOM, Program, Scratch};
 pub use limits::{Limits, MAX_FIELDS, MAX_PROFILES, MAX_TEMPLATE_TYPES};
 pub use schema::{
     Budget, FieldDef, Profile, ProfileSet, Schema, Supply, TemplateType, declared_inputs,

@@ -45,9 +45,9 @@ pub const MAX_ATOM: usize = 8;
 const GOOD_ATOM: usize = 3;
 /// Up to this many atoms per field, the automaton is a full DFA (when it fits the budget).
 const DFA_ATOMS: usize = 2_000;
-/// A DFA automaton may take up to this many times the file's bytes; past it, the smaller
-/// contiguous NFA is used.
-const MEMORY_FACTOR: usize = 6;
+/// The DFA automata of a program may take up to this many times the file's bytes together;
+/// past it, the smaller contiguous NFA is used.
+const MEMORY_FACTOR: usize = 4;
 
 /// One criterion, decoded once. Wildcards are not kept.
 #[derive(Debug, Clone)]
@@ -102,7 +102,9 @@ enum Atoms {
 }
 
 impl Atoms {
-    fn build(patterns: &[&[u8]], dfa_budget: usize) -> Option<Self> {
+    /// Builds the automaton; a DFA is charged to `dfa_budget`, shared by all of a program's
+    /// automata.
+    fn build(patterns: &[&[u8]], dfa_budget: &mut usize) -> Option<Self> {
         if patterns.len() <= DFA_ATOMS {
             let built = dfa::Builder::new()
                 .ascii_case_insensitive(true)
@@ -110,8 +112,9 @@ impl Atoms {
                 .prefilter(false)
                 .build(patterns);
             if let Ok(dfa) = built
-                && dfa.memory_usage() <= dfa_budget
+                && dfa.memory_usage() <= *dfa_budget
             {
+                *dfa_budget = dfa_budget.saturating_sub(dfa.memory_usage());
                 return Some(Self::Dfa(dfa));
             }
         }
@@ -356,7 +359,7 @@ impl<'a> Group<'a> {
 }
 
 /// Builds the atom automata and the integer tables of one group from its instances' keys.
-fn build_indexes(group: &mut Group<'_>, keys: Vec<Key>, dfa_budget: usize) {
+fn build_indexes(group: &mut Group<'_>, keys: Vec<Key>, dfa_budget: &mut usize) {
     let mut atoms: Vec<(u16, Vec<u8>, u32)> = Vec::new();
     for (position, key) in keys.into_iter().enumerate() {
         let position = u32::try_from(position).unwrap_or(u32::MAX);
@@ -411,12 +414,53 @@ fn build_indexes(group: &mut Group<'_>, keys: Vec<Key>, dfa_budget: usize) {
     group.always.sort_unstable();
 }
 
+/// How a program is built: what it may spend on memory for speed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CompileOptions {
+    /// The DFA automata (one table lookup per input byte) may take this many times the file's
+    /// bytes together; past it, each further automaton is the smaller, slower contiguous NFA.
+    /// 0 means NFAs only; `usize::MAX`, a DFA wherever one can be built.
+    pub dfa_memory_factor: usize,
+}
+
+impl CompileOptions {
+    /// The defaults: DFAs up to four times the file's bytes.
+    pub const DEFAULT: Self = Self {
+        dfa_memory_factor: MEMORY_FACTOR,
+    };
+
+    /// These options with `dfa_memory_factor` set.
+    #[must_use]
+    pub const fn with_dfa_memory_factor(self, dfa_memory_factor: usize) -> Self {
+        Self { dfa_memory_factor }
+    }
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 impl<'a, 's> Program<'a, 's> {
-    /// Compiles `validated` for `profile`.
+    /// Compiles `validated` for `profile`, with the default [`CompileOptions`].
     ///
     /// # Errors
     /// [`EvalError::ProfileNotValidated`] when the content was not validated for that profile.
     pub fn compile(validated: &Validated<'a, 's>, profile: &str) -> Result<Self, EvalError> {
+        Self::compile_with(validated, profile, CompileOptions::DEFAULT)
+    }
+
+    /// Compiles `validated` for `profile` with `options`.
+    ///
+    /// # Errors
+    /// [`EvalError::ProfileNotValidated`] when the content was not validated for that profile.
+    pub fn compile_with(
+        validated: &Validated<'a, 's>,
+        profile: &str,
+        options: CompileOptions,
+    ) -> Result<Self, EvalError> {
         let (index, profile) = validated
             .schema()
             .profile(profile)
@@ -448,12 +492,16 @@ impl<'a, 's> Program<'a, 's> {
             group.add(instance.id, &criteria);
             keys.push(key_choices(&criteria));
         }
-        // Memory for the fast DFA automata: up to MEMORY_FACTOR times the file's bytes.
-        let dfa_budget = validated.file().bytes().len().saturating_mul(MEMORY_FACTOR);
+        // Memory for the fast DFA automata, all together: a multiple of the file's bytes.
+        let mut dfa_budget = validated
+            .file()
+            .bytes()
+            .len()
+            .saturating_mul(options.dfa_memory_factor);
         let groups = groups
             .into_iter()
             .map(|(ty, mut group, choices)| {
-                build_indexes(&mut group, choose_keys(choices), dfa_budget);
+                build_indexes(&mut group, choose_keys(choices), &mut dfa_budget);
                 (ty, group)
             })
             .collect();

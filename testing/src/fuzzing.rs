@@ -21,11 +21,11 @@ use crate::testkit::FLEET;
 use chanval::HEADER_LEN;
 use chanval::{ChannelContent, CriterionModel, InstanceModel, encode};
 use chanval::{Code, Finding, Validator, exercise_scratch_len};
+use chanval::{CompileOptions, Interpreter, Program, Scratch, Value, glob_match};
 use chanval::{
     CriterionKind, CriterionSet, FieldDef, InputKind, Profile, ProfileSet, Schema, Supply,
     TemplateType,
 };
-use chanval::{Interpreter, Program, Scratch, Value, glob_match};
 
 /// The targets, by name: the folders of `corpus/` and the binaries of `fuzz/`.
 pub const TARGETS: [&str; 7] = [
@@ -522,7 +522,14 @@ pub fn engine(data: &[u8]) {
     let mut scratch = Scratch::new();
     for (_, p) in profiles.iter(&FLEET) {
         let interpreter = Interpreter::new(&validated, p.name).unwrap();
-        let program = Program::compile(&validated, p.name).unwrap();
+        // The default build, and the two extremes of the memory knob: every automaton a DFA,
+        // every automaton an NFA. All must agree with the scan.
+        let programs = [
+            CompileOptions::DEFAULT,
+            CompileOptions::DEFAULT.with_dfa_memory_factor(usize::MAX),
+            CompileOptions::DEFAULT.with_dfa_memory_factor(0),
+        ]
+        .map(|options| Program::compile_with(&validated, p.name, options).unwrap());
         for s in p.supplies {
             for _ in 0..4 {
                 let Ok(mut event) = arbitrary_event(&mut u, s, &content) else {
@@ -537,21 +544,23 @@ pub fn engine(data: &[u8]) {
                     }
                 }
                 let values: Vec<Value<'_>> = event.iter().map(OwnedValue::as_value).collect();
-                assert_same_matches_with(
-                    &interpreter,
-                    &program,
-                    &mut scratch,
-                    s.template_type,
-                    &values,
-                );
-                // A wrong-length event: both refuse it the same way.
-                assert_same_matches_with(
-                    &interpreter,
-                    &program,
-                    &mut scratch,
-                    s.template_type,
-                    values.get(1..).unwrap_or(&[]),
-                );
+                for program in &programs {
+                    assert_same_matches_with(
+                        &interpreter,
+                        program,
+                        &mut scratch,
+                        s.template_type,
+                        &values,
+                    );
+                    // A wrong-length event: both refuse it the same way.
+                    assert_same_matches_with(
+                        &interpreter,
+                        program,
+                        &mut scratch,
+                        s.template_type,
+                        values.get(1..).unwrap_or(&[]),
+                    );
+                }
             }
         }
     }

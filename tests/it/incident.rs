@@ -194,7 +194,7 @@ fn b_an_instance_with_a_real_criterion_in_field_21_is_rejected_under_profile_a_b
     assert_eq!(exercised[0].location.field.map(|f| f.index), Some(20));
     assert_eq!(
         exercised[0].detail,
-        chanval::diag::Detail::Eval(EvalError::InputNotSupplied {
+        chanval::Detail::Eval(EvalError::InputNotSupplied {
             field: 20,
             supplied: 20
         })

@@ -3,7 +3,8 @@
 
 use chanval::exercise_scratch_len;
 use chanval::{
-    ChannelContent, Finding, Interpreter, Program, Scratch, Validator, Value, encode, parse,
+    ChannelContent, CompileOptions, Finding, Interpreter, Program, Scratch, Validator, Value,
+    encode, parse,
 };
 use chanval_testing::arbitrary::{Arbitrary, Unstructured};
 use chanval_testing::generate::{GenConfig, OwnedValue, arbitrary_content, arbitrary_event};
@@ -165,17 +166,21 @@ proptest! {
         let mut scratch = Scratch::new();
         for (_, profile) in current_profiles().iter(&FLEET) {
             let scan = Interpreter::new(&validated, profile.name).unwrap();
-            let program = Program::compile(&validated, profile.name).unwrap();
-            for supply in profile.supplies {
-                for cut in [0usize, 1] {
-                    let event = arbitrary_event(&mut u, supply, &content).unwrap_or_default();
-                    let values: Vec<Value<'_>> = event.iter().map(OwnedValue::as_value).collect();
-                    let values = values.get(cut..).unwrap_or(&[]);
-                    let (mut by_scan, mut by_program) = (Vec::new(), Vec::new());
-                    let a = scan.evaluate(supply.template_type, values, |id| by_scan.push(id));
-                    let b = program.evaluate(&mut scratch, supply.template_type, values, |id| by_program.push(id));
-                    prop_assert_eq!(a, b);
-                    prop_assert_eq!(by_scan, by_program);
+            // Default memory budget, all-DFA and all-NFA automata.
+            for factor in [4usize, usize::MAX, 0] {
+                let options = CompileOptions::DEFAULT.with_dfa_memory_factor(factor);
+                let program = Program::compile_with(&validated, profile.name, options).unwrap();
+                for supply in profile.supplies {
+                    for cut in [0usize, 1] {
+                        let event = arbitrary_event(&mut u, supply, &content).unwrap_or_default();
+                        let values: Vec<Value<'_>> = event.iter().map(OwnedValue::as_value).collect();
+                        let values = values.get(cut..).unwrap_or(&[]);
+                        let (mut by_scan, mut by_program) = (Vec::new(), Vec::new());
+                        let a = scan.evaluate(supply.template_type, values, |id| by_scan.push(id));
+                        let b = program.evaluate(&mut scratch, supply.template_type, values, |id| by_program.push(id));
+                        prop_assert_eq!(a, b);
+                        prop_assert_eq!(by_scan, by_program);
+                    }
                 }
             }
         }

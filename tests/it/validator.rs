@@ -1,6 +1,6 @@
 //! The validator, finding by finding, on the fleet schema of `chanval_testing::testkit`.
 
-use chanval::diag::Detail;
+use chanval::Detail;
 use chanval::exercise_scratch_len;
 use chanval::{
     ChannelContent, Code, CriterionModel as C, Finding, InstanceModel, ProfileSet, Severity,
