@@ -27,6 +27,11 @@ pub const MAX_PROFILES: usize = 64;
 /// The most template types a schema may declare (the validator tracks them in a fixed bitset).
 pub const MAX_TEMPLATE_TYPES: usize = 256;
 
+/// The longest literal piece ("atom") the compiled program indexes an instance under. Atoms
+/// ending at one input position have distinct lengths, so the prefilter reports at most this
+/// many per input byte; the gate's cost model charges that.
+pub const MAX_ATOM: usize = 8;
+
 impl Limits {
     /// The hard maxima of format version 1.
     pub const DEFAULT: Self = Self {

@@ -12,8 +12,10 @@ use crate::error::EvalError;
 use crate::format::{Criterion, Instance};
 use crate::schema::Supply;
 
-/// The worst-case cost of evaluating one criterion as the compiled program does (case-folded
-/// globs on lowered text): what the gate's budget is checked against.
+/// The worst-case cost of evaluating one criterion: what the gate's budget is checked against.
+/// It holds for both evaluators: the compiled program, which lowers case-folded text once and
+/// searches it like any other, and the scanning interpreter, which folds as it compares (and so
+/// pays more for long case-folded segments; this charges that).
 #[must_use]
 pub fn criterion_cost(criterion: &Criterion<'_>) -> Cost {
     let len = |p: &[u8]| u64::try_from(p.len()).unwrap_or(u64::MAX);
@@ -24,7 +26,7 @@ pub fn criterion_cost(criterion: &Criterion<'_>) -> Cost {
             per_byte: 0,
             constant: len(pattern).saturating_add(1),
         },
-        Criterion::Glob { pattern, fold } => glob_cost(pattern, fold, true),
+        Criterion::Glob { pattern, fold } => glob_cost(pattern, fold, false),
         Criterion::IntEq(_)
         | Criterion::IntRange { .. }
         | Criterion::FlagsAll(_)

@@ -9,7 +9,7 @@
 mod program;
 
 #[cfg(feature = "alloc")]
-pub use program::{CompileOptions, MAX_ATOM, Program, Scratch};
+pub use program::{CompileOptions, Program, Scratch};
 
 use crate::error::EvalError;
 use crate::eval::{Value, check_event, match_instance};

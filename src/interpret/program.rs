@@ -34,12 +34,10 @@ use crate::common::CriterionKind;
 use crate::error::EvalError;
 use crate::eval::{Value, check_event, glob_match};
 use crate::format::Criterion;
+use crate::limits::MAX_ATOM;
 use crate::schema::Profile;
 use crate::validate::Validated;
 
-/// The longest atom taken from a literal run. Overlapping atoms ending at one text position
-/// have distinct lengths, so an automaton reports at most this many hits per input byte.
-pub const MAX_ATOM: usize = 8;
 /// Atoms shorter than this are a weak filter; an instance uses one only when it has no better
 /// key (an `int_eq` value).
 const GOOD_ATOM: usize = 3;

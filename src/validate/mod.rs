@@ -18,7 +18,7 @@ use crate::diag::{
 };
 use crate::eval::{Cost, criterion_cost, matches_everything};
 use crate::format::{ChannelFile, Criterion, CriterionAt, Instance};
-use crate::limits::MAX_TEMPLATE_TYPES;
+use crate::limits::{MAX_ATOM, MAX_TEMPLATE_TYPES};
 use crate::schema::{FieldDef, ProfileSet, Schema, TemplateType};
 use schema::{check_sizes, type_contract};
 
@@ -238,6 +238,27 @@ impl<'s> Validator<'s> {
         }
         let budget = schema.budget;
         for (t, cost) in schema.template_types.iter().zip(event_cost) {
+            if cost == Cost::default() {
+                continue; // no instance of this type
+            }
+            // The prefilter reads each bytes input once and reports at most MAX_ATOM atoms per
+            // byte; candidates are then sorted (counted in each instance's constant step).
+            let bytes_fields = t
+                .fields
+                .iter()
+                .filter(|f| f.input == InputKind::Bytes)
+                .count();
+            let prefilter = u64::try_from(bytes_fields)
+                .unwrap_or(u64::MAX)
+                .saturating_mul(
+                    u64::try_from(MAX_ATOM)
+                        .unwrap_or(u64::MAX)
+                        .saturating_add(1),
+                );
+            let cost = cost.plus(Cost {
+                per_byte: prefilter,
+                constant: 0,
+            });
             if cost.per_byte > budget.event_per_byte || cost.constant > budget.event_constant {
                 r.report(Finding::new(
                     Code::EventOverBudget,

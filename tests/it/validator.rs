@@ -356,9 +356,11 @@ fn an_instance_costlier_than_the_budget_is_refused() {
 
 #[test]
 fn a_file_costlier_per_event_than_the_budget_is_refused() {
+    // process_start has three bytes fields: the prefilter reads each and reports at most
+    // MAX_ATOM + 1 = 9 atoms per byte (27 steps per byte), and each glob instance adds one.
     let tight = Schema {
         budget: chanval::Budget {
-            event_per_byte: 2,
+            event_per_byte: 29,
             ..chanval::Budget::DEFAULT
         },
         ..FLEET
@@ -394,8 +396,8 @@ fn a_file_costlier_per_event_than_the_budget_is_refused() {
     assert!(matches!(
         over[0].detail,
         Detail::Cost {
-            per_byte: 3,
-            max_per_byte: 2,
+            per_byte: 30,
+            max_per_byte: 29,
             ..
         }
     ));
