@@ -136,7 +136,7 @@ pub use format::{
 };
 pub use interpret::Interpreter;
 #[cfg(feature = "alloc")]
-pub use interpret::{CompileOptions, Program, Scratch};
+pub use interpret::{CompileOptions, Program, Scratch, gate};
 pub use limits::{Limits, MAX_ATOM, MAX_FIELDS, MAX_PROFILES, MAX_TEMPLATE_TYPES};
 pub use schema::{
     Budget, FieldDef, Profile, ProfileSet, Schema, Supply, TemplateType, declared_inputs,

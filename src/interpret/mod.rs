@@ -6,8 +6,12 @@
 //! line of defence, not the only one.
 
 #[cfg(feature = "alloc")]
+mod gate;
+#[cfg(feature = "alloc")]
 mod program;
 
+#[cfg(feature = "alloc")]
+pub use gate::gate;
 #[cfg(feature = "alloc")]
 pub use program::{CompileOptions, Program, Scratch};
 

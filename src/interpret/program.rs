@@ -180,10 +180,20 @@ struct IntIndex {
     entries: Vec<(u64, u32)>,
 }
 
+/// Where an instance is indexed: which automaton pattern or integer table sends events to it.
+#[derive(Debug, Clone, Copy)]
+enum KeyRef {
+    Atom { index: usize, pattern: usize },
+    Int { index: usize, value: u64 },
+    Always,
+}
+
 /// The compiled instances of one template type.
 #[derive(Debug, Clone, Default)]
 struct Group<'a> {
     instances: Vec<Compiled>,
+    /// Per instance, where the index keeps it.
+    keys: Vec<KeyRef>,
     /// `(field, check)` for every non-wildcard criterion, instance after instance.
     checks: Vec<(u16, Check<'a>)>,
     lowered: Vec<u8>,
@@ -359,18 +369,30 @@ impl<'a> Group<'a> {
 /// Builds the atom automata and the integer tables of one group from its instances' keys.
 fn build_indexes(group: &mut Group<'_>, keys: Vec<Key>, dfa_budget: &mut usize) {
     let mut atoms: Vec<(u16, Vec<u8>, u32)> = Vec::new();
+    group.keys = alloc::vec![KeyRef::Always; keys.len()];
     for (position, key) in keys.into_iter().enumerate() {
-        let position = u32::try_from(position).unwrap_or(u32::MAX);
+        let at = u32::try_from(position).unwrap_or(u32::MAX);
         match key {
-            Key::Atom { field, atom } => atoms.push((field, atom, position)),
-            Key::Int { field, value } => match group.ints.iter_mut().find(|i| i.field == field) {
-                Some(index) => index.entries.push((value, position)),
-                None => group.ints.push(IntIndex {
-                    field,
-                    entries: alloc::vec![(value, position)],
-                }),
-            },
-            Key::Always => group.always.push(position),
+            Key::Atom { field, atom } => atoms.push((field, atom, at)),
+            Key::Int { field, value } => {
+                let index = match group.ints.iter().position(|i| i.field == field) {
+                    Some(index) => index,
+                    None => {
+                        group.ints.push(IntIndex {
+                            field,
+                            entries: Vec::new(),
+                        });
+                        group.ints.len().saturating_sub(1)
+                    }
+                };
+                if let Some(table) = group.ints.get_mut(index) {
+                    table.entries.push((value, at));
+                }
+                if let Some(slot) = group.keys.get_mut(position) {
+                    *slot = KeyRef::Int { index, value };
+                }
+            }
+            Key::Always => group.always.push(at),
         }
     }
     for index in &mut group.ints {
@@ -390,12 +412,19 @@ fn build_indexes(group: &mut Group<'_>, keys: Vec<Key>, dfa_budget: &mut usize) 
         let mut patterns: Vec<&[u8]> = Vec::new();
         let mut starts = Vec::new();
         let mut members = Vec::with_capacity(mine.len());
+        let index = group.atoms.len();
         for (_, atom, position) in mine {
             if patterns.last() != Some(&atom.as_slice()) {
                 patterns.push(atom);
                 starts.push(members.len());
             }
             members.push(*position);
+            if let Some(slot) = group.keys.get_mut(*position as usize) {
+                *slot = KeyRef::Atom {
+                    index,
+                    pattern: patterns.len().saturating_sub(1),
+                };
+            }
         }
         starts.push(members.len());
         match Atoms::build(&patterns, dfa_budget) {
@@ -406,7 +435,14 @@ fn build_indexes(group: &mut Group<'_>, keys: Vec<Key>, dfa_budget: &mut usize) 
                 members,
             }),
             // An automaton too large to build: its instances are checked on every event.
-            None => group.always.extend(members),
+            None => {
+                for &position in &members {
+                    if let Some(slot) = group.keys.get_mut(position as usize) {
+                        *slot = KeyRef::Always;
+                    }
+                }
+                group.always.extend(members);
+            }
         }
     }
     group.always.sort_unstable();
@@ -592,6 +628,47 @@ impl<'a, 's> Program<'a, 's> {
         Ok(matched)
     }
 
+    /// Whether the instance `id` of `template_type` matches `event`, through the program's
+    /// index and matchers: `false` when the index would not send the event to it at all. What
+    /// the exercise step asks of the program, at the cost of one instance.
+    ///
+    /// # Errors
+    /// As [`Self::evaluate`].
+    pub(crate) fn matches_instance(
+        &self,
+        scratch: &mut Scratch,
+        template_type: u16,
+        id: u32,
+        event: &[Value<'_>],
+    ) -> Result<bool, EvalError> {
+        let supply = self
+            .profile
+            .supply(template_type)
+            .ok_or(EvalError::TemplateTypeNotSupplied { template_type })?;
+        check_event(supply, event)?;
+        let Some((_, group)) = self
+            .groups
+            .binary_search_by_key(&template_type, |(t, _)| *t)
+            .ok()
+            .and_then(|at| self.groups.get(at))
+        else {
+            return Ok(false);
+        };
+        let Ok(position) = group.instances.binary_search_by_key(&id, |c| c.id) else {
+            return Ok(false);
+        };
+        let Some(instance) = group.instances.get(position) else {
+            return Ok(false);
+        };
+        if !group.is_candidate(position, event) {
+            return Ok(false);
+        }
+        scratch.lowered.clear();
+        scratch.lowered_at.clear();
+        scratch.lowered_at.resize(group.folded_fields.len(), None);
+        group.confirm(instance, event, scratch)
+    }
+
     /// Bytes of memory the program holds (its tables, automata and lowered patterns), for
     /// budgeting and benchmarks.
     #[must_use]
@@ -678,6 +755,43 @@ impl Group<'_> {
             }
         }
         scratch.candidates.sort_unstable();
+    }
+
+    /// Whether the index sends `event` to the instance at `position`: its atom occurs in its
+    /// field's value, its `int_eq` value is the event's, or it is always checked.
+    fn is_candidate(&self, position: usize, event: &[Value<'_>]) -> bool {
+        match self.keys.get(position) {
+            Some(KeyRef::Atom { index, pattern }) => {
+                let Some(atoms) = self.atoms.get(*index) else {
+                    return false;
+                };
+                let Some(Value::Bytes(value)) = event.get(usize::from(atoms.field)) else {
+                    return false;
+                };
+                let mut found = false;
+                atoms.automaton.each_hit(value, |p| found |= p == *pattern);
+                found
+            }
+            Some(KeyRef::Int { index, value }) => {
+                let Some(table) = self.ints.get(*index) else {
+                    return false;
+                };
+                let Some(Value::Unsigned(given)) = event.get(usize::from(table.field)) else {
+                    return false;
+                };
+                let from = table.entries.partition_point(|(v, _)| v < given);
+                given == value
+                    && table
+                        .entries
+                        .get(from..)
+                        .unwrap_or(&[])
+                        .iter()
+                        .take_while(|(v, _)| v == given)
+                        .any(|(_, p)| *p as usize == position)
+            }
+            Some(KeyRef::Always) => true,
+            None => false,
+        }
     }
 
     /// The value of `field`, lowered (once per event, into the scratch).

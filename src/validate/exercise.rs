@@ -31,12 +31,28 @@ fn glob_bytes(instance: &Instance<'_>) -> usize {
         .fold(0usize, usize::saturating_add)
 }
 
-pub(super) fn exercise<'s>(
+/// Whether an instance matches an event, as some evaluator under some profile says: the
+/// scanning interpreter ([`scan`]) or a compiled program. The exercise step is the same for
+/// both; only this question is asked of the evaluator.
+pub(crate) type Matcher<'m> =
+    &'m mut dyn FnMut(&Profile<'_>, &Instance<'_>, &[Value<'_>]) -> Result<bool, EvalError>;
+
+/// The reference evaluator: the instance's criteria in field order, as the interpreter scans.
+pub(crate) fn scan(
+    _: &Profile<'_>,
+    instance: &Instance<'_>,
+    event: &[Value<'_>],
+) -> Result<bool, EvalError> {
+    match_instance(instance, event)
+}
+
+pub(crate) fn exercise<'s>(
     schema: &'s Schema<'s>,
     profiles: ProfileSet,
     file: &ChannelFile<'_>,
     scratch: &mut [u8],
     r: &mut Reporter<'s, '_>,
+    matcher: Matcher<'_>,
 ) -> ControlFlow<()> {
     for instance in file.instances() {
         let Some((_, t)) = schema.template_type(instance.template_type) else {
@@ -66,7 +82,7 @@ pub(super) fn exercise<'s>(
                 continue;
             }
             let before = r.summary();
-            exercise_one(&instance, needed, t, p, s, scratch, iloc, r)?;
+            exercise_one(&instance, needed, t, p, s, scratch, iloc, r, matcher)?;
             if r.summary() == before
                 && let Some(slot) = clean.get_mut(cleaned)
             {
@@ -142,6 +158,7 @@ fn exercise_one<'s>(
     scratch: &mut [u8],
     iloc: Location<'s>,
     r: &mut Reporter<'s, '_>,
+    matcher: Matcher<'_>,
 ) -> ControlFlow<()> {
     let loc = Location {
         profile: Some(p.name),
@@ -165,19 +182,22 @@ fn exercise_one<'s>(
     // The event lives on the stack; most template types have a handful of fields, and filling
     // a 128-value array for each instance and profile was most of the exercise's time.
     match supplied.max(usize::from(instance.criterion_count)) {
-        0..=8 => exercise_with::<8>(instance, t, s, scratch, loc, r),
-        9..=32 => exercise_with::<32>(instance, t, s, scratch, loc, r),
-        _ => exercise_with::<MAX_FIELDS>(instance, t, s, scratch, loc, r),
+        0..=8 => exercise_with::<8>(instance, t, p, s, scratch, loc, r, matcher),
+        9..=32 => exercise_with::<32>(instance, t, p, s, scratch, loc, r, matcher),
+        _ => exercise_with::<MAX_FIELDS>(instance, t, p, s, scratch, loc, r, matcher),
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn exercise_with<'s, const N: usize>(
     instance: &Instance<'_>,
     t: &'s TemplateType<'s>,
+    p: &Profile<'_>,
     s: &Supply<'_>,
     scratch: &mut [u8],
     loc: Location<'s>,
     r: &mut Reporter<'s, '_>,
+    matcher: Matcher<'_>,
 ) -> ControlFlow<()> {
     let supplied = s.inputs.len();
     // The event the integration code of this profile would build: its kinds, its count.
@@ -216,7 +236,7 @@ fn exercise_with<'s, const N: usize>(
     let Some(event) = event.get_mut(..supplied) else {
         return ControlFlow::Continue(());
     };
-    match match_instance(instance, event) {
+    match matcher(p, instance, event) {
         Err(e) => return report_eval(instance, t, e, loc, r),
         Ok(false) if matchable => {
             return r.report(Finding::new(Code::DidNotMatch, loc, Detail::None));

@@ -5,7 +5,7 @@
 //! through a [`FindingSink`], so validating allocates nothing and takes time linear in the file
 //! (times the number of selected profiles, at most 64).
 
-mod exercise;
+pub(crate) mod exercise;
 mod schema;
 
 use core::ops::ControlFlow;
@@ -55,6 +55,11 @@ impl<'a, 's> Validated<'a, 's> {
     #[must_use]
     pub const fn summary(&self) -> Summary {
         self.summary
+    }
+
+    /// This content with the summary of further checks that found no error.
+    pub(crate) const fn with_summary(self, summary: Summary) -> Self {
+        Self { summary, ..self }
     }
 }
 
@@ -110,6 +115,12 @@ impl<'s> Validator<'s> {
         self.profiles
     }
 
+    /// The most findings reported per file.
+    #[must_use]
+    pub const fn max_findings(&self) -> u32 {
+        self.max_findings
+    }
+
     /// Schema and contract checks (brief §3): known template type, criterion count, allowed
     /// kinds, constraints, id order; and per selected profile the declared-versus-supplied field
     /// count, criteria beyond the supplied inputs, and criteria the profile cannot evaluate.
@@ -150,7 +161,14 @@ impl<'s> Validator<'s> {
         let mut r = Reporter::new(sink, self.max_findings);
         let mut flow = self.check_file(file, &mut r);
         if let (ControlFlow::Continue(()), Some(scratch)) = (flow, scratch) {
-            flow = exercise::exercise(self.schema, self.profiles, file, scratch, &mut r);
+            flow = exercise::exercise(
+                self.schema,
+                self.profiles,
+                file,
+                scratch,
+                &mut r,
+                &mut exercise::scan,
+            );
         }
         let summary = r.summary();
         if flow.is_break() || summary.errors > 0 {

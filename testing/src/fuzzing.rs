@@ -126,6 +126,24 @@ fn validate_one(data: &[u8]) {
     let mut scratch = vec![0u8; exercise_scratch_len(&file)];
     let result = Validator::new(&FLEET).validate_and_exercise(&file, &mut scratch, &mut findings);
     assert_in_bounds(&findings, data.len());
+    // The gate exercises valid content through each profile's compiled program instead of the
+    // scan: both must come to the same findings.
+    let mut through_programs = Vec::new();
+    let gated = chanval::gate(
+        &Validator::new(&FLEET),
+        &file,
+        &mut scratch,
+        &mut through_programs,
+    );
+    assert_eq!(
+        gated.is_ok(),
+        result.is_ok(),
+        "{findings:#?}\n{through_programs:#?}"
+    );
+    assert_eq!(
+        findings.iter().map(|f| f.code).collect::<Vec<_>>(),
+        through_programs.iter().map(|f| f.code).collect::<Vec<_>>()
+    );
     if let Ok(validated) = result {
         for p in FLEET.profiles {
             let interpreter = Interpreter::new(&validated, p.name).unwrap();
@@ -178,6 +196,18 @@ pub fn generate(data: &[u8]) {
     assert!(
         result.is_ok(),
         "generated content rejected: {findings:#?}\n{content:#?}"
+    );
+    // Exercised through the compiled programs too: each instance's synthesized match must get
+    // past its atom or integer key and be confirmed.
+    let gated = chanval::gate(
+        &Validator::new(&FLEET).with_profiles(profiles),
+        &file,
+        &mut scratch,
+        &mut findings,
+    );
+    assert!(
+        gated.is_ok(),
+        "the program-based exercise rejected generated content: {findings:#?}\n{content:#?}"
     );
     let decoded = ChannelContent::from_file(&file);
     assert_eq!(decoded, content);
@@ -519,6 +549,16 @@ pub fn engine(data: &[u8]) {
             _ => None,
         })
         .collect();
+    // Every instance, exercised through each profile's program, matches its synthesized event.
+    let mut bytes_scratch = vec![0u8; exercise_scratch_len(&file)];
+    let mut gate_findings = Vec::new();
+    let gated = chanval::gate(
+        &Validator::new(&FLEET).with_profiles(profiles),
+        &file,
+        &mut bytes_scratch,
+        &mut gate_findings,
+    );
+    assert!(gated.is_ok(), "{gate_findings:#?}");
     let mut scratch = Scratch::new();
     for (_, p) in profiles.iter(&FLEET) {
         let interpreter = Interpreter::new(&validated, p.name).unwrap();

@@ -100,7 +100,7 @@ fn validate(
                 }
                 Ok(file) => {
                     let mut scratch = vec![0u8; exercise_scratch_len(&file)];
-                    match validator.validate_and_exercise(&file, &mut scratch, &mut findings) {
+                    match chanval::gate(&validator, &file, &mut scratch, &mut findings) {
                         Ok(_) => false,
                         Err(rejected) => rejected.0.truncated,
                     }
