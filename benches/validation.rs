@@ -251,6 +251,18 @@ fn throughput(c: &mut Criterion) {
                     .is_ok()
             })
         });
+        g.bench_function(
+            "chanval gate (validate, compile, exercise through programs)",
+            |b| {
+                b.iter(|| {
+                    let file = parse(black_box(bytes)).unwrap();
+                    let mut findings = FindingBuf::<16>::new();
+                    let validator =
+                        Validator::new(&FLEET_UNBOUNDED).with_profiles(current_profiles());
+                    chanval::gate(&validator, &file, &mut scratch, &mut findings).is_ok()
+                })
+            },
+        );
         let pc = to_postcard(content);
         assert_eq!(
             postcard_decode_and_check(&pc, &FLEET, current_profiles()),
