@@ -50,16 +50,21 @@ mod tests {
             .filter(|p| !p.contains(&b'*'))
             .cloned()
             .collect();
-        // Each text also padded past the short-text path (64 bytes), in front and behind, so
-        // the `memmem` and shift-and searches are checked as well as the direct comparison.
+        // The shortest texts also padded past the short-text path (64 bytes), in front and
+        // behind, so the `memmem` and shift-and searches are checked as well as the direct
+        // comparison (every text padded would take minutes in a debug build).
         let pad = b"abAb".repeat(20);
         for p in &patterns {
             for t in &texts {
-                let padded = [
-                    t.clone(),
-                    [pad.as_slice(), t].concat(),
-                    [t.as_slice(), &pad].concat(),
-                ];
+                let padded = if t.len() <= 2 {
+                    vec![
+                        t.clone(),
+                        [pad.as_slice(), t].concat(),
+                        [t.as_slice(), &pad].concat(),
+                    ]
+                } else {
+                    vec![t.clone()]
+                };
                 for t in &padded {
                     for fold in [false, true] {
                         assert_eq!(
