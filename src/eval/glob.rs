@@ -160,24 +160,38 @@ pub fn glob_cost(pattern: &[u8], fold: bool, lowered: bool) -> Cost {
     let constant = u64::try_from(pattern.len())
         .unwrap_or(u64::MAX)
         .saturating_add(1);
-    let Some((_, middle, _)) = split_stars(pattern) else {
+    let folding = fold && !lowered;
+    // One pass (the validator calls this for every glob): each segment between two stars is a
+    // search; the head and the tail are compared in place and cost only the constant.
+    let step = |len: usize, question: bool| -> u64 {
+        if !folding && !question {
+            1
+        } else {
+            // Shift-and, then up to the rest of the segment compared at each hit.
+            u64::try_from(len.saturating_sub(WORD))
+                .unwrap_or(u64::MAX)
+                .saturating_add(1)
+        }
+    };
+    // Stars found with memchr: the validator calls this for every glob, and a byte loop over
+    // every pattern cost a fifth of validation time.
+    let mut stars = memchr::memchr_iter(b'*', pattern);
+    let Some(first) = stars.next() else {
         return Cost {
             per_byte: 0,
             constant,
         };
     };
-    let folding = fold && !lowered;
-    let per_byte = segments(middle).fold(u64::from(fold), |sum, s| {
-        let step = if !folding && !s.contains(&b'?') {
-            1
-        } else {
-            // Shift-and, then up to the rest of the segment compared at each hit.
-            u64::try_from(s.len().saturating_sub(WORD))
-                .unwrap_or(u64::MAX)
-                .saturating_add(1)
-        };
-        sum.saturating_add(step)
-    });
+    let mut per_byte = u64::from(fold);
+    let mut start = first.saturating_add(1);
+    for star in stars {
+        let segment = pattern.get(start..star).unwrap_or(&[]);
+        if !segment.is_empty() {
+            let question = memchr::memchr(b'?', segment).is_some();
+            per_byte = per_byte.saturating_add(step(segment.len(), question));
+        }
+        start = star.saturating_add(1);
+    }
     Cost { per_byte, constant }
 }
 

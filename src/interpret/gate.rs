@@ -47,17 +47,28 @@ pub fn gate<'a, 's>(
     let flow = match &validated {
         Err(_) => exercise(schema, profiles, file, scratch, &mut r, &mut scan),
         Ok(v) => {
+            // Compiled on first use: the exercise skips a profile that supplies exactly what an
+            // earlier, clean one did, so most fleets compile one program, not one per profile.
             let mut programs: Vec<Program<'a, 's>> = Vec::new();
-            for (_, p) in profiles.iter(schema) {
-                // Validated for every selected profile, so compiling cannot fail.
-                if let Ok(program) = Program::compile(v, p.name) {
-                    programs.push(program);
-                }
-            }
             let mut eval_scratch = Scratch::new();
             let mut through_program =
                 |p: &Profile<'_>, instance: &Instance<'_>, event: &[crate::eval::Value<'_>]| {
-                    match programs.iter().find(|prog| prog.profile().name == p.name) {
+                    let known = programs
+                        .iter()
+                        .position(|prog| prog.profile().name == p.name);
+                    let at = match known {
+                        Some(at) => at,
+                        None => {
+                            // Validated for every selected profile, so compiling cannot fail;
+                            // if it did, the reference scan answers instead.
+                            let Ok(program) = Program::compile(v, p.name) else {
+                                return scan(p, instance, event);
+                            };
+                            programs.push(program);
+                            programs.len().saturating_sub(1)
+                        }
+                    };
+                    match programs.get(at) {
                         Some(program) => program.matches_instance(
                             &mut eval_scratch,
                             instance.template_type,
