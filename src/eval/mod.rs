@@ -10,7 +10,7 @@ pub use glob::{Cost, glob_cost, glob_match, matches_everything};
 use crate::common::InputKind;
 use crate::error::EvalError;
 use crate::format::{Criterion, Instance};
-use crate::schema::Supply;
+use crate::schema::{Profile, Supply};
 
 /// The worst-case cost of evaluating one criterion: what the gate's budget is checked against.
 /// It holds for both evaluators: the compiled program, which lowers case-folded text once and
@@ -151,4 +151,36 @@ pub(crate) fn check_event(supply: &Supply<'_>, event: &[Value<'_>]) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Checks an event of `template_type` against what `profile` supplies for that type: the first
+/// step of every evaluation, by the scan and by the compiled program alike.
+pub(crate) fn check_supplied(
+    profile: &Profile<'_>,
+    template_type: u16,
+    event: &[Value<'_>],
+) -> Result<(), EvalError> {
+    let supply = profile
+        .supply(template_type)
+        .ok_or(EvalError::TemplateTypeNotSupplied { template_type })?;
+    check_event(supply, event)
+}
+
+/// Runs an evaluation that reports ids one by one, writing them into `out`; returns how many
+/// matched, or [`EvalError::OutputTooSmall`] when `out` holds fewer (its first ids written).
+pub(crate) fn collect_into(
+    out: &mut [u32],
+    evaluate: impl FnOnce(&mut dyn FnMut(u32)) -> Result<usize, EvalError>,
+) -> Result<usize, EvalError> {
+    let mut slots = out.iter_mut();
+    let capacity = slots.len();
+    let matched = evaluate(&mut |id| {
+        if let Some(slot) = slots.next() {
+            *slot = id;
+        }
+    })?;
+    if matched > capacity {
+        return Err(EvalError::OutputTooSmall { capacity, matched });
+    }
+    Ok(matched)
 }

@@ -16,7 +16,7 @@ pub use gate::gate;
 pub use program::{CompileOptions, Program, Scratch};
 
 use crate::error::EvalError;
-use crate::eval::{Value, check_event, match_instance};
+use crate::eval::{Value, check_supplied, collect_into, match_instance};
 use crate::schema::Profile;
 use crate::validate::Validated;
 
@@ -62,11 +62,7 @@ impl<'v, 'a, 's> Interpreter<'v, 'a, 's> {
         event: &[Value<'_>],
         mut on_match: impl FnMut(u32),
     ) -> Result<usize, EvalError> {
-        let supply = self
-            .profile
-            .supply(template_type)
-            .ok_or(EvalError::TemplateTypeNotSupplied { template_type })?;
-        check_event(supply, event)?;
+        check_supplied(self.profile, template_type, event)?;
         let mut matched = 0usize;
         for instance in self.validated.file().instances() {
             if instance.template_type == template_type && match_instance(&instance, event)? {
@@ -88,16 +84,6 @@ impl<'v, 'a, 's> Interpreter<'v, 'a, 's> {
         event: &[Value<'_>],
         out: &mut [u32],
     ) -> Result<usize, EvalError> {
-        let mut slots = out.iter_mut();
-        let capacity = slots.len();
-        let matched = self.evaluate(template_type, event, |id| {
-            if let Some(slot) = slots.next() {
-                *slot = id;
-            }
-        })?;
-        if matched > capacity {
-            return Err(EvalError::OutputTooSmall { capacity, matched });
-        }
-        Ok(matched)
+        collect_into(out, |emit| self.evaluate(template_type, event, emit))
     }
 }

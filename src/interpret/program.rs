@@ -32,7 +32,7 @@ use aho_corasick::{Anchored, MatchKind, dfa, nfa};
 
 use crate::common::CriterionKind;
 use crate::error::EvalError;
-use crate::eval::{Value, check_event, glob_match};
+use crate::eval::{Value, check_supplied, collect_into, glob_match};
 use crate::format::Criterion;
 use crate::limits::MAX_ATOM;
 use crate::schema::Profile;
@@ -562,11 +562,7 @@ impl<'a, 's> Program<'a, 's> {
         event: &[Value<'_>],
         mut on_match: impl FnMut(u32),
     ) -> Result<usize, EvalError> {
-        let supply = self
-            .profile
-            .supply(template_type)
-            .ok_or(EvalError::TemplateTypeNotSupplied { template_type })?;
-        check_event(supply, event)?;
+        check_supplied(self.profile, template_type, event)?;
         let Ok(at) = self
             .groups
             .binary_search_by_key(&template_type, |(t, _)| *t)
@@ -615,17 +611,9 @@ impl<'a, 's> Program<'a, 's> {
         event: &[Value<'_>],
         out: &mut [u32],
     ) -> Result<usize, EvalError> {
-        let mut slots = out.iter_mut();
-        let capacity = slots.len();
-        let matched = self.evaluate(scratch, template_type, event, |id| {
-            if let Some(slot) = slots.next() {
-                *slot = id;
-            }
-        })?;
-        if matched > capacity {
-            return Err(EvalError::OutputTooSmall { capacity, matched });
-        }
-        Ok(matched)
+        collect_into(out, |emit| {
+            self.evaluate(scratch, template_type, event, emit)
+        })
     }
 
     /// Whether the instance `id` of `template_type` matches `event`, through the program's
@@ -641,11 +629,7 @@ impl<'a, 's> Program<'a, 's> {
         id: u32,
         event: &[Value<'_>],
     ) -> Result<bool, EvalError> {
-        let supply = self
-            .profile
-            .supply(template_type)
-            .ok_or(EvalError::TemplateTypeNotSupplied { template_type })?;
-        check_event(supply, event)?;
+        check_supplied(self.profile, template_type, event)?;
         let Some((_, group)) = self
             .groups
             .binary_search_by_key(&template_type, |(t, _)| *t)

@@ -58,6 +58,7 @@ impl<'a, 's> Validated<'a, 's> {
     }
 
     /// This content with the summary of further checks that found no error.
+    #[cfg(feature = "alloc")]
     pub(crate) const fn with_summary(self, summary: Summary) -> Self {
         Self { summary, ..self }
     }
