@@ -31,6 +31,7 @@ fn main() {
     let bytes = encode(&ChannelContent {
         channel_id: 1,
         content_version: 1,
+        targets: chanval_testing::testkit::target_names(&FLEET, current_profiles()),
         instances,
     })
     .unwrap();

@@ -45,7 +45,7 @@ pub enum ErrorKind {
     #[error("bad magic: this is not a channel file (expected the bytes \"CHVL\")")]
     BadMagic,
     /// The header's format version is not one this reader knows.
-    #[error("format version {0} is not supported (this reader knows version 1)")]
+    #[error("format version {0} is not supported (this reader knows versions 1 and 2)")]
     UnsupportedVersion(u16),
     /// A reserved field or bit is not zero.
     #[error("reserved {what} is {value:#x}; it must be zero")]
@@ -111,6 +111,12 @@ pub enum ErrorKind {
     /// Bytes follow the trailer.
     #[error("{0} byte(s) follow the trailer")]
     TrailingBytes(usize),
+    /// A target name in the targets block breaks a rule of the format (docs/FORMAT.md §4).
+    #[error("bad target: {what}")]
+    BadTarget {
+        /// The rule broken.
+        what: &'static str,
+    },
 }
 
 impl ErrorKind {

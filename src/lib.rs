@@ -56,7 +56,8 @@
 //!     Schema { template_types: &TYPES, profiles: &PROFILES, budget: Budget::DEFAULT };
 //!
 //! # use chanval::{ChannelContent, CriterionModel, InstanceModel, encode};
-//! # let bytes = encode(&ChannelContent { channel_id: 291, content_version: 1, instances: vec![
+//! # let bytes = encode(&ChannelContent { channel_id: 291, content_version: 1,
+//! #   targets: vec!["agent-1.0".into()], instances: vec![
 //! #     InstanceModel { id: 7, template_type: 1, criteria: vec![
 //! #         CriterionModel::Glob { pattern: b"*.exe".to_vec(), fold: true },
 //! #         CriterionModel::Wildcard ] } ] })?;
@@ -72,7 +73,7 @@
 //! assert_eq!(matched.get(..n), Some(&[7u32][..]));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(not(any(feature = "std", feature = "store")), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // Panic-free by construction: these are errors in library code and allowed only in tests.
@@ -109,18 +110,20 @@ mod limits;
 mod schema;
 mod validate;
 
+#[cfg(feature = "signing")]
+pub mod agent;
 #[cfg(feature = "std")]
 pub mod codegen;
 #[cfg(feature = "alloc")]
 pub mod diff;
 #[cfg(feature = "alloc")]
 mod model;
-#[cfg(feature = "signing")]
-pub mod signature;
 #[cfg(feature = "std")]
 pub mod source;
-#[cfg(feature = "std")]
+#[cfg(feature = "store")]
 pub mod store;
+#[cfg(feature = "signing")]
+pub mod trust;
 
 pub use checksum::crc32c;
 pub use common::{CriterionKind, CriterionSet, FLAG_FOLD, InputKind, PayloadSize, Span};
@@ -131,30 +134,26 @@ pub use diag::{
 pub use error::{Error, ErrorKind, EvalError};
 pub use eval::{Cost, Value, criterion_cost, glob_cost, glob_match, matches_everything};
 pub use format::{
-    CRITERION_HEAD_LEN, ChannelFile, Criteria, Criterion, CriterionAt, FORMAT_VERSION, HEADER_LEN,
-    Header, Instance, Instances, MAGIC, RECORD_HEAD_LEN, TRAILER_LEN, parse, parse_with_limits,
+    CRITERION_HEAD_LEN, ChannelFile, Criteria, Criterion, CriterionAt, FORMAT_VERSION,
+    FORMAT_VERSION_1, HEADER_LEN, Header, Instance, Instances, MAGIC, RECORD_HEAD_LEN, TRAILER_LEN,
+    TargetNames, Targets, channel_file_bytes, declared_len, is_target_name, parse,
+    parse_with_limits,
 };
 pub use interpret::Interpreter;
 #[cfg(feature = "alloc")]
 pub use interpret::{CompileOptions, Program, Scratch, gate};
-pub use limits::{Limits, MAX_ATOM, MAX_FIELDS, MAX_PROFILES, MAX_TEMPLATE_TYPES};
+pub use limits::{
+    Limits, MAX_ATOM, MAX_FIELDS, MAX_PROFILES, MAX_TARGET_NAME_LEN, MAX_TARGETS, MAX_TARGETS_LEN,
+    MAX_TEMPLATE_TYPES,
+};
 pub use schema::{
     Budget, FieldDef, Profile, ProfileSet, Schema, Supply, TemplateType, declared_inputs,
 };
 #[cfg(feature = "std")]
 pub use schema::{SchemaDoc, TomlError};
-pub use validate::{Rejected, Validated, Validator, check_schema, exercise_scratch_len};
+pub use validate::{Rejected, Validated, Validator, check_schema, exercise_scratch_len, targeted};
 
 #[cfg(feature = "alloc")]
 pub use model::{
     ChannelContent, CriterionModel, EncodeError, InstanceModel, encode, encode_with_limits,
 };
-
-/// The channel file inside `bytes`: without the signature block when there is one.
-#[cfg(feature = "std")]
-pub(crate) fn signature_free(bytes: &[u8]) -> &[u8] {
-    #[cfg(feature = "signing")]
-    return signature::channel_file_bytes(bytes);
-    #[cfg(not(feature = "signing"))]
-    bytes
-}

@@ -27,6 +27,15 @@ pub const MAX_PROFILES: usize = 64;
 /// The most template types a schema may declare (the validator tracks them in a fixed bitset).
 pub const MAX_TEMPLATE_TYPES: usize = 256;
 
+/// The most targets (interpreter profiles) one channel file may name: as many as a schema may
+/// declare.
+pub const MAX_TARGETS: usize = MAX_PROFILES;
+/// The longest target (profile) name, in bytes.
+pub const MAX_TARGET_NAME_LEN: usize = 64;
+/// The longest targets block of a version-2 file: the count byte and [`MAX_TARGETS`] names of
+/// [`MAX_TARGET_NAME_LEN`] bytes, each after its length byte.
+pub const MAX_TARGETS_LEN: usize = 1 + MAX_TARGETS * (1 + MAX_TARGET_NAME_LEN);
+
 /// The longest literal piece ("atom") the compiled program indexes an instance under. Atoms
 /// ending at one input position have distinct lengths, so the prefilter reports at most this
 /// many per input byte; the gate's cost model charges that.

@@ -5,14 +5,15 @@
 //! The encoder serializes faithfully — it does not sort or judge content; that is the
 //! validator's job — but it refuses anything the format cannot represent within [`Limits`].
 
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::common::{CriterionKind, PayloadSize};
 use crate::format::{
     CRITERION_HEAD_LEN, ChannelFile, Criterion, FORMAT_VERSION, HEADER_LEN, MAGIC, RECORD_HEAD_LEN,
-    TRAILER_LEN,
+    TRAILER_LEN, is_target_name,
 };
-use crate::limits::Limits;
+use crate::limits::{Limits, MAX_TARGETS};
 
 /// A channel file's content, owned.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -22,6 +23,9 @@ pub struct ChannelContent {
     pub channel_id: u32,
     /// The content version.
     pub content_version: u64,
+    /// The interpreter profiles the content is for, by name, sorted and unique (at least one
+    /// to encode; a version-1 file read back has none).
+    pub targets: Vec<String>,
     /// The instances, in file order.
     pub instances: Vec<InstanceModel>,
 }
@@ -113,6 +117,11 @@ impl ChannelContent {
         Self {
             channel_id: file.header().channel_id,
             content_version: file.header().content_version,
+            targets: file
+                .targets()
+                .iter()
+                .map(|(name, _)| name.to_string())
+                .collect(),
             instances: file
                 .instances()
                 .map(|i| InstanceModel {
@@ -174,6 +183,9 @@ pub enum EncodeError {
         /// The limit.
         limit: u32,
     },
+    /// Targets the format cannot carry.
+    #[error("targets: {0}")]
+    BadTargets(&'static str),
     /// A file longer than `max_file_len`.
     #[error("the file would be {len} bytes; the limit is {limit}")]
     FileTooLong {
@@ -278,6 +290,40 @@ fn record_len(
     Ok(len)
 }
 
+/// The targets block: the count, then each name after its length byte.
+fn targets_block(targets: &[String]) -> Result<Vec<u8>, EncodeError> {
+    if targets.is_empty() {
+        return Err(EncodeError::BadTargets(
+            "content must name at least one target profile",
+        ));
+    }
+    if targets.len() > MAX_TARGETS {
+        return Err(EncodeError::BadTargets("more than 64 targets"));
+    }
+    if let Some(bad) = targets.iter().find(|t| !is_target_name(t.as_bytes())) {
+        return Err(EncodeError::BadTargets(if bad.is_empty() {
+            "a target name is empty"
+        } else if bad.len() > crate::limits::MAX_TARGET_NAME_LEN {
+            "a target name is longer than 64 bytes"
+        } else {
+            "a target name holds a byte outside printable ASCII without spaces"
+        }));
+    }
+    if targets.windows(2).any(|w| matches!(w, [a, b] if a >= b)) {
+        return Err(EncodeError::BadTargets(
+            "target names must be sorted and unique",
+        ));
+    }
+    let mut block = Vec::with_capacity(crate::limits::MAX_TARGETS_LEN);
+    // At most 64 targets, each of at most 64 bytes (checked above).
+    block.push(u8::try_from(targets.len()).unwrap_or(u8::MAX));
+    for t in targets {
+        block.push(u8::try_from(t.len()).unwrap_or(u8::MAX));
+        block.extend_from_slice(t.as_bytes());
+    }
+    Ok(block)
+}
+
 /// Encodes `content` under the default limits.
 ///
 /// # Errors
@@ -295,6 +341,7 @@ pub fn encode_with_limits(
     limits: &Limits,
 ) -> Result<Vec<u8>, EncodeError> {
     let limits = limits.clamped();
+    let targets = targets_block(&content.targets)?;
     let count = content.instances.len();
     let count_u32 = u32::try_from(count)
         .ok()
@@ -309,7 +356,9 @@ pub fn encode_with_limits(
             .saturating_add(4)
             .saturating_add(record_len(i, instance, &limits)?);
     }
-    let total = body_len.saturating_add(HEADER_LEN + TRAILER_LEN);
+    let total = body_len
+        .saturating_add(targets.len())
+        .saturating_add(HEADER_LEN + TRAILER_LEN);
     let body_len_u32 = u32::try_from(body_len)
         .ok()
         .filter(|_| total <= limits.max_file_len)
@@ -325,7 +374,14 @@ pub fn encode_with_limits(
     out.extend_from_slice(&content.content_version.to_le_bytes());
     out.extend_from_slice(&count_u32.to_le_bytes());
     out.extend_from_slice(&body_len_u32.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
+    // MAX_TARGETS_LEN fits a u16.
+    out.extend_from_slice(
+        &u16::try_from(targets.len())
+            .unwrap_or(u16::MAX)
+            .to_le_bytes(),
+    );
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&targets);
     for (i, instance) in content.instances.iter().enumerate() {
         let len = record_len(i, instance, &limits)?;
         out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());

@@ -4,6 +4,7 @@
 //! ```toml
 //! channel_id = 291
 //! content_version = 2
+//! targets = ["sensor-7.12"]               # the profiles the content is for
 //!
 //! [[instance]]
 //! id = 4
@@ -14,6 +15,11 @@
 //! criteria.access_mask = { all = 0x3 }    # flags_all; `any` for flags_any
 //! criteria.image = { exact = "cmd.exe", fold = true }
 //! ```
+//!
+//! `targets` lists profile names of the schema, or a range of them in the schema's declaration
+//! order: `targets = { from = "sensor-7.11" }` (to the last profile) or `{ from = "sensor-7.11",
+//! to = "sensor-7.12" }`. The file records the names, sorted; the gate validates exactly those
+//! profiles and agents of any other profile refuse the file.
 //!
 //! Fields not named are wildcards. Criteria are written by field name; an unknown field, a
 //! criterion the field does not allow, or a repeated instance id is an error with its line and
@@ -35,8 +41,96 @@ use crate::schema::{Schema, TemplateType, TomlError, TypeName};
 struct SourceToml {
     channel_id: u32,
     content_version: u64,
+    targets: Option<Spanned<TargetsToml>>,
     #[serde(default)]
     instance: Vec<InstanceToml>,
+}
+
+/// `targets`: a list of profile names, or a range of the schema's profiles.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TargetsToml {
+    Names(Vec<String>),
+    Range { from: String, to: Option<String> },
+}
+
+/// The target names `targets` stands for, sorted.
+fn resolve_targets(
+    text: &str,
+    targets: Option<&Spanned<TargetsToml>>,
+    schema: &Schema<'_>,
+) -> Result<Vec<String>, TomlError> {
+    let at = |offset: usize, message: String| TomlError::at(text, offset, message);
+    let declared = || names(schema.profiles.iter().map(|p| p.name));
+    let Some(targets) = targets else {
+        return Err(at(
+            0,
+            format!(
+                "the source must declare its `targets`, the profiles its content is for, e.g. \
+                 targets = [\"{}\"]; the schema declares {}",
+                schema.profiles.first().map_or("sensor-1.0", |p| p.name),
+                declared()
+            ),
+        ));
+    };
+    // (Spans of the single names are lost in an untagged enum; errors point at `targets`.)
+    let here = targets.span().start;
+    let position = |name: &String| {
+        schema.profile(name).map(|(i, _)| i).ok_or_else(|| {
+            at(
+                here,
+                format!(
+                    "the schema has no profile `{}`; it declares {}",
+                    name.escape_debug(),
+                    declared()
+                ),
+            )
+        })
+    };
+    let mut out: Vec<String> = match targets.get_ref() {
+        TargetsToml::Names(list) => {
+            let mut out = Vec::with_capacity(list.len());
+            for name in list {
+                position(name)?;
+                if out.contains(name) {
+                    return Err(at(here, format!("target `{name}` is listed twice")));
+                }
+                out.push(name.clone());
+            }
+            out
+        }
+        TargetsToml::Range { from, to } => {
+            let first = position(from)?;
+            let last = match to {
+                Some(to) => position(to)?,
+                None => schema.profiles.len().saturating_sub(1),
+            };
+            if last < first {
+                return Err(at(
+                    here,
+                    format!(
+                        "the range ends at `{}`, which the schema declares before `{from}`",
+                        to.as_deref().unwrap_or("")
+                    ),
+                ));
+            }
+            schema
+                .profiles
+                .iter()
+                .skip(first)
+                .take(last.saturating_sub(first).saturating_add(1))
+                .map(|p| p.name.to_string())
+                .collect()
+        }
+    };
+    if out.is_empty() {
+        return Err(at(
+            here,
+            "`targets` is empty; name at least one profile".to_string(),
+        ));
+    }
+    out.sort_unstable();
+    Ok(out)
 }
 
 #[derive(Deserialize)]
@@ -124,6 +218,7 @@ pub fn compile(text: &str, schema: &Schema<'_>) -> Result<ChannelContent, TomlEr
             e.message().trim_end().to_string(),
         )
     })?;
+    let targets = resolve_targets(text, source.targets.as_ref(), schema)?;
     let mut instances: Vec<(Spanned<u32>, InstanceModel)> =
         Vec::with_capacity(source.instance.len());
     for i in source.instance {
@@ -208,6 +303,7 @@ pub fn compile(text: &str, schema: &Schema<'_>) -> Result<ChannelContent, TomlEr
     Ok(ChannelContent {
         channel_id: source.channel_id,
         content_version: source.content_version,
+        targets,
         instances: instances.into_iter().map(|(_, m)| m).collect(),
     })
 }

@@ -39,6 +39,10 @@ pub fn max_count(size: usize) -> Vec<u8> {
     encode(&ChannelContent {
         channel_id: 1,
         content_version: 1,
+        targets: chanval_testing::testkit::target_names(
+            &chanval_testing::testkit::FLEET,
+            ProfileSet::all(&chanval_testing::testkit::FLEET),
+        ),
         instances,
     })
     .unwrap()
@@ -71,6 +75,10 @@ pub fn max_patterns(size: usize) -> Vec<u8> {
     encode(&ChannelContent {
         channel_id: 1,
         content_version: 1,
+        targets: chanval_testing::testkit::target_names(
+            &chanval_testing::testkit::FLEET,
+            ProfileSet::all(&chanval_testing::testkit::FLEET),
+        ),
         instances,
     })
     .unwrap()
@@ -118,6 +126,10 @@ pub fn glob_rules(n: usize) -> (Vec<Vec<u8>>, Vec<u8>, Vec<Vec<u8>>) {
     let file = encode(&ChannelContent {
         channel_id: 2,
         content_version: 1,
+        targets: chanval_testing::testkit::target_names(
+            &chanval_testing::testkit::FLEET,
+            ProfileSet::all(&chanval_testing::testkit::FLEET),
+        ),
         instances,
     })
     .unwrap();

@@ -51,9 +51,45 @@ pub fn load_schema(path: &Path) -> Result<SchemaDoc, Failure> {
     SchemaDoc::from_toml(&text).map_err(|e| Failure(format!("schema {}", located(path, &e))))
 }
 
-/// Writes `bytes` to `path` atomically.
+/// Refuses to write `output` when it is one of `inputs` (the same file, by any path): a command
+/// never overwrites what it reads, such as its source, its schema or a key.
+pub fn ensure_distinct(output: &Path, inputs: &[(&Path, &str)]) -> Result<(), Failure> {
+    let Ok(out) = fs::metadata(output) else {
+        return Ok(()); // a new file cannot be an input
+    };
+    for (input, role) in inputs {
+        let Ok(meta) = fs::metadata(input) else {
+            continue;
+        };
+        #[cfg(unix)]
+        let same = {
+            use std::os::unix::fs::MetadataExt;
+            meta.dev() == out.dev() && meta.ino() == out.ino()
+        };
+        #[cfg(not(unix))]
+        let same = fs::canonicalize(input).ok() == fs::canonicalize(output).ok();
+        if same {
+            return Err(Failure(format!(
+                "refusing to write `{}`: it is {role} (`{}`), an input of this command",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically. A file that is replaced keeps its permission bits; a
+/// new one gets 0644.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    write_atomically_mode(path, bytes, 0o644)
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777)
+    };
+    #[cfg(not(unix))]
+    let mode = 0o644;
+    write_atomically_mode(path, bytes, mode)
 }
 
 /// [`write_atomically`] with the file's permission bits (on Unix) set when it is created, so a
@@ -85,6 +121,13 @@ pub fn write_atomically_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(),
         #[cfg(not(unix))]
         let _ = mode;
         let mut f = options.open(&tmp).map_err(|e| fail("create", e))?;
+        // The mode given at creation is reduced by the umask; a replaced file keeps its own.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(|e| fail("set permissions", e))?;
+        }
         f.write_all(bytes).map_err(|e| fail("write", e))?;
         f.sync_all().map_err(|e| fail("sync", e))?;
         drop(f);

@@ -48,6 +48,8 @@ enum Command {
     Keygen(cmd::keygen::Args),
     Sign(cmd::sign::Args),
     Verify(cmd::verify::Args),
+    Root(cmd::root::Args),
+    Rollout(cmd::rollout::Args),
     Schema(cmd::schema::Args),
 }
 
@@ -60,6 +62,8 @@ fn main() -> ExitCode {
         Command::Keygen(args) => cmd::keygen::run(&args),
         Command::Sign(args) => cmd::sign::run(&args),
         Command::Verify(args) => cmd::verify::run(&args),
+        Command::Root(args) => cmd::root::run(&args),
+        Command::Rollout(args) => cmd::rollout::run(&args),
         Command::Schema(args) => cmd::schema::run(&args),
     };
     match outcome {

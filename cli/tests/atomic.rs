@@ -82,6 +82,10 @@ fn every_shipped_example_rebuilds_to_its_committed_bytes() {
             "examples/incident/schema.toml",
             "examples/incident/channel-291-v2",
         ),
+        (
+            "examples/incident/schema.toml",
+            "examples/incident/channel-291-v3",
+        ),
         ("examples/fleet/schema.toml", "examples/fleet/channel-100"),
         ("examples/fleet/schema.toml", "examples/fleet/channel-101"),
         ("examples/fleet/schema.toml", "cli/tests/inputs/warning"),

@@ -9,8 +9,12 @@
  * - a zero length with a null pointer is an empty input (an empty channel file is rejected as
  *   truncated; an empty event is an event of no inputs);
  * - out-parameters are written only on the status codes each function documents;
- * - the only allocation that crosses the boundary is the chanval_content handle, made by
- *   chanval_load and released by chanval_content_free (which accepts NULL);
+ * - the allocations that cross the boundary are the handles (chanval_root, chanval_content,
+ *   chanval_store), each released by its _free function (which accepts NULL);
+ * - content reaches the agent only through the one load path: chanval_load (or the store's
+ *   chanval_store_install / chanval_store_load) checks size, trust root and signatures, channel,
+ *   targets, contract digest, versions, expiry and rollout, then validates for the agent's
+ *   profile; unsigned files only with CHANVAL_LOAD_ALLOW_UNSIGNED;
  * - nothing panics or unwinds across the boundary; an internal bug gives CHANVAL_ERR_INTERNAL.
  */
 
@@ -41,7 +45,7 @@
 #define CHANVAL_ERR_STRUCTURE -3
 
 /**
- * The content was rejected by the validator (see the findings written).
+ * The content was rejected by the validator for the agent's profile (see the findings).
  */
 #define CHANVAL_ERR_REJECTED -4
 
@@ -55,6 +59,116 @@
  * More instances matched than the output holds (the first `capacity` ids were written).
  */
 #define CHANVAL_ERR_OUTPUT_TOO_SMALL -6
+
+/**
+ * The file is larger than the agent accepts (nothing was read).
+ */
+#define CHANVAL_ERR_TOO_LARGE -7
+
+/**
+ * The file is not signed and `CHANVAL_LOAD_ALLOW_UNSIGNED` was not given.
+ */
+#define CHANVAL_ERR_UNSIGNED -8
+
+/**
+ * The file is signed but no trust root was given.
+ */
+#define CHANVAL_ERR_NO_TRUST_ROOT -9
+
+/**
+ * The signature envelope is malformed (or of chanval 0.1, which carries no verdict).
+ */
+#define CHANVAL_ERR_BAD_ENVELOPE -10
+
+/**
+ * The trust root has expired.
+ */
+#define CHANVAL_ERR_ROOT_EXPIRED -11
+
+/**
+ * Not signed by a threshold of the root's release keys.
+ */
+#define CHANVAL_ERR_SIGNATURES -12
+
+/**
+ * The file was changed after signing (its digest is not the envelope's).
+ */
+#define CHANVAL_ERR_FILE_DIGEST -13
+
+/**
+ * The content has expired.
+ */
+#define CHANVAL_ERR_CONTENT_EXPIRED -14
+
+/**
+ * The file is for another channel.
+ */
+#define CHANVAL_ERR_WRONG_CHANNEL -15
+
+/**
+ * Not for this agent: the file does not target the agent's profile.
+ */
+#define CHANVAL_ERR_NOT_FOR_THIS_AGENT -16
+
+/**
+ * The content was gated against another contract than the compiled-in schema's.
+ */
+#define CHANVAL_ERR_SCHEMA_MISMATCH -17
+
+/**
+ * The content version is not newer than the running one.
+ */
+#define CHANVAL_ERR_ROLLBACK -18
+
+/**
+ * The content version jumps too far past the running one.
+ */
+#define CHANVAL_ERR_FAST_FORWARD -19
+
+/**
+ * The stored file is not the one that was installed.
+ */
+#define CHANVAL_ERR_NOT_INSTALLED -20
+
+/**
+ * The rollout has not reached this agent's ring yet.
+ */
+#define CHANVAL_ERR_ROLLOUT_WAIT -21
+
+/**
+ * The rollout is paused.
+ */
+#define CHANVAL_ERR_ROLLOUT_PAUSED -22
+
+/**
+ * The customer pinned an older version.
+ */
+#define CHANVAL_ERR_ROLLOUT_PINNED -23
+
+/**
+ * The content is recalled.
+ */
+#define CHANVAL_ERR_RECALLED -24
+
+/**
+ * The trust root is malformed, or not signed by a threshold of root keys.
+ */
+#define CHANVAL_ERR_BAD_ROOT -25
+
+/**
+ * A root update that is not the next version of the trusted root.
+ */
+#define CHANVAL_ERR_ROOT_VERSION -26
+
+/**
+ * The store could not read or write its files (what was installed is unchanged).
+ */
+#define CHANVAL_ERR_STORE_IO -27
+
+/**
+ * No slot of the store holds content that passes the load path.
+ */
+#define CHANVAL_ERR_NO_GOOD_CONTENT -28
 
 /**
  * An internal error (a bug): nothing was written.
@@ -77,16 +191,114 @@
 #define CHANVAL_FLAGS 2
 
 /**
- * Validated content, compiled for the agent's profile, ready to evaluate. Opaque to C.
+ * Load flag: accept an unsigned file (no trust, no expiry, no rollout). Off unless given.
+ */
+#define CHANVAL_LOAD_ALLOW_UNSIGNED 1
+
+/**
+ * Load flag: `running_version` holds the content version running now.
+ */
+#define CHANVAL_LOAD_HAS_RUNNING_VERSION 2
+
+/**
+ * Load flag: accept a content version not newer than the running one (a deliberate rollback).
+ */
+#define CHANVAL_LOAD_ALLOW_ROLLBACK 4
+
+/**
+ * Rollout choice: general availability (the agent's ring decides).
+ */
+#define CHANVAL_CHOICE_GENERAL 0
+
+/**
+ * Rollout choice: early access (content when the first ring opens).
+ */
+#define CHANVAL_CHOICE_EARLY_ACCESS 1
+
+/**
+ * Rollout choice: pinned to `pinned_version` (nothing newer).
+ */
+#define CHANVAL_CHOICE_PINNED 2
+
+/**
+ * `chanval_store_load` status flag: the previous content was loaded (rollback).
+ */
+#define CHANVAL_STORE_ROLLED_BACK 1
+
+/**
+ * `chanval_store_load` status flag: this start could not be recorded (full or read-only disk).
+ */
+#define CHANVAL_STORE_STATE_NOT_SAVED 2
+
+/**
+ * Content through the load path, compiled for the agent's profile. Opaque to C; it owns its
+ * compiled program, which owns everything it evaluates.
  */
 typedef struct chanval_content chanval_content;
+
+/**
+ * A trust root the agent holds. Opaque to C; it owns its bytes.
+ */
+typedef struct chanval_root chanval_root;
+
+/**
+ * A last-known-good store in one directory. Opaque to C.
+ */
+typedef struct chanval_store chanval_store;
+
+/**
+ * What the agent is and expects: the input of every load.
+ */
+typedef struct {
+  /**
+   * The agent's profile, NUL-terminated (one of the compiled-in schema's).
+   */
+  const char *profile;
+  /**
+   * The trust root (from `chanval_root_open`); may be null, and then every signed file is
+   * refused with `CHANVAL_ERR_NO_TRUST_ROOT`.
+   */
+  const chanval_root *root;
+  /**
+   * The channel the file must belong to.
+   */
+  uint32_t channel;
+  /**
+   * `CHANVAL_LOAD_*` flags.
+   */
+  uint32_t flags;
+  /**
+   * The content version running now (with `CHANVAL_LOAD_HAS_RUNNING_VERSION`).
+   */
+  uint64_t running_version;
+  /**
+   * The agent's clock, in Unix seconds.
+   */
+  uint64_t now;
+  /**
+   * The agent's id, for the rollout plan; null with length 0 ignores the rings.
+   */
+  const uint8_t *agent_id;
+  /**
+   * Bytes of `agent_id`.
+   */
+  size_t agent_id_len;
+  /**
+   * `CHANVAL_CHOICE_*`.
+   */
+  uint8_t choice;
+  /**
+   * With `CHANVAL_CHOICE_PINNED`: the newest content version to accept.
+   */
+  uint64_t pinned_version;
+} chanval_agent_config;
 
 /**
  * One finding, as C sees it.
  */
 typedef struct {
   /**
-   * The stable code, NUL-terminated (e.g. "CV0202").
+   * The stable code, NUL-terminated (e.g. "CV0202", or "CV0610" for a refusal).
    */
   uint8_t code[8];
   /**
@@ -134,28 +346,82 @@ typedef struct {
 } chanval_value;
 
 /**
- * Parses `bytes`, validates them against the compiled-in schema for `profile` (a
- * NUL-terminated profile name) and, on success, stores a new content handle in `*out`.
+ * Opens a trust root for the agent from `bytes` — the root it ships with, trusted because it
+ * came with it: parsed and signed by a threshold of its own root keys. The bytes are copied.
+ * Stores a new handle in `*out`.
  *
- * Findings (errors and warnings) are written to `findings` (up to `capacity`), and their total
- * number to `*findings_len` (which may exceed `capacity`); `findings` may be null when
- * `capacity` is 0. The bytes are copied: the caller may free them after the call.
- *
- * Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL`, `CHANVAL_ERR_UNKNOWN_PROFILE`,
- * `CHANVAL_ERR_STRUCTURE` or `CHANVAL_ERR_REJECTED`. `*out` is written only with `CHANVAL_OK`.
+ * Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL` or `CHANVAL_ERR_BAD_ROOT`.
  *
  * # Safety
- * `profile` must be a NUL-terminated string; `bytes` must point to `len` readable bytes (or be
- * null with `len` 0); `findings` must point to `capacity` writable elements (or be null with
- * `capacity` 0); `out` and `findings_len` must be valid for writes.
+ * `bytes` must point to `len` readable bytes (or be null with `len` 0); `out` must be valid for
+ * writes.
  */
-int32_t chanval_load(const char *profile,
+int32_t chanval_root_open(const uint8_t *bytes, size_t len, chanval_root **out);
+
+/**
+ * Replaces the trusted root with its successor `bytes` when they are exactly the next version,
+ * signed by a threshold of the current root's root keys and of their own. On any failure the
+ * handle keeps the current root.
+ *
+ * Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL`, `CHANVAL_ERR_BAD_ROOT` (malformed, or too few
+ * signatures) or `CHANVAL_ERR_ROOT_VERSION`.
+ *
+ * # Safety
+ * `root` must come from `chanval_root_open` and not be freed or used by another thread during
+ * the call; `bytes` must point to `len` readable bytes.
+ */
+int32_t chanval_root_update(chanval_root *root, const uint8_t *bytes, size_t len);
+
+/**
+ * The version of the trusted root (0 for a null handle).
+ *
+ * # Safety
+ * `root` must be null or come from `chanval_root_open` and not be freed.
+ */
+uint64_t chanval_root_version(const chanval_root *root);
+
+/**
+ * Releases a root handle. Null is allowed and does nothing.
+ *
+ * # Safety
+ * `root` must be null or come from `chanval_root_open`, and not be used afterwards.
+ */
+void chanval_root_free(chanval_root *root);
+
+/**
+ * Loads `bytes` through the load path for the agent `config` describes and, on success,
+ * stores a new content handle in `*out`: size cap, envelope and trust root, channel, targets,
+ * contract digest, versions, expiry, rollout, validation for the agent's profile, compilation.
+ *
+ * Findings are written to `findings` (up to `capacity`) and their total number to
+ * `*findings_len` (which may exceed `capacity`): the validator's findings when it rejects the
+ * content, else one finding with the refusal's code (`CV06xx`, or the structural error's).
+ * `findings` may be null when `capacity` is 0. Nothing is kept of `bytes` after the call.
+ *
+ * Returns `CHANVAL_OK` or the refusal's `CHANVAL_ERR_*` (each refusal has its own);
+ * `*out` is written only with `CHANVAL_OK`.
+ *
+ * # Safety
+ * `config` must be valid for reads (see `chanval_agent_config`); `bytes` must point to `len`
+ * readable bytes (or be null with `len` 0); `findings` must point to `capacity` writable
+ * elements (or be null with `capacity` 0); `out` and `findings_len` must be valid for writes.
+ */
+int32_t chanval_load(const chanval_agent_config *config,
                      const uint8_t *bytes,
                      size_t len,
                      chanval_finding *findings,
                      size_t capacity,
                      size_t *findings_len,
                      chanval_content **out);
+
+/**
+ * The content version of loaded content (0 for a null handle): what to pass as
+ * `running_version` next time.
+ *
+ * # Safety
+ * `content` must be null or come from `chanval_load` / `chanval_store_*` and not be freed.
+ */
+uint64_t chanval_content_version(const chanval_content *content);
 
 /**
  * Evaluates the instances of `template_type` against `event` (`event_len` values, exactly the
@@ -182,8 +448,80 @@ int32_t chanval_evaluate(const chanval_content *content,
  * Releases a content handle. Null is allowed and does nothing.
  *
  * # Safety
- * `content` must be null or come from `chanval_load`, and not be used afterwards.
+ * `content` must be null or come from `chanval_load` / `chanval_store_*`, and not be used
+ * afterwards.
  */
 void chanval_content_free(chanval_content *content);
+
+/**
+ * Opens the last-known-good store in the directory `dir` (NUL-terminated path, which must
+ * exist); an update not marked healthy after `boot_limit` starts is rolled back. Stores a new
+ * handle in `*out`. Opening reads nothing yet.
+ *
+ * Returns `CHANVAL_OK` or `CHANVAL_ERR_NULL` (also for a path that is not UTF-8).
+ *
+ * # Safety
+ * `dir` must be a NUL-terminated string; `out` must be valid for writes.
+ */
+int32_t chanval_store_open(const char *dir, uint32_t boot_limit, chanval_store **out);
+
+/**
+ * Installs `bytes` into the store through the load path (against the version the store runs
+ * now, or `config`'s running version if newer), durably, keeping the current content as the
+ * previous one until `chanval_store_mark_healthy`. On success stores the loaded content in
+ * `*out` (when `out` is not null). Findings as `chanval_load`.
+ *
+ * Returns `CHANVAL_OK`, a refusal's `CHANVAL_ERR_*`, or `CHANVAL_ERR_STORE_IO` (nothing
+ * changed).
+ *
+ * # Safety
+ * As `chanval_load`; `store` must come from `chanval_store_open` and not be used by another
+ * thread during the call; `out` may be null.
+ */
+int32_t chanval_store_install(chanval_store *store,
+                              const chanval_agent_config *config,
+                              const uint8_t *bytes,
+                              size_t len,
+                              chanval_finding *findings,
+                              size_t capacity,
+                              size_t *findings_len,
+                              chanval_content **out);
+
+/**
+ * The content to run now, from the store: the active slot, or the previous one after a crash
+ * loop or when the active one fails the load path. Stores it in `*out`, and
+ * `CHANVAL_STORE_*` flags in `*flags`.
+ *
+ * Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL`, `CHANVAL_ERR_UNKNOWN_PROFILE`,
+ * `CHANVAL_ERR_BAD_ROOT` or `CHANVAL_ERR_NO_GOOD_CONTENT`.
+ *
+ * # Safety
+ * `store` must come from `chanval_store_open` and not be used by another thread during the
+ * call; `config` as `chanval_load`; `out` and `flags` must be valid for writes.
+ */
+int32_t chanval_store_load(chanval_store *store,
+                           const chanval_agent_config *config,
+                           chanval_content **out,
+                           uint32_t *flags);
+
+/**
+ * The agent runs well on the content it loaded: the update is proven and is no longer rolled
+ * back after a crash loop.
+ *
+ * Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL` or `CHANVAL_ERR_STORE_IO`.
+ *
+ * # Safety
+ * `store` must come from `chanval_store_open` and not be used by another thread during the
+ * call.
+ */
+int32_t chanval_store_mark_healthy(chanval_store *store);
+
+/**
+ * Releases a store handle (the files stay). Null is allowed and does nothing.
+ *
+ * # Safety
+ * `store` must be null or come from `chanval_store_open`, and not be used afterwards.
+ */
+void chanval_store_free(chanval_store *store);
 
 #endif  /* CHANVAL_H */

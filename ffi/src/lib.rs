@@ -1,28 +1,36 @@
 //! The C ABI of chanval: what an agent written in C or C++ links (`libchanval_c.a` or `.so`,
 //! header `include/chanval.h`). The agent's schema is compiled in (`CHANVAL_SCHEMA`, see
-//! build.rs); content is validated against one of its profiles and evaluated under it.
+//! build.rs). Content reaches the agent only through the library's one load path
+//! (`chanval::agent`): size cap, trust root and signatures, channel, targets, contract digest,
+//! versions, expiry, rollout, validation for the agent's profile, compilation.
 //!
 //! Rules, for every function:
 //! - a null pointer where a pointer is required gives `CHANVAL_ERR_NULL`, and nothing is written;
 //! - a zero length with a null pointer is an empty input (an empty channel file is rejected as
 //!   truncated; an empty event is an event of no inputs);
 //! - out-parameters are written only on the documented status codes;
-//! - the only allocation that crosses the boundary is the content handle, made by
-//!   `chanval_load` and released by `chanval_content_free` (which accepts null);
+//! - the allocations that cross the boundary are the handles (`chanval_root`,
+//!   `chanval_content`, `chanval_store`), each released by its `_free` function (which accepts
+//!   null);
 //! - nothing panics across the boundary: the library is panic-free, and every entry point is
 //!   additionally wrapped so an unexpected panic becomes `CHANVAL_ERR_INTERNAL`.
 //!
+//! Each handle owns its data and nothing borrows across calls: a content handle owns its compiled
+//! program (which owns its patterns), a root handle owns its bytes and re-reads them per call.
 //! This is the only crate of the project that contains `unsafe`; each block says why it holds.
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 // The C names are the API.
 #![allow(non_camel_case_types)]
 
+use std::cell::RefCell;
+use std::ffi::{CStr, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use std::cell::RefCell;
-
-use chanval::{EvalError, Finding, ProfileSet, Program, Scratch, Severity, Validator, Value};
+use chanval::agent::{Agent, LoadError, LoadRequest, Loaded};
+use chanval::store::{Store, StoreError};
+use chanval::trust::{Choice, Root, TrustError};
+use chanval::{Code, EvalError, Finding, Location, Scratch, Severity, Span, Value};
 
 thread_local! {
     /// Per-thread evaluation memory: after it has grown to the content's needs, evaluating an
@@ -46,13 +54,57 @@ pub const CHANVAL_ERR_NULL: i32 = -1;
 pub const CHANVAL_ERR_UNKNOWN_PROFILE: i32 = -2;
 /// The bytes are not a well-formed channel file (see the single finding written).
 pub const CHANVAL_ERR_STRUCTURE: i32 = -3;
-/// The content was rejected by the validator (see the findings written).
+/// The content was rejected by the validator for the agent's profile (see the findings).
 pub const CHANVAL_ERR_REJECTED: i32 = -4;
 /// The event does not fit the profile (input count or kinds), or the template type is not
 /// supplied by the profile.
 pub const CHANVAL_ERR_EVENT: i32 = -5;
 /// More instances matched than the output holds (the first `capacity` ids were written).
 pub const CHANVAL_ERR_OUTPUT_TOO_SMALL: i32 = -6;
+/// The file is larger than the agent accepts (nothing was read).
+pub const CHANVAL_ERR_TOO_LARGE: i32 = -7;
+/// The file is not signed and `CHANVAL_LOAD_ALLOW_UNSIGNED` was not given.
+pub const CHANVAL_ERR_UNSIGNED: i32 = -8;
+/// The file is signed but no trust root was given.
+pub const CHANVAL_ERR_NO_TRUST_ROOT: i32 = -9;
+/// The signature envelope is malformed (or of chanval 0.1, which carries no verdict).
+pub const CHANVAL_ERR_BAD_ENVELOPE: i32 = -10;
+/// The trust root has expired.
+pub const CHANVAL_ERR_ROOT_EXPIRED: i32 = -11;
+/// Not signed by a threshold of the root's release keys.
+pub const CHANVAL_ERR_SIGNATURES: i32 = -12;
+/// The file was changed after signing (its digest is not the envelope's).
+pub const CHANVAL_ERR_FILE_DIGEST: i32 = -13;
+/// The content has expired.
+pub const CHANVAL_ERR_CONTENT_EXPIRED: i32 = -14;
+/// The file is for another channel.
+pub const CHANVAL_ERR_WRONG_CHANNEL: i32 = -15;
+/// Not for this agent: the file does not target the agent's profile.
+pub const CHANVAL_ERR_NOT_FOR_THIS_AGENT: i32 = -16;
+/// The content was gated against another contract than the compiled-in schema's.
+pub const CHANVAL_ERR_SCHEMA_MISMATCH: i32 = -17;
+/// The content version is not newer than the running one.
+pub const CHANVAL_ERR_ROLLBACK: i32 = -18;
+/// The content version jumps too far past the running one.
+pub const CHANVAL_ERR_FAST_FORWARD: i32 = -19;
+/// The stored file is not the one that was installed.
+pub const CHANVAL_ERR_NOT_INSTALLED: i32 = -20;
+/// The rollout has not reached this agent's ring yet.
+pub const CHANVAL_ERR_ROLLOUT_WAIT: i32 = -21;
+/// The rollout is paused.
+pub const CHANVAL_ERR_ROLLOUT_PAUSED: i32 = -22;
+/// The customer pinned an older version.
+pub const CHANVAL_ERR_ROLLOUT_PINNED: i32 = -23;
+/// The content is recalled.
+pub const CHANVAL_ERR_RECALLED: i32 = -24;
+/// The trust root is malformed, or not signed by a threshold of root keys.
+pub const CHANVAL_ERR_BAD_ROOT: i32 = -25;
+/// A root update that is not the next version of the trusted root.
+pub const CHANVAL_ERR_ROOT_VERSION: i32 = -26;
+/// The store could not read or write its files (what was installed is unchanged).
+pub const CHANVAL_ERR_STORE_IO: i32 = -27;
+/// No slot of the store holds content that passes the load path.
+pub const CHANVAL_ERR_NO_GOOD_CONTENT: i32 = -28;
 /// An internal error (a bug): nothing was written.
 pub const CHANVAL_ERR_INTERNAL: i32 = -99;
 
@@ -62,6 +114,25 @@ pub const CHANVAL_BYTES: u8 = 0;
 pub const CHANVAL_UNSIGNED: u8 = 1;
 /// A flag set.
 pub const CHANVAL_FLAGS: u8 = 2;
+
+/// Load flag: accept an unsigned file (no trust, no expiry, no rollout). Off unless given.
+pub const CHANVAL_LOAD_ALLOW_UNSIGNED: u32 = 1;
+/// Load flag: `running_version` holds the content version running now.
+pub const CHANVAL_LOAD_HAS_RUNNING_VERSION: u32 = 2;
+/// Load flag: accept a content version not newer than the running one (a deliberate rollback).
+pub const CHANVAL_LOAD_ALLOW_ROLLBACK: u32 = 4;
+
+/// Rollout choice: general availability (the agent's ring decides).
+pub const CHANVAL_CHOICE_GENERAL: u8 = 0;
+/// Rollout choice: early access (content when the first ring opens).
+pub const CHANVAL_CHOICE_EARLY_ACCESS: u8 = 1;
+/// Rollout choice: pinned to `pinned_version` (nothing newer).
+pub const CHANVAL_CHOICE_PINNED: u8 = 2;
+
+/// `chanval_store_load` status flag: the previous content was loaded (rollback).
+pub const CHANVAL_STORE_ROLLED_BACK: u32 = 1;
+/// `chanval_store_load` status flag: this start could not be recorded (full or read-only disk).
+pub const CHANVAL_STORE_STATE_NOT_SAVED: u32 = 2;
 
 /// One input value of an event.
 #[repr(C)]
@@ -81,7 +152,7 @@ pub struct chanval_value {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct chanval_finding {
-    /// The stable code, NUL-terminated (e.g. "CV0202").
+    /// The stable code, NUL-terminated (e.g. "CV0202", or "CV0610" for a refusal).
     pub code: [u8; 8],
     /// 2 = error, 1 = warning.
     pub severity: u8,
@@ -95,22 +166,68 @@ pub struct chanval_finding {
     pub field_index: u16,
 }
 
-/// Validated content, compiled for the agent's profile, ready to evaluate. Opaque to C.
-pub struct chanval_content {
-    // Field order matters: `program` borrows `bytes` and must be dropped first.
-    program: Program<'static, 'static>,
-    #[allow(dead_code)] // owned here so that `program` can borrow it
+/// What the agent is and expects: the input of every load.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct chanval_agent_config {
+    /// The agent's profile, NUL-terminated (one of the compiled-in schema's).
+    pub profile: *const c_char,
+    /// The trust root (from `chanval_root_open`); may be null, and then every signed file is
+    /// refused with `CHANVAL_ERR_NO_TRUST_ROOT`.
+    pub root: *const chanval_root,
+    /// The channel the file must belong to.
+    pub channel: u32,
+    /// `CHANVAL_LOAD_*` flags.
+    pub flags: u32,
+    /// The content version running now (with `CHANVAL_LOAD_HAS_RUNNING_VERSION`).
+    pub running_version: u64,
+    /// The agent's clock, in Unix seconds.
+    pub now: u64,
+    /// The agent's id, for the rollout plan; null with length 0 ignores the rings.
+    pub agent_id: *const u8,
+    /// Bytes of `agent_id`.
+    pub agent_id_len: usize,
+    /// `CHANVAL_CHOICE_*`.
+    pub choice: u8,
+    /// With `CHANVAL_CHOICE_PINNED`: the newest content version to accept.
+    pub pinned_version: u64,
+}
+
+/// A trust root the agent holds. Opaque to C; it owns its bytes.
+pub struct chanval_root {
     bytes: Box<[u8]>,
 }
 
-fn finding_out(f: &Finding<'_>) -> chanval_finding {
-    let mut code = [0u8; 8];
-    for (d, s) in code.iter_mut().zip(f.code.as_str().bytes()) {
+impl chanval_root {
+    /// The root, read again from the handle's own bytes (checked when they were accepted).
+    fn root(&self) -> Option<Root<'_>> {
+        Root::parse(&self.bytes).ok()
+    }
+}
+
+/// Content through the load path, compiled for the agent's profile. Opaque to C; it owns its
+/// compiled program, which owns everything it evaluates.
+pub struct chanval_content {
+    loaded: Loaded<'static>,
+}
+
+/// A last-known-good store in one directory. Opaque to C.
+pub struct chanval_store {
+    store: Store,
+}
+
+fn code_bytes(code: Code) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    for (d, s) in out.iter_mut().zip(code.as_str().bytes()) {
         *d = s;
     }
+    out
+}
+
+fn finding_out(f: &Finding<'_>) -> chanval_finding {
     let span = f.location.span.unwrap_or_default();
     chanval_finding {
-        code,
+        code: code_bytes(f.code),
         severity: match f.severity {
             Severity::Error => 2,
             Severity::Warning => 1,
@@ -119,6 +236,52 @@ fn finding_out(f: &Finding<'_>) -> chanval_finding {
         byte_end: span.end as u64,
         instance_id: f.location.instance.map_or(u32::MAX, |i| i.id),
         field_index: f.location.field.map_or(u16::MAX, |x| x.index),
+    }
+}
+
+/// The finding that reports a refusal of the load path.
+fn refusal(e: &LoadError) -> Finding<'static> {
+    match e {
+        LoadError::Structure(s) => Finding::structural(s),
+        other => {
+            let span = match other {
+                LoadError::Envelope(TrustError::Malformed { offset, .. }) => {
+                    Some(Span::new(*offset, offset.saturating_add(1)))
+                }
+                _ => None,
+            };
+            let mut location = Location::default();
+            location.span = span;
+            Finding::new(other.code(), location, chanval::Detail::None)
+        }
+    }
+}
+
+/// The status code of each refusal.
+const fn status(e: &LoadError) -> i32 {
+    match e {
+        LoadError::TooLarge { .. } => CHANVAL_ERR_TOO_LARGE,
+        LoadError::Unsigned => CHANVAL_ERR_UNSIGNED,
+        LoadError::NoTrustRoot => CHANVAL_ERR_NO_TRUST_ROOT,
+        LoadError::Envelope(_) => CHANVAL_ERR_BAD_ENVELOPE,
+        LoadError::RootExpired(_) => CHANVAL_ERR_ROOT_EXPIRED,
+        LoadError::Signatures(_) => CHANVAL_ERR_SIGNATURES,
+        LoadError::FileDigest => CHANVAL_ERR_FILE_DIGEST,
+        LoadError::ContentExpired { .. } => CHANVAL_ERR_CONTENT_EXPIRED,
+        LoadError::Structure(_) => CHANVAL_ERR_STRUCTURE,
+        LoadError::WrongChannel { .. } => CHANVAL_ERR_WRONG_CHANNEL,
+        LoadError::NotForThisAgent => CHANVAL_ERR_NOT_FOR_THIS_AGENT,
+        LoadError::UnknownProfile => CHANVAL_ERR_UNKNOWN_PROFILE,
+        LoadError::SchemaMismatch { .. } => CHANVAL_ERR_SCHEMA_MISMATCH,
+        LoadError::Rollback { .. } => CHANVAL_ERR_ROLLBACK,
+        LoadError::FastForward { .. } => CHANVAL_ERR_FAST_FORWARD,
+        LoadError::NotInstalled => CHANVAL_ERR_NOT_INSTALLED,
+        LoadError::RolloutWait { .. } => CHANVAL_ERR_ROLLOUT_WAIT,
+        LoadError::RolloutPaused => CHANVAL_ERR_ROLLOUT_PAUSED,
+        LoadError::RolloutPinned { .. } => CHANVAL_ERR_ROLLOUT_PINNED,
+        LoadError::Recalled => CHANVAL_ERR_RECALLED,
+        LoadError::Rejected(_) => CHANVAL_ERR_REJECTED,
+        _ => CHANVAL_ERR_INTERNAL,
     }
 }
 
@@ -139,23 +302,190 @@ fn guarded(f: impl FnOnce() -> i32) -> i32 {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(CHANVAL_ERR_INTERNAL)
 }
 
-/// Parses `bytes`, validates them against the compiled-in schema for `profile` (a
-/// NUL-terminated profile name) and, on success, stores a new content handle in `*out`.
-///
-/// Findings (errors and warnings) are written to `findings` (up to `capacity`), and their total
-/// number to `*findings_len` (which may exceed `capacity`); `findings` may be null when
-/// `capacity` is 0. The bytes are copied: the caller may free them after the call.
-///
-/// Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL`, `CHANVAL_ERR_UNKNOWN_PROFILE`,
-/// `CHANVAL_ERR_STRUCTURE` or `CHANVAL_ERR_REJECTED`. `*out` is written only with `CHANVAL_OK`.
+/// The agent and the request a config describes, borrowed for one call; `Err` with the status
+/// to return.
 ///
 /// # Safety
-/// `profile` must be a NUL-terminated string; `bytes` must point to `len` readable bytes (or be
-/// null with `len` 0); `findings` must point to `capacity` writable elements (or be null with
-/// `capacity` 0); `out` and `findings_len` must be valid for writes.
+/// `config` must be valid for reads, with its pointers valid as `chanval_agent_config`
+/// documents, for `'c`.
+unsafe fn agent_of<'c>(
+    config: &'c chanval_agent_config,
+) -> Result<(&'static str, Option<Root<'c>>, LoadRequest<'c>), i32> {
+    if config.profile.is_null() {
+        return Err(CHANVAL_ERR_NULL);
+    }
+    // SAFETY: non-null and NUL-terminated by the caller's contract.
+    let name = unsafe { CStr::from_ptr(config.profile) };
+    let Some((_, profile)) = name.to_str().ok().and_then(|n| schema::SCHEMA.profile(n)) else {
+        return Err(CHANVAL_ERR_UNKNOWN_PROFILE);
+    };
+    let root = if config.root.is_null() {
+        None
+    } else {
+        // SAFETY: a live handle from chanval_root_open, by contract.
+        let handle = unsafe { &*config.root };
+        Some(handle.root().ok_or(CHANVAL_ERR_BAD_ROOT)?)
+    };
+    // SAFETY: by contract, `agent_id` holds `agent_id_len` bytes for the call.
+    let agent_id =
+        unsafe { slice(config.agent_id, config.agent_id_len) }.ok_or(CHANVAL_ERR_NULL)?;
+    let mut request = LoadRequest::new(config.channel, config.now);
+    request.allow_unsigned = config.flags & CHANVAL_LOAD_ALLOW_UNSIGNED != 0;
+    request.allow_rollback = config.flags & CHANVAL_LOAD_ALLOW_ROLLBACK != 0;
+    if config.flags & CHANVAL_LOAD_HAS_RUNNING_VERSION != 0 {
+        request.running_version = Some(config.running_version);
+    }
+    if !agent_id.is_empty() {
+        let choice = match config.choice {
+            CHANVAL_CHOICE_EARLY_ACCESS => Choice::EarlyAccess,
+            CHANVAL_CHOICE_PINNED => Choice::Pinned(config.pinned_version),
+            _ => Choice::General,
+        };
+        request.rollout = Some((agent_id, choice));
+    }
+    Ok((profile.name, root, request))
+}
+
+/// Writes `found` to the caller's findings array and count.
+///
+/// # Safety
+/// `findings` must hold `capacity` writable elements (or be null with capacity 0), and
+/// `findings_len` must be valid for writes.
+unsafe fn write_findings(
+    found: &[Finding<'_>],
+    findings: *mut chanval_finding,
+    capacity: usize,
+    findings_len: *mut usize,
+) {
+    // SAFETY: by the function's contract.
+    unsafe {
+        for (i, f) in found.iter().take(capacity).enumerate() {
+            findings.add(i).write(finding_out(f));
+        }
+        findings_len.write(found.len());
+    }
+}
+
+/// Opens a trust root for the agent from `bytes` — the root it ships with, trusted because it
+/// came with it: parsed and signed by a threshold of its own root keys. The bytes are copied.
+/// Stores a new handle in `*out`.
+///
+/// Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL` or `CHANVAL_ERR_BAD_ROOT`.
+///
+/// # Safety
+/// `bytes` must point to `len` readable bytes (or be null with `len` 0); `out` must be valid for
+/// writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_root_open(
+    bytes: *const u8,
+    len: usize,
+    out: *mut *mut chanval_root,
+) -> i32 {
+    guarded(|| {
+        if out.is_null() {
+            return CHANVAL_ERR_NULL;
+        }
+        // SAFETY: the caller's contract on `bytes`/`len`; copied before returning.
+        let Some(input) = (unsafe { slice(bytes, len) }) else {
+            return CHANVAL_ERR_NULL;
+        };
+        if Root::bootstrap(input).is_err() {
+            return CHANVAL_ERR_BAD_ROOT;
+        }
+        let handle = Box::new(chanval_root {
+            bytes: input.into(),
+        });
+        // SAFETY: `out` is non-null and valid for writes by contract.
+        unsafe { out.write(Box::into_raw(handle)) };
+        CHANVAL_OK
+    })
+}
+
+/// Replaces the trusted root with its successor `bytes` when they are exactly the next version,
+/// signed by a threshold of the current root's root keys and of their own. On any failure the
+/// handle keeps the current root.
+///
+/// Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL`, `CHANVAL_ERR_BAD_ROOT` (malformed, or too few
+/// signatures) or `CHANVAL_ERR_ROOT_VERSION`.
+///
+/// # Safety
+/// `root` must come from `chanval_root_open` and not be freed or used by another thread during
+/// the call; `bytes` must point to `len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_root_update(
+    root: *mut chanval_root,
+    bytes: *const u8,
+    len: usize,
+) -> i32 {
+    guarded(|| {
+        if root.is_null() {
+            return CHANVAL_ERR_NULL;
+        }
+        // SAFETY: a live handle, used by this call alone, by contract.
+        let handle = unsafe { &mut *root };
+        // SAFETY: the caller's contract on `bytes`/`len`; copied before returning.
+        let Some(input) = (unsafe { slice(bytes, len) }) else {
+            return CHANVAL_ERR_NULL;
+        };
+        let Some(current) = handle.root() else {
+            return CHANVAL_ERR_INTERNAL;
+        };
+        match current.rotate(input) {
+            Ok(_) => {
+                handle.bytes = input.into();
+                CHANVAL_OK
+            }
+            Err(TrustError::RootVersion { .. }) => CHANVAL_ERR_ROOT_VERSION,
+            Err(_) => CHANVAL_ERR_BAD_ROOT,
+        }
+    })
+}
+
+/// The version of the trusted root (0 for a null handle).
+///
+/// # Safety
+/// `root` must be null or come from `chanval_root_open` and not be freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_root_version(root: *const chanval_root) -> u64 {
+    if root.is_null() {
+        return 0;
+    }
+    // SAFETY: a live handle, by contract.
+    let handle = unsafe { &*root };
+    handle.root().map_or(0, |r| r.version())
+}
+
+/// Releases a root handle. Null is allowed and does nothing.
+///
+/// # Safety
+/// `root` must be null or come from `chanval_root_open`, and not be used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_root_free(root: *mut chanval_root) {
+    if !root.is_null() {
+        // SAFETY: made by Box::into_raw in chanval_root_open and not freed before, by contract.
+        drop(unsafe { Box::from_raw(root) });
+    }
+}
+
+/// Loads `bytes` through the load path for the agent `config` describes and, on success,
+/// stores a new content handle in `*out`: size cap, envelope and trust root, channel, targets,
+/// contract digest, versions, expiry, rollout, validation for the agent's profile, compilation.
+///
+/// Findings are written to `findings` (up to `capacity`) and their total number to
+/// `*findings_len` (which may exceed `capacity`): the validator's findings when it rejects the
+/// content, else one finding with the refusal's code (`CV06xx`, or the structural error's).
+/// `findings` may be null when `capacity` is 0. Nothing is kept of `bytes` after the call.
+///
+/// Returns `CHANVAL_OK` or the refusal's `CHANVAL_ERR_*` (each refusal has its own);
+/// `*out` is written only with `CHANVAL_OK`.
+///
+/// # Safety
+/// `config` must be valid for reads (see `chanval_agent_config`); `bytes` must point to `len`
+/// readable bytes (or be null with `len` 0); `findings` must point to `capacity` writable
+/// elements (or be null with `capacity` 0); `out` and `findings_len` must be valid for writes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn chanval_load(
-    profile: *const std::ffi::c_char,
+    config: *const chanval_agent_config,
     bytes: *const u8,
     len: usize,
     findings: *mut chanval_finding,
@@ -164,64 +494,62 @@ pub unsafe extern "C" fn chanval_load(
     out: *mut *mut chanval_content,
 ) -> i32 {
     guarded(|| {
-        if profile.is_null()
+        if config.is_null()
             || out.is_null()
             || findings_len.is_null()
             || (findings.is_null() && capacity > 0)
         {
             return CHANVAL_ERR_NULL;
         }
-        // SAFETY: non-null and NUL-terminated by the caller's contract.
-        let name = unsafe { std::ffi::CStr::from_ptr(profile) };
-        let Some((index, p)) = name.to_str().ok().and_then(|n| schema::SCHEMA.profile(n)) else {
-            return CHANVAL_ERR_UNKNOWN_PROFILE;
+        // SAFETY: non-null and valid for reads by contract.
+        let config = unsafe { &*config };
+        // SAFETY: the config's pointers are valid by contract.
+        let (profile, root, request) = match unsafe { agent_of(config) } {
+            Ok(parts) => parts,
+            Err(status) => return status,
         };
-        // SAFETY: the caller's contract on `bytes`/`len`; the slice is copied before returning.
+        // SAFETY: the caller's contract on `bytes`/`len`; nothing keeps them after the call.
         let Some(input) = (unsafe { slice(bytes, len) }) else {
             return CHANVAL_ERR_NULL;
         };
-        let owned: Box<[u8]> = input.into();
-        // SAFETY: `owned` is moved into the handle below and lives, unmoved (it is a heap
-        // allocation; moving the Box does not move the bytes), until the handle is freed, after
-        // `validated` — which borrows it — is dropped (field order of `chanval_content`).
-        let view: &'static [u8] =
-            unsafe { std::slice::from_raw_parts(owned.as_ptr(), owned.len()) };
-        let mut found: Vec<Finding<'static>> = Vec::new();
-        let result = match chanval::parse(view) {
-            Err(e) => {
-                found.push(Finding::structural(&e));
-                Err(CHANVAL_ERR_STRUCTURE)
-            }
-            Ok(file) => Validator::new(&schema::SCHEMA)
-                .with_profiles(ProfileSet::EMPTY.with(index))
-                .validate(&file, &mut found)
-                .map_err(|_| CHANVAL_ERR_REJECTED),
+        let agent = Agent {
+            schema: &schema::SCHEMA,
+            profile,
+            root: root.as_ref(),
         };
-        // SAFETY: `findings` holds `capacity` writable elements by contract (checked non-null
-        // when capacity > 0); `findings_len` is non-null.
-        unsafe {
-            for (i, f) in found.iter().take(capacity).enumerate() {
-                findings.add(i).write(finding_out(f));
-            }
-            findings_len.write(found.len());
+        let mut found: Vec<Finding<'static>> = Vec::new();
+        let result = chanval::agent::load(input, &agent, &request, &mut found);
+        if let Err(e) = &result
+            && found.is_empty()
+        {
+            found.push(refusal(e));
         }
+        // SAFETY: the findings pointers are valid by contract (checked non-null above).
+        unsafe { write_findings(&found, findings, capacity, findings_len) };
         match result {
-            Ok(validated) => {
-                // Compiled once per load: every event is evaluated through this program.
-                let Ok(program) = Program::compile(&validated, p.name) else {
-                    return CHANVAL_ERR_INTERNAL;
-                };
-                let handle = Box::new(chanval_content {
-                    program,
-                    bytes: owned,
-                });
+            Ok(loaded) => {
+                let handle = Box::new(chanval_content { loaded });
                 // SAFETY: `out` is non-null and valid for writes by contract.
                 unsafe { out.write(Box::into_raw(handle)) };
                 CHANVAL_OK
             }
-            Err(code) => code,
+            Err(e) => status(&e),
         }
     })
+}
+
+/// The content version of loaded content (0 for a null handle): what to pass as
+/// `running_version` next time.
+///
+/// # Safety
+/// `content` must be null or come from `chanval_load` / `chanval_store_*` and not be freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_content_version(content: *const chanval_content) -> u64 {
+    if content.is_null() {
+        return 0;
+    }
+    // SAFETY: a live handle, by contract.
+    unsafe { &*content }.loaded.content_version
 }
 
 /// Evaluates the instances of `template_type` against `event` (`event_len` values, exactly the
@@ -281,18 +609,11 @@ pub unsafe extern "C" fn chanval_evaluate(
             // writable ids that nothing else accesses during the call.
             unsafe { std::slice::from_raw_parts_mut(matches, capacity) }
         };
+        let program = &content.loaded.program;
         let result = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => {
-                content
-                    .program
-                    .evaluate_into(&mut scratch, template_type, values, out)
-            }
+            Ok(mut scratch) => program.evaluate_into(&mut scratch, template_type, values, out),
             // Re-entered on this thread (only possible from a signal handler): fresh memory.
-            Err(_) => {
-                content
-                    .program
-                    .evaluate_into(&mut Scratch::new(), template_type, values, out)
-            }
+            Err(_) => program.evaluate_into(&mut Scratch::new(), template_type, values, out),
         });
         let (code, n) = match result {
             Ok(n) => (CHANVAL_OK, n),
@@ -310,11 +631,213 @@ pub unsafe extern "C" fn chanval_evaluate(
 /// Releases a content handle. Null is allowed and does nothing.
 ///
 /// # Safety
-/// `content` must be null or come from `chanval_load`, and not be used afterwards.
+/// `content` must be null or come from `chanval_load` / `chanval_store_*`, and not be used
+/// afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn chanval_content_free(content: *mut chanval_content) {
     if !content.is_null() {
-        // SAFETY: made by Box::into_raw in chanval_load and not freed before, by contract.
+        // SAFETY: made by Box::into_raw in this crate and not freed before, by contract.
         drop(unsafe { Box::from_raw(content) });
+    }
+}
+
+/// Opens the last-known-good store in the directory `dir` (NUL-terminated path, which must
+/// exist); an update not marked healthy after `boot_limit` starts is rolled back. Stores a new
+/// handle in `*out`. Opening reads nothing yet.
+///
+/// Returns `CHANVAL_OK` or `CHANVAL_ERR_NULL` (also for a path that is not UTF-8).
+///
+/// # Safety
+/// `dir` must be a NUL-terminated string; `out` must be valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_store_open(
+    dir: *const c_char,
+    boot_limit: u32,
+    out: *mut *mut chanval_store,
+) -> i32 {
+    guarded(|| {
+        if dir.is_null() || out.is_null() {
+            return CHANVAL_ERR_NULL;
+        }
+        // SAFETY: non-null and NUL-terminated by contract.
+        let Ok(path) = unsafe { CStr::from_ptr(dir) }.to_str() else {
+            return CHANVAL_ERR_NULL;
+        };
+        let handle = Box::new(chanval_store {
+            store: Store::open(path, boot_limit),
+        });
+        // SAFETY: `out` is non-null and valid for writes by contract.
+        unsafe { out.write(Box::into_raw(handle)) };
+        CHANVAL_OK
+    })
+}
+
+fn store_status(e: &StoreError) -> i32 {
+    match e {
+        StoreError::Refused(e) => status(e),
+        StoreError::NoGoodContent => CHANVAL_ERR_NO_GOOD_CONTENT,
+        _ => CHANVAL_ERR_STORE_IO,
+    }
+}
+
+/// Installs `bytes` into the store through the load path (against the version the store runs
+/// now, or `config`'s running version if newer), durably, keeping the current content as the
+/// previous one until `chanval_store_mark_healthy`. On success stores the loaded content in
+/// `*out` (when `out` is not null). Findings as `chanval_load`.
+///
+/// Returns `CHANVAL_OK`, a refusal's `CHANVAL_ERR_*`, or `CHANVAL_ERR_STORE_IO` (nothing
+/// changed).
+///
+/// # Safety
+/// As `chanval_load`; `store` must come from `chanval_store_open` and not be used by another
+/// thread during the call; `out` may be null.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_store_install(
+    store: *mut chanval_store,
+    config: *const chanval_agent_config,
+    bytes: *const u8,
+    len: usize,
+    findings: *mut chanval_finding,
+    capacity: usize,
+    findings_len: *mut usize,
+    out: *mut *mut chanval_content,
+) -> i32 {
+    guarded(|| {
+        if store.is_null()
+            || config.is_null()
+            || findings_len.is_null()
+            || (findings.is_null() && capacity > 0)
+        {
+            return CHANVAL_ERR_NULL;
+        }
+        // SAFETY: live handles and valid pointers by contract.
+        let (store, config) = unsafe { (&mut *store, &*config) };
+        // SAFETY: the config's pointers are valid by contract.
+        let (profile, root, request) = match unsafe { agent_of(config) } {
+            Ok(parts) => parts,
+            Err(status) => return status,
+        };
+        // SAFETY: the caller's contract on `bytes`/`len`.
+        let Some(input) = (unsafe { slice(bytes, len) }) else {
+            return CHANVAL_ERR_NULL;
+        };
+        let agent = Agent {
+            schema: &schema::SCHEMA,
+            profile,
+            root: root.as_ref(),
+        };
+        let mut found: Vec<Finding<'static>> = Vec::new();
+        let result = store.store.install(input, &agent, &request, &mut found);
+        if let Err(StoreError::Refused(e)) = &result
+            && found.is_empty()
+        {
+            found.push(refusal(e));
+        }
+        // SAFETY: the findings pointers are valid by contract.
+        unsafe { write_findings(&found, findings, capacity, findings_len) };
+        match result {
+            Ok(loaded) => {
+                if !out.is_null() {
+                    // SAFETY: non-null and valid for writes by contract.
+                    unsafe { out.write(Box::into_raw(Box::new(chanval_content { loaded }))) };
+                }
+                CHANVAL_OK
+            }
+            Err(e) => store_status(&e),
+        }
+    })
+}
+
+/// The content to run now, from the store: the active slot, or the previous one after a crash
+/// loop or when the active one fails the load path. Stores it in `*out`, and
+/// `CHANVAL_STORE_*` flags in `*flags`.
+///
+/// Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL`, `CHANVAL_ERR_UNKNOWN_PROFILE`,
+/// `CHANVAL_ERR_BAD_ROOT` or `CHANVAL_ERR_NO_GOOD_CONTENT`.
+///
+/// # Safety
+/// `store` must come from `chanval_store_open` and not be used by another thread during the
+/// call; `config` as `chanval_load`; `out` and `flags` must be valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_store_load(
+    store: *mut chanval_store,
+    config: *const chanval_agent_config,
+    out: *mut *mut chanval_content,
+    flags: *mut u32,
+) -> i32 {
+    guarded(|| {
+        if store.is_null() || config.is_null() || out.is_null() || flags.is_null() {
+            return CHANVAL_ERR_NULL;
+        }
+        // SAFETY: live handles and valid pointers by contract.
+        let (store, config) = unsafe { (&mut *store, &*config) };
+        // SAFETY: the config's pointers are valid by contract.
+        let (profile, root, request) = match unsafe { agent_of(config) } {
+            Ok(parts) => parts,
+            Err(status) => return status,
+        };
+        let agent = Agent {
+            schema: &schema::SCHEMA,
+            profile,
+            root: root.as_ref(),
+        };
+        let mut found: Vec<Finding<'static>> = Vec::new();
+        match store.store.load(&agent, &request, &mut found) {
+            Ok(resumed) => {
+                let bits = if resumed.rolled_back {
+                    CHANVAL_STORE_ROLLED_BACK
+                } else {
+                    0
+                } | if resumed.state_saved {
+                    0
+                } else {
+                    CHANVAL_STORE_STATE_NOT_SAVED
+                };
+                let handle = Box::new(chanval_content {
+                    loaded: resumed.loaded,
+                });
+                // SAFETY: non-null and valid for writes by contract.
+                unsafe {
+                    out.write(Box::into_raw(handle));
+                    flags.write(bits);
+                }
+                CHANVAL_OK
+            }
+            Err(e) => store_status(&e),
+        }
+    })
+}
+
+/// The agent runs well on the content it loaded: the update is proven and is no longer rolled
+/// back after a crash loop.
+///
+/// Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL` or `CHANVAL_ERR_STORE_IO`.
+///
+/// # Safety
+/// `store` must come from `chanval_store_open` and not be used by another thread during the
+/// call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_store_mark_healthy(store: *mut chanval_store) -> i32 {
+    guarded(|| {
+        if store.is_null() {
+            return CHANVAL_ERR_NULL;
+        }
+        // SAFETY: a live handle by contract.
+        match unsafe { &mut *store }.store.mark_healthy() {
+            Ok(()) => CHANVAL_OK,
+            Err(e) => store_status(&e),
+        }
+    })
+}
+
+/// Releases a store handle (the files stay). Null is allowed and does nothing.
+///
+/// # Safety
+/// `store` must be null or come from `chanval_store_open`, and not be used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_store_free(store: *mut chanval_store) {
+    if !store.is_null() {
+        // SAFETY: made by Box::into_raw in chanval_store_open and not freed before, by contract.
+        drop(unsafe { Box::from_raw(store) });
     }
 }

@@ -1,36 +1,117 @@
 //! The C ABI's documented rules, exercised through the exported functions themselves: null
-//! pointers, zero lengths, unknown profiles, small outputs, and the one allocation and its free.
+//! pointers, zero lengths, unknown profiles, every refusal of the load path with its own status
+//! and code, root rotation, the store, small outputs, and each handle and its free. These run
+//! under Miri in CI (`cargo +nightly miri test -p chanval-ffi --test abi_rules`); the tests that
+//! verify many signatures are too slow there and are marked so.
 
 use std::ffi::CString;
 use std::ptr::{null, null_mut};
 
+use chanval::trust::SignOptions;
 use chanval_c::*;
+use chanval_testing::trust::{gate_and_sign, root, secret};
 
-fn v2() -> Vec<u8> {
-    std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/incident/channel-291-v2.cvc"
+const NOW: u64 = 1_796_083_200;
+
+fn example(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../examples/incident/{name}",
+        env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
 }
 
-/// Loads `bytes` for `profile`; returns the status, the findings written and the handle.
-fn load(profile: &str, bytes: &[u8]) -> (i32, Vec<chanval_finding>, *mut chanval_content) {
-    let name = CString::new(profile).unwrap();
-    let mut findings = [chanval_finding {
-        code: [0; 8],
-        severity: 0,
-        byte_start: 0,
-        byte_end: 0,
-        instance_id: 0,
-        field_index: 0,
-    }; 8];
+fn schema_doc() -> chanval::SchemaDoc {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/incident/schema.toml"
+    ))
+    .unwrap();
+    chanval::SchemaDoc::from_toml(&text).unwrap()
+}
+
+/// Channel 291 v3 (for sensor 7.12), gated and signed by release key 11.
+fn signed_v3(options: &SignOptions) -> Vec<u8> {
+    schema_doc()
+        .with_schema(|s| gate_and_sign(&example("channel-291-v3.cvc"), s, options, &[secret(11)]))
+}
+
+fn root_bytes(version: u64, expires: u64) -> Vec<u8> {
+    root(
+        version,
+        expires,
+        &[secret(1)],
+        1,
+        &[secret(11)],
+        1,
+        &[secret(1)],
+    )
+}
+
+/// A root handle for `bytes`, and the status of opening it.
+fn open_root(bytes: &[u8]) -> (i32, *mut chanval_root) {
+    let mut out = null_mut();
+    // SAFETY: valid for the length given; `out` is valid for writes.
+    let rc = unsafe { chanval_root_open(bytes.as_ptr(), bytes.len(), &mut out) };
+    (rc, out)
+}
+
+/// What an agent of `profile` holding `root` asks for.
+struct Config {
+    profile: CString,
+    root: *const chanval_root,
+    flags: u32,
+    running: Option<u64>,
+    now: u64,
+    channel: u32,
+}
+
+impl Config {
+    fn new(profile: &str, root: *const chanval_root) -> Self {
+        Self {
+            profile: CString::new(profile).unwrap(),
+            root,
+            flags: 0,
+            running: None,
+            now: NOW,
+            channel: 291,
+        }
+    }
+    fn raw(&self) -> chanval_agent_config {
+        chanval_agent_config {
+            profile: self.profile.as_ptr(),
+            root: self.root,
+            channel: self.channel,
+            flags: self.flags | self.running.map_or(0, |_| CHANVAL_LOAD_HAS_RUNNING_VERSION),
+            running_version: self.running.unwrap_or(0),
+            now: self.now,
+            agent_id: null(),
+            agent_id_len: 0,
+            choice: CHANVAL_CHOICE_GENERAL,
+            pinned_version: 0,
+        }
+    }
+}
+
+const EMPTY: chanval_finding = chanval_finding {
+    code: [0; 8],
+    severity: 0,
+    byte_start: 0,
+    byte_end: 0,
+    instance_id: 0,
+    field_index: 0,
+};
+
+/// Loads `bytes` under `config`; returns the status, the findings written and the handle.
+fn load(config: &Config, bytes: &[u8]) -> (i32, Vec<chanval_finding>, *mut chanval_content) {
+    let raw = config.raw();
+    let mut findings = [EMPTY; 8];
     let mut found = usize::MAX;
     let mut content = null_mut();
     // SAFETY: every pointer is valid for the lengths given.
     let rc = unsafe {
         chanval_load(
-            name.as_ptr(),
+            &raw,
             bytes.as_ptr(),
             bytes.len(),
             findings.as_mut_ptr(),
@@ -46,107 +127,105 @@ fn code(f: &chanval_finding) -> &str {
     std::str::from_utf8(&f.code).unwrap().trim_end_matches('\0')
 }
 
+fn free(content: *mut chanval_content) {
+    // SAFETY: from chanval_load or null, freed once.
+    unsafe { chanval_content_free(content) };
+}
+
 #[test]
 fn null_pointers_are_refused_and_nothing_is_written() {
-    let bytes = v2();
-    let name = CString::new("sensor-7.12").unwrap();
+    let bytes = example("channel-291-v2.cvc");
+    let config = Config::new("sensor-7.12", null());
+    let raw = config.raw();
+    let no_profile = chanval_agent_config {
+        profile: null(),
+        ..raw
+    };
     let mut found = 7usize;
     let mut content = null_mut();
-    // SAFETY: the null arguments are what is under test; the others are valid.
-    unsafe {
-        assert_eq!(
-            chanval_load(
-                null(),
-                bytes.as_ptr(),
-                bytes.len(),
-                null_mut(),
-                0,
-                &mut found,
-                &mut content
-            ),
-            CHANVAL_ERR_NULL
-        );
-        assert_eq!(
-            chanval_load(
-                name.as_ptr(),
-                null(),
-                5,
-                null_mut(),
-                0,
-                &mut found,
-                &mut content
-            ),
-            CHANVAL_ERR_NULL
-        );
-        assert_eq!(
-            chanval_load(
-                name.as_ptr(),
-                bytes.as_ptr(),
-                bytes.len(),
-                null_mut(),
-                4,
-                &mut found,
-                &mut content
-            ),
-            CHANVAL_ERR_NULL
-        );
-        assert_eq!(
-            chanval_load(
-                name.as_ptr(),
-                bytes.as_ptr(),
-                bytes.len(),
-                null_mut(),
-                0,
-                null_mut(),
-                &mut content
-            ),
-            CHANVAL_ERR_NULL
-        );
-        assert_eq!(
-            chanval_load(
-                name.as_ptr(),
-                bytes.as_ptr(),
-                bytes.len(),
-                null_mut(),
-                0,
-                &mut found,
-                null_mut()
-            ),
-            CHANVAL_ERR_NULL
-        );
+    let (b, n) = (bytes.as_ptr(), bytes.len());
+    // (config, bytes, len, findings, capacity, findings_len, out)
+    type Call = (
+        *const chanval_agent_config,
+        *const u8,
+        usize,
+        *mut chanval_finding,
+        usize,
+        bool,
+        bool,
+    );
+    let calls: [Call; 6] = [
+        (null(), b, n, null_mut(), 0, true, true),
+        (&no_profile, b, n, null_mut(), 0, true, true),
+        (&raw, null(), 5, null_mut(), 0, true, true),
+        (&raw, b, n, null_mut(), 4, true, true),
+        (&raw, b, n, null_mut(), 0, false, true),
+        (&raw, b, n, null_mut(), 0, true, false),
+    ];
+    for (i, (config, bytes, len, findings, capacity, with_len, with_out)) in
+        calls.into_iter().enumerate()
+    {
+        let findings_len: *mut usize = if with_len { &mut found } else { null_mut() };
+        let out: *mut *mut chanval_content = if with_out { &mut content } else { null_mut() };
+        // SAFETY: the null arguments are what is under test; the others are valid.
+        let rc = unsafe { chanval_load(config, bytes, len, findings, capacity, findings_len, out) };
+        assert_eq!(rc, CHANVAL_ERR_NULL, "call {i}");
     }
     assert_eq!(
         (found, content),
         (7, null_mut()),
         "nothing written on CHANVAL_ERR_NULL"
     );
-    // SAFETY: null is allowed.
-    unsafe { chanval_content_free(null_mut()) };
+    // SAFETY: null is allowed for every free.
+    unsafe {
+        chanval_content_free(null_mut());
+        chanval_root_free(null_mut());
+        chanval_store_free(null_mut());
+    }
     let mut matched = 0usize;
     // SAFETY: null content is what is under test.
     assert_eq!(
         unsafe { chanval_evaluate(null(), 1, null(), 0, null_mut(), 0, &mut matched) },
         CHANVAL_ERR_NULL
     );
+    let mut root = null_mut();
+    // SAFETY: a null input with a non-zero length, and a null output.
+    unsafe {
+        assert_eq!(chanval_root_open(null(), 3, &mut root), CHANVAL_ERR_NULL);
+        assert_eq!(chanval_root_open(b.cast(), 0, null_mut()), CHANVAL_ERR_NULL);
+    }
+    assert!(root.is_null());
+}
+
+#[test]
+fn unsigned_files_need_the_explicit_flag() {
+    let v3 = example("channel-291-v3.cvc");
+    let mut config = Config::new("sensor-7.12", null());
+    let (rc, f, content) = load(&config, &v3);
+    assert_eq!(
+        (rc, code(&f[0]), content),
+        (CHANVAL_ERR_UNSIGNED, "CV0602", null_mut())
+    );
+    config.flags = CHANVAL_LOAD_ALLOW_UNSIGNED;
+    let (rc, f, content) = load(&config, &v3);
+    assert_eq!((rc, f.len()), (CHANVAL_OK, 0));
+    // SAFETY: a live handle.
+    assert_eq!(unsafe { chanval_content_version(content) }, 3);
+    free(content);
 }
 
 #[test]
 fn empty_and_malformed_input_is_a_structural_finding() {
-    let name = CString::new("sensor-7.12").unwrap();
-    let mut findings = [chanval_finding {
-        code: [0; 8],
-        severity: 0,
-        byte_start: 0,
-        byte_end: 0,
-        instance_id: 0,
-        field_index: 0,
-    }; 2];
+    let mut config = Config::new("sensor-7.12", null());
+    config.flags = CHANVAL_LOAD_ALLOW_UNSIGNED;
+    let raw = config.raw();
+    let mut findings = [EMPTY; 2];
     let mut found = 0usize;
     let mut content = null_mut();
     // SAFETY: a null pointer with length 0 is an empty input.
     let rc = unsafe {
         chanval_load(
-            name.as_ptr(),
+            &raw,
             null(),
             0,
             findings.as_mut_ptr(),
@@ -160,9 +239,9 @@ fn empty_and_malformed_input_is_a_structural_finding() {
         (CHANVAL_ERR_STRUCTURE, 1, "CV0001")
     );
     assert!(content.is_null());
-    let mut flipped = v2();
+    let mut flipped = example("channel-291-v2.cvc");
     flipped[300] ^= 1;
-    let (rc, f, content) = load("sensor-7.12", &flipped);
+    let (rc, f, content) = load(&config, &flipped);
     assert_eq!(
         (rc, code(&f[0]), content),
         (CHANVAL_ERR_STRUCTURE, "CV0009", null_mut())
@@ -170,9 +249,22 @@ fn empty_and_malformed_input_is_a_structural_finding() {
 }
 
 #[test]
-fn unknown_profiles_and_rejected_content_give_their_codes() {
-    assert_eq!(load("sensor-9", &v2()).0, CHANVAL_ERR_UNKNOWN_PROFILE);
-    let (rc, findings, content) = load("sensor-7.11", &v2());
+fn unknown_profiles_untargeted_agents_and_rejected_content_give_their_codes() {
+    let mut config = Config::new("sensor-9", null());
+    config.flags = CHANVAL_LOAD_ALLOW_UNSIGNED;
+    assert_eq!(
+        load(&config, &example("channel-291-v2.cvc")).0,
+        CHANVAL_ERR_UNKNOWN_PROFILE
+    );
+    // v3 targets sensor 7.12 only: the 7.11 agent refuses it by itself.
+    config.profile = CString::new("sensor-7.11").unwrap();
+    let (rc, f, content) = load(&config, &example("channel-291-v3.cvc"));
+    assert_eq!(
+        (rc, code(&f[0]), content),
+        (CHANVAL_ERR_NOT_FOR_THIS_AGENT, "CV0610", null_mut())
+    );
+    // v2 targets both; under 7.11 the validator rejects it, naming the read past the inputs.
+    let (rc, findings, content) = load(&config, &example("channel-291-v2.cvc"));
     assert_eq!(rc, CHANVAL_ERR_REJECTED);
     assert!(content.is_null());
     let codes: Vec<&str> = findings.iter().map(code).collect();
@@ -186,13 +278,290 @@ fn unknown_profiles_and_rejected_content_give_their_codes() {
             beyond.instance_id,
             beyond.field_index
         ),
-        (2, 526, 552, 4, 20)
+        (2, 551, 577, 4, 20)
     );
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "verifies a dozen Ed25519 signatures: hours under Miri")]
+fn every_refusal_of_the_load_path_has_its_own_status_and_code() {
+    let (rc, trusted) = open_root(&root_bytes(1, NOW + 1000));
+    assert_eq!(rc, CHANVAL_OK);
+    let good = signed_v3(&SignOptions::default());
+    let config = Config::new("sensor-7.12", trusted);
+    let (rc, _, content) = load(&config, &good);
+    assert_eq!(rc, CHANVAL_OK);
+    free(content);
+
+    let mut tampered = good.clone();
+    tampered[70] ^= 1;
+    let mut legacy = example("channel-291-v3.cvc");
+    legacy.extend_from_slice(b"CVSG");
+    legacy.extend_from_slice(&[0; 80]);
+    let strangers = schema_doc().with_schema(|s| {
+        gate_and_sign(
+            &example("channel-291-v3.cvc"),
+            s,
+            &SignOptions::default(),
+            &[secret(99)],
+        )
+    });
+    let expiring = signed_v3(&SignOptions {
+        expires: NOW + 10,
+        ..SignOptions::default()
+    });
+    let (_, expired_root) = open_root(&root_bytes(1, NOW - 1));
+    let cases: Vec<(&str, Config, Vec<u8>, i32, &str)> = vec![
+        (
+            "no trust root",
+            Config::new("sensor-7.12", null()),
+            good.clone(),
+            CHANVAL_ERR_NO_TRUST_ROOT,
+            "CV0603",
+        ),
+        (
+            "tampered file",
+            Config::new("sensor-7.12", trusted),
+            tampered,
+            CHANVAL_ERR_FILE_DIGEST,
+            "CV0607",
+        ),
+        (
+            "legacy block",
+            Config::new("sensor-7.12", trusted),
+            legacy,
+            CHANVAL_ERR_BAD_ENVELOPE,
+            "CV0604",
+        ),
+        (
+            "unknown signer",
+            Config::new("sensor-7.12", trusted),
+            strangers,
+            CHANVAL_ERR_SIGNATURES,
+            "CV0606",
+        ),
+        (
+            "root expired",
+            Config::new("sensor-7.12", expired_root),
+            good.clone(),
+            CHANVAL_ERR_ROOT_EXPIRED,
+            "CV0605",
+        ),
+        (
+            "content expired",
+            Config {
+                now: NOW + 10,
+                ..Config::new("sensor-7.12", trusted)
+            },
+            expiring,
+            CHANVAL_ERR_CONTENT_EXPIRED,
+            "CV0608",
+        ),
+        (
+            "other channel",
+            Config {
+                channel: 290,
+                ..Config::new("sensor-7.12", trusted)
+            },
+            good.clone(),
+            CHANVAL_ERR_WRONG_CHANNEL,
+            "CV0609",
+        ),
+        (
+            "rollback",
+            Config {
+                running: Some(3),
+                ..Config::new("sensor-7.12", trusted)
+            },
+            good.clone(),
+            CHANVAL_ERR_ROLLBACK,
+            "CV0613",
+        ),
+        (
+            "fast-forward",
+            Config {
+                running: Some(0),
+                ..Config::new("sensor-7.12", trusted)
+            },
+            signed_fast_forward(),
+            CHANVAL_ERR_FAST_FORWARD,
+            "CV0614",
+        ),
+    ];
+    for (name, config, bytes, status, expected) in cases {
+        let (rc, f, content) = load(&config, &bytes);
+        assert_eq!(
+            (rc, f.first().map(code), content),
+            (status, Some(expected), null_mut()),
+            "{name}"
+        );
+    }
+    // SAFETY: handles from chanval_root_open, freed once.
+    unsafe {
+        chanval_root_free(trusted);
+        chanval_root_free(expired_root);
+    }
+}
+
+/// Channel 291 at a content version more than 2^32 past 0.
+fn signed_fast_forward() -> Vec<u8> {
+    let doc = schema_doc();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/incident/channel-291-v3.toml"
+    ))
+    .unwrap()
+    .replace("content_version = 3", "content_version = 99999999999");
+    doc.with_schema(|s| {
+        let content = chanval::source::compile(&text, s).unwrap();
+        gate_and_sign(
+            &chanval::encode(&content).unwrap(),
+            s,
+            &SignOptions::default(),
+            &[secret(11)],
+        )
+    })
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "verifies Ed25519 signatures: hours under Miri")]
+fn a_root_handle_rotates_only_to_the_next_signed_version() {
+    let (rc, handle) = open_root(&root_bytes(1, NOW + 1000));
+    assert_eq!(rc, CHANVAL_OK);
+    // SAFETY: a live handle; each input is valid for its length.
+    unsafe {
+        assert_eq!(chanval_root_version(handle), 1);
+        let skipped = root_bytes(3, NOW + 1000);
+        assert_eq!(
+            chanval_root_update(handle, skipped.as_ptr(), skipped.len()),
+            CHANVAL_ERR_ROOT_VERSION
+        );
+        let stranger = root(
+            2,
+            NOW + 1000,
+            &[secret(5)],
+            1,
+            &[secret(11)],
+            1,
+            &[secret(5)],
+        );
+        assert_eq!(
+            chanval_root_update(handle, stranger.as_ptr(), stranger.len()),
+            CHANVAL_ERR_BAD_ROOT
+        );
+        assert_eq!(
+            chanval_root_version(handle),
+            1,
+            "a failed update keeps the root"
+        );
+        let next = root(
+            2,
+            NOW + 1000,
+            &[secret(1), secret(5)],
+            1,
+            &[secret(11)],
+            1,
+            &[secret(1), secret(5)],
+        );
+        assert_eq!(
+            chanval_root_update(handle, next.as_ptr(), next.len()),
+            CHANVAL_OK
+        );
+        assert_eq!(chanval_root_version(handle), 2);
+        chanval_root_free(handle);
+    }
+    // A root not signed by its own root keys is not opened.
+    let unsigned = root(1, NOW + 1000, &[secret(1)], 1, &[secret(11)], 1, &[]);
+    assert_eq!(open_root(&unsigned), (CHANVAL_ERR_BAD_ROOT, null_mut()));
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "the store verifies signatures and fsyncs: too slow under Miri"
+)]
+fn the_store_installs_loads_and_falls_back_through_the_load_path() {
+    let dir = std::env::temp_dir().join(format!("chanval-ffi-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = CString::new(dir.to_str().unwrap()).unwrap();
+    let (_, trusted) = open_root(&root_bytes(1, NOW + 1000));
+    let agent = Config::new("sensor-7.12", trusted);
+    let config = agent.raw();
+    let mut store = null_mut();
+    let good = signed_v3(&SignOptions::default());
+    let mut found = 0usize;
+    let mut findings = [EMPTY; 4];
+    let mut content = null_mut();
+    let mut flags = 0u32;
+    // SAFETY: every pointer is valid; the handles are used by this thread only.
+    unsafe {
+        assert_eq!(chanval_store_open(path.as_ptr(), 2, &mut store), CHANVAL_OK);
+        // Nothing installed yet.
+        assert_eq!(
+            chanval_store_load(store, &config, &mut content, &mut flags),
+            CHANVAL_ERR_NO_GOOD_CONTENT
+        );
+        // A refused file changes nothing and says why.
+        let mut bad = good.clone();
+        bad[70] ^= 1;
+        let rc = chanval_store_install(
+            store,
+            &config,
+            bad.as_ptr(),
+            bad.len(),
+            findings.as_mut_ptr(),
+            4,
+            &mut found,
+            null_mut(),
+        );
+        assert_eq!(
+            (rc, found, code(&findings[0])),
+            (CHANVAL_ERR_FILE_DIGEST, 1, "CV0607")
+        );
+        let rc = chanval_store_install(
+            store,
+            &config,
+            good.as_ptr(),
+            good.len(),
+            findings.as_mut_ptr(),
+            4,
+            &mut found,
+            &mut content,
+        );
+        assert_eq!(rc, CHANVAL_OK);
+        assert_eq!(chanval_content_version(content), 3);
+        chanval_content_free(content);
+        // The same file again is not newer than what the store runs.
+        let rc = chanval_store_install(
+            store,
+            &config,
+            good.as_ptr(),
+            good.len(),
+            findings.as_mut_ptr(),
+            4,
+            &mut found,
+            null_mut(),
+        );
+        assert_eq!(rc, CHANVAL_ERR_ROLLBACK);
+        assert_eq!(
+            chanval_store_load(store, &config, &mut content, &mut flags),
+            CHANVAL_OK
+        );
+        assert_eq!((chanval_content_version(content), flags), (3, 0));
+        chanval_content_free(content);
+        assert_eq!(chanval_store_mark_healthy(store), CHANVAL_OK);
+        chanval_store_free(store);
+        chanval_root_free(trusted);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn events_must_fit_the_profile_and_outputs_report_their_shortfall() {
-    let (rc, _, content) = load("sensor-7.12", &v2());
+    let mut config = Config::new("sensor-7.12", null());
+    config.flags = CHANVAL_LOAD_ALLOW_UNSIGNED;
+    let (rc, _, content) = load(&config, &example("channel-291-v2.cvc"));
     assert_eq!(rc, CHANVAL_OK);
     let pipe = b"\\\\.\\pipe\\x";
     let mut event = vec![
@@ -225,69 +594,43 @@ fn events_must_fit_the_profile_and_outputs_report_their_shortfall() {
     };
     let mut ids = [0u32; 4];
     let mut matched = 0usize;
-    // SAFETY: `content` is live; `event` and `ids` are valid for the lengths given.
-    unsafe {
-        assert_eq!(
+    let mut evaluate = |template_type: u16,
+                        event: &[chanval_value],
+                        len: usize,
+                        capacity: usize,
+                        matched: &mut usize| {
+        let out = if capacity == 0 {
+            null_mut()
+        } else {
+            ids.as_mut_ptr()
+        };
+        // SAFETY: `content` is live; `event` holds at least `len` values and `ids` `capacity`.
+        unsafe {
             chanval_evaluate(
                 content,
-                1,
+                template_type,
                 event.as_ptr(),
-                21,
-                ids.as_mut_ptr(),
-                4,
-                &mut matched
-            ),
-            CHANVAL_OK
-        );
-        assert_eq!((matched, ids[0]), (1, 4));
-        // An output of zero capacity: the shortfall is reported with the count.
-        assert_eq!(
-            chanval_evaluate(content, 1, event.as_ptr(), 21, null_mut(), 0, &mut matched),
-            CHANVAL_ERR_OUTPUT_TOO_SMALL
-        );
-        assert_eq!(matched, 1);
-        // 20 inputs for a profile that supplies 21, an empty event, a wrong kind, a type not supplied.
-        assert_eq!(
-            chanval_evaluate(
-                content,
-                1,
-                event.as_ptr(),
-                20,
-                ids.as_mut_ptr(),
-                4,
-                &mut matched
-            ),
-            CHANVAL_ERR_EVENT
-        );
-        assert_eq!(
-            chanval_evaluate(content, 1, null(), 0, ids.as_mut_ptr(), 4, &mut matched),
-            CHANVAL_ERR_EVENT
-        );
-        event[3].kind = 9;
-        assert_eq!(
-            chanval_evaluate(
-                content,
-                1,
-                event.as_ptr(),
-                21,
-                ids.as_mut_ptr(),
-                4,
-                &mut matched
-            ),
-            CHANVAL_ERR_EVENT
-        );
-        assert_eq!(
-            chanval_evaluate(
-                content,
-                2,
-                event.as_ptr(),
-                21,
-                ids.as_mut_ptr(),
-                4,
-                &mut matched
-            ),
-            CHANVAL_ERR_EVENT
-        );
-        chanval_content_free(content);
-    }
+                len,
+                out,
+                capacity,
+                matched,
+            )
+        }
+    };
+    assert_eq!(evaluate(1, &event, 21, 4, &mut matched), CHANVAL_OK);
+    assert_eq!(matched, 1);
+    // An output of zero capacity: the shortfall is reported with the count.
+    assert_eq!(
+        evaluate(1, &event, 21, 0, &mut matched),
+        CHANVAL_ERR_OUTPUT_TOO_SMALL
+    );
+    assert_eq!(matched, 1);
+    // 20 inputs for a profile that supplies 21, an empty event, a type not supplied, a wrong kind.
+    assert_eq!(evaluate(1, &event, 20, 4, &mut matched), CHANVAL_ERR_EVENT);
+    assert_eq!(evaluate(1, &event, 0, 4, &mut matched), CHANVAL_ERR_EVENT);
+    assert_eq!(evaluate(2, &event, 21, 4, &mut matched), CHANVAL_ERR_EVENT);
+    event[3].kind = 9;
+    assert_eq!(evaluate(1, &event, 21, 4, &mut matched), CHANVAL_ERR_EVENT);
+    assert_eq!(ids[0], 4);
+    free(content);
 }

@@ -1,10 +1,15 @@
 //! The C agent (ffi/examples/agent.c), compiled with gcc under AddressSanitizer and
 //! UndefinedBehaviorSanitizer against the static library and the generated schema header: it
-//! refuses the incident files under sensor 7.11, loads them under 7.12, and evaluates events.
+//! holds a trust root, loads signed content for sensor 7.12 and evaluates events, refuses it
+//! under 7.11 (not a target), refuses unsigned files unless allowed, and keeps the content in
+//! the last-known-good store.
 //! And the C file that supplies a 21st input to sensor 7.11 must not compile.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use chanval::trust::SignOptions;
+use chanval_testing::trust::{gate_and_sign, secret};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -84,48 +89,126 @@ fn the_c_agent_runs_clean_under_sanitizers() {
         agent.as_os_str(),
     ]);
     assert!(o.status.success(), "gcc failed:\n{}", text(&o));
-    let run = |profile: &str| {
-        Command::new(&agent)
-            .arg(profile)
-            .arg(repo().join("examples/incident/channel-291-v1.cvc"))
-            .arg(repo().join("examples/incident/channel-291-v2.cvc"))
+
+    // A trust root, and channel 291 v3 gated and signed by its release key, as `chanval root`
+    // and `chanval sign` make them.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let root = chanval_testing::trust::root(
+        1,
+        now + 86_400,
+        &[secret(1)],
+        1,
+        &[secret(11)],
+        1,
+        &[secret(1)],
+    );
+    std::fs::write(dir.join("root.cvr"), root).unwrap();
+    let doc = chanval::SchemaDoc::from_toml(
+        &std::fs::read_to_string(repo().join("examples/incident/schema.toml")).unwrap(),
+    )
+    .unwrap();
+    let v3 = std::fs::read(repo().join("examples/incident/channel-291-v3.cvc")).unwrap();
+    let signed = doc.with_schema(|s| gate_and_sign(&v3, s, &SignOptions::default(), &[secret(11)]));
+    std::fs::write(dir.join("v3-signed.cvc"), signed).unwrap();
+
+    let run = |args: &[&std::ffi::OsStr]| {
+        let o = Command::new(&agent)
+            .args(args)
             .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
             .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
             .output()
-            .unwrap()
+            .unwrap();
+        let out = text(&o);
+        assert!(
+            !out.contains("Sanitizer") && !out.contains("runtime error"),
+            "{out}"
+        );
+        (o.status.code(), out)
     };
+    let root_path = dir.join("root.cvr");
+    let signed_path = dir.join("v3-signed.cvc");
+    let v2 = repo().join("examples/incident/channel-291-v2.cvc");
 
-    let old = run("sensor-7.11");
-    let out = text(&old);
-    assert_eq!(old.status.code(), Some(1), "{out}");
-    assert!(
-        !out.contains("Sanitizer") && !out.contains("runtime error"),
-        "{out}"
-    );
-    assert!(
-        out.contains("channel-291-v1.cvc: REFUSED under sensor-7.11 (status -4)\n  CV0201 error"),
-        "{out}"
-    );
-    assert!(
-        out.contains("channel-291-v2.cvc: REFUSED under sensor-7.11"),
-        "{out}"
-    );
-    assert!(
-        out.contains("CV0202 error bytes 526..552 instance 4 field index 20"),
-        "{out}"
-    );
-
-    let new = run("sensor-7.12");
-    let out = text(&new);
-    assert_eq!(new.status.code(), Some(0), "{out}");
-    assert!(
-        !out.contains("Sanitizer") && !out.contains("runtime error"),
-        "{out}"
-    );
-    let expected = "channel-291-v2.cvc: loaded under sensor-7.12\n  event from a temp folder: 2 match(es) 3 4\n  \
+    // Sensor 7.12 loads the signed file through the trust root and evaluates events on it.
+    let (code, out) = run(&[
+        "sensor-7.12".as_ref(),
+        root_path.as_os_str(),
+        signed_path.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let expected = "v3-signed.cvc: loaded under sensor-7.12 (content version 3)\n  event from a temp folder: 2 match(es) 3 4\n  \
                     event from system32: 2 match(es) 2 3\n  event of 20 inputs: error -5\n";
     assert!(out.contains(expected), "{out}");
-    assert!(out.contains("channel-291-v1.cvc: loaded under sensor-7.12\n  event from a temp folder: 1 match(es) 3\n"), "{out}");
+
+    // Sensor 7.11 is not a target: it refuses the file by itself and never evaluates it.
+    let (code, out) = run(&[
+        "sensor-7.11".as_ref(),
+        root_path.as_os_str(),
+        signed_path.as_os_str(),
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("v3-signed.cvc: REFUSED under sensor-7.11 (status -16)\n  CV0610 error"),
+        "{out}"
+    );
+    assert!(!out.contains("match"), "{out}");
+
+    // Unsigned content is refused unless explicitly allowed; allowed, the incident file is still
+    // rejected under 7.11, at the criterion that would read past the inputs.
+    let (code, out) = run(&[
+        "sensor-7.11".as_ref(),
+        root_path.as_os_str(),
+        v2.as_os_str(),
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("REFUSED under sensor-7.11 (status -8)\n  CV0602 error"),
+        "{out}"
+    );
+    let (code, out) = run(&[
+        "--allow-unsigned".as_ref(),
+        "sensor-7.11".as_ref(),
+        root_path.as_os_str(),
+        v2.as_os_str(),
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("REFUSED under sensor-7.11 (status -4)\n  CV0201 error"),
+        "{out}"
+    );
+    assert!(
+        out.contains("CV0202 error bytes 551..577 instance 4 field index 20"),
+        "{out}"
+    );
+
+    // Through the last-known-good store: installed, offered again (not newer: refused), and
+    // what a restart runs.
+    let store = dir.join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    let (code, out) = run(&[
+        "--store".as_ref(),
+        store.as_os_str(),
+        "sensor-7.12".as_ref(),
+        root_path.as_os_str(),
+        signed_path.as_os_str(),
+        signed_path.as_os_str(),
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("loaded under sensor-7.12 (content version 3)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("REFUSED under sensor-7.12 (status -18)\n  CV0613 error"),
+        "{out}"
+    );
+    assert!(
+        out.contains("restart: the store runs content version 3\n"),
+        "{out}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

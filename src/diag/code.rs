@@ -89,6 +89,8 @@ codes! {
     TrailingBytes = "CV0010", Error, "trailing bytes";
     /// Undefined criterion flag bits set.
     BadCriterionFlags = "CV0011", Error, "bad criterion flags";
+    /// A target name breaks the format's rules (empty, unprintable, unsorted, repeated).
+    BadTarget = "CV0012", Error, "bad target name";
 
     /// Instance names a template type the schema does not have.
     UnknownTemplateType = "CV0101", Error, "unknown template type";
@@ -127,6 +129,12 @@ codes! {
     TemplateTypeNotSupplied = "CV0204", Error, "profile does not supply this template type";
     /// Profile supplies a different input kind than the field declares.
     InputKindMismatch = "CV0205", Error, "profile supplies a different input kind than the field declares";
+    /// A profile was selected that the file does not target.
+    ProfileNotTargeted = "CV0206", Error, "profile selected that the file does not target";
+    /// The file names no target at all (format version 1).
+    NoTargets = "CV0207", Error, "file declares no targets";
+    /// The file targets a profile the schema does not declare.
+    UnknownTarget = "CV0208", Error, "file targets a profile the schema does not declare";
 
     /// The interpreter returned an error on a synthesized event.
     InterpreterError = "CV0301", Error, "interpreter error while exercising";
@@ -157,11 +165,54 @@ codes! {
     ProfileLacksCriterion = "CV0409", Warning, "field allows a criterion kind a profile cannot evaluate";
     /// No profile to check against.
     NoProfile = "CV0410", Error, "no interpreter profile selected";
+    /// A profile name that a channel file cannot name as a target.
+    ProfileNameNotTargetable = "CV0411", Error, "profile name cannot be a target";
 
     /// New content version not above the old one.
     ContentVersionNotIncreased = "CV0501", Error, "content version not increased";
     /// Files of different channels compared.
     ChannelMismatch = "CV0502", Error, "channel id differs";
+
+    /// The file is larger than the agent accepts.
+    TooLarge = "CV0601", Error, "file larger than the agent accepts";
+    /// The file is not signed, and unsigned files are not allowed.
+    Unsigned = "CV0602", Error, "file not signed";
+    /// The file is signed but the agent holds no trust root.
+    NoTrustRoot = "CV0603", Error, "no trust root to verify the signature";
+    /// The signature envelope breaks its layout.
+    BadEnvelope = "CV0604", Error, "malformed signature envelope";
+    /// The trust root has expired.
+    RootExpired = "CV0605", Error, "trust root expired";
+    /// Fewer valid signatures than the threshold.
+    SignatureThreshold = "CV0606", Error, "not signed by enough trusted keys";
+    /// The envelope's file digest does not match the file.
+    FileDigestMismatch = "CV0607", Error, "file changed after signing";
+    /// The content has expired.
+    ContentExpired = "CV0608", Error, "content expired";
+    /// The file belongs to another channel.
+    WrongChannel = "CV0609", Error, "file of another channel";
+    /// The agent's profile is not among the file's targets.
+    NotForThisAgent = "CV0610", Error, "not for this agent";
+    /// The agent's profile is not in its own schema.
+    AgentProfileUnknown = "CV0611", Error, "agent profile not in its schema";
+    /// The content was gated against another contract than the agent's.
+    SchemaMismatch = "CV0612", Error, "gated against another schema";
+    /// The content version is not newer than the running one.
+    Rollback = "CV0613", Error, "content version not newer than the running one";
+    /// The content version jumps too far ahead.
+    FastForward = "CV0614", Error, "content version jumps too far ahead";
+    /// The file is not the one the store installed.
+    NotInstalled = "CV0615", Error, "file differs from the installed one";
+    /// The rollout has not reached the agent's ring.
+    RolloutWait = "CV0616", Warning, "rollout has not reached this agent yet";
+    /// The rollout is paused.
+    RolloutPaused = "CV0617", Warning, "rollout paused";
+    /// The customer pinned an older version.
+    RolloutPinned = "CV0618", Warning, "pinned to an older version";
+    /// The content is recalled.
+    Recalled = "CV0619", Error, "content recalled";
+    /// The validator rejected the content for the agent's profile.
+    LoadRejected = "CV0620", Error, "rejected by the validator for this profile";
 }
 
 impl fmt::Display for Code {
@@ -186,6 +237,7 @@ impl ErrorKind {
             Self::ChecksumMismatch { .. } => Code::ChecksumMismatch,
             Self::TrailingBytes(_) => Code::TrailingBytes,
             Self::BadCriterionFlags { .. } => Code::BadCriterionFlags,
+            Self::BadTarget { .. } => Code::BadTarget,
         }
     }
 }

@@ -170,6 +170,28 @@ impl fmt::Display for Message<'_, '_> {
                      schema's budget is {max_per_byte} per byte and {max_constant}"
                 )
             }
+            (Code::ProfileNotTargeted, _) => write!(
+                f,
+                "profile `{profile}` was selected, but the file does not target it: agents of \
+                 that profile refuse the file (add it to the source's `targets`, or drop the \
+                 selection)"
+            ),
+            (Code::NoTargets, _) => f.write_str(
+                "the file names no target profile (format version 1): no agent loads it; \
+                 rebuild it from its source with `targets`",
+            ),
+            (Code::UnknownTarget, Detail::Counts { found, .. }) => write!(
+                f,
+                "target {} of the file names a profile the schema does not declare; the gate \
+                 cannot check content for it",
+                found.saturating_add(1)
+            ),
+            (Code::ProfileNameNotTargetable, _) => write!(
+                f,
+                "profile name `{}` cannot be a channel file's target: names are 1 to 64 bytes \
+                 of printable ASCII without spaces",
+                profile.escape_debug()
+            ),
             (Code::SchemaTooLarge, Detail::Bound { value, bound }) => {
                 write!(
                     f,

@@ -7,17 +7,32 @@ mod channel_file;
 mod criterion;
 mod cursor;
 mod instance;
+mod targets;
 
 pub(crate) use crate::common::Span;
-pub use channel_file::{ChannelFile, Header, parse, parse_with_limits};
+pub use channel_file::{
+    ChannelFile, Header, channel_file_bytes, declared_len, parse, parse_with_limits,
+};
 pub use criterion::{Criterion, CriterionAt};
 pub(crate) use criterion::{build as build_criterion, split as split_criterion};
 pub use instance::{Criteria, Instance, Instances};
+pub use targets::{TargetNames, Targets, is_target_name};
 
 /// The four bytes every channel file starts with.
 pub const MAGIC: [u8; 4] = *b"CHVL";
-/// The format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this crate writes (and reads): version 2, which names its targets.
+pub const FORMAT_VERSION: u16 = 2;
+/// The first format version, without targets: still read (for diffs against files published
+/// before version 2), but content that names no target never passes the gate or loads on an
+/// agent.
+pub const FORMAT_VERSION_1: u16 = 1;
+/// The first four bytes of the signature envelope that may follow a channel file
+/// (docs/FORMAT.md §10).
+pub const ENVELOPE_MAGIC: [u8; 4] = *b"CVEN";
+/// The first four bytes of the signature block of chanval 0.1 (84 bytes, no verdict under the
+/// signature): recognised so that tools can read such files and agents refuse them by name.
+pub const LEGACY_SIGNATURE_MAGIC: [u8; 4] = *b"CVSG";
+
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 32;
 /// Size of the integrity trailer (CRC-32C).

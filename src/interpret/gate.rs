@@ -30,7 +30,7 @@ pub fn gate<'a, 's>(
     sink: &mut dyn FindingSink<'s>,
 ) -> Result<Validated<'a, 's>, Rejected> {
     let schema = validator.schema();
-    let profiles = validator.profiles();
+    let profiles = validator.profiles_for(file);
     let validated = validator.validate(file, sink);
     let reported = |s: &Summary| s.errors.saturating_add(s.warnings);
     let first = match &validated {
@@ -49,7 +49,7 @@ pub fn gate<'a, 's>(
         Ok(v) => {
             // Compiled on first use: the exercise skips a profile that supplies exactly what an
             // earlier, clean one did, so most fleets compile one program, not one per profile.
-            let mut programs: Vec<Program<'a, 's>> = Vec::new();
+            let mut programs: Vec<Program<'s>> = Vec::new();
             let mut eval_scratch = Scratch::new();
             let mut through_program =
                 |p: &Profile<'_>, instance: &Instance<'_>, event: &[crate::eval::Value<'_>]| {
@@ -95,7 +95,7 @@ pub fn gate<'a, 's>(
         truncated: flow == ControlFlow::Break(()) || second.truncated,
     };
     match validated {
-        Ok(v) if total.errors == 0 && !total.truncated => Ok(v.with_summary(total)),
+        Ok(v) if total.errors == 0 && !total.truncated => Ok(v.exercised_with(total)),
         _ => Err(Rejected(total)),
     }
 }

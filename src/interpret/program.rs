@@ -47,16 +47,17 @@ const DFA_ATOMS: usize = 2_000;
 /// past it, the smaller contiguous NFA is used.
 const MEMORY_FACTOR: usize = 4;
 
-/// One criterion, decoded once. Wildcards are not kept.
+/// One criterion, decoded once. Wildcards are not kept. Patterns are ranges of the group's own
+/// copy of them (`Group::patterns`), so a program owns everything it reads.
 #[derive(Debug, Clone)]
-enum Check<'a> {
+enum Check {
     Exact {
-        pattern: &'a [u8],
+        pattern: Range<usize>,
         fold: bool,
     },
     /// A case-sensitive glob, matched as written.
     Glob {
-        pattern: &'a [u8],
+        pattern: Range<usize>,
     },
     /// A case-folded glob: the pattern, lowered, lies at this range of `Group::lowered`.
     FoldedGlob {
@@ -71,7 +72,7 @@ enum Check<'a> {
     FlagsAny(u64),
 }
 
-impl Check<'_> {
+impl Check {
     const fn kind(&self) -> CriterionKind {
         match self {
             Self::Exact { .. } => CriterionKind::Exact,
@@ -190,12 +191,15 @@ enum KeyRef {
 
 /// The compiled instances of one template type.
 #[derive(Debug, Clone, Default)]
-struct Group<'a> {
+struct Group {
     instances: Vec<Compiled>,
     /// Per instance, where the index keeps it.
     keys: Vec<KeyRef>,
     /// `(field, check)` for every non-wildcard criterion, instance after instance.
-    checks: Vec<(u16, Check<'a>)>,
+    checks: Vec<(u16, Check)>,
+    /// The patterns of `exact` and case-sensitive `glob` checks.
+    patterns: Vec<u8>,
+    /// The patterns of case-folded globs, lowered.
     lowered: Vec<u8>,
     /// Bytes fields that some case-folded glob reads: lowered once per event, when needed.
     folded_fields: Vec<u16>,
@@ -232,12 +236,14 @@ impl Scratch {
 
 /// Validated content compiled for one profile: what an agent evaluates events with.
 ///
-/// Built only from [`Validated`] content, and only for a profile it was validated for.
+/// Built only from [`Validated`] content, and only for a profile it was validated for. It owns
+/// what it evaluates (patterns are copied once, at compile time), so it outlives the bytes it
+/// was compiled from: an agent may free or replace them, and a C handle holds just the program.
 #[derive(Debug, Clone)]
-pub struct Program<'a, 's> {
+pub struct Program<'s> {
     profile: &'s Profile<'s>,
     /// Sorted by template type id.
-    groups: Vec<(u16, Group<'a>)>,
+    groups: Vec<(u16, Group)>,
 }
 
 /// The literal runs of a pattern (`exact`: all of it; `glob`: the runs between `*` and `?`).
@@ -327,17 +333,27 @@ fn choose_keys(choices: Vec<KeyChoices>) -> Vec<Key> {
         .collect()
 }
 
-impl<'a> Group<'a> {
-    fn add(&mut self, id: u32, criteria: &[(u16, Criterion<'a>)]) {
+impl Group {
+    fn add(&mut self, id: u32, criteria: &[(u16, Criterion<'_>)]) {
         let start = self.checks.len();
+        let mut copy = |pattern: &[u8]| {
+            let at = self.patterns.len();
+            self.patterns.extend_from_slice(pattern);
+            at..self.patterns.len()
+        };
         for (field, c) in criteria {
             let check = match *c {
                 Criterion::Wildcard => continue,
-                Criterion::Exact { pattern, fold } => Check::Exact { pattern, fold },
+                Criterion::Exact { pattern, fold } => Check::Exact {
+                    pattern: copy(pattern),
+                    fold,
+                },
                 Criterion::Glob {
                     pattern,
                     fold: false,
-                } => Check::Glob { pattern },
+                } => Check::Glob {
+                    pattern: copy(pattern),
+                },
                 Criterion::Glob {
                     pattern,
                     fold: true,
@@ -367,7 +383,7 @@ impl<'a> Group<'a> {
 }
 
 /// Builds the atom automata and the integer tables of one group from its instances' keys.
-fn build_indexes(group: &mut Group<'_>, keys: Vec<Key>, dfa_budget: &mut usize) {
+fn build_indexes(group: &mut Group, keys: Vec<Key>, dfa_budget: &mut usize) {
     let mut atoms: Vec<(u16, Vec<u8>, u32)> = Vec::new();
     group.keys = alloc::vec![KeyRef::Always; keys.len()];
     for (position, key) in keys.into_iter().enumerate() {
@@ -477,12 +493,12 @@ impl Default for CompileOptions {
     }
 }
 
-impl<'a, 's> Program<'a, 's> {
+impl<'s> Program<'s> {
     /// Compiles `validated` for `profile`, with the default [`CompileOptions`].
     ///
     /// # Errors
     /// [`EvalError::ProfileNotValidated`] when the content was not validated for that profile.
-    pub fn compile(validated: &Validated<'a, 's>, profile: &str) -> Result<Self, EvalError> {
+    pub fn compile(validated: &Validated<'_, 's>, profile: &str) -> Result<Self, EvalError> {
         Self::compile_with(validated, profile, CompileOptions::DEFAULT)
     }
 
@@ -491,7 +507,7 @@ impl<'a, 's> Program<'a, 's> {
     /// # Errors
     /// [`EvalError::ProfileNotValidated`] when the content was not validated for that profile.
     pub fn compile_with(
-        validated: &Validated<'a, 's>,
+        validated: &Validated<'_, 's>,
         profile: &str,
         options: CompileOptions,
     ) -> Result<Self, EvalError> {
@@ -502,8 +518,8 @@ impl<'a, 's> Program<'a, 's> {
         if !validated.profiles().contains(index) {
             return Err(EvalError::ProfileNotValidated);
         }
-        let mut groups: Vec<(u16, Group<'a>, Vec<KeyChoices>)> = Vec::new();
-        let mut criteria: Vec<(u16, Criterion<'a>)> = Vec::new();
+        let mut groups: Vec<(u16, Group, Vec<KeyChoices>)> = Vec::new();
+        let mut criteria: Vec<(u16, Criterion<'_>)> = Vec::new();
         for instance in validated.file().instances() {
             let ty = instance.template_type;
             // Validated content only holds types the profile supplies; an instance of any
@@ -667,7 +683,7 @@ impl<'a, 's> Program<'a, 's> {
             let ints = g.ints.iter().fold(0usize, |s, i| {
                 s.saturating_add(i.entries.len().saturating_mul(16))
             });
-            sum.saturating_add(core::mem::size_of::<(u16, Group<'_>)>())
+            sum.saturating_add(core::mem::size_of::<(u16, Group)>())
                 .saturating_add(
                     g.instances
                         .len()
@@ -676,8 +692,9 @@ impl<'a, 's> Program<'a, 's> {
                 .saturating_add(
                     g.checks
                         .len()
-                        .saturating_mul(core::mem::size_of::<(u16, Check<'_>)>()),
+                        .saturating_mul(core::mem::size_of::<(u16, Check)>()),
                 )
+                .saturating_add(g.patterns.len())
                 .saturating_add(g.lowered.len())
                 .saturating_add(g.always.len().saturating_mul(4))
                 .saturating_add(atoms)
@@ -686,7 +703,7 @@ impl<'a, 's> Program<'a, 's> {
     }
 }
 
-impl Group<'_> {
+impl Group {
     /// Fills `scratch.candidates` with the positions of the instances `event` can match, in
     /// file order, each once.
     fn candidates(&self, scratch: &mut Scratch, event: &[Value<'_>]) {
@@ -808,6 +825,7 @@ impl Group<'_> {
         scratch: &mut Scratch,
     ) -> Result<bool, EvalError> {
         let checks = self.checks.get(instance.checks.clone()).unwrap_or(&[]);
+        let pattern = |range: &Range<usize>| self.patterns.get(range.clone()).unwrap_or(&[]);
         for (field, check) in checks {
             let value = event
                 .get(usize::from(*field))
@@ -818,19 +836,24 @@ impl Group<'_> {
             let hit = match (check, value) {
                 (
                     Check::Exact {
-                        pattern,
+                        pattern: pattern_at,
                         fold: false,
                     },
                     Value::Bytes(v),
-                ) => pattern == v,
+                ) => pattern(pattern_at) == *v,
                 (
                     Check::Exact {
-                        pattern,
+                        pattern: pattern_at,
                         fold: true,
                     },
                     Value::Bytes(v),
-                ) => pattern.eq_ignore_ascii_case(v),
-                (Check::Glob { pattern }, Value::Bytes(v)) => glob_match(pattern, v, false),
+                ) => pattern(pattern_at).eq_ignore_ascii_case(v),
+                (
+                    Check::Glob {
+                        pattern: pattern_at,
+                    },
+                    Value::Bytes(v),
+                ) => glob_match(pattern(pattern_at), v, false),
                 (Check::FoldedGlob { lowered }, Value::Bytes(v)) => {
                     let pattern = self.lowered.get(lowered.clone()).unwrap_or(&[]);
                     glob_match(pattern, self.lowered(*field, v, scratch), false)

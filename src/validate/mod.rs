@@ -17,7 +17,7 @@ use crate::diag::{
     Code, Detail, FieldRef, Finding, FindingSink, InstanceRef, Location, Reporter, Summary, TypeRef,
 };
 use crate::eval::{Cost, criterion_cost, matches_everything};
-use crate::format::{ChannelFile, Criterion, CriterionAt, Instance};
+use crate::format::{ChannelFile, Criterion, CriterionAt, Instance, Targets};
 use crate::limits::{MAX_ATOM, MAX_TEMPLATE_TYPES};
 use crate::schema::{FieldDef, ProfileSet, Schema, TemplateType};
 use schema::{check_sizes, type_contract};
@@ -30,6 +30,8 @@ pub struct Validated<'a, 's> {
     schema: &'s Schema<'s>,
     profiles: ProfileSet,
     summary: Summary,
+    /// The exercise step ran too (without an error).
+    exercised: bool,
 }
 
 impl<'a, 's> Validated<'a, 's> {
@@ -57,10 +59,24 @@ impl<'a, 's> Validated<'a, 's> {
         self.summary
     }
 
-    /// This content with the summary of further checks that found no error.
+    /// Whether this content passed the whole gate for exactly the profiles it targets: every
+    /// check, and the exercise step. Only such content can be signed.
+    #[must_use]
+    pub fn is_gated(&self) -> bool {
+        self.exercised
+            && !self.file.targets().is_empty()
+            && self.profiles == targeted(self.schema, self.file.targets())
+            && self.file.targets().len() == self.profiles.iter(self.schema).count()
+    }
+
+    /// This content, exercised, with the summary of the exercise that found no error.
     #[cfg(feature = "alloc")]
-    pub(crate) const fn with_summary(self, summary: Summary) -> Self {
-        Self { summary, ..self }
+    pub(crate) const fn exercised_with(self, summary: Summary) -> Self {
+        Self {
+            summary,
+            exercised: true,
+            ..self
+        }
     }
 }
 
@@ -70,29 +86,37 @@ impl<'a, 's> Validated<'a, 's> {
     if .0.truncated { ", stopped at the finding limit" } else { "" })]
 pub struct Rejected(pub Summary);
 
-/// Validates parsed files against a schema and a selection of its profiles.
+/// Validates parsed files against a schema and a selection of its profiles: by default exactly
+/// the profiles each file targets.
 #[derive(Debug, Clone, Copy)]
 pub struct Validator<'s> {
     schema: &'s Schema<'s>,
-    profiles: ProfileSet,
+    /// `None`: each file's own targets.
+    selection: Option<ProfileSet>,
     max_findings: u32,
 }
 
 impl<'s> Validator<'s> {
-    /// A validator for every profile of `schema`, stopping after 1,000 findings.
+    /// A validator for the profiles each file targets (the ones the schema declares), stopping
+    /// after 1,000 findings.
     #[must_use]
-    pub fn new(schema: &'s Schema<'s>) -> Self {
+    pub const fn new(schema: &'s Schema<'s>) -> Self {
         Self {
             schema,
-            profiles: ProfileSet::all(schema),
+            selection: None,
             max_findings: 1000,
         }
     }
 
-    /// Validate for these profiles only.
+    /// Validate for these profiles instead of the file's targets. A selected profile the file
+    /// does not target is an error (CV0206): the gate must judge content for the agents it
+    /// will reach, and an agent whose profile is not targeted refuses the file.
     #[must_use]
     pub const fn with_profiles(self, profiles: ProfileSet) -> Self {
-        Self { profiles, ..self }
+        Self {
+            selection: Some(profiles),
+            ..self
+        }
     }
 
     /// Stop after this many findings (the content is then rejected).
@@ -110,10 +134,18 @@ impl<'s> Validator<'s> {
         self.schema
     }
 
-    /// The selected profiles.
+    /// The profiles chosen with [`Self::with_profiles`], or `None` for each file's targets.
     #[must_use]
-    pub const fn profiles(&self) -> ProfileSet {
-        self.profiles
+    pub const fn selection(&self) -> Option<ProfileSet> {
+        self.selection
+    }
+
+    /// The profiles `file` is validated for: the selection, or else the file's targets that the
+    /// schema declares.
+    #[must_use]
+    pub fn profiles_for(&self, file: &ChannelFile<'_>) -> ProfileSet {
+        self.selection
+            .unwrap_or_else(|| targeted(self.schema, file.targets()))
     }
 
     /// The most findings reported per file.
@@ -160,11 +192,13 @@ impl<'s> Validator<'s> {
         sink: &mut dyn FindingSink<'s>,
     ) -> Result<Validated<'a, 's>, Rejected> {
         let mut r = Reporter::new(sink, self.max_findings);
-        let mut flow = self.check_file(file, &mut r);
+        let profiles = self.profiles_for(file);
+        let exercise = scratch.is_some();
+        let mut flow = self.check_file(file, profiles, &mut r);
         if let (ControlFlow::Continue(()), Some(scratch)) = (flow, scratch) {
             flow = exercise::exercise(
                 self.schema,
-                self.profiles,
+                profiles,
                 file,
                 scratch,
                 &mut r,
@@ -181,20 +215,87 @@ impl<'s> Validator<'s> {
         Ok(Validated {
             file: *file,
             schema: self.schema,
-            profiles: self.profiles,
+            profiles,
             summary,
+            exercised: exercise,
         })
     }
 
-    fn check_file<'a>(&self, file: &ChannelFile<'a>, r: &mut Reporter<'s, '_>) -> ControlFlow<()> {
+    /// The file's targets against the schema and the selection: a file that names no target,
+    /// a target the schema does not declare, a selected profile the file does not target.
+    fn check_targets(
+        &self,
+        file: &ChannelFile<'_>,
+        profiles: ProfileSet,
+        r: &mut Reporter<'s, '_>,
+    ) -> ControlFlow<()> {
         let schema = self.schema;
-        if self.profiles.is_empty() {
+        let targets = file.targets();
+        if targets.is_empty() {
+            // Only a version-1 file has none: point at its format version.
+            r.report(Finding::new(
+                Code::NoTargets,
+                Location {
+                    span: Some(Span::new(4, 6)),
+                    ..Location::default()
+                },
+                Detail::None,
+            ))?;
+        }
+        for (index, (name, span)) in targets.iter().enumerate() {
+            if schema.profile(name).is_none() {
+                r.report(Finding::new(
+                    Code::UnknownTarget,
+                    Location {
+                        span: Some(span),
+                        ..Location::default()
+                    },
+                    Detail::Counts {
+                        expected: u64::try_from(schema.profiles.len()).unwrap_or(u64::MAX),
+                        found: u64::try_from(index).unwrap_or(u64::MAX),
+                    },
+                ))?;
+            }
+        }
+        if self.selection.is_some() {
+            let targeted = targeted(schema, targets);
+            for (index, p) in profiles.iter(schema) {
+                if !targeted.contains(index) {
+                    r.report(Finding::new(
+                        Code::ProfileNotTargeted,
+                        Location {
+                            span: Some(if targets.is_empty() {
+                                Span::new(4, 6)
+                            } else {
+                                targets.span()
+                            }),
+                            profile: Some(p.name),
+                            ..Location::default()
+                        },
+                        Detail::None,
+                    ))?;
+                }
+            }
+        }
+        // With targets to go by, an empty selection has been explained above.
+        if profiles.is_empty() && (self.selection.is_some() || !targets.is_empty()) {
             r.report(Finding::new(
                 Code::NoProfile,
                 Location::default(),
                 Detail::None,
             ))?;
         }
+        ControlFlow::Continue(())
+    }
+
+    fn check_file(
+        &self,
+        file: &ChannelFile<'_>,
+        profiles: ProfileSet,
+        r: &mut Reporter<'s, '_>,
+    ) -> ControlFlow<()> {
+        let schema = self.schema;
+        self.check_targets(file, profiles, r)?;
         check_sizes(schema, r)?;
         // Template types seen so far, by schema index: the per-type contract is checked at the
         // first instance of each type, so it is reported once and only for types the file uses.
@@ -248,9 +349,9 @@ impl<'s> Validator<'s> {
                     span: Some(Span::new(at, at.saturating_add(2))),
                     ..iloc()
                 };
-                self.first_of_type(t, type_field, r)?;
+                self.first_of_type(t, profiles, type_field, r)?;
             }
-            let cost = self.check_instance(&instance, t, &iloc, r)?;
+            let cost = self.check_instance(&instance, t, profiles, &iloc, r)?;
             if let Some(sum) = event_cost.get_mut(type_index) {
                 *sum = sum.plus(cost);
             }
@@ -304,10 +405,11 @@ impl<'s> Validator<'s> {
     fn first_of_type(
         &self,
         t: &'s TemplateType<'s>,
+        profiles: ProfileSet,
         at: Location<'s>,
         r: &mut Reporter<'s, '_>,
     ) -> ControlFlow<()> {
-        for (_, p) in self.profiles.iter(self.schema) {
+        for (_, p) in profiles.iter(self.schema) {
             match p.supply(t.id) {
                 Some(s) => type_contract(t, p, s, Some(at), r)?,
                 None => {
@@ -329,6 +431,7 @@ impl<'s> Validator<'s> {
         &self,
         instance: &Instance<'_>,
         t: &'s TemplateType<'s>,
+        profiles: ProfileSet,
         iloc: &dyn Fn() -> Location<'s>,
         r: &mut Reporter<'s, '_>,
     ) -> ControlFlow<(), Cost> {
@@ -349,7 +452,7 @@ impl<'s> Validator<'s> {
         // `check_against_profiles`, which finds and reports the profiles at fault.
         let mut supplied_by_all = usize::MAX;
         let mut evaluated_by_all = CriterionSet::ALL;
-        for (_, p) in self.profiles.iter(self.schema) {
+        for (_, p) in profiles.iter(self.schema) {
             if let Some(s) = p.supply(t.id) {
                 supplied_by_all = supplied_by_all.min(s.inputs.len());
                 evaluated_by_all = evaluated_by_all.intersection(p.criteria);
@@ -382,7 +485,7 @@ impl<'s> Validator<'s> {
             if usize::from(c.field) >= supplied_by_all
                 || !evaluated_by_all.contains(c.criterion.kind())
             {
-                self.check_against_profiles(&c, t, &loc, r)?;
+                self.check_against_profiles(&c, t, profiles, &loc, r)?;
             }
         }
         if all_wildcards && instance.criterion_count > 0 {
@@ -411,11 +514,12 @@ impl<'s> Validator<'s> {
         &self,
         c: &CriterionAt<'_>,
         t: &TemplateType<'s>,
+        profiles: ProfileSet,
         loc: &dyn Fn() -> Location<'s>,
         r: &mut Reporter<'s, '_>,
     ) -> ControlFlow<()> {
         let kind = c.criterion.kind();
-        for (_, p) in self.profiles.iter(self.schema) {
+        for (_, p) in profiles.iter(self.schema) {
             let Some(s) = p.supply(t.id) else { continue };
             let supplied = s.inputs.len();
             if usize::from(c.field) >= supplied {
@@ -445,6 +549,15 @@ impl<'s> Validator<'s> {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// The profiles of `schema` that `targets` names (names the schema does not declare are left
+/// out; the validator reports them).
+#[must_use]
+pub fn targeted(schema: &Schema<'_>, targets: &Targets<'_>) -> ProfileSet {
+    targets.iter().fold(ProfileSet::EMPTY, |set, (name, _)| {
+        schema.profile(name).map_or(set, |(i, _)| set.with(i))
+    })
 }
 
 /// Sets the bit of `index`; returns whether it was clear. Indices beyond the bitset (a schema

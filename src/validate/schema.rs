@@ -9,6 +9,7 @@ use crate::common::CriterionKind;
 use crate::diag::{
     Code, Detail, FieldRef, Finding, FindingSink, Location, Reporter, Summary, TypeRef,
 };
+use crate::format::is_target_name;
 use crate::limits::{MAX_FIELDS, MAX_PROFILES, MAX_TEMPLATE_TYPES};
 use crate::schema::{Profile, Schema, Supply, TemplateType};
 
@@ -167,6 +168,13 @@ fn check<'s>(schema: &Schema<'s>, r: &mut Reporter<'s, '_>) -> ControlFlow<()> {
         };
         if schema.profiles.iter().take(i).any(|e| e.name == p.name) {
             r.report(Finding::new(Code::DuplicateProfile, ploc, Detail::None))?;
+        }
+        if !is_target_name(p.name.as_bytes()) {
+            r.report(Finding::new(
+                Code::ProfileNameNotTargetable,
+                ploc,
+                Detail::None,
+            ))?;
         }
         for (j, s) in p.supplies.iter().enumerate() {
             if p.supplies

@@ -5,6 +5,7 @@
 //! [`GenConfig`] is itself `Arbitrary`, so a fuzzer also explores *which* features a file uses
 //! (swarm testing): some runs use only globs, some only integer criteria, some no wildcards.
 
+use std::string::ToString;
 use std::vec::Vec;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
@@ -196,9 +197,22 @@ pub fn arbitrary_content(
         });
         id = id.saturating_add(u.int_in_range(1..=5)?);
     }
+    let mut targets = crate::testkit::target_names(schema, profiles);
+    if targets.is_empty() {
+        // Content for no profile at all still needs a target to encode; the first profile's
+        // name, or a name the schema lacks (the validator reports it).
+        targets.push(
+            schema
+                .profiles
+                .first()
+                .map_or("none", |p| p.name)
+                .to_string(),
+        );
+    }
     Ok(ChannelContent {
         channel_id: u.arbitrary()?,
         content_version: u.arbitrary()?,
+        targets,
         instances,
     })
 }

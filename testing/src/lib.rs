@@ -15,4 +15,5 @@ pub mod fuzzing;
 pub mod generate;
 pub mod glob_reference;
 pub mod testkit;
+pub mod trust;
 pub use arbitrary;

@@ -2,6 +2,7 @@
 //! schema of several template types and profiles, built statically as an agent would, and a
 //! seeded generator of realistic content that is valid for it.
 
+use std::string::{String, ToString};
 use std::vec::Vec;
 
 use chanval::{ChannelContent, CriterionModel, InstanceModel};
@@ -114,6 +115,17 @@ pub static FLEET: Schema<'static> = Schema {
     profiles: &PROFILES,
     budget: chanval::Budget::DEFAULT,
 };
+
+/// The names of `profiles` of `schema`, sorted: the `targets` of content made for them.
+#[must_use]
+pub fn target_names(schema: &Schema<'_>, profiles: chanval::ProfileSet) -> Vec<String> {
+    let mut names: Vec<String> = profiles
+        .iter(schema)
+        .map(|(_, p)| p.name.to_string())
+        .collect();
+    names.sort_unstable();
+    names
+}
 
 /// The current profiles of [`FLEET`] (all but the legacy one).
 #[must_use]
@@ -315,6 +327,7 @@ pub fn realistic_content_of(seed: u64, min_bytes: usize, types: &[u16]) -> Chann
     ChannelContent {
         channel_id: 291,
         content_version: seed,
+        targets: target_names(&FLEET, current_profiles()),
         instances,
     }
 }

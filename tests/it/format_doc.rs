@@ -9,13 +9,16 @@ use chanval::{
 fn document_example() -> Vec<u8> {
     let mut b: Vec<u8> = vec![
         0x43, 0x48, 0x56, 0x4c, // magic "CHVL"
-        0x01, 0x00, // format_version 1
+        0x02, 0x00, // format_version 2
         0x00, 0x00, // header_flags
         0x23, 0x01, 0x00, 0x00, // channel_id 291
         0x07, 0, 0, 0, 0, 0, 0, 0, // content_version 7
         0x01, 0x00, 0x00, 0x00, // instance_count 1
         0x2d, 0x00, 0x00, 0x00, // body_len 45
-        0x00, 0x00, 0x00, 0x00, // reserved
+        0x09, 0x00, // targets_len 9
+        0x00, 0x00, // reserved
+        0x01, // target_count 1
+        0x07, b'a', b'g', b'e', b'n', b't', b'-', b'1', // "agent-1"
         0x29, 0x00, 0x00, 0x00, // record_len 41
         0x01, 0x00, 0x00, 0x00, // instance_id 1
         0x03, 0x00, // template_type 3
@@ -26,7 +29,19 @@ fn document_example() -> Vec<u8> {
         0x01, 0, 0, 0, 0, 0, 0, 0, // min 1
         0x0a, 0, 0, 0, 0, 0, 0, 0, // max 10
     ];
-    assert_eq!(b.len(), 77, "the document puts the trailer at offset 77");
+    assert_eq!(b.len(), 86, "the document puts the trailer at offset 86");
+    let crc = crc32c(&b);
+    b.extend_from_slice(&crc.to_le_bytes());
+    b
+}
+
+/// The same content as a version-1 file (no targets block), which this reader still reads.
+fn version_1_example() -> Vec<u8> {
+    let v2 = document_example();
+    let mut b = v2[..32].to_vec();
+    b[4] = 1;
+    b[28] = 0;
+    b.extend_from_slice(&v2[41..86]);
     let crc = crc32c(&b);
     b.extend_from_slice(&crc.to_le_bytes());
     b
@@ -36,6 +51,7 @@ fn document_content() -> ChannelContent {
     ChannelContent {
         channel_id: 291,
         content_version: 7,
+        targets: vec!["agent-1".to_string()],
         instances: vec![InstanceModel {
             id: 1,
             template_type: 3,
@@ -54,25 +70,28 @@ fn document_content() -> ChannelContent {
 #[test]
 fn the_parser_reads_the_document_example_as_the_document_describes_it() {
     let bytes = document_example();
-    assert_eq!(bytes.len(), 81);
+    assert_eq!(bytes.len(), 90);
     let file = parse(&bytes).unwrap();
     let h = file.header();
     assert_eq!(
         (h.format_version, h.channel_id, h.content_version),
-        (1, 291, 7)
+        (2, 291, 7)
     );
-    assert_eq!((h.instance_count, h.body_len), (1, 45));
+    assert_eq!((h.instance_count, h.body_len, h.targets_len), (1, 45, 9));
+    let targets: Vec<_> = file.targets().iter().collect();
+    assert_eq!(targets, vec![("agent-1", chanval::Span::new(34, 41))]);
+    assert_eq!(file.targets().span(), chanval::Span::new(32, 41));
     let instances: Vec<_> = file.instances().collect();
     assert_eq!(instances.len(), 1);
     let i = instances[0];
     assert_eq!((i.id, i.template_type, i.criterion_count), (1, 3, 3));
-    assert_eq!((i.span.start, i.span.end), (32, 77));
+    assert_eq!((i.span.start, i.span.end), (41, 86));
     let criteria: Vec<_> = file.instances().next().unwrap().criteria().collect();
     let offsets: Vec<_> = criteria
         .iter()
         .map(|c| (c.span.start, c.span.end))
         .collect();
-    assert_eq!(offsets, vec![(44, 48), (48, 57), (57, 77)]);
+    assert_eq!(offsets, vec![(53, 57), (57, 66), (66, 86)]);
     assert_eq!(criteria[0].criterion, Criterion::Wildcard);
     assert_eq!(
         criteria[1].criterion,
@@ -87,7 +106,7 @@ fn the_parser_reads_the_document_example_as_the_document_describes_it() {
     );
     // Zero-copy: the pattern is the file's own bytes.
     if let Criterion::Glob { pattern, .. } = criteria[1].criterion {
-        assert!(std::ptr::eq(pattern.as_ptr(), bytes[52..].as_ptr()));
+        assert!(std::ptr::eq(pattern.as_ptr(), bytes[61..].as_ptr()));
     }
 }
 
@@ -102,6 +121,20 @@ fn decoding_then_encoding_gives_the_same_bytes() {
     let content = ChannelContent::from_file(&parse(&bytes).unwrap());
     assert_eq!(content, document_content());
     assert_eq!(encode(&content).unwrap(), bytes);
+}
+
+#[test]
+fn a_version_1_file_is_still_read_and_names_no_target() {
+    let bytes = version_1_example();
+    assert_eq!(bytes.len(), 81);
+    let file = parse(&bytes).unwrap();
+    assert_eq!(file.header().format_version, 1);
+    assert!(file.targets().is_empty());
+    assert_eq!(file.instances().next().unwrap().span.start, 32);
+    let content = ChannelContent::from_file(&file);
+    assert_eq!(content.instances, document_content().instances);
+    // It has no version-2 encoding until it names its targets.
+    assert!(encode(&content).is_err());
 }
 
 #[test]
@@ -121,18 +154,25 @@ fn each_documented_rule_is_enforced_with_its_code() {
     // (rule, byte to overwrite, new value, expected code, expected offset)
     let cases = [
         ("magic", 0, b'X', "CV0002", 0),
-        ("version", 4, 2, "CV0003", 4),
+        ("version", 4, 3, "CV0003", 4),
         ("header flags", 6, 1, "CV0004", 6),
-        ("reserved", 28, 1, "CV0004", 28),
+        ("reserved", 30, 1, "CV0004", 30),
+        ("targets_len limit", 29, 0x20, "CV0005", 28),
         ("instance count limit", 23, 0x7f, "CV0005", 20),
-        ("record_len below head", 32, 7, "CV0006", 32),
-        ("unknown kind", 44, 7, "CV0007", 44),
-        ("wildcard payload", 46, 1, "CV0008", 44),
-        ("fold on a range", 58, 1, "CV0011", 57),
-        ("undefined glob flag", 49, 3, "CV0011", 48),
-        ("range payload length", 59, 8, "CV0008", 57),
-        ("criterion count", 42, 2, "CV0006", 57),
-        ("instance count", 20, 2, "CV0006", 77),
+        ("no target", 32, 0, "CV0012", 32),
+        ("target count limit", 32, 65, "CV0005", 32),
+        ("empty target name", 33, 0, "CV0012", 33),
+        ("unprintable target byte", 36, b' ', "CV0012", 36),
+        ("targets block longer than its names", 33, 6, "CV0006", 40),
+        ("targets run past the block", 33, 8, "CV0006", 33),
+        ("record_len below head", 41, 7, "CV0006", 41),
+        ("unknown kind", 53, 7, "CV0007", 53),
+        ("wildcard payload", 55, 1, "CV0008", 53),
+        ("fold on a range", 67, 1, "CV0011", 66),
+        ("undefined glob flag", 58, 3, "CV0011", 57),
+        ("range payload length", 68, 8, "CV0008", 66),
+        ("criterion count", 51, 2, "CV0006", 66),
+        ("instance count", 20, 2, "CV0006", 86),
     ];
     for (name, at, value, code, offset) in cases {
         let mut b = good.clone();
@@ -145,7 +185,17 @@ fn each_documented_rule_is_enforced_with_its_code() {
     b[60] ^= 1;
     let e = parse(&b).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::ChecksumMismatch { .. }), "{e}");
-    assert_eq!(e.offset, 77);
+    assert_eq!(e.offset, 86);
+    // Two targets out of order: "b" before "a".
+    let mut b = good[..32].to_vec();
+    b[24] = 0;
+    b[20] = 0;
+    b[28] = 5;
+    b.extend_from_slice(&[2, 1, b'b', 1, b'a']);
+    let crc = crc32c(&b);
+    b.extend_from_slice(&crc.to_le_bytes());
+    let e = parse(&b).unwrap_err();
+    assert_eq!((e.code().as_str(), e.offset), ("CV0012", 36), "{e}");
     let mut b = good.clone();
     b.push(0);
     assert_eq!(parse(&b).unwrap_err().kind, ErrorKind::TrailingBytes(1));

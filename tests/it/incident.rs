@@ -86,6 +86,7 @@ fn earlier_file() -> Vec<u8> {
     encode(&ChannelContent {
         channel_id: 291,
         content_version: 1,
+        targets: vec!["sensor-7.11".into(), "sensor-7.12".into()],
         instances,
     })
     .unwrap()
@@ -105,6 +106,7 @@ fn july_19_file() -> Vec<u8> {
     encode(&ChannelContent {
         channel_id: 291,
         content_version: 2,
+        targets: vec!["sensor-7.11".into(), "sensor-7.12".into()],
         instances,
     })
     .unwrap()

@@ -17,6 +17,7 @@ fn content() -> ChannelContent {
     ChannelContent {
         channel_id: 9,
         content_version: 1,
+        targets: chanval_testing::testkit::target_names(&FLEET, chanval::ProfileSet::all(&FLEET)),
         instances: vec![
             i(
                 10,

@@ -12,7 +12,10 @@ mod layers;
 mod properties;
 mod regressions;
 #[cfg(feature = "signing")]
-mod signature;
+mod rollout;
+#[cfg(feature = "store")]
 mod store;
 mod truncation;
+#[cfg(feature = "signing")]
+mod trust;
 mod validator;

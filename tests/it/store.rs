@@ -1,39 +1,85 @@
-//! The last-known-good store under fault injection: a crash at every step of an install, torn
-//! (truncated) writes, a full disk, a corrupted slot, a lost state file, a crash loop. The store
-//! never loads a bad file and never loses the last good one.
+//! The last-known-good store under fault injection — a crash at every step of an install, torn
+//! writes, a full disk, a read-only disk, corrupted and swapped slots, a lost or unreadable
+//! state, a crash loop, planted symlinks and FIFOs — always through the agent's load path. The
+//! store never loads a bad file, never proves an update that was not proven, and never loses
+//! the last good one.
 
+use std::cell::RefCell;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-use chanval::SchemaDoc;
-use chanval::store::{RealFs, Slot, Store, StoreError, StoreFs};
-use chanval::{FindingBuf, ProfileSet, Validator, parse};
+use chanval::agent::{Agent, LoadError, LoadRequest};
+use chanval::store::{RealFs, Resumed, Slot, Store, StoreError, StoreFs};
+use chanval::trust::{Root, SignOptions};
+use chanval::{FindingBuf, encode};
+use chanval_testing::testkit::{FLEET, realistic_content};
+use chanval_testing::trust::{gate_and_sign, root, secret};
 
-fn example(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples/incident")
-            .join(name),
+const NOW: u64 = 1_796_083_200;
+
+fn root_bytes() -> Vec<u8> {
+    root(
+        1,
+        NOW + 86_400 * 365,
+        &[secret(1)],
+        1,
+        &[secret(11)],
+        1,
+        &[secret(1)],
     )
-    .unwrap()
 }
 
-/// What an agent on sensor 7.12 accepts: parses and validates for its profile.
-fn check(bytes: &[u8]) -> Result<(), String> {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/incident/schema.toml"),
+/// Signed content of the given version.
+fn signed(version: u64) -> Vec<u8> {
+    let mut c = realistic_content(9, 1_500);
+    c.content_version = version;
+    gate_and_sign(
+        &encode(&c).unwrap(),
+        &FLEET,
+        &SignOptions::default(),
+        &[secret(11)],
     )
-    .unwrap();
-    let doc = SchemaDoc::from_toml(&text).unwrap();
-    doc.with_schema(|schema| {
-        let file = parse(bytes).map_err(|e| e.to_string())?;
-        let mut findings = FindingBuf::<8>::new();
-        Validator::new(schema)
-            .with_profiles(ProfileSet::EMPTY.with(1))
-            .validate(&file, &mut findings)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+}
+
+/// Runs `f` with the agent of sensor 7.12 holding the fleet root.
+fn with_agent<R>(f: impl FnOnce(&Agent<'_, 'static>, &LoadRequest<'static>) -> R) -> R {
+    let bytes = root_bytes();
+    let root = Root::bootstrap(&bytes).unwrap();
+    let agent = Agent {
+        schema: &FLEET,
+        profile: "sensor-7.12",
+        root: Some(&root),
+    };
+    f(&agent, &LoadRequest::new(291, NOW))
+}
+
+fn install<F: StoreFs>(store: &mut Store<F>, bytes: &[u8]) -> Result<u64, StoreError> {
+    with_agent(|agent, request| {
+        store
+            .install(bytes, agent, request, &mut FindingBuf::<32>::new())
+            .map(|l| l.content_version)
     })
+}
+
+/// What a start loads: (content version, slot, rolled back, state saved).
+fn boot<F: StoreFs>(store: &mut Store<F>) -> Result<(u64, Slot, bool, bool), StoreError> {
+    with_agent(|agent, request| {
+        store
+            .load(agent, request, &mut FindingBuf::<32>::new())
+            .map(|r: Resumed<'_>| {
+                (
+                    r.loaded.content_version,
+                    r.slot,
+                    r.rolled_back,
+                    r.state_saved,
+                )
+            })
+    })
+}
+
+fn version_after_boot(dir: &Path) -> u64 {
+    boot(&mut Store::open(dir, 3)).unwrap().0
 }
 
 fn fresh_dir(name: &str) -> PathBuf {
@@ -45,13 +91,23 @@ fn fresh_dir(name: &str) -> PathBuf {
 
 /// A file system that dies after `ops` operations: the failing operation and every one after it
 /// fail, as if the process were killed there. A dying write can leave half its bytes behind.
+/// With `read_only`, every write fails from the start.
 struct Crashing {
     ops: usize,
     torn_write: bool,
     full_disk: bool,
+    read_only: bool,
 }
 
 impl Crashing {
+    const fn after(ops: usize) -> Self {
+        Self {
+            ops,
+            torn_write: false,
+            full_disk: false,
+            read_only: false,
+        }
+    }
     fn step(&mut self) -> io::Result<()> {
         if self.ops == 0 {
             return Err(io::Error::other("killed"));
@@ -63,6 +119,12 @@ impl Crashing {
 
 impl StoreFs for Crashing {
     fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        if self.read_only {
+            return Err(io::Error::new(
+                io::ErrorKind::ReadOnlyFilesystem,
+                "read-only",
+            ));
+        }
         if self.full_disk {
             RealFs.write(path, &bytes[..bytes.len() / 3])?;
             return Err(io::Error::new(
@@ -88,68 +150,82 @@ impl StoreFs for Crashing {
         self.step()?;
         RealFs.sync_dir(dir)
     }
-    fn read(&mut self, path: &Path) -> io::Result<Vec<u8>> {
+    fn read(&mut self, path: &Path, max: usize) -> io::Result<Vec<u8>> {
+        if self.read_only {
+            return RealFs.read(path, max);
+        }
         self.step()?;
-        RealFs.read(path)
+        RealFs.read(path, max)
+    }
+    fn remove(&mut self, path: &Path) -> io::Result<()> {
+        RealFs.remove(path)
     }
 }
 
-/// v1 installed and proven healthy.
+/// Version 1 installed and proven healthy.
 fn store_with_v1(dir: &Path) {
     let mut s = Store::open(dir, 3);
-    s.install(&example("channel-291-v1.cvc"), check).unwrap();
+    install(&mut s, &signed(1)).unwrap();
     s.mark_healthy().unwrap();
 }
 
 #[test]
 fn a_crash_at_every_step_of_an_install_leaves_old_or_new_content_never_garbage() {
-    let (v1, v2) = (example("channel-291-v1.cvc"), example("channel-291-v2.cvc"));
+    let (v1, v2) = (signed(1), signed(2));
     let mut completed = 0;
     for torn_write in [false, true] {
         for ops in 0..16 {
             let dir = fresh_dir(&format!("crash-{ops}-{torn_write}"));
             store_with_v1(&dir);
-            let result = Store::with_fs(
+            let mut crashing = Store::with_fs(
                 &dir,
                 3,
                 Crashing {
-                    ops,
                     torn_write,
-                    full_disk: false,
+                    ..Crashing::after(ops)
                 },
-            )
-            .install(&v2, check);
+            );
+            let result = install(&mut crashing, &v2);
             // Reboot on the real file system.
-            let loaded = Store::open(&dir, 3).load(check).unwrap();
+            let loaded = version_after_boot(&dir);
             assert!(
-                loaded.bytes == v1 || loaded.bytes == v2,
-                "ops {ops}: loaded something else"
+                loaded == 1 || loaded == 2,
+                "ops {ops}: loaded version {loaded}"
             );
             match &result {
-                Ok(()) => {
+                Ok(_) => {
                     completed += 1;
                     assert_eq!(
-                        loaded.bytes, v2,
+                        loaded, 2,
                         "ops {ops}: a completed install must be what loads"
                     );
                 }
                 // Killed after the state's rename, before the directory's fsync: the new state
                 // may or may not survive a real crash; both outcomes are good content.
-                Err(e) if loaded.bytes == v2 => {
+                Err(e) if loaded == 2 => {
                     assert!(
                         e.to_string().starts_with("fsync directory"),
-                        "ops {ops}: v2 loads after: {e}"
+                        "ops {ops}: {e}"
                     );
                 }
                 Err(_) => {}
             }
-            // Whatever happened, the last good content is still on disk.
+            // Whatever happened, the last good content is still on disk, and no temporary
+            // file is left behind.
             let slots = [dir.join("slot-a.cvc"), dir.join("slot-b.cvc")];
             assert!(
                 slots
                     .iter()
                     .any(|p| std::fs::read(p).is_ok_and(|b| b == v1)),
                 "ops {ops}: v1 lost"
+            );
+            let names: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            assert!(
+                !names.iter().any(|n| n.ends_with(".tmp")),
+                "ops {ops}: {names:?}"
             );
             std::fs::remove_dir_all(&dir).unwrap();
         }
@@ -164,42 +240,49 @@ fn a_crash_at_every_step_of_an_install_leaves_old_or_new_content_never_garbage()
 fn a_full_disk_fails_the_install_and_keeps_the_old_content() {
     let dir = fresh_dir("full");
     store_with_v1(&dir);
-    let e = Store::with_fs(
+    let mut full = Store::with_fs(
         &dir,
         3,
         Crashing {
-            ops: 100,
-            torn_write: false,
             full_disk: true,
+            ..Crashing::after(100)
         },
-    )
-    .install(&example("channel-291-v2.cvc"), check)
-    .unwrap_err();
-    assert!(matches!(e, StoreError::Io { .. }), "{e}");
-    assert_eq!(
-        Store::open(&dir, 3).load(check).unwrap().bytes,
-        example("channel-291-v1.cvc")
     );
+    let e = install(&mut full, &signed(2)).unwrap_err();
+    assert!(matches!(e, StoreError::Io { .. }), "{e}");
+    assert_eq!(version_after_boot(&dir), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
-fn content_that_fails_the_check_is_never_installed() {
+fn content_the_load_path_refuses_is_never_installed() {
     let dir = fresh_dir("refused");
     store_with_v1(&dir);
-    let mut bad = example("channel-291-v2.cvc");
-    bad[100] ^= 1;
-    let e = Store::open(&dir, 3).install(&bad, check).unwrap_err();
-    assert!(matches!(e, StoreError::Refused(_)), "{e}");
+    let mut tampered = signed(2);
+    tampered[100] ^= 1;
+    let e = install(&mut Store::open(&dir, 3), &tampered).unwrap_err();
+    assert!(
+        matches!(e, StoreError::Refused(LoadError::FileDigest)),
+        "{e}"
+    );
+    // Older than what runs: the store knows the running version itself.
+    let e = install(&mut Store::open(&dir, 3), &signed(1)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::Refused(LoadError::Rollback {
+                running: 1,
+                offered: 1
+            })
+        ),
+        "{e}"
+    );
     assert_eq!(
         std::fs::read_dir(&dir).unwrap().count(),
         2,
         "slot and state only"
     );
-    assert_eq!(
-        Store::open(&dir, 3).load(check).unwrap().bytes,
-        example("channel-291-v1.cvc")
-    );
+    assert_eq!(version_after_boot(&dir), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -208,16 +291,33 @@ fn a_corrupted_active_slot_falls_back_to_the_last_good_one() {
     let dir = fresh_dir("corrupt");
     store_with_v1(&dir);
     let mut s = Store::open(&dir, 3);
-    s.install(&example("channel-291-v2.cvc"), check).unwrap();
+    install(&mut s, &signed(2)).unwrap();
     s.mark_healthy().unwrap();
-    let loaded = s.load(check).unwrap();
-    assert_eq!((loaded.slot, loaded.rolled_back), (Slot::B, false));
+    assert_eq!(boot(&mut s).unwrap(), (2, Slot::B, false, true));
     let mut on_disk = std::fs::read(dir.join("slot-b.cvc")).unwrap();
     on_disk[200] ^= 0x40;
     std::fs::write(dir.join("slot-b.cvc"), on_disk).unwrap();
-    let loaded = Store::open(&dir, 3).load(check).unwrap();
-    assert_eq!((loaded.slot, loaded.rolled_back), (Slot::A, true));
-    assert_eq!(loaded.bytes, example("channel-291-v1.cvc"));
+    assert_eq!(
+        boot(&mut Store::open(&dir, 3)).unwrap(),
+        (1, Slot::A, true, true)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_valid_file_swapped_into_a_slot_is_not_the_installed_one() {
+    // The state records each slot's version and digest; a slot replaced behind the store's back
+    // — even by another validly signed file — is refused, and the previous slot loads.
+    let dir = fresh_dir("swapped");
+    store_with_v1(&dir);
+    let mut s = Store::open(&dir, 3);
+    install(&mut s, &signed(2)).unwrap();
+    s.mark_healthy().unwrap();
+    std::fs::write(dir.join("slot-b.cvc"), signed(5)).unwrap();
+    assert_eq!(
+        boot(&mut Store::open(&dir, 3)).unwrap(),
+        (1, Slot::A, true, true)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -225,26 +325,15 @@ fn a_corrupted_active_slot_falls_back_to_the_last_good_one() {
 fn a_crash_loop_after_an_update_rolls_it_back() {
     let dir = fresh_dir("bootloop");
     store_with_v1(&dir);
-    let mut s = Store::open(&dir, 3);
-    s.install(&example("channel-291-v2.cvc"), check).unwrap();
+    install(&mut Store::open(&dir, 3), &signed(2)).unwrap();
     // The agent starts three times on v2 and never reports healthy.
     for _ in 0..3 {
-        let l = Store::open(&dir, 3).load(check).unwrap();
-        assert_eq!(
-            (l.bytes, l.rolled_back),
-            (example("channel-291-v2.cvc"), false)
-        );
+        assert_eq!(boot(&mut Store::open(&dir, 3)).unwrap().0, 2);
     }
-    let l = Store::open(&dir, 3).load(check).unwrap();
-    assert_eq!(
-        (l.bytes, l.rolled_back),
-        (example("channel-291-v1.cvc"), true)
-    );
+    let (version, _, rolled_back, _) = boot(&mut Store::open(&dir, 3)).unwrap();
+    assert_eq!((version, rolled_back), (1, true));
     // And it stays rolled back.
-    assert_eq!(
-        Store::open(&dir, 3).load(check).unwrap().bytes,
-        example("channel-291-v1.cvc")
-    );
+    assert_eq!(version_after_boot(&dir), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -253,11 +342,11 @@ fn reporting_healthy_stops_the_count() {
     let dir = fresh_dir("healthy");
     store_with_v1(&dir);
     let mut s = Store::open(&dir, 1);
-    s.install(&example("channel-291-v2.cvc"), check).unwrap();
-    assert_eq!(s.load(check).unwrap().bytes, example("channel-291-v2.cvc"));
+    install(&mut s, &signed(2)).unwrap();
+    assert_eq!(boot(&mut s).unwrap().0, 2);
     s.mark_healthy().unwrap();
     for _ in 0..5 {
-        assert_eq!(s.load(check).unwrap().bytes, example("channel-291-v2.cvc"));
+        assert_eq!(boot(&mut s).unwrap().0, 2);
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -267,29 +356,147 @@ fn a_second_update_while_one_is_pending_keeps_the_proven_content() {
     let dir = fresh_dir("pending");
     store_with_v1(&dir);
     let mut s = Store::open(&dir, 0);
-    s.install(&example("channel-291-v2.cvc"), check).unwrap();
-    s.install(&example("channel-291-v2.cvc"), check).unwrap();
+    install(&mut s, &signed(2)).unwrap();
+    install(&mut s, &signed(3)).unwrap();
     // Boot limit 0: the first start on the unproven update rolls back — to v1, not to v2.
-    assert_eq!(s.load(check).unwrap().bytes, example("channel-291-v1.cvc"));
+    assert_eq!(boot(&mut s).unwrap().0, 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
-fn a_lost_state_file_is_recovered_from_the_newest_good_slot() {
+fn a_lost_state_never_proves_an_unproven_update() {
     let dir = fresh_dir("lost-state");
     store_with_v1(&dir);
-    Store::open(&dir, 3)
-        .install(&example("channel-291-v2.cvc"), check)
-        .unwrap();
-    std::fs::write(dir.join("state"), b"garbage").unwrap();
-    let l = Store::open(&dir, 3).load(check).unwrap();
-    assert_eq!(l.bytes, example("channel-291-v2.cvc"));
+    install(&mut Store::open(&dir, 3), &signed(2)).unwrap();
+    std::fs::remove_file(dir.join("state")).unwrap();
+    // The newest good slot runs, but still on probation: a crash loop still rolls it back.
+    for _ in 0..3 {
+        assert_eq!(version_after_boot(&dir), 2);
+    }
+    let (version, _, rolled_back, _) = boot(&mut Store::open(&dir, 3)).unwrap();
+    assert_eq!((version, rolled_back), (1, true));
     std::fs::remove_dir_all(&dir).unwrap();
     // With nothing good anywhere, it says so instead of loading something.
     let empty = fresh_dir("empty");
     assert!(matches!(
-        Store::open(&empty, 3).load(check),
+        boot(&mut Store::open(&empty, 3)),
         Err(StoreError::NoGoodContent)
     ));
     std::fs::remove_dir_all(&empty).unwrap();
+}
+
+#[test]
+fn an_unreadable_state_does_not_make_install_forget_the_previous_slot() {
+    let dir = fresh_dir("unreadable-state");
+    store_with_v1(&dir);
+    std::fs::write(dir.join("state"), b"garbage").unwrap();
+    install(&mut Store::open(&dir, 0), &signed(2)).unwrap();
+    // v1 was not overwritten: it is the previous slot, and a crash loop returns to it.
+    assert!(std::fs::read(dir.join("slot-a.cvc")).unwrap() == signed(1));
+    assert_eq!(boot(&mut Store::open(&dir, 0)).unwrap().0, 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_state_that_cannot_be_written_still_gives_good_content() {
+    let dir = fresh_dir("read-only");
+    store_with_v1(&dir);
+    let read_only = || Crashing {
+        read_only: true,
+        ..Crashing::after(usize::MAX)
+    };
+    // Proven content needs no write at start-up.
+    assert_eq!(
+        boot(&mut Store::with_fs(&dir, 3, read_only())).unwrap(),
+        (1, Slot::A, false, true)
+    );
+    // An unproven update cannot have its starts counted on a read-only disk: the proven
+    // content runs instead, and nothing fails.
+    install(&mut Store::open(&dir, 3), &signed(2)).unwrap();
+    assert_eq!(
+        boot(&mut Store::with_fs(&dir, 3, read_only())).unwrap(),
+        (1, Slot::A, true, false)
+    );
+    // Once the disk is writable again, the update gets its starts.
+    assert_eq!(version_after_boot(&dir), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Records the paths of the writes the store makes.
+struct Recording(Rc<RefCell<Vec<PathBuf>>>);
+
+impl StoreFs for Recording {
+    fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.0.borrow_mut().push(path.to_path_buf());
+        RealFs.write(path, bytes)
+    }
+    fn sync_file(&mut self, path: &Path) -> io::Result<()> {
+        RealFs.sync_file(path)
+    }
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        RealFs.rename(from, to)
+    }
+    fn sync_dir(&mut self, dir: &Path) -> io::Result<()> {
+        RealFs.sync_dir(dir)
+    }
+    fn read(&mut self, path: &Path, max: usize) -> io::Result<Vec<u8>> {
+        RealFs.read(path, max)
+    }
+    fn remove(&mut self, path: &Path) -> io::Result<()> {
+        RealFs.remove(path)
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn temporary_files_are_unique_and_never_written_through_a_symlink() {
+    let dir = fresh_dir("symlink");
+    store_with_v1(&dir);
+    // A symlink planted where a fixed temporary name would be, pointing at a file to destroy.
+    let victim = dir.join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join(".slot-b.cvc.tmp")).unwrap();
+    let written = Rc::new(RefCell::new(Vec::new()));
+    install(
+        &mut Store::with_fs(&dir, 3, Recording(written.clone())),
+        &signed(2),
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    let written = written.borrow();
+    assert_eq!(written.len(), 2, "{written:?}");
+    assert_ne!(written[0], written[1]);
+    assert!(
+        written.iter().all(|p| !p.ends_with(".slot-b.cvc.tmp")),
+        "{written:?}"
+    );
+    // And the file system layer itself refuses to write through one.
+    std::os::unix::fs::symlink(&victim, dir.join("link")).unwrap();
+    assert!(RealFs.write(&dir.join("link"), b"overwritten").is_err());
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn reads_are_capped_and_refuse_fifos_and_symlinks() {
+    let dir = fresh_dir("reads");
+    let big = dir.join("big");
+    std::fs::write(&big, vec![7u8; 100_000]).unwrap();
+    assert!(RealFs.read(&big, 1_000).is_err());
+    assert_eq!(RealFs.read(&big, 100_000).unwrap().len(), 100_000);
+    // A FIFO in place of the state: refused at once, not waited on.
+    store_with_v1(&dir);
+    std::fs::remove_file(dir.join("state")).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(dir.join("state"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(RealFs.read(&dir.join("state"), 98).is_err());
+    assert_eq!(version_after_boot(&dir), 1);
+    // A symlinked slot is not followed.
+    std::os::unix::fs::symlink(&big, dir.join("linked")).unwrap();
+    assert!(RealFs.read(&dir.join("linked"), 1 << 20).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

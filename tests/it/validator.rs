@@ -9,9 +9,14 @@ use chanval::{
 use chanval::{FieldDef, Profile, Schema, Supply, TemplateType, check_schema};
 use chanval_testing::testkit::{FLEET, current_profiles, realistic_content, realistic_content_of};
 
-/// Validates and exercises `content` under `profiles`; returns the codes found and whether it passed.
+/// Validates and exercises `content`, targeted at `profiles`, under `profiles`; returns the codes
+/// found and whether it passed.
 fn check(content: &ChannelContent, profiles: ProfileSet) -> (Vec<Code>, bool) {
-    let bytes = encode(content).unwrap();
+    let content = ChannelContent {
+        targets: chanval_testing::testkit::target_names(&FLEET, profiles),
+        ..content.clone()
+    };
+    let bytes = encode(&content).unwrap();
     let file = parse(&bytes).unwrap();
     let mut findings: Vec<Finding<'_>> = Vec::new();
     let mut scratch = vec![0; exercise_scratch_len(&file)];
@@ -34,6 +39,7 @@ fn process_start(criteria: Vec<C>) -> ChannelContent {
     ChannelContent {
         channel_id: 1,
         content_version: 1,
+        targets: chanval_testing::testkit::target_names(&FLEET, chanval::ProfileSet::all(&FLEET)),
         instances: vec![InstanceModel {
             id: 1,
             template_type: 1,
@@ -59,6 +65,7 @@ fn realistic_content_passes_every_current_profile_with_no_finding() {
 
 #[test]
 fn the_legacy_profile_is_told_apart_by_template_type() {
+    // (`check` targets the content at the profiles it checks.)
     let legacy = ProfileSet::EMPTY.with(3);
     // process_start and file_write are supplied in full by the legacy sensor.
     let (codes, ok) = check(&realistic_content_of(1, 4096, &[1, 2]), legacy);
@@ -230,6 +237,7 @@ fn criteria_a_profile_cannot_evaluate_are_rejected_for_it() {
     let c = ChannelContent {
         channel_id: 1,
         content_version: 1,
+        targets: vec!["exact-only".into()],
         instances: vec![InstanceModel {
             id: 1,
             template_type: 1,
@@ -305,7 +313,9 @@ fn the_finding_limit_stops_validation_and_rejects() {
 
 #[test]
 fn validation_is_deterministic() {
-    let bytes = encode(&realistic_content_of(3, 4096, &[3, 4])).unwrap();
+    let mut content = realistic_content_of(3, 4096, &[3, 4]);
+    content.targets = chanval_testing::testkit::target_names(&FLEET, ProfileSet::all(&FLEET));
+    let bytes = encode(&content).unwrap();
     let file = parse(&bytes).unwrap();
     let run = || {
         let mut f = Vec::new();
@@ -375,6 +385,7 @@ fn a_file_costlier_per_event_than_the_budget_is_refused() {
     let content = ChannelContent {
         channel_id: 1,
         content_version: 1,
+        targets: chanval_testing::testkit::target_names(&FLEET, chanval::ProfileSet::all(&FLEET)),
         instances,
     };
     let bytes = encode(&content).unwrap();

@@ -54,10 +54,11 @@ fn build(schema_path: &Path, source_path: &Path, output: &Path) -> Outcome {
     }
     write_atomically(output, &bytes)?;
     eprintln!(
-        "chanval: wrote `{}`: channel {}, content version {}, {} instance(s), {} bytes",
+        "chanval: wrote `{}`: channel {}, content version {}, targets {}, {} instance(s), {} bytes",
         output.display(),
         content.channel_id,
         content.content_version,
+        content.targets.join(", "),
         content.instances.len(),
         bytes.len()
     );

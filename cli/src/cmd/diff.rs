@@ -45,8 +45,8 @@ fn diff_files(
             .with_bytes(bytes.to_vec())
     };
     let (old, new) = match (
-        parse(chanval::signature::channel_file_bytes(&old_bytes)),
-        parse(chanval::signature::channel_file_bytes(&new_bytes)),
+        parse(chanval::channel_file_bytes(&old_bytes)),
+        parse(chanval::channel_file_bytes(&new_bytes)),
     ) {
         (Ok(o), Ok(n)) => (o, n),
         (o, n) => {

@@ -39,7 +39,7 @@ fn inspect(path: &Path, schema_path: Option<&Path>, format: Format) -> Outcome {
     }
     let doc = schema_path.map(load_schema).transpose()?;
     let bytes = read(path)?;
-    let file = match parse(chanval::signature::channel_file_bytes(&bytes)) {
+    let file = match parse(chanval::channel_file_bytes(&bytes)) {
         Ok(f) => f,
         Err(e) => {
             let report = FileReport::new(
@@ -92,6 +92,16 @@ fn render(
         h.channel_id,
         h.content_version,
         h.instance_count
+    );
+    let targets: Vec<&str> = file.targets().iter().map(|(name, _)| name).collect();
+    let _ = writeln!(
+        human,
+        "targets: {}",
+        if targets.is_empty() {
+            "none (format version 1: no agent loads this file)".to_string()
+        } else {
+            targets.join(", ")
+        }
     );
     let mut instances = Vec::new();
     for i in file.instances() {
@@ -154,6 +164,7 @@ fn render(
                     "checksum": file.checksum(),
                     "file_len": file.bytes().len(),
                 },
+                "targets": targets,
                 "instances": instances,
             });
             serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chanval::signature::{key_id, public_key};
+use chanval::trust::{key_id, public_key};
 
 use super::Outcome;
 use super::keys::{PUBLIC_TAG, SECRET_TAG, hex};

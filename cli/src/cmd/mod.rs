@@ -1,10 +1,13 @@
 //! One file per command, each with its own `Args`; `main` only dispatches.
 
 pub mod build;
+mod clock;
 pub mod diff;
 pub mod inspect;
 pub mod keygen;
 mod keys;
+pub mod rollout;
+pub mod root;
 pub mod schema;
 pub mod sign;
 pub mod validate;

@@ -17,7 +17,8 @@ pub struct Args {
     /// The schema (TOML), with the fleet's profiles.
     #[arg(long)]
     schema: PathBuf,
-    /// Check only these profiles (repeatable). Default: every profile the schema declares.
+    /// Check these profiles (repeatable) instead of each file's targets; a profile a file does
+    /// not target is an error (CV0206). Default: exactly the profiles each file targets.
     #[arg(long = "profile", value_name = "NAME")]
     profiles: Vec<String>,
     /// Fail on warnings too.
@@ -78,12 +79,13 @@ fn validate(
             })?;
             selected = selected.with(index);
         }
-        if profile_names.is_empty() {
-            selected = ProfileSet::all(schema);
+        let mut validator = Validator::new(schema).with_max_findings(max_findings);
+        if !profile_names.is_empty() {
+            validator = validator.with_profiles(selected);
         }
-        let validator = Validator::new(schema)
-            .with_profiles(selected)
-            .with_max_findings(max_findings);
+        let names = |set: ProfileSet| -> Vec<String> {
+            set.iter(schema).map(|(_, p)| p.name.to_string()).collect()
+        };
         let progress =
             format == Format::Human && files.len() > 1 && std::io::stderr().is_terminal();
         let mut reports = Vec::with_capacity(files.len());
@@ -93,12 +95,29 @@ fn validate(
             }
             let bytes = read(path)?;
             let mut findings: Vec<Finding<'_>> = Vec::new();
-            let truncated = match parse(chanval::signature::channel_file_bytes(&bytes)) {
+            let mut targets = None;
+            let truncated = match parse(chanval::channel_file_bytes(&bytes)) {
                 Err(e) => {
                     findings.push(Finding::structural(&e));
                     false
                 }
                 Ok(file) => {
+                    let targeted = chanval::targeted(schema, file.targets());
+                    let excluded = ProfileSet::all(schema).iter(schema).fold(
+                        ProfileSet::EMPTY,
+                        |set, (i, _)| {
+                            if targeted.contains(i) {
+                                set
+                            } else {
+                                set.with(i)
+                            }
+                        },
+                    );
+                    targets = Some((
+                        file.targets().iter().map(|(n, _)| n.to_string()).collect(),
+                        names(validator.profiles_for(&file)),
+                        names(excluded),
+                    ));
                     let mut scratch = vec![0u8; exercise_scratch_len(&file)];
                     match chanval::gate(&validator, &file, &mut scratch, &mut findings) {
                         Ok(_) => false,
@@ -107,8 +126,12 @@ fn validate(
                 }
             };
             let path = path.display().to_string();
-            reports
-                .push(FileReport::new(path, &findings, truncated, deny_warnings).with_bytes(bytes));
+            let mut report =
+                FileReport::new(path, &findings, truncated, deny_warnings).with_bytes(bytes);
+            if let Some((targets, checked, excluded)) = targets {
+                report = report.with_targets(targets, Some(checked), Some(excluded));
+            }
+            reports.push(report);
         }
         if progress {
             eprint!("\r\x1b[2K");

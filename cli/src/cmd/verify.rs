@@ -1,57 +1,176 @@
-//! `chanval verify`: a signed channel file checked as an agent would check it.
+//! `chanval verify`: a file checked exactly as an agent's load path checks it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chanval::signature::{LoadError, LoadPolicy, open};
+use chanval::agent::{Agent, LoadError, LoadRequest, verify};
+use chanval::trust::{Choice, Envelope, Root, key_id};
+use chanval::{ChannelFile, Finding};
+use clap::ValueEnum;
 
 use super::Outcome;
-use super::keys::{PUBLIC_TAG, read_key};
-use crate::files::read;
+use super::clock;
+use crate::files::{Failure, load_schema, read};
 
-/// Check a signed channel file as an agent would: trusted key, good signature, well-formed.
+/// What a customer chose for the agent's rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChoiceArg {
+    /// The agent's ring decides.
+    General,
+    /// Content as soon as the first ring opens.
+    EarlyAccess,
+    /// Nothing newer than --pinned-version.
+    Pinned,
+}
+
+/// Check a file as the agent of PROFILE holding ROOT would load it: size, trust root and
+/// signatures, file digest, expiry, channel, targets, versions, rollout and, with --schema,
+/// the contract digest and validation for the profile. Exit 0 accepted, 1 refused.
 #[derive(clap::Args)]
 pub struct Args {
-    /// A trusted public key file (repeatable).
-    #[arg(long = "pubkey", required = true)]
-    pubkeys: Vec<PathBuf>,
-    /// The content version running now: refuse anything not newer (anti-rollback).
+    /// The trust root the agent holds (from `chanval root`).
+    #[arg(long)]
+    root: PathBuf,
+    /// The channel the agent expects.
+    #[arg(long)]
+    channel: u32,
+    /// The agent's profile.
+    #[arg(long)]
+    profile: String,
+    /// The content version the agent runs now (anti-rollback, fast-forward bound).
     #[arg(long)]
     running_version: Option<u64>,
-    /// The signed channel file.
+    /// The agent's clock: Unix seconds, a UTC date, or an offset such as `+1d`. Default: now.
+    #[arg(long)]
+    now: Option<String>,
+    /// The agent's schema: adds the contract-digest check and validation for the profile.
+    #[arg(long)]
+    schema: Option<PathBuf>,
+    /// The agent's id, to decide its rollout ring.
+    #[arg(long)]
+    agent_id: Option<String>,
+    /// The customer's rollout choice (with --agent-id).
+    #[arg(long, value_enum, default_value_t = ChoiceArg::General)]
+    choice: ChoiceArg,
+    /// With `--choice pinned`: the newest content version to accept.
+    #[arg(long)]
+    pinned_version: Option<u64>,
+    /// The file to check.
     file: PathBuf,
 }
 
-pub fn run(args: &Args) -> Outcome {
-    verify(&args.pubkeys, &args.file, args.running_version)
+fn explain(file: &str, e: &LoadError) -> ExitCode {
+    println!("{file}: REFUSED: {} {e}", e.code());
+    ExitCode::from(1)
 }
 
-fn verify(pubkeys: &[PathBuf], file: &Path, running: Option<u64>) -> Outcome {
-    let keys = pubkeys
-        .iter()
-        .map(|p| read_key(p, PUBLIC_TAG))
-        .collect::<Result<Vec<_>, _>>()?;
-    let bytes = read(file)?;
-    let mut policy = LoadPolicy::new(&keys);
-    policy.running_version = running;
-    match open(&bytes, &policy) {
-        Ok(f) => {
+pub fn run(args: &Args) -> Outcome {
+    let now = clock::now(args.now.as_deref())?;
+    let root_bytes = read(&args.root)?;
+    let root = Root::bootstrap(&root_bytes).map_err(|e| {
+        Failure(format!(
+            "`{}` is not a trust root to hold: {e}",
+            args.root.display()
+        ))
+    })?;
+    let choice = match (args.choice, args.pinned_version) {
+        (ChoiceArg::General, _) => Choice::General,
+        (ChoiceArg::EarlyAccess, _) => Choice::EarlyAccess,
+        (ChoiceArg::Pinned, Some(v)) => Choice::Pinned(v),
+        (ChoiceArg::Pinned, None) => {
+            return Err(Failure("--choice pinned needs --pinned-version".into()));
+        }
+    };
+    let mut request = LoadRequest::new(args.channel, now);
+    request.running_version = args.running_version;
+    request.rollout = args.agent_id.as_deref().map(|id| (id.as_bytes(), choice));
+    let doc = args.schema.as_deref().map(load_schema).transpose()?;
+    let bytes = read(&args.file)?;
+    let name = args.file.display().to_string();
+    let accepted = |file: &ChannelFile<'_>, envelope: Option<Envelope<'_>>, checked: &str| {
+        let h = file.header();
+        let signers: Vec<String> = envelope
+            .iter()
+            .flat_map(|e| e.signers())
+            .filter(|k| root.has_key(k, chanval::trust::Role::Release))
+            .map(|k| format!("{:#018x}", key_id(k)))
+            .collect();
+        println!(
+            "{name}: ACCEPTED for `{}`: channel {}, content version {}, targets {}",
+            args.profile,
+            h.channel_id,
+            h.content_version,
+            file.targets()
+                .iter()
+                .map(|(n, _)| n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!(
+            "  signed by {} release key(s) of root version {} (threshold {}): {}",
+            signers.len(),
+            root.version(),
+            root.threshold(chanval::trust::Role::Release),
+            signers.join(", ")
+        );
+        if let Some(e) = envelope {
             println!(
-                "{}: signature good (key id {:#018x}); channel {}, content version {}",
-                file.display(),
-                chanval::signature::split_signed(&bytes).map_or(0, |(_, b)| b.key_id),
-                f.header().channel_id,
-                f.header().content_version
+                "  expires: {}",
+                if e.expires() == 0 {
+                    "never".to_string()
+                } else {
+                    clock::show(e.expires())
+                }
             );
-            Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
-            let what = match e {
-                LoadError::Structure(s) => format!("{} {s}", s.code()),
-                other => other.to_string(),
-            };
-            println!("{}: REFUSED: {what}", file.display());
-            Ok(ExitCode::from(1))
+        println!("  checked: {checked}");
+    };
+    let Some(doc) = doc else {
+        return Ok(match verify(&bytes, &args.profile, Some(&root), &request) {
+            Ok(v) => {
+                accepted(
+                    &v.file,
+                    v.envelope,
+                    "trust, digest, expiry, channel, target, versions, rollout \
+                     (not the contract digest or validation: pass --schema)",
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => explain(&name, &e),
+        });
+    };
+    doc.with_schema(|schema| {
+        if schema.profile(&args.profile).is_none() {
+            let known: Vec<&str> = schema.profiles.iter().map(|p| p.name).collect();
+            return Err(Failure(format!(
+                "the schema has no profile `{}`; it declares: {}",
+                args.profile,
+                known.join(", ")
+            )));
         }
-    }
+        let agent = Agent {
+            schema,
+            profile: &args.profile,
+            root: Some(&root),
+        };
+        let mut findings: Vec<Finding<'_>> = Vec::new();
+        match chanval::agent::open(&bytes, &agent, &request, &mut findings) {
+            Ok(opened) => {
+                accepted(
+                    opened.validated.file(),
+                    opened.envelope,
+                    "trust, digest, expiry, channel, target, versions, rollout, contract \
+                     digest, validation",
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                let code = explain(&name, &e);
+                for f in findings {
+                    println!("  {f}");
+                }
+                Ok(code)
+            }
+        }
+    })
 }

@@ -17,6 +17,29 @@ pub fn render(report: &Report) -> String {
         for f in &file.findings {
             finding(&mut out, file, f);
         }
+        if let (Some(targets), Some(checked)) = (&file.targets, &file.checked_profiles) {
+            let targets = if targets.is_empty() {
+                "none".to_string()
+            } else {
+                targets.join(", ")
+            };
+            let _ = write!(
+                out,
+                "{}: targets {targets}; checked for {}",
+                file.path,
+                if checked.is_empty() {
+                    "no profile".to_string()
+                } else {
+                    checked.join(", ")
+                }
+            );
+            match &file.excluded_profiles {
+                Some(excluded) if !excluded.is_empty() => {
+                    let _ = writeln!(out, "; not targeted: {}", excluded.join(", "));
+                }
+                _ => out.push('\n'),
+            }
+        }
         let verdict = match file.verdict {
             Verdict::Ship => "ship",
             Verdict::Reject => "DO NOT SHIP",

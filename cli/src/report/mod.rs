@@ -48,6 +48,15 @@ pub struct FileReport {
     /// Reporting stopped at `--max-findings`.
     pub truncated: bool,
     pub findings: Vec<FindingOut>,
+    /// The profiles the file targets (absent when the file could not be read that far).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<String>>,
+    /// The profiles it was checked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked_profiles: Option<Vec<String>>,
+    /// The schema's profiles it does not target: not checked, and their agents refuse it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded_profiles: Option<Vec<String>>,
     /// The file's bytes, for hex snippets in human output; not serialized.
     #[serde(skip)]
     pub bytes: Option<Vec<u8>>,
@@ -125,7 +134,26 @@ impl FileReport {
             warnings,
             truncated,
             findings: findings.iter().map(FindingOut::from).collect(),
+            targets: None,
+            checked_profiles: None,
+            excluded_profiles: None,
             bytes: None,
+        }
+    }
+
+    /// The targets of the file and, when a schema judged it, the profiles checked and the
+    /// schema's profiles left out.
+    pub fn with_targets(
+        self,
+        targets: Vec<String>,
+        checked: Option<Vec<String>>,
+        excluded: Option<Vec<String>>,
+    ) -> Self {
+        Self {
+            targets: Some(targets),
+            checked_profiles: checked,
+            excluded_profiles: excluded,
+            ..self
         }
     }
 

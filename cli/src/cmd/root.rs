@@ -1,0 +1,211 @@
+//! `chanval root`: trust roots — create, sign, rotate, show (docs/FORMAT.md §11).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chanval::trust::{
+    ROLE_RELEASE, ROLE_ROOT, Role, Root, RootDraft, key_id, public_key, sign_root,
+};
+use clap::Subcommand;
+
+use super::Outcome;
+use super::clock;
+use super::keys::{PUBLIC_TAG, SECRET_TAG, read_key};
+use crate::files::{Failure, ensure_distinct, read, write_atomically};
+
+/// Trust roots: which keys may sign content (k of n) and which may replace the root.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: RootCommand,
+}
+
+/// The keys and thresholds of a root to write.
+#[derive(clap::Args)]
+struct KeysArgs {
+    /// A public key that may sign the next root (repeatable).
+    #[arg(long = "root-key", required = true)]
+    root_keys: Vec<PathBuf>,
+    /// A public key that may sign content (repeatable).
+    #[arg(long = "release-key", required = true)]
+    release_keys: Vec<PathBuf>,
+    /// Distinct root keys that must sign the next root (default: all of them).
+    #[arg(long)]
+    root_threshold: Option<u8>,
+    /// Distinct release keys that must sign content (default: 1).
+    #[arg(long, default_value_t = 1)]
+    release_threshold: u8,
+    /// When the root expires: Unix seconds, a UTC date, or an offset such as `+365d`.
+    #[arg(long)]
+    expires: String,
+    /// The time offsets are counted from (default: now).
+    #[arg(long)]
+    now: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum RootCommand {
+    /// Write a first trust root (version 1), unsigned; then sign it with `root sign` by a
+    /// threshold of its root keys.
+    Create {
+        #[command(flatten)]
+        keys: KeysArgs,
+        /// Where to write it.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Write the successor of a root (its version plus one), unsigned: it must then be signed
+    /// by a threshold of the old root's root keys and of its own. A key left out is revoked.
+    Rotate {
+        /// The trusted root it replaces.
+        #[arg(long)]
+        from: PathBuf,
+        #[command(flatten)]
+        keys: KeysArgs,
+        /// Where to write it.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Add a signature to a root (in place, unless -o is given).
+    Sign {
+        /// The secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The root.
+        root: PathBuf,
+        /// Write the signed root here instead.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Show a root and check it: signed by a threshold of its own root keys, or (with
+    /// --trusted) a valid successor of that root; and not expired. Exit 0 good, 1 not.
+    Show {
+        /// The root.
+        root: PathBuf,
+        /// The root an agent trusts now: check ROOT as its rotation.
+        #[arg(long)]
+        trusted: Option<PathBuf>,
+        /// The clock to check expiry against (default: now).
+        #[arg(long)]
+        now: Option<String>,
+    },
+}
+
+pub fn run(args: &Args) -> Outcome {
+    match &args.command {
+        RootCommand::Create { keys, output } => write_draft(keys, 1, output),
+        RootCommand::Rotate { from, keys, output } => {
+            let old = read(from)?;
+            let old =
+                Root::parse(&old).map_err(|e| Failure(format!("`{}`: {e}", from.display())))?;
+            write_draft(keys, old.version().saturating_add(1), output)
+        }
+        RootCommand::Sign { key, root, output } => {
+            let out = output.as_deref().unwrap_or(root);
+            ensure_distinct(out, &[(key, "the key file")])?;
+            let secret = read_key(key, SECRET_TAG)?;
+            let bytes = read(root)?;
+            let signed = sign_root(&bytes, &secret)
+                .map_err(|e| Failure(format!("`{}`: {e}", root.display())))?;
+            write_atomically(out, &signed)?;
+            eprintln!(
+                "chanval: signed root `{}` with key id {:#018x}",
+                out.display(),
+                key_id(&public_key(&secret))
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        RootCommand::Show { root, trusted, now } => show(root, trusted.as_deref(), now.as_deref()),
+    }
+}
+
+fn write_draft(keys: &KeysArgs, version: u64, output: &Path) -> Outcome {
+    let now = clock::now(keys.now.as_deref())?;
+    let mut listed: Vec<([u8; 32], u8)> = Vec::new();
+    let mut add = |path: &PathBuf, role: u8| -> Result<(), Failure> {
+        let public = read_key(path, PUBLIC_TAG)?;
+        match listed.iter_mut().find(|(k, _)| *k == public) {
+            Some((_, roles)) => *roles |= role,
+            None => listed.push((public, role)),
+        }
+        Ok(())
+    };
+    for k in &keys.root_keys {
+        add(k, ROLE_ROOT)?;
+    }
+    for k in &keys.release_keys {
+        add(k, ROLE_RELEASE)?;
+    }
+    let roots = listed.iter().filter(|(_, r)| r & ROLE_ROOT != 0).count();
+    let draft = RootDraft {
+        version,
+        expires: clock::time(&keys.expires, now, "--expires")?,
+        root_threshold: keys
+            .root_threshold
+            .unwrap_or(u8::try_from(roots).unwrap_or(u8::MAX)),
+        release_threshold: keys.release_threshold,
+        keys: listed,
+    };
+    let bytes = draft
+        .encode()
+        .map_err(|e| Failure(format!("cannot write this root: {e}")))?;
+    write_atomically(output, &bytes)?;
+    eprintln!(
+        "chanval: wrote root version {version} to `{}` (unsigned: sign it with `chanval root \
+         sign --key ...`)",
+        output.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(path: &Path, trusted: Option<&Path>, now: Option<&str>) -> Outcome {
+    let now = clock::now(now)?;
+    let bytes = read(path)?;
+    let root = Root::parse(&bytes).map_err(|e| Failure(format!("`{}`: {e}", path.display())))?;
+    println!(
+        "{}: trust root version {}, expires {}",
+        path.display(),
+        root.version(),
+        clock::show(root.expires())
+    );
+    println!(
+        "  root threshold {} , release threshold {}",
+        root.threshold(Role::Root),
+        root.threshold(Role::Release)
+    );
+    for (k, roles) in root.keys() {
+        let mut names = Vec::new();
+        if roles & ROLE_ROOT != 0 {
+            names.push("root");
+        }
+        if roles & ROLE_RELEASE != 0 {
+            names.push("release");
+        }
+        println!("  key {:#018x}: {}", key_id(k), names.join(" + "));
+    }
+    let signers: Vec<String> = root
+        .signers()
+        .map(|k| format!("{:#018x}", key_id(k)))
+        .collect();
+    println!("  signed by: {}", signers.join(", "));
+    let verdict = match trusted {
+        None => Root::bootstrap(&bytes).map(|_| "signed by a threshold of its own root keys"),
+        Some(t) => {
+            let old = read(t)?;
+            let old = Root::parse(&old).map_err(|e| Failure(format!("`{}`: {e}", t.display())))?;
+            old.rotate(&bytes)
+                .map(|_| "a valid rotation of the trusted root")
+        }
+    }
+    .and_then(|ok| root.check_fresh(now).map(|()| ok));
+    Ok(match verdict {
+        Ok(what) => {
+            println!("  GOOD: {what}, and not expired");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("  NOT GOOD: {e}");
+            ExitCode::from(1)
+        }
+    })
+}

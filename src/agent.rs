@@ -1,0 +1,502 @@
+//! The one load path (feature `signing`): the only way content reaches an agent's evaluator.
+//! The Rust API, the C ABI and the last-known-good store all call [`open`] (or [`load`],
+//! which also compiles the program); there is no second route.
+//!
+//! In order, each step refusing with its own [`LoadError`]:
+//!
+//! 1. size cap, before anything is read (endless-data attack);
+//! 2. envelope and trust root: the root is fresh, a threshold of its release keys signed the
+//!    envelope, the envelope is this file's (its digest), the content has not expired (freeze
+//!    attack); an unsigned file only when the caller allows it explicitly;
+//! 3. structure ([`parse`](crate::parse));
+//! 4. binding: the expected channel (mix-and-match), the agent's profile among the targets
+//!    (mix-and-match), the contract digest the gate recorded for that profile equal to the one
+//!    of the agent's own schema, the content version newer than the running one (rollback) but
+//!    not by more than [`MAX_VERSION_JUMP`] (fast-forward), and the rollout plan's decision;
+//! 5. validation for the agent's own profile;
+//! 6. ([`load`]) compilation into the [`Program`](crate::Program) events are evaluated with.
+//!
+//! Whatever is refused, the agent keeps what it runs: nothing here touches it.
+
+use crate::diag::{Code, FindingSink, Summary};
+use crate::error::Error;
+use crate::format::{ChannelFile, parse_with_limits};
+use crate::limits::Limits;
+use crate::schema::{ProfileSet, Schema};
+use crate::trust::{Choice, Decision, Digest, Envelope, MAX_ENVELOPE_LEN, Root, TrustError};
+use crate::trust::{contract_digest, sha256};
+use crate::validate::{Validated, Validator};
+
+/// The most a content version may jump past the running one (and the most a first install
+/// may be): 2^32. A bigger jump is a fast-forward attack — one signed file at 2^64 − 1 would
+/// otherwise freeze the channel for good, since nothing could ever be newer.
+pub const MAX_VERSION_JUMP: u64 = 1 << 32;
+
+/// The agent: its compiled-in schema, its own profile and the trust root it holds now.
+#[derive(Debug, Clone, Copy)]
+pub struct Agent<'x, 's> {
+    /// The schema the agent was built with.
+    pub schema: &'s Schema<'s>,
+    /// Its own profile's name.
+    pub profile: &'x str,
+    /// The trust root it holds (see [`Root::bootstrap`] and [`Root::rotate`]); `None` refuses
+    /// every signed file.
+    pub root: Option<&'x Root<'x>>,
+}
+
+/// Why content is being opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A new file, to install: every check, including versions, expiry and rollout.
+    Install,
+    /// A file installed earlier, opened again at start-up: it must be exactly what was
+    /// installed (its content version and the SHA-256 of its bytes, as the store recorded
+    /// them). Version, expiry and rollout were judged when it was installed; a file that
+    /// expired since keeps running until something newer arrives.
+    Resume {
+        /// The content version recorded at install.
+        content_version: u64,
+        /// The SHA-256 of the whole file (envelope included) recorded at install.
+        digest: Digest,
+    },
+}
+
+/// What the agent expects of the file.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct LoadRequest<'x> {
+    /// The channel the file must belong to.
+    pub channel: u32,
+    /// The content version running now for this channel, if any.
+    pub running_version: Option<u64>,
+    /// The time (Unix seconds) from the agent's clock.
+    pub now: u64,
+    /// Install or resume.
+    pub purpose: Purpose,
+    /// The most bytes accepted (default: the format's largest file plus the largest envelope).
+    pub max_len: usize,
+    /// The most a content version may pass the running one by (default
+    /// [`MAX_VERSION_JUMP`]).
+    pub max_version_jump: u64,
+    /// Accept an unsigned file (no trust, no expiry, no rollout). Off by default.
+    pub allow_unsigned: bool,
+    /// Accept a content version not newer than the running one (an operator's deliberate
+    /// rollback). Off by default.
+    pub allow_rollback: bool,
+    /// The agent's id and its customer's choice, for the rollout plan; `None` installs
+    /// whatever the plan says, ignoring rings (a tool, not an agent).
+    pub rollout: Option<(&'x [u8], Choice)>,
+    /// Limits for the structural parse.
+    pub limits: Limits,
+}
+
+impl LoadRequest<'_> {
+    /// A request to install a file of `channel` at time `now`, with nothing running yet and
+    /// every default.
+    #[must_use]
+    pub const fn new(channel: u32, now: u64) -> Self {
+        Self {
+            channel,
+            running_version: None,
+            now,
+            purpose: Purpose::Install,
+            max_len: Limits::DEFAULT
+                .max_file_len
+                .saturating_add(MAX_ENVELOPE_LEN),
+            max_version_jump: MAX_VERSION_JUMP,
+            allow_unsigned: false,
+            allow_rollback: false,
+            rollout: None,
+            limits: Limits::DEFAULT,
+        }
+    }
+}
+
+/// Why the agent refused a file. Each has its own stable code ([`LoadError::code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// Larger than the agent accepts; nothing was read.
+    #[error("the file is {len} bytes; the agent accepts at most {max}")]
+    TooLarge {
+        /// Its length.
+        len: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// No envelope, and unsigned files are not allowed.
+    #[error("the file is not signed")]
+    Unsigned,
+    /// A signed file, but the agent holds no trust root.
+    #[error("the file is signed but the agent holds no trust root")]
+    NoTrustRoot,
+    /// The envelope breaks its layout.
+    #[error("{0}")]
+    Envelope(TrustError),
+    /// The trust root has expired.
+    #[error("{0}")]
+    RootExpired(TrustError),
+    /// Not signed by a threshold of release keys.
+    #[error("{0}")]
+    Signatures(TrustError),
+    /// The envelope was made for other bytes: the file was changed after signing.
+    #[error("the envelope's file digest does not match the file: it was changed after signing")]
+    FileDigest,
+    /// The content has expired.
+    #[error("the content expired at {expires}; the time is {now}")]
+    ContentExpired {
+        /// Its expiry (Unix seconds).
+        expires: u64,
+        /// The agent's clock.
+        now: u64,
+    },
+    /// Not a well-formed channel file.
+    #[error("{0}")]
+    Structure(Error),
+    /// A file of another channel.
+    #[error("the file is for channel {found}; this is channel {expected}")]
+    WrongChannel {
+        /// The channel asked for.
+        expected: u32,
+        /// The file's.
+        found: u32,
+    },
+    /// The agent's profile is not among the file's targets.
+    #[error("not for this agent: the file does not target its profile")]
+    NotForThisAgent,
+    /// The agent's own profile is not in its schema (a build mistake).
+    #[error("the agent's profile is not in its schema")]
+    UnknownProfile,
+    /// The gate judged this content against another contract than the agent's.
+    #[error(
+        "the content was gated against another contract for this profile than the agent's \
+         schema (contract digest {gated:#018x}, the agent's {own:#018x})"
+    )]
+    SchemaMismatch {
+        /// The first 8 bytes of the digest under the signature, little-endian.
+        gated: u64,
+        /// The first 8 bytes of the agent's own, little-endian.
+        own: u64,
+    },
+    /// Not newer than the running content.
+    #[error("content version {offered} is not greater than the running version {running}")]
+    Rollback {
+        /// Running now.
+        running: u64,
+        /// Offered.
+        offered: u64,
+    },
+    /// Too far ahead of the running content.
+    #[error(
+        "content version {offered} jumps more than {max_jump} past the running version {running}"
+    )]
+    FastForward {
+        /// Running now (0 when nothing runs).
+        running: u64,
+        /// Offered.
+        offered: u64,
+        /// The most a version may jump.
+        max_jump: u64,
+    },
+    /// Not what was installed (on resume).
+    #[error("the file is not the one that was installed (version or digest differs)")]
+    NotInstalled,
+    /// The rollout has not reached this agent's ring yet.
+    #[error("rollout: ring {ring} opens at {not_before}")]
+    RolloutWait {
+        /// The agent's ring.
+        ring: u8,
+        /// When it opens.
+        not_before: u64,
+    },
+    /// The rollout is paused.
+    #[error("rollout: paused, no new installs")]
+    RolloutPaused,
+    /// The customer pinned an older version.
+    #[error("rollout: pinned to content version {pinned}")]
+    RolloutPinned {
+        /// The pinned version.
+        pinned: u64,
+    },
+    /// The content is recalled.
+    #[error("rollout: the content is recalled")]
+    Recalled,
+    /// The validator rejected the content for this profile (see the findings).
+    #[error("rejected by the validator: {} error(s)", .0.errors)]
+    Rejected(Summary),
+}
+
+impl LoadError {
+    /// The stable code of this refusal (docs/FINDINGS.md): `CV06xx`, or the structural error's
+    /// own code.
+    #[must_use]
+    pub const fn code(&self) -> Code {
+        match self {
+            Self::TooLarge { .. } => Code::TooLarge,
+            Self::Unsigned => Code::Unsigned,
+            Self::NoTrustRoot => Code::NoTrustRoot,
+            Self::Envelope(_) => Code::BadEnvelope,
+            Self::RootExpired(_) => Code::RootExpired,
+            Self::Signatures(_) => Code::SignatureThreshold,
+            Self::FileDigest => Code::FileDigestMismatch,
+            Self::ContentExpired { .. } => Code::ContentExpired,
+            Self::Structure(e) => e.code(),
+            Self::WrongChannel { .. } => Code::WrongChannel,
+            Self::NotForThisAgent => Code::NotForThisAgent,
+            Self::UnknownProfile => Code::AgentProfileUnknown,
+            Self::SchemaMismatch { .. } => Code::SchemaMismatch,
+            Self::Rollback { .. } => Code::Rollback,
+            Self::FastForward { .. } => Code::FastForward,
+            Self::NotInstalled => Code::NotInstalled,
+            Self::RolloutWait { .. } => Code::RolloutWait,
+            Self::RolloutPaused => Code::RolloutPaused,
+            Self::RolloutPinned { .. } => Code::RolloutPinned,
+            Self::Recalled => Code::Recalled,
+            Self::Rejected(_) => Code::LoadRejected,
+        }
+    }
+}
+
+/// A file through every check but compilation.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Opened<'a, 's> {
+    /// The content, validated for the agent's profile.
+    pub validated: Validated<'a, 's>,
+    /// Its envelope (`None` for an unsigned file the caller allowed).
+    pub envelope: Option<Envelope<'a>>,
+}
+
+fn short(digest: &[u8; 32]) -> u64 {
+    let (head, _) = digest.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+    u64::from_le_bytes(*head)
+}
+
+/// Steps 1 and 2: the size cap, then the envelope against the trust root.
+fn check_trust<'a>(
+    bytes: &'a [u8],
+    root: Option<&Root<'_>>,
+    request: &LoadRequest<'_>,
+) -> Result<(&'a [u8], Option<Envelope<'a>>), LoadError> {
+    if bytes.len() > request.max_len {
+        return Err(LoadError::TooLarge {
+            len: bytes.len(),
+            max: request.max_len,
+        });
+    }
+    let (file_bytes, envelope) = Envelope::split(bytes).map_err(LoadError::Envelope)?;
+    match &envelope {
+        None if !request.allow_unsigned => return Err(LoadError::Unsigned),
+        None => {}
+        Some(envelope) => {
+            let root = root.ok_or(LoadError::NoTrustRoot)?;
+            root.check_fresh(request.now)
+                .map_err(LoadError::RootExpired)?;
+            envelope.verify(root).map_err(LoadError::Signatures)?;
+            if !envelope.covers(file_bytes) {
+                return Err(LoadError::FileDigest);
+            }
+            let expires = envelope.expires();
+            if request.purpose == Purpose::Install && expires != 0 && request.now >= expires {
+                return Err(LoadError::ContentExpired {
+                    expires,
+                    now: request.now,
+                });
+            }
+        }
+    }
+    Ok((file_bytes, envelope))
+}
+
+/// Step 4, except what needs the agent's schema: the file is this channel's, for this profile,
+/// at an acceptable version, and due by the rollout plan.
+fn check_binding(
+    file: &ChannelFile<'_>,
+    envelope: Option<&Envelope<'_>>,
+    profile: &str,
+    request: &LoadRequest<'_>,
+) -> Result<(), LoadError> {
+    let header = file.header();
+    if header.channel_id != request.channel {
+        return Err(LoadError::WrongChannel {
+            expected: request.channel,
+            found: header.channel_id,
+        });
+    }
+    if !file.targets().contains(profile) {
+        return Err(LoadError::NotForThisAgent);
+    }
+    let offered = header.content_version;
+    if let Purpose::Resume {
+        content_version, ..
+    } = request.purpose
+    {
+        return if offered == content_version {
+            Ok(())
+        } else {
+            Err(LoadError::NotInstalled)
+        };
+    }
+    let running = request.running_version;
+    if let Some(running) = running
+        && offered <= running
+        && !request.allow_rollback
+    {
+        return Err(LoadError::Rollback { running, offered });
+    }
+    let base = running.unwrap_or(0);
+    if offered > base.saturating_add(request.max_version_jump) {
+        return Err(LoadError::FastForward {
+            running: base,
+            offered,
+            max_jump: request.max_version_jump,
+        });
+    }
+    if let (Some(envelope), Some((agent_id, choice))) = (envelope, request.rollout) {
+        match envelope
+            .plan()
+            .decide(agent_id, header.channel_id, request.now, choice, offered)
+        {
+            Decision::Install { .. } => {}
+            Decision::Wait { ring, not_before } => {
+                return Err(LoadError::RolloutWait { ring, not_before });
+            }
+            Decision::Paused => return Err(LoadError::RolloutPaused),
+            Decision::Pinned { pinned } => return Err(LoadError::RolloutPinned { pinned }),
+            Decision::Recalled => return Err(LoadError::Recalled),
+        }
+    } else if envelope.is_some_and(|e| e.plan().recalled()) {
+        return Err(LoadError::Recalled);
+    }
+    Ok(())
+}
+
+/// A file through steps 1 to 4 but the contract digest: what can be said of it without the
+/// agent's schema.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Verified<'a> {
+    /// The channel file, parsed.
+    pub file: ChannelFile<'a>,
+    /// Its envelope (`None` for an unsigned file the caller allowed).
+    pub envelope: Option<Envelope<'a>>,
+}
+
+/// Steps 1 to 4 of the load path for an agent of `profile` holding `root`, without its schema:
+/// size, trust, structure, channel, targets, versions, expiry and rollout. [`open`] adds the
+/// contract digest and validation; this alone is what a tool can check with no schema at hand
+/// (`chanval verify` without `--schema`).
+///
+/// # Errors
+/// The first refusal, as [`LoadError`].
+pub fn verify<'a>(
+    bytes: &'a [u8],
+    profile: &str,
+    root: Option<&Root<'_>>,
+    request: &LoadRequest<'_>,
+) -> Result<Verified<'a>, LoadError> {
+    if let Purpose::Resume { digest, .. } = request.purpose
+        && bytes.len() <= request.max_len
+        && sha256(bytes) != digest
+    {
+        return Err(LoadError::NotInstalled);
+    }
+    let (file_bytes, envelope) = check_trust(bytes, root, request)?;
+    let file = parse_with_limits(file_bytes, &request.limits).map_err(LoadError::Structure)?;
+    check_binding(&file, envelope.as_ref(), profile, request)?;
+    Ok(Verified { file, envelope })
+}
+
+/// The rest of step 4: the contract digest the gate recorded for the agent's profile is the
+/// one of the agent's own schema.
+fn check_contract(
+    verified: &Verified<'_>,
+    schema: &Schema<'_>,
+    profile: &crate::schema::Profile<'_>,
+) -> Result<(), LoadError> {
+    let Some(envelope) = &verified.envelope else {
+        return Ok(());
+    };
+    let own = contract_digest(schema, profile);
+    let gated = envelope.contract_digest(&verified.file, profile.name);
+    if gated == Some(&own) {
+        Ok(())
+    } else {
+        Err(LoadError::SchemaMismatch {
+            gated: gated.map_or(0, short),
+            own: short(&own),
+        })
+    }
+}
+
+/// Opens `bytes` for `agent`: every step of the load path but compilation. Allocates nothing;
+/// findings of the validation go to `sink`.
+///
+/// # Errors
+/// The first refusal, as [`LoadError`].
+pub fn open<'a, 's>(
+    bytes: &'a [u8],
+    agent: &Agent<'_, 's>,
+    request: &LoadRequest<'_>,
+    sink: &mut dyn FindingSink<'s>,
+) -> Result<Opened<'a, 's>, LoadError> {
+    let (index, profile) = agent
+        .schema
+        .profile(agent.profile)
+        .ok_or(LoadError::UnknownProfile)?;
+    let verified = verify(bytes, agent.profile, agent.root, request)?;
+    check_contract(&verified, agent.schema, profile)?;
+    let Verified { file, envelope } = verified;
+    let validated = Validator::new(agent.schema)
+        .with_profiles(ProfileSet::EMPTY.with(index))
+        .validate(&file, sink)
+        .map_err(|rejected| LoadError::Rejected(rejected.0))?;
+    Ok(Opened {
+        validated,
+        envelope,
+    })
+}
+
+/// Content through the whole load path, compiled for the agent's profile (feature `alloc`).
+/// It owns what it evaluates: the bytes may be dropped.
+#[cfg(feature = "alloc")]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Loaded<'s> {
+    /// The compiled program.
+    pub program: crate::interpret::Program<'s>,
+    /// The file's channel.
+    pub channel: u32,
+    /// Its content version.
+    pub content_version: u64,
+    /// Whether it was signed (false only when unsigned files were allowed).
+    pub signed: bool,
+    /// Its expiry (0: none, or unsigned).
+    pub expires: u64,
+}
+
+/// [`open`], then the compile step: what an agent evaluates events with.
+///
+/// # Errors
+/// As [`open`].
+#[cfg(feature = "alloc")]
+pub fn load<'s>(
+    bytes: &[u8],
+    agent: &Agent<'_, 's>,
+    request: &LoadRequest<'_>,
+    sink: &mut dyn FindingSink<'s>,
+) -> Result<Loaded<'s>, LoadError> {
+    let opened = open(bytes, agent, request, sink)?;
+    // Validated for this profile just now, so compiling cannot fail; if it did, the content
+    // would be refused like any other.
+    let program = crate::interpret::Program::compile(&opened.validated, agent.profile)
+        .map_err(|_| LoadError::UnknownProfile)?;
+    let header = opened.validated.file().header();
+    Ok(Loaded {
+        program,
+        channel: header.channel_id,
+        content_version: header.content_version,
+        signed: opened.envelope.is_some(),
+        expires: opened.envelope.map_or(0, |e| e.expires()),
+    })
+}

@@ -1,0 +1,76 @@
+//! Trust fixtures: deterministic keys, trust roots signed by them, and content gated and signed
+//! as `chanval sign` does, for the tests of the load path, the store and the C ABI.
+
+use std::vec::Vec;
+
+use chanval::trust::{
+    ROLE_RELEASE, ROLE_ROOT, RootDraft, SignOptions, public_key, sign, sign_root,
+};
+use chanval::{Schema, Validator, exercise_scratch_len};
+
+/// A deterministic secret key: `n` repeated (distinct `n`, distinct keys).
+#[must_use]
+pub const fn secret(n: u8) -> [u8; 32] {
+    [n; 32]
+}
+
+/// A trust root of `version` expiring at `expires`, listing `root_keys` (threshold
+/// `root_threshold`) and `release_keys` (threshold `release_threshold`), signed by every secret
+/// in `signers`.
+#[must_use]
+pub fn root(
+    version: u64,
+    expires: u64,
+    root_keys: &[[u8; 32]],
+    root_threshold: u8,
+    release_keys: &[[u8; 32]],
+    release_threshold: u8,
+    signers: &[[u8; 32]],
+) -> Vec<u8> {
+    let mut keys: Vec<([u8; 32], u8)> = root_keys
+        .iter()
+        .map(|s| (public_key(s), ROLE_ROOT))
+        .collect();
+    for s in release_keys {
+        let p = public_key(s);
+        match keys.iter_mut().find(|(k, _)| *k == p) {
+            Some((_, roles)) => *roles |= ROLE_RELEASE,
+            None => keys.push((p, ROLE_RELEASE)),
+        }
+    }
+    let mut bytes = RootDraft {
+        version,
+        expires,
+        root_threshold,
+        release_threshold,
+        keys,
+    }
+    .encode()
+    .expect("a valid draft");
+    for s in signers {
+        bytes = sign_root(&bytes, s).expect("signable root");
+    }
+    bytes
+}
+
+/// `file` (a channel file's bytes) through the whole gate against `schema` for its targets, then
+/// signed with `options` by each of `secrets`. Panics when the gate rejects it.
+#[must_use]
+pub fn gate_and_sign(
+    file: &[u8],
+    schema: &Schema<'_>,
+    options: &SignOptions,
+    secrets: &[[u8; 32]],
+) -> Vec<u8> {
+    let parsed = chanval::parse(chanval::channel_file_bytes(file)).expect("a channel file");
+    let mut findings = Vec::new();
+    let mut scratch = vec![0u8; exercise_scratch_len(&parsed)];
+    let gated = chanval::gate(
+        &Validator::new(schema),
+        &parsed,
+        &mut scratch,
+        &mut findings,
+    )
+    .unwrap_or_else(|e| panic!("the gate rejects the file: {e}\n{findings:#?}"));
+    sign(&gated, options, secrets, None).expect("gated content signs")
+}
