@@ -327,6 +327,11 @@ fn check_binding(
         return Err(LoadError::NotForThisAgent);
     }
     let offered = header.content_version;
+    // A recall applies to the version it names whatever runs, so it is judged before versions:
+    // the store acts on it for the content it runs.
+    if request.purpose == Purpose::Install && envelope.is_some_and(|e| e.plan().recalled()) {
+        return Err(LoadError::Recalled);
+    }
     if let Purpose::Resume {
         content_version, ..
     } = request.purpose
@@ -365,8 +370,6 @@ fn check_binding(
             Decision::Pinned { pinned } => return Err(LoadError::RolloutPinned { pinned }),
             Decision::Recalled => return Err(LoadError::Recalled),
         }
-    } else if envelope.is_some_and(|e| e.plan().recalled()) {
-        return Err(LoadError::Recalled);
     }
     Ok(())
 }

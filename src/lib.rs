@@ -27,17 +27,21 @@
 //! eval                  what a criterion means for one value; the glob matcher
 //! validate              file, schema, contract and exercise checks -> Validated
 //! interpret             the compiled Program and the Interpreter
-//! model, source, diff,  owned content and the encoder, TOML sources, publication diffs,
-//! signature, store,     signed files, the last-known-good store, code generation
-//! codegen
+//! model, diff, codegen, owned content and the encoder, publication diffs, code generation,
+//! trust                 trust roots, signed envelopes, contract digests, rollout plans
+//! agent, source         the one load path an agent has (size, trust, targets, versions,
+//!                       rollout, validation, compilation); TOML sources
+//! store                 the last-known-good store, through the load path
 //! ```
 //!
 //! Test and fuzz support (fixtures, generators, fuzz oracles, the reference glob matcher) lives
 //! in the unpublished `chanval-testing` crate, not here.
 //!
 //! The core (`parse`, `validate`, `interpret`) is `no_std`, never allocates, never panics and
-//! contains no `unsafe`. The `alloc` feature adds the owned content model and the encoder; `std`
-//! adds TOML schemas and hardware CRC-32C.
+//! contains no `unsafe`. The `alloc` feature adds the owned content model, the encoder and the
+//! compiled program; `std` adds TOML schemas and hardware CRC-32C; `signing` (also `no_std`) adds
+//! trust roots, envelopes and the agent's load path ([`agent`]); `store` the last-known-good store.
+//! A channel file names the profiles it targets: [`Validator::new`] validates exactly those.
 //!
 //! ```
 //! use chanval::{parse, Validator, Program, Scratch, Value, FindingBuf};

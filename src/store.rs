@@ -302,6 +302,10 @@ pub enum StoreError {
     /// The content was refused by the load path; nothing was changed.
     #[error("the new content was refused: {0}")]
     Refused(LoadError),
+    /// The file recalls the content that ran: the store went back to the previous content,
+    /// which the next [`Store::load`] returns.
+    #[error("the running content was recalled; the previous content is active again")]
+    RolledBack,
     /// No slot holds content that passes the load path.
     #[error("no slot holds good content")]
     NoGoodContent,
@@ -497,6 +501,8 @@ impl<F: StoreFs> Store<F> {
     /// # Errors
     /// [`StoreError::Refused`] when the load path refuses the file; [`StoreError::Io`] when a
     /// write fails. In both cases the content installed before stays active.
+    /// [`StoreError::RolledBack`] when the file is a signed recall of the running content:
+    /// the previous content is active again.
     pub fn install<'s>(
         &mut self,
         bytes: &[u8],
@@ -516,7 +522,11 @@ impl<F: StoreFs> Store<F> {
             running_version: running.max(request.running_version),
             ..*request
         };
-        let loaded = load(bytes, agent, &request, sink).map_err(StoreError::Refused)?;
+        let loaded = match load(bytes, agent, &request, sink) {
+            Ok(loaded) => loaded,
+            Err(LoadError::Recalled) => return Err(self.recall(bytes, current)),
+            Err(e) => return Err(StoreError::Refused(e)),
+        };
         // While an update is pending, its slot is the one to replace: the previous slot holds
         // the last content proven healthy, which must survive until the new one is proven.
         let (target, previous) = match current {
@@ -546,6 +556,34 @@ impl<F: StoreFs> Store<F> {
         };
         self.replace("state", &state.encode())?;
         Ok(loaded)
+    }
+
+    /// A validly signed recall (the load path checked its trust, digest, channel and target)
+    /// of the content version that runs: the previous slot becomes active again. The one case
+    /// in which a file rolls an agent back; a recall of any other version changes nothing.
+    fn recall(&mut self, bytes: &[u8], current: Option<State>) -> StoreError {
+        let recalled = crate::parse(crate::channel_file_bytes(bytes))
+            .map(|f| f.header().content_version)
+            .ok();
+        let Some(state) = current else {
+            return StoreError::Refused(LoadError::Recalled);
+        };
+        let running = state.record(state.active).map(|r| r.content_version);
+        let (Some(previous), true) = (state.previous, running.is_some() && running == recalled)
+        else {
+            return StoreError::Refused(LoadError::Recalled);
+        };
+        let back = State {
+            active: previous,
+            previous: Some(state.active),
+            pending: false,
+            boots: 0,
+            ..state
+        };
+        match self.replace("state", &back.encode()) {
+            Ok(()) => StoreError::RolledBack,
+            Err(e) => e,
+        }
     }
 
     /// The content to run now, compiled. While an update is pending, each call counts a start;

@@ -19,19 +19,82 @@ impl fmt::Display for Failure {
     }
 }
 
+/// The most bytes read from a binary input: the largest channel file plus the largest
+/// envelope (a trust root is far smaller).
+pub const MAX_BINARY: u64 =
+    chanval::Limits::DEFAULT.max_file_len as u64 + chanval::trust::MAX_ENVELOPE_LEN as u64;
+/// The most bytes read from a text input (schema, source, key, plan).
+pub const MAX_TEXT: u64 = 16 << 20;
+
+/// Reads a binary input (a channel file, a trust root), at most [`MAX_BINARY`] bytes.
 pub fn read(path: &Path) -> Result<Vec<u8>, Failure> {
-    if path.is_dir() {
+    read_capped(path, MAX_BINARY)
+}
+
+/// Reads `path` — a regular file, or `-` for standard input — refusing anything larger than
+/// `cap` bytes. Only what fits the cap is read: `/dev/zero` or an endless pipe cannot grow
+/// memory, and a FIFO or a device is refused before it is read (a FIFO is not even opened for
+/// waiting).
+pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, Failure> {
+    use std::io::Read;
+    let shown = path.display();
+    let too_large = || {
+        Failure(format!(
+            "`{shown}` is larger than the {cap}-byte limit for this input; refused"
+        ))
+    };
+    let mut out = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .lock()
+            .take(cap.saturating_add(1))
+            .read_to_end(&mut out)
+            .map_err(|e| Failure(format!("cannot read standard input: {e}")))?;
+        return if out.len() as u64 > cap {
+            Err(too_large())
+        } else {
+            Ok(out)
+        };
+    }
+    let meta = fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Failure(format!("`{shown}` does not exist")),
+        _ => Failure(format!("cannot read `{shown}`: {e}")),
+    })?;
+    if meta.is_dir() {
+        return Err(Failure(format!("`{shown}` is a directory, not a file")));
+    }
+    if !meta.is_file() {
         return Err(Failure(format!(
-            "`{}` is a directory, not a file",
-            path.display()
+            "`{shown}` is not a regular file (a device, FIFO or socket); give a file, or `-` for \
+             standard input"
         )));
     }
-    fs::read(path).map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))
+    if meta.len() > cap {
+        return Err(too_large());
+    }
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    // Non-blocking: should the path have been swapped for a FIFO since, opening does not wait.
+    #[cfg(target_os = "linux")]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, 0o4000);
+    let file = options
+        .open(path)
+        .map_err(|e| Failure(format!("cannot read `{shown}`: {e}")))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(Failure(format!("`{shown}` is not a regular file")));
+    }
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| Failure(format!("cannot read `{shown}`: {e}")))?;
+    if out.len() as u64 > cap {
+        return Err(too_large());
+    }
+    Ok(out)
 }
 
 /// Reads a text input; `role` ("schema", "source") names it in errors.
 pub fn read_text(path: &Path, role: &str) -> Result<String, Failure> {
-    let bytes = read(path)?;
+    let bytes = read_capped(path, MAX_TEXT)?;
     String::from_utf8(bytes).map_err(|e| {
         Failure(format!(
             "{role} `{}` is not UTF-8 text (invalid byte at offset {}); is it a channel file?",

@@ -108,3 +108,47 @@ fn every_shipped_example_rebuilds_to_its_committed_bytes() {
     }
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn signing_in_place_keeps_the_files_permissions_and_a_refused_sign_writes_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch_dir("sign-mode");
+    let file = dir.join("v3.cvc");
+    fs::copy(repo("examples/incident/channel-291-v3.cvc"), &file).unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
+    let sign = |path: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_chanval"))
+            .args(["sign", "--schema"])
+            .arg(repo("examples/incident/schema.toml"))
+            .arg("--key")
+            .arg(repo("cli/tests/inputs/test-release.key"))
+            .arg(path)
+            .output()
+            .unwrap()
+            .status
+            .code()
+            .unwrap()
+    };
+    assert_eq!(sign(&file), 0);
+    assert_eq!(
+        fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        fs::read(&file).unwrap().len()
+            > fs::read(repo("examples/incident/channel-291-v3.cvc"))
+                .unwrap()
+                .len()
+    );
+    // Content the gate rejects: exit 1, and the file is exactly as it was.
+    let v2 = dir.join("v2.cvc");
+    fs::copy(repo("examples/incident/channel-291-v2.cvc"), &v2).unwrap();
+    assert_eq!(sign(&v2), 1);
+    assert_eq!(
+        fs::read(&v2).unwrap(),
+        fs::read(repo("examples/incident/channel-291-v2.cvc")).unwrap()
+    );
+    assert_eq!(listing(&dir), ["v2.cvc", "v3.cvc"]);
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -472,7 +472,8 @@ int32_t chanval_store_open(const char *dir, uint32_t boot_limit, chanval_store *
  * `*out` (when `out` is not null). Findings as `chanval_load`.
  *
  * Returns `CHANVAL_OK`, a refusal's `CHANVAL_ERR_*`, or `CHANVAL_ERR_STORE_IO` (nothing
- * changed).
+ * changed). `CHANVAL_ERR_RECALLED` for a signed recall: when it recalls the running content, the
+ * store has gone back to the previous content, which `chanval_store_load` now returns.
  *
  * # Safety
  * As `chanval_load`; `store` must come from `chanval_store_open` and not be used by another

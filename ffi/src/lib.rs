@@ -676,6 +676,7 @@ fn store_status(e: &StoreError) -> i32 {
     match e {
         StoreError::Refused(e) => status(e),
         StoreError::NoGoodContent => CHANVAL_ERR_NO_GOOD_CONTENT,
+        StoreError::RolledBack => CHANVAL_ERR_RECALLED,
         _ => CHANVAL_ERR_STORE_IO,
     }
 }
@@ -686,7 +687,8 @@ fn store_status(e: &StoreError) -> i32 {
 /// `*out` (when `out` is not null). Findings as `chanval_load`.
 ///
 /// Returns `CHANVAL_OK`, a refusal's `CHANVAL_ERR_*`, or `CHANVAL_ERR_STORE_IO` (nothing
-/// changed).
+/// changed). `CHANVAL_ERR_RECALLED` for a signed recall: when it recalls the running content, the
+/// store has gone back to the previous content, which `chanval_store_load` now returns.
 ///
 /// # Safety
 /// As `chanval_load`; `store` must come from `chanval_store_open` and not be used by another

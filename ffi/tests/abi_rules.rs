@@ -634,3 +634,19 @@ fn events_must_fit_the_profile_and_outputs_report_their_shortfall() {
     assert_eq!(ids[0], 4);
     free(content);
 }
+
+#[test]
+fn a_signed_file_loads_through_a_root_handle() {
+    // One root and one content signature: the signed path through the handles, also under Miri.
+    let (rc, trusted) = open_root(&root_bytes(1, NOW + 1000));
+    assert_eq!(rc, CHANVAL_OK);
+    let config = Config::new("sensor-7.12", trusted);
+    let (rc, f, content) = load(&config, &signed_v3(&SignOptions::default()));
+    assert_eq!((rc, f.len()), (CHANVAL_OK, 0));
+    // SAFETY: live handles, freed once.
+    unsafe {
+        assert_eq!(chanval_content_version(content), 3);
+        chanval_content_free(content);
+        chanval_root_free(trusted);
+    }
+}

@@ -27,7 +27,7 @@ pub const FORMAT_VERSION: u16 = 2;
 /// agent.
 pub const FORMAT_VERSION_1: u16 = 1;
 /// The first four bytes of the signature envelope that may follow a channel file
-/// (docs/FORMAT.md §10).
+/// (docs/FORMAT.md §11).
 pub const ENVELOPE_MAGIC: [u8; 4] = *b"CVEN";
 /// The first four bytes of the signature block of chanval 0.1 (84 bytes, no verdict under the
 /// signature): recognised so that tools can read such files and agents refuse them by name.

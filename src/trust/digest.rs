@@ -72,7 +72,7 @@ const fn input_code(k: InputKind) -> u8 {
     }
 }
 
-/// The digest of `profile`'s contract in `schema` (docs/FORMAT.md §10.2): the budget, the
+/// The digest of `profile`'s contract in `schema` (docs/FORMAT.md §11.2): the budget, the
 /// profile (name, criteria, and its supplies in template-type order) and, in the same order,
 /// the full definition of every template type it supplies. Independent of the order in which
 /// the schema lists types, profiles and supplies. Allocates nothing.

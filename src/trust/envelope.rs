@@ -1,5 +1,5 @@
 //! The signature envelope: what follows a channel file the gate has passed (docs/FORMAT.md
-//! §10). It carries the gate's verdict under the signature — the file's digest (and so its
+//! §11). It carries the gate's verdict under the signature — the file's digest (and so its
 //! channel, content version and targets), the contract digest of each target, an optional
 //! expiry and the rollout plan — signed by release keys of the trust root.
 

@@ -15,7 +15,7 @@
 //!
 //! Every signature is Ed25519 (RFC 8032, verified strictly) over a 48-byte statement: a 16-byte
 //! domain tag, then the SHA-256 of the signed bytes, so a signature made for one kind of
-//! document can never be taken for another. Byte layouts: docs/FORMAT.md §10 and §11.
+//! document can never be taken for another. Byte layouts: docs/FORMAT.md §11 and §12.
 
 mod digest;
 mod envelope;

@@ -1,5 +1,5 @@
 //! The trust root: release keys with a threshold for content, root keys with a threshold for
-//! the next root, an expiry and a version (docs/FORMAT.md §11). Parsed zero-copy; verifying
+//! the next root, an expiry and a version (docs/FORMAT.md §12). Parsed zero-copy; verifying
 //! allocates nothing.
 
 use super::{Reader, TrustError, count_signatures, signature_entries, statement};

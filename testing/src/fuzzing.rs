@@ -28,7 +28,7 @@ use chanval::{
 };
 
 /// The targets, by name: the folders of `corpus/` and the binaries of `fuzz/`.
-pub const TARGETS: [&str; 7] = [
+pub const TARGETS: [&str; 8] = [
     "parse",
     "validate",
     "generate",
@@ -36,6 +36,7 @@ pub const TARGETS: [&str; 7] = [
     "glob",
     "mutate",
     "engine",
+    "trust",
 ];
 
 /// Runs the target called `name` on `data`.
@@ -48,6 +49,7 @@ pub fn run(name: &str, data: &[u8]) {
         "glob" => glob(data),
         "mutate" => mutate(data),
         "engine" => engine(data),
+        "trust" => trust(data),
         other => panic!("no fuzz target `{other}`"),
     }
 }
@@ -745,5 +747,94 @@ pub fn mutate(data: &[u8]) {
                 Validator::new(&FLEET).validate_and_exercise(&file, &mut scratch, &mut findings);
             assert_in_bounds(&findings, bytes.len());
         }
+    }
+}
+
+/// A trust root and a signed file for [`trust`], made once: root keys 1 and 2 (threshold 1),
+/// release keys 11 and 12 (threshold 2), and realistic content signed by both release keys.
+fn trust_fixture() -> &'static (Vec<u8>, Vec<u8>) {
+    static FIXTURE: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        use crate::trust::{gate_and_sign, root, secret};
+        let root = root(
+            1,
+            u64::MAX,
+            &[secret(1), secret(2)],
+            1,
+            &[secret(11), secret(12)],
+            2,
+            &[secret(1)],
+        );
+        let content = crate::testkit::realistic_content(17, 600);
+        let options = chanval::trust::SignOptions {
+            expires: 2_000_000_000,
+            ..chanval::trust::SignOptions::default()
+        };
+        let signed = gate_and_sign(
+            &encode(&content).unwrap(),
+            &FLEET,
+            &options,
+            &[secret(11), secret(12)],
+        );
+        (root, signed)
+    })
+}
+
+/// The trust layer and the agent's load path on hostile bytes:
+/// - trust roots, envelopes and whole files of arbitrary bytes parse or are refused, never
+///   panic, and a refusal's offset lies inside the input;
+/// - a validly signed file, mutated anywhere (bit flips, overwrites, insertions, cuts, an
+///   envelope of another file), never loads unless the mutation left its bytes as they were:
+///   every byte is covered by the file digest or the signatures.
+pub fn trust(data: &[u8]) {
+    use chanval::agent::{Agent, LoadRequest, open};
+    use chanval::trust::{Envelope, Root, TrustError};
+    let in_bounds = |e: &TrustError, len: usize| {
+        if let TrustError::Malformed { offset, .. } = e {
+            assert!(*offset <= len, "offset {offset} past the {len}-byte input");
+        }
+    };
+    let (root_bytes, signed) = trust_fixture();
+    if let Err(e) = Root::parse(data) {
+        in_bounds(&e, data.len());
+    }
+    if let Err(e) = Envelope::parse(data) {
+        in_bounds(&e, data.len());
+    }
+    let root = Root::bootstrap(root_bytes).expect("the fixture root is self-signed");
+    let agent = Agent {
+        schema: &FLEET,
+        profile: "sensor-7.12",
+        root: Some(&root),
+    };
+    let request = LoadRequest::new(291, 1_800_000_000);
+    let mut findings = Vec::new();
+    let _ = open(data, &agent, &request, &mut findings);
+    assert_in_bounds(&findings, data.len());
+
+    let mut u = Unstructured::new(data);
+    let mut bytes = signed.clone();
+    for _ in 0..u.int_in_range(1..=4u8).unwrap_or(1) {
+        let len = bytes.len();
+        let at = u.int_in_range(0..=len.saturating_sub(1)).unwrap_or(0);
+        match u.int_in_range(0..=4u8).unwrap_or(0) {
+            0 if at < len => bytes[at] ^= 1 << u.int_in_range(0..=7u8).unwrap_or(0),
+            1 if at < len => bytes[at] = u.arbitrary().unwrap_or(0),
+            2 => bytes.insert(at.min(len), u.arbitrary().unwrap_or(0)),
+            3 => bytes.truncate(at),
+            _ => {
+                // Splice a tail of the input onto a prefix of the file.
+                bytes.truncate(at);
+                bytes.extend(u.arbitrary::<&[u8]>().unwrap_or(&[]).iter().take(256));
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    if open(&bytes, &agent, &request, &mut findings).is_ok() {
+        assert!(
+            bytes == *signed,
+            "a changed signed file loaded ({} bytes)",
+            bytes.len()
+        );
     }
 }

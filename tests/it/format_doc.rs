@@ -1,4 +1,4 @@
-//! The worked example of docs/FORMAT.md §7, assembled by hand from the document, against the
+//! The worked example of docs/FORMAT.md §8, assembled by hand from the document, against the
 //! parser and the encoder. If the code and the document drift apart, this fails.
 
 use chanval::{

@@ -500,3 +500,47 @@ fn reads_are_capped_and_refuse_fifos_and_symlinks() {
     assert!(RealFs.read(&dir.join("linked"), 1 << 20).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_signed_recall_of_the_running_content_returns_to_the_previous_one() {
+    let dir = fresh_dir("recall");
+    store_with_v1(&dir);
+    let mut s = Store::open(&dir, 3);
+    install(&mut s, &signed(2)).unwrap();
+    s.mark_healthy().unwrap();
+    let recall = |version: u64| {
+        let mut c = realistic_content(9, 1_500);
+        c.content_version = version;
+        let options = SignOptions {
+            plan_flags: chanval::trust::PLAN_RECALLED,
+            ..SignOptions::default()
+        };
+        gate_and_sign(&encode(&c).unwrap(), &FLEET, &options, &[secret(11)])
+    };
+    // A recall of a version that does not run changes nothing.
+    assert!(matches!(
+        install(&mut s, &recall(7)),
+        Err(StoreError::Refused(LoadError::Recalled))
+    ));
+    assert_eq!(boot(&mut s).unwrap().0, 2);
+    // A recall of the running version, validly signed: back to version 1.
+    assert!(matches!(
+        install(&mut s, &recall(2)),
+        Err(StoreError::RolledBack)
+    ));
+    assert_eq!(boot(&mut s).unwrap().0, 1);
+    // A recall signed by an unknown key is no instruction at all.
+    let mut c = realistic_content(9, 1_500);
+    c.content_version = 1;
+    let options = SignOptions {
+        plan_flags: chanval::trust::PLAN_RECALLED,
+        ..SignOptions::default()
+    };
+    let forged = gate_and_sign(&encode(&c).unwrap(), &FLEET, &options, &[secret(66)]);
+    assert!(matches!(
+        install(&mut s, &forged),
+        Err(StoreError::Refused(LoadError::Signatures(_)))
+    ));
+    assert_eq!(boot(&mut s).unwrap().0, 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

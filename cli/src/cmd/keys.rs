@@ -1,5 +1,5 @@
 //! Key files for `keygen`, `sign` and `verify`: one line of text, `chanval-ed25519-secret <64 hex
-//! digits>` (the 32-byte seed) or `chanval-ed25519-public <64 hex digits>` (docs/FORMAT.md §10).
+//! digits>` (the 32-byte seed) or `chanval-ed25519-public <64 hex digits>` (docs/FORMAT.md §12).
 
 use std::path::Path;
 

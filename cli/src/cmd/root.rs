@@ -1,4 +1,4 @@
-//! `chanval root`: trust roots — create, sign, rotate, show (docs/FORMAT.md §11).
+//! `chanval root`: trust roots — create, sign, rotate, show (docs/FORMAT.md §12).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

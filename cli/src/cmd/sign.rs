@@ -1,5 +1,5 @@
 //! `chanval sign`: the whole gate, then the signature envelope that carries its verdict
-//! (docs/FORMAT.md §10). Content that fails the gate is not signed: exit 1, nothing written.
+//! (docs/FORMAT.md §11). Content that fails the gate is not signed: exit 1, nothing written.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

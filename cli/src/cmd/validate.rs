@@ -56,10 +56,17 @@ fn validate(
 ) -> Outcome {
     // Everything that can stop the gate from running is checked before any file is judged.
     let doc = load_schema(schema_path)?;
-    for f in files {
+    if files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        return Err(Failure(
+            "`-` (standard input) can be given once".to_string(),
+        ));
+    }
+    for f in files.iter().filter(|f| f.as_os_str() != "-") {
         if !f.is_file() {
             let what = if f.is_dir() {
                 "is a directory, not a file"
+            } else if f.exists() {
+                "is not a regular file (a device, FIFO or socket)"
             } else {
                 "does not exist"
             };

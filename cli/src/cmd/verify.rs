@@ -59,8 +59,45 @@ pub struct Args {
     file: PathBuf,
 }
 
-fn explain(file: &str, e: &LoadError) -> ExitCode {
+/// The refusal, with what a person needs to act on it: the targets and the agent's profile, or
+/// the times as dates.
+fn explain(file: &str, bytes: &[u8], profile: &str, e: &LoadError) -> ExitCode {
     println!("{file}: REFUSED: {} {e}", e.code());
+    match e {
+        LoadError::NotForThisAgent => {
+            let targets = chanval::parse(chanval::channel_file_bytes(bytes)).map_or_else(
+                |_| String::from("?"),
+                |f| {
+                    f.targets()
+                        .iter()
+                        .map(|(n, _)| n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            );
+            println!("  the file targets: {targets}; this agent is `{profile}`");
+        }
+        LoadError::ContentExpired { expires, now } => {
+            println!(
+                "  expired at {}; the agent's clock says {}",
+                clock::show(*expires),
+                clock::show(*now)
+            );
+        }
+        LoadError::RootExpired(chanval::trust::TrustError::RootExpired {
+            expires, now, ..
+        }) => {
+            println!(
+                "  the root expired at {}; the agent's clock says {}",
+                clock::show(*expires),
+                clock::show(*now)
+            );
+        }
+        LoadError::RolloutWait { not_before, .. } => {
+            println!("  the agent's ring opens at {}", clock::show(*not_before));
+        }
+        _ => {}
+    }
     ExitCode::from(1)
 }
 
@@ -136,7 +173,7 @@ pub fn run(args: &Args) -> Outcome {
                 );
                 ExitCode::SUCCESS
             }
-            Err(e) => explain(&name, &e),
+            Err(e) => explain(&name, &bytes, &args.profile, &e),
         });
     };
     doc.with_schema(|schema| {
@@ -165,7 +202,7 @@ pub fn run(args: &Args) -> Outcome {
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
-                let code = explain(&name, &e);
+                let code = explain(&name, &bytes, &args.profile, &e);
                 for f in findings {
                     println!("  {f}");
                 }
