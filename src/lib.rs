@@ -136,6 +136,8 @@ pub use diag::{
     Severity, Summary, TypeRef,
 };
 pub use error::{Error, ErrorKind, EvalError};
+#[cfg(feature = "alloc")]
+pub use eval::CompiledGlob;
 pub use eval::{Cost, Value, criterion_cost, glob_cost, glob_match, matches_everything};
 pub use format::{
     CRITERION_HEAD_LEN, ChannelFile, Criteria, Criterion, CriterionAt, FORMAT_VERSION,

@@ -67,7 +67,7 @@ fn segments(middle: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// Whether `text` (of the segment's length) matches `segment` byte for byte.
 #[inline]
-fn fits(segment: &[u8], text: &[u8], fold: bool) -> bool {
+pub(crate) fn fits(segment: &[u8], text: &[u8], fold: bool) -> bool {
     segment.len() == text.len()
         && segment
             .iter()
@@ -77,16 +77,21 @@ fn fits(segment: &[u8], text: &[u8], fold: bool) -> bool {
 
 /// Below this many bytes of text, a segment is looked for by comparing it at each position:
 /// at most `(n / 2)²` = 1,024 byte comparisons, less than setting up either search below.
-const SHORT_TEXT: usize = 64;
+pub(crate) const SHORT_TEXT: usize = 64;
+
+/// The leftmost occurrence of `segment` in a short `hay`, compared at each position.
+pub(crate) fn find_short(segment: &[u8], hay: &[u8], fold: bool) -> Option<usize> {
+    let last = hay.len().checked_sub(segment.len())?;
+    (0..=last).find(|&at| {
+        hay.get(at..at.saturating_add(segment.len()))
+            .is_some_and(|t| fits(segment, t, fold))
+    })
+}
 
 /// The leftmost occurrence of `segment` (not empty) in `hay`.
 fn find(segment: &[u8], hay: &[u8], fold: bool) -> Option<usize> {
     if hay.len() <= SHORT_TEXT {
-        let last = hay.len().checked_sub(segment.len())?;
-        return (0..=last).find(|&at| {
-            hay.get(at..at.saturating_add(segment.len()))
-                .is_some_and(|t| fits(segment, t, fold))
-        });
+        return find_short(segment, hay, fold);
     }
     if !fold && !segment.contains(&b'?') {
         return memchr::memmem::find(hay, segment);

@@ -3,8 +3,12 @@
 //! program and the validator's exercise step all evaluate through these functions, so they
 //! cannot disagree on meaning.
 
+#[cfg(feature = "alloc")]
+mod compiled_glob;
 mod glob;
 
+#[cfg(feature = "alloc")]
+pub use compiled_glob::CompiledGlob;
 pub use glob::{Cost, glob_cost, glob_match, matches_everything};
 
 use crate::common::InputKind;

@@ -52,7 +52,10 @@ pub fn gate<'a, 's>(
             let mut programs: Vec<Program<'s>> = Vec::new();
             let mut eval_scratch = Scratch::new();
             let mut through_program =
-                |p: &Profile<'_>, instance: &Instance<'_>, event: &[crate::eval::Value<'_>]| {
+                |p: &Profile<'_>,
+                 instance: &Instance<'_>,
+                 decoded: &[crate::format::CriterionAt<'_>],
+                 event: &[crate::eval::Value<'_>]| {
                     let known = programs
                         .iter()
                         .position(|prog| prog.profile().name == p.name);
@@ -62,7 +65,7 @@ pub fn gate<'a, 's>(
                             // Validated for every selected profile, so compiling cannot fail;
                             // if it did, the reference scan answers instead.
                             let Ok(program) = Program::compile(v, p.name) else {
-                                return scan(p, instance, event);
+                                return scan(p, instance, decoded, event);
                             };
                             programs.push(program);
                             programs.len().saturating_sub(1)
@@ -75,7 +78,7 @@ pub fn gate<'a, 's>(
                             instance.id,
                             event,
                         ),
-                        None => scan(p, instance, event),
+                        None => scan(p, instance, decoded, event),
                     }
                 };
             exercise(

@@ -6,6 +6,8 @@
 //! line of defence, not the only one.
 
 #[cfg(feature = "alloc")]
+mod atoms;
+#[cfg(feature = "alloc")]
 mod gate;
 #[cfg(feature = "alloc")]
 mod program;

@@ -23,16 +23,17 @@
 //! A no-`alloc` agent has no program: it evaluates with [`Interpreter`](crate::Interpreter),
 //! which scans the instances of the file per event with the same matchers.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::{Anchored, MatchKind, dfa, nfa};
+use super::atoms::Atoms;
 
+use super::atoms::HASHED_ATOM;
 use crate::common::CriterionKind;
 use crate::error::EvalError;
-use crate::eval::{Value, check_supplied, collect_into, glob_match};
+use crate::eval::{CompiledGlob, Value, check_supplied, collect_into};
 use crate::format::Criterion;
 use crate::limits::MAX_ATOM;
 use crate::schema::Profile;
@@ -41,8 +42,6 @@ use crate::validate::Validated;
 /// Atoms shorter than this are a weak filter; an instance uses one only when it has no better
 /// key (an `int_eq` value).
 const GOOD_ATOM: usize = 3;
-/// Up to this many atoms per field, the automaton is a full DFA (when it fits the budget).
-const DFA_ATOMS: usize = 2_000;
 /// The DFA automata of a program may take up to this many times the file's bytes together;
 /// past it, the smaller contiguous NFA is used.
 const MEMORY_FACTOR: usize = 4;
@@ -55,13 +54,11 @@ enum Check {
         pattern: Range<usize>,
         fold: bool,
     },
-    /// A case-sensitive glob, matched as written.
+    /// A glob with its searchers built; a case-folded one is lowered and matched on the
+    /// lowered text.
     Glob {
-        pattern: Range<usize>,
-    },
-    /// A case-folded glob: the pattern, lowered, lies at this range of `Group::lowered`.
-    FoldedGlob {
-        lowered: Range<usize>,
+        glob: Box<CompiledGlob>,
+        folded: bool,
     },
     IntEq(u64),
     IntRange {
@@ -76,7 +73,7 @@ impl Check {
     const fn kind(&self) -> CriterionKind {
         match self {
             Self::Exact { .. } => CriterionKind::Exact,
-            Self::Glob { .. } | Self::FoldedGlob { .. } => CriterionKind::Glob,
+            Self::Glob { .. } => CriterionKind::Glob,
             Self::IntEq(_) => CriterionKind::IntEq,
             Self::IntRange { .. } => CriterionKind::IntRange,
             Self::FlagsAll(_) => CriterionKind::FlagsAll,
@@ -90,78 +87,6 @@ impl Check {
 struct Compiled {
     id: u32,
     checks: Range<usize>,
-}
-
-/// The automaton over one field's atoms: a full DFA (one table lookup per byte) while it fits
-/// the memory budget, else the contiguous NFA.
-#[derive(Debug, Clone)]
-enum Atoms {
-    Dfa(dfa::DFA),
-    Nfa(nfa::contiguous::NFA),
-}
-
-impl Atoms {
-    /// Builds the automaton; a DFA is charged to `dfa_budget`, shared by all of a program's
-    /// automata.
-    fn build(patterns: &[&[u8]], dfa_budget: &mut usize) -> Option<Self> {
-        if patterns.len() <= DFA_ATOMS {
-            let built = dfa::Builder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(patterns);
-            if let Ok(dfa) = built
-                && dfa.memory_usage() <= *dfa_budget
-            {
-                *dfa_budget = dfa_budget.saturating_sub(dfa.memory_usage());
-                return Some(Self::Dfa(dfa));
-            }
-        }
-        nfa::contiguous::Builder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .prefilter(false)
-            .build(patterns)
-            .ok()
-            .map(Self::Nfa)
-    }
-
-    fn memory_usage(&self) -> usize {
-        match self {
-            Self::Dfa(a) => a.memory_usage(),
-            Self::Nfa(a) => a.memory_usage(),
-        }
-    }
-
-    /// Calls `hit` with every atom that occurs in `hay` (overlapping occurrences included, so
-    /// no atom hides another), once per occurrence.
-    fn each_hit(&self, hay: &[u8], hit: impl FnMut(usize)) {
-        match self {
-            Self::Dfa(a) => scan(a, hay, hit),
-            Self::Nfa(a) => scan(a, hay, hit),
-        }
-    }
-}
-
-/// The overlapping search, as a plain loop over the automaton's transitions: every state
-/// entered is checked for the atoms that end there.
-fn scan<A: Automaton>(automaton: &A, hay: &[u8], mut hit: impl FnMut(usize)) {
-    let Ok(mut state) = automaton.start_state(Anchored::No) else {
-        return;
-    };
-    for &byte in hay {
-        state = automaton.next_state(Anchored::No, state, byte);
-        if automaton.is_special(state) {
-            if automaton.is_dead(state) {
-                return;
-            }
-            if automaton.is_match(state) {
-                for i in 0..automaton.match_len(state) {
-                    hit(automaton.match_pattern(state, i).as_usize());
-                }
-            }
-        }
-    }
 }
 
 /// Atoms of one bytes field: pattern `p` of the automaton stands for the instances
@@ -199,8 +124,6 @@ struct Group {
     checks: Vec<(u16, Check)>,
     /// The patterns of `exact` and case-sensitive `glob` checks.
     patterns: Vec<u8>,
-    /// The patterns of case-folded globs, lowered.
-    lowered: Vec<u8>,
     /// Bytes fields that some case-folded glob reads: lowered once per event, when needed.
     folded_fields: Vec<u16>,
     atoms: Vec<AtomIndex>,
@@ -218,6 +141,8 @@ pub struct Scratch {
     lowered: Vec<u8>,
     /// For each entry of `Group::folded_fields`, its lowered value's range in `lowered`.
     lowered_at: Vec<Option<Range<usize>>>,
+    /// Shift-and state of globs with segments longer than fit the stack.
+    glob_state: Vec<u64>,
 }
 
 impl Scratch {
@@ -230,6 +155,7 @@ impl Scratch {
             fired_list: Vec::new(),
             lowered: Vec::new(),
             lowered_at: Vec::new(),
+            glob_state: Vec::new(),
         }
     }
 }
@@ -352,20 +278,20 @@ impl Group {
                     pattern,
                     fold: false,
                 } => Check::Glob {
-                    pattern: copy(pattern),
+                    glob: Box::new(CompiledGlob::new(pattern)),
+                    folded: false,
                 },
                 Criterion::Glob {
                     pattern,
                     fold: true,
                 } => {
-                    let at = self.lowered.len();
-                    self.lowered
-                        .extend(pattern.iter().map(u8::to_ascii_lowercase));
                     if !self.folded_fields.contains(field) {
                         self.folded_fields.push(*field);
                     }
-                    Check::FoldedGlob {
-                        lowered: at..self.lowered.len(),
+                    let lowered: Vec<u8> = pattern.iter().map(u8::to_ascii_lowercase).collect();
+                    Check::Glob {
+                        glob: Box::new(CompiledGlob::new(&lowered)),
+                        folded: true,
                     }
                 }
                 Criterion::IntEq(v) => Check::IntEq(v),
@@ -414,14 +340,18 @@ fn build_indexes(group: &mut Group, keys: Vec<Key>, dfa_budget: &mut usize) {
     for index in &mut group.ints {
         index.entries.sort_unstable();
     }
-    // One automaton per field, over its distinct atoms.
-    atoms.sort_unstable();
+    // Per field, one hashed index over its atoms of `HASHED_ATOM` bytes or more, and one
+    // automaton over the shorter ones.
+    let long = |atom: &[u8]| atom.len() >= HASHED_ATOM;
+    atoms.sort_unstable_by(|(fa, a, pa), (fb, b, pb)| {
+        (fa, long(a), a, pa).cmp(&(fb, long(b), b, pb))
+    });
     let mut rest = atoms.as_slice();
-    while let Some((field, _, _)) = rest.first() {
-        let field = *field;
+    while let Some((field, first, _)) = rest.first() {
+        let (field, hashed) = (*field, long(first));
         let split = rest
             .iter()
-            .position(|(f, _, _)| *f != field)
+            .position(|(f, a, _)| *f != field || long(a) != hashed)
             .unwrap_or(rest.len());
         let (mine, tail) = rest.split_at(split);
         rest = tail;
@@ -443,7 +373,7 @@ fn build_indexes(group: &mut Group, keys: Vec<Key>, dfa_budget: &mut usize) {
             }
         }
         starts.push(members.len());
-        match Atoms::build(&patterns, dfa_budget) {
+        match Atoms::build(&patterns, hashed, dfa_budget) {
             Some(automaton) => group.atoms.push(AtomIndex {
                 field,
                 automaton,
@@ -695,7 +625,10 @@ impl<'s> Program<'s> {
                         .saturating_mul(core::mem::size_of::<(u16, Check)>()),
                 )
                 .saturating_add(g.patterns.len())
-                .saturating_add(g.lowered.len())
+                .saturating_add(g.checks.iter().fold(0usize, |sum, (_, c)| match c {
+                    Check::Glob { glob, .. } => sum.saturating_add(glob.memory_usage()),
+                    _ => sum,
+                }))
                 .saturating_add(g.always.len().saturating_mul(4))
                 .saturating_add(atoms)
                 .saturating_add(ints)
@@ -795,11 +728,12 @@ impl Group {
         }
     }
 
-    /// The value of `field`, lowered (once per event, into the scratch).
-    fn lowered<'x>(&self, field: u16, value: &[u8], scratch: &'x mut Scratch) -> &'x [u8] {
+    /// The value of `field`, lowered (once per event, into the scratch): its range in
+    /// `scratch.lowered`.
+    fn lowered(&self, field: u16, value: &[u8], scratch: &mut Scratch) -> Range<usize> {
         let slot = self.folded_fields.iter().position(|f| *f == field);
         let known = slot.and_then(|s| scratch.lowered_at.get(s).cloned().flatten());
-        let range = match known {
+        match known {
             Some(range) => range,
             None => {
                 let at = scratch.lowered.len();
@@ -812,8 +746,7 @@ impl Group {
                 }
                 range
             }
-        };
-        scratch.lowered.get(range).unwrap_or(&[])
+        }
     }
 
     /// Whether `instance` matches `event`: its criteria in field order, stopping at the first
@@ -850,13 +783,15 @@ impl Group {
                 ) => pattern(pattern_at).eq_ignore_ascii_case(v),
                 (
                     Check::Glob {
-                        pattern: pattern_at,
+                        glob,
+                        folded: false,
                     },
                     Value::Bytes(v),
-                ) => glob_match(pattern(pattern_at), v, false),
-                (Check::FoldedGlob { lowered }, Value::Bytes(v)) => {
-                    let pattern = self.lowered.get(lowered.clone()).unwrap_or(&[]);
-                    glob_match(pattern, self.lowered(*field, v, scratch), false)
+                ) => glob.matches(v, &mut scratch.glob_state),
+                (Check::Glob { glob, folded: true }, Value::Bytes(v)) => {
+                    let range = self.lowered(*field, v, scratch);
+                    let text = scratch.lowered.get(range).unwrap_or(&[]);
+                    glob.matches(text, &mut scratch.glob_state)
                 }
                 (Check::IntEq(x), Value::Unsigned(v)) => x == v,
                 (Check::IntRange { min, max }, Value::Unsigned(v)) => min <= v && v <= max,

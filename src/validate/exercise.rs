@@ -10,7 +10,7 @@ use core::ops::ControlFlow;
 use crate::common::InputKind;
 use crate::diag::{Code, Detail, FieldRef, Finding, InstanceRef, Location, Reporter, TypeRef};
 use crate::error::EvalError;
-use crate::eval::{Value, criterion_matches, match_instance, matches_everything};
+use crate::eval::{Value, criterion_matches, matches_everything};
 use crate::format::{ChannelFile, Criterion, CriterionAt, Instance};
 use crate::limits::MAX_FIELDS;
 use crate::schema::{Profile, ProfileSet, Schema, Supply, TemplateType};
@@ -33,17 +33,36 @@ fn glob_bytes(instance: &Instance<'_>) -> usize {
 
 /// Whether an instance matches an event, as some evaluator under some profile says: the
 /// scanning interpreter ([`scan`]) or a compiled program. The exercise step is the same for
-/// both; only this question is asked of the evaluator.
-pub(crate) type Matcher<'m> =
-    &'m mut dyn FnMut(&Profile<'_>, &Instance<'_>, &[Value<'_>]) -> Result<bool, EvalError>;
+/// both; only this question is asked of the evaluator. `decoded` holds the instance's
+/// non-wildcard criteria in field order, decoded once for all profiles.
+pub(crate) type Matcher<'m> = &'m mut dyn FnMut(
+    &Profile<'_>,
+    &Instance<'_>,
+    &[CriterionAt<'_>],
+    &[Value<'_>],
+) -> Result<bool, EvalError>;
 
-/// The reference evaluator: the instance's criteria in field order, as the interpreter scans.
+/// The reference evaluator: the instance's criteria in field order, each input read
+/// bounds-checked, as the interpreter's scan evaluates them (`match_instance`), but over the
+/// criteria already decoded.
 pub(crate) fn scan(
     _: &Profile<'_>,
-    instance: &Instance<'_>,
+    _: &Instance<'_>,
+    decoded: &[CriterionAt<'_>],
     event: &[Value<'_>],
 ) -> Result<bool, EvalError> {
-    match_instance(instance, event)
+    for c in decoded {
+        let value = event
+            .get(usize::from(c.field))
+            .ok_or(EvalError::InputNotSupplied {
+                field: c.field,
+                supplied: event.len(),
+            })?;
+        if !criterion_matches(&c.criterion, value, c.field)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 pub(crate) fn exercise<'s>(
@@ -58,37 +77,78 @@ pub(crate) fn exercise<'s>(
         let Some((_, t)) = schema.template_type(instance.template_type) else {
             continue;
         };
-        let iloc = Location {
-            span: Some(instance.span),
-            instance: Some(InstanceRef {
-                index: instance.index,
-                id: instance.id,
-            }),
-            template_type: Some(TypeRef {
-                id: t.id,
-                name: t.name,
-            }),
-            ..Location::default()
-        };
-        // The interpreter's behaviour depends on a profile only through what it supplies, so
-        // a profile supplying exactly what an earlier one did, for which exercising reported
-        // nothing, would report nothing either: it is not run again.
-        let needed = glob_bytes(&instance);
-        let mut clean: [&[InputKind]; 4] = [&[]; 4];
-        let mut cleaned = 0usize;
-        for (_, p) in profiles.iter(schema) {
-            let Some(s) = p.supply(t.id) else { continue };
-            if clean.iter().take(cleaned).any(|c| *c == s.inputs) {
-                continue;
+        // Decoded once, for every profile; the arrays live on the stack, sized for the
+        // instance (most template types have a handful of fields, and filling a 128-entry
+        // array for each instance was once most of the exercise's time).
+        match usize::from(instance.criterion_count) {
+            0..=8 => exercise_instance::<8>(schema, profiles, &instance, t, scratch, r, matcher)?,
+            9..=32 => {
+                exercise_instance::<32>(schema, profiles, &instance, t, scratch, r, matcher)?;
             }
-            let before = r.summary();
-            exercise_one(&instance, needed, t, p, s, scratch, iloc, r, matcher)?;
-            if r.summary() == before
-                && let Some(slot) = clean.get_mut(cleaned)
-            {
-                *slot = s.inputs;
-                cleaned = cleaned.saturating_add(1);
-            }
+            _ => exercise_instance::<MAX_FIELDS>(
+                schema, profiles, &instance, t, scratch, r, matcher,
+            )?,
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+fn exercise_instance<'s, const N: usize>(
+    schema: &'s Schema<'s>,
+    profiles: ProfileSet,
+    instance: &Instance<'_>,
+    t: &'s TemplateType<'s>,
+    scratch: &mut [u8],
+    r: &mut Reporter<'s, '_>,
+    matcher: Matcher<'_>,
+) -> ControlFlow<()> {
+    let mut decoded: [Option<CriterionAt<'_>>; N] = [None; N];
+    let mut count = 0usize;
+    for (slot, c) in decoded
+        .iter_mut()
+        .zip(instance.criteria().filter(|c| !c.criterion.is_wildcard()))
+    {
+        *slot = Some(c);
+        count = count.saturating_add(1);
+    }
+    let mut flat = [CriterionAt {
+        field: 0,
+        span: crate::common::Span::default(),
+        criterion: Criterion::Wildcard,
+    }; N];
+    for (dst, src) in flat.iter_mut().zip(decoded.iter().flatten()) {
+        *dst = *src;
+    }
+    let decoded = flat.get(..count).unwrap_or(&[]);
+    let iloc = Location {
+        span: Some(instance.span),
+        instance: Some(InstanceRef {
+            index: instance.index,
+            id: instance.id,
+        }),
+        template_type: Some(TypeRef {
+            id: t.id,
+            name: t.name,
+        }),
+        ..Location::default()
+    };
+    // The interpreter's behaviour depends on a profile only through what it supplies, so a
+    // profile supplying exactly what an earlier one did, for which exercising reported nothing,
+    // would report nothing either: it is not run again.
+    let mut clean: [&[InputKind]; 4] = [&[]; 4];
+    let mut cleaned = 0usize;
+    for (_, p) in profiles.iter(schema) {
+        let Some(s) = p.supply(t.id) else { continue };
+        if clean.iter().take(cleaned).any(|c| *c == s.inputs) {
+            continue;
+        }
+        let before = r.summary();
+        exercise_one::<N>(instance, decoded, t, p, s, scratch, iloc, r, matcher)?;
+        if r.summary() == before
+            && let Some(slot) = clean.get_mut(cleaned)
+        {
+            *slot = s.inputs;
+            cleaned = cleaned.saturating_add(1);
         }
     }
     ControlFlow::Continue(())
@@ -102,16 +162,22 @@ const fn default_value(kind: InputKind) -> Value<'static> {
     }
 }
 
-/// A value the criterion accepts (`None` when it accepts none). Glob values are written into
-/// `free`, which shrinks by what they take.
-fn matching_value<'x>(criterion: &Criterion<'x>, free: &mut &'x mut [u8]) -> Option<Value<'x>> {
-    Some(match *criterion {
-        Criterion::Wildcard => return None,
+/// A value the criterion accepts (`Ok(None)` when it accepts none). Glob values are written
+/// into `free`, which shrinks by what they take; `Err` when it is too small.
+fn matching_value<'x>(
+    criterion: &Criterion<'x>,
+    free: &mut &'x mut [u8],
+) -> Result<Option<Value<'x>>, ()> {
+    Ok(Some(match *criterion {
+        Criterion::Wildcard => return Ok(None),
         Criterion::Exact { pattern, .. } => Value::Bytes(pattern),
         Criterion::Glob { pattern, .. } => {
             // Drop every `*` (it may match nothing) and put a plain byte for every `?`.
             let literal = || pattern.iter().filter(|&&b| b != b'*');
-            let (head, tail) = core::mem::take(free).split_at_mut_checked(literal().count())?;
+            let len = pattern
+                .len()
+                .saturating_sub(memchr::memchr_iter(b'*', pattern).count());
+            let (head, tail) = core::mem::take(free).split_at_mut_checked(len).ok_or(())?;
             for (dst, &src) in head.iter_mut().zip(literal()) {
                 *dst = if src == b'?' { b'x' } else { src };
             }
@@ -120,11 +186,11 @@ fn matching_value<'x>(criterion: &Criterion<'x>, free: &mut &'x mut [u8]) -> Opt
         }
         Criterion::IntEq(v) => Value::Unsigned(v),
         Criterion::IntRange { min, max } if min <= max => Value::Unsigned(min),
-        Criterion::IntRange { .. } => return None,
+        Criterion::IntRange { .. } => return Ok(None),
         Criterion::FlagsAll(m) => Value::Flags(m),
         Criterion::FlagsAny(m) if m != 0 => Value::Flags(m),
-        Criterion::FlagsAny(_) => return None,
-    })
+        Criterion::FlagsAny(_) => return Ok(None),
+    }))
 }
 
 /// A value the criterion rejects (`None` when it accepts every value).
@@ -149,9 +215,9 @@ fn missing_value(criterion: &Criterion<'_>) -> Option<Value<'static>> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn exercise_one<'s>(
+fn exercise_one<'s, const N: usize>(
     instance: &Instance<'_>,
-    needed: usize,
+    decoded: &[CriterionAt<'_>],
     t: &'s TemplateType<'s>,
     p: &'s Profile<'s>,
     s: &Supply<'_>,
@@ -168,54 +234,19 @@ fn exercise_one<'s>(
     if supplied > MAX_FIELDS {
         return ControlFlow::Continue(()); // reported by check_sizes
     }
-    if needed > scratch.len() {
-        let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
-        return r.report(Finding::new(
-            Code::ScratchTooSmall,
-            loc,
-            Detail::Counts {
-                expected: to_u64(needed),
-                found: to_u64(scratch.len()),
-            },
-        ));
+    // The event the integration code of this profile would build: its kinds, its count. An
+    // event of more inputs than the instance has criteria takes the larger array.
+    if supplied > N {
+        return exercise_one::<MAX_FIELDS>(instance, decoded, t, p, s, scratch, iloc, r, matcher);
     }
-    // The event lives on the stack; most template types have a handful of fields, and filling
-    // a 128-value array for each instance and profile was most of the exercise's time.
-    match supplied.max(usize::from(instance.criterion_count)) {
-        0..=8 => exercise_with::<8>(instance, t, p, s, scratch, loc, r, matcher),
-        9..=32 => exercise_with::<32>(instance, t, p, s, scratch, loc, r, matcher),
-        _ => exercise_with::<MAX_FIELDS>(instance, t, p, s, scratch, loc, r, matcher),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn exercise_with<'s, const N: usize>(
-    instance: &Instance<'_>,
-    t: &'s TemplateType<'s>,
-    p: &Profile<'_>,
-    s: &Supply<'_>,
-    scratch: &mut [u8],
-    loc: Location<'s>,
-    r: &mut Reporter<'s, '_>,
-    matcher: Matcher<'_>,
-) -> ControlFlow<()> {
-    let supplied = s.inputs.len();
-    // The event the integration code of this profile would build: its kinds, its count.
     let mut event = [Value::Unsigned(0); N];
     for (slot, kind) in event.iter_mut().zip(s.inputs) {
         *slot = default_value(*kind);
     }
+    let total = scratch.len();
     let mut free: &mut [u8] = scratch;
     let mut matchable = true;
-    // The non-wildcard criteria, decoded once for the miss checks below.
-    let mut decoded: [Option<CriterionAt<'_>>; N] = [None; N];
-    let mut slots = decoded.iter_mut();
-    for c in instance.criteria() {
-        if !c.criterion.is_wildcard()
-            && let Some(slot) = slots.next()
-        {
-            *slot = Some(c);
-        }
+    for c in decoded {
         // A criterion beyond the supplied inputs, or of another kind than supplied, gets no
         // value: the interpreter must be the one to refuse it.
         let Some(slot) = event
@@ -224,19 +255,30 @@ fn exercise_with<'s, const N: usize>(
         else {
             continue;
         };
-        if c.criterion.is_wildcard() || InputKind::read_by(c.criterion.kind()) != Some(slot.kind())
-        {
+        if InputKind::read_by(c.criterion.kind()) != Some(slot.kind()) {
             continue;
         }
         match matching_value(&c.criterion, &mut free) {
-            Some(v) => *slot = v,
-            None => matchable = false,
+            Ok(Some(v)) => *slot = v,
+            Ok(None) => matchable = false,
+            Err(()) => {
+                let needed = glob_bytes(instance);
+                let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+                return r.report(Finding::new(
+                    Code::ScratchTooSmall,
+                    loc,
+                    Detail::Counts {
+                        expected: to_u64(needed),
+                        found: to_u64(total),
+                    },
+                ));
+            }
         }
     }
     let Some(event) = event.get_mut(..supplied) else {
         return ControlFlow::Continue(());
     };
-    match matcher(p, instance, event) {
+    match matcher(p, instance, decoded, event) {
         Err(e) => return report_eval(instance, t, e, loc, r),
         Ok(false) if matchable => {
             return r.report(Finding::new(Code::DidNotMatch, loc, Detail::None));
@@ -250,7 +292,7 @@ fn exercise_with<'s, const N: usize>(
     // reads only its own field, so the instance misses an event with one field changed exactly
     // when that field's criterion rejects the new value: one evaluation per criterion, not one
     // of the whole instance per criterion (which grew with the square of the field count).
-    for c in decoded.iter().map_while(Option::as_ref) {
+    for c in decoded {
         let Some(miss) = missing_value(&c.criterion) else {
             continue;
         };

@@ -676,15 +676,34 @@ pub fn glob(data: &[u8]) {
     };
     // Patterns long enough for segments past one shift-and word; texts long enough to leave
     // the short-text path (64 bytes), often a repeated unit so that near-matches abound.
-    let pattern = draw(100);
+    // Now and then a pattern of several shift-and words.
+    let long = data.first().is_some_and(|b| b % 8 == 0);
+    let pattern = draw(if long { 400 } else { 100 });
     let unit: Vec<u8> = draw(48);
     let repeat = u.int_in_range(1..=8usize).unwrap_or(1);
     let text: Vec<u8> = unit.repeat(repeat);
     let fold = u.arbitrary().unwrap_or(false);
+    let expected = glob_match_reference(&pattern, &text, fold);
     assert_eq!(
         glob_match(&pattern, &text, fold),
-        glob_match_reference(&pattern, &text, fold),
+        expected,
         "pattern {:?} text {:?} fold {fold}",
+        pattern.escape_ascii().to_string(),
+        text.escape_ascii().to_string()
+    );
+    // The compiled program's matcher (multi-word shift-and), on lowered
+    // pattern and text when folding, as the program runs it.
+    let lower = |b: &[u8]| -> Vec<u8> {
+        if fold {
+            b.to_ascii_lowercase()
+        } else {
+            b.to_vec()
+        }
+    };
+    assert_eq!(
+        chanval::CompiledGlob::new(&lower(&pattern)).matches(&lower(&text), &mut Vec::new()),
+        expected,
+        "compiled: pattern {:?} text {:?} fold {fold}",
         pattern.escape_ascii().to_string(),
         text.escape_ascii().to_string()
     );

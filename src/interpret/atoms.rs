@@ -1,0 +1,362 @@
+//! The literal prefilter of the compiled program: for one bytes field, which of its atoms occur
+//! in an event's value (feature `alloc`).
+//!
+//! Atoms of [`HASHED_ATOM`] bytes or more are found by hashing: at each position of the value,
+//! its next four bytes (lowered) are one `u32` load, a multiply and a bit test in a bitmap of
+//! occupied buckets that stays in L1; only an occupied bucket is looked into, and its atoms
+//! compared in full. That is a few steps per byte whatever the number of atoms — where an
+//! Aho–Corasick automaton over thousands of atoms misses the cache on its transitions (a DFA)
+//! or walks a sparse state (the NFA). Shorter atoms, and fields with few positions, use the
+//! automaton: a full DFA within the program's memory budget, else the contiguous NFA.
+//!
+//! Either way every occurrence of every atom is reported (overlapping ones included), so no
+//! atom hides another; the atoms are lowered and matched case-insensitively.
+
+use alloc::vec::Vec;
+
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{Anchored, MatchKind, dfa, nfa};
+
+/// Atoms at least this long are hashed on their first four bytes.
+pub(super) const HASHED_ATOM: usize = 4;
+/// Up to this many atoms per field, the automaton is a full DFA (when it fits the budget).
+const DFA_ATOMS: usize = 2_000;
+
+/// The atoms of one bytes field, and how they are found.
+#[derive(Debug, Clone)]
+pub(super) enum Atoms {
+    Dfa(dfa::DFA),
+    Nfa(nfa::contiguous::NFA),
+    Hashed(Hashed),
+}
+
+impl Atoms {
+    /// Builds the index over `patterns` (distinct, lowered): hashed when `hashed` (every
+    /// pattern is then at least [`HASHED_ATOM`] bytes), else an automaton, a DFA being charged
+    /// to `dfa_budget`, shared by all of a program's automata.
+    pub(super) fn build(patterns: &[&[u8]], hashed: bool, dfa_budget: &mut usize) -> Option<Self> {
+        if hashed {
+            return Hashed::new(patterns).map(Self::Hashed);
+        }
+        if patterns.len() <= DFA_ATOMS {
+            let built = dfa::Builder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(patterns);
+            if let Ok(dfa) = built
+                && dfa.memory_usage() <= *dfa_budget
+            {
+                *dfa_budget = dfa_budget.saturating_sub(dfa.memory_usage());
+                return Some(Self::Dfa(dfa));
+            }
+        }
+        nfa::contiguous::Builder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+            .ok()
+            .map(Self::Nfa)
+    }
+
+    pub(super) fn memory_usage(&self) -> usize {
+        match self {
+            Self::Dfa(a) => a.memory_usage(),
+            Self::Nfa(a) => a.memory_usage(),
+            Self::Hashed(h) => h.memory_usage(),
+        }
+    }
+
+    /// Calls `hit` with every atom that occurs in `hay` (overlapping occurrences included, so
+    /// no atom hides another), once per occurrence.
+    #[inline]
+    pub(super) fn each_hit(&self, hay: &[u8], hit: impl FnMut(usize)) {
+        match self {
+            Self::Dfa(a) => scan(a, hay, hit),
+            Self::Nfa(a) => scan(a, hay, hit),
+            Self::Hashed(h) => h.each_hit(hay, hit),
+        }
+    }
+}
+
+/// The overlapping search, as a plain loop over the automaton's transitions: every state
+/// entered is checked for the atoms that end there.
+fn scan<A: Automaton>(automaton: &A, hay: &[u8], mut hit: impl FnMut(usize)) {
+    let Ok(mut state) = automaton.start_state(Anchored::No) else {
+        return;
+    };
+    for &byte in hay {
+        state = automaton.next_state(Anchored::No, state, byte);
+        if automaton.is_special(state) {
+            if automaton.is_dead(state) {
+                return;
+            }
+            if automaton.is_match(state) {
+                for i in 0..automaton.match_len(state) {
+                    hit(automaton.match_pattern(state, i).as_usize());
+                }
+            }
+        }
+    }
+}
+
+/// One hashed atom: its bytes (lowered) as a little-endian word, its length, and where its
+/// key — the four of its bytes that the fewest other atoms share, which choose its bucket —
+/// starts.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    atom: u64,
+    len: u8,
+    offset: u8,
+    pattern: u32,
+}
+
+/// Atoms of 4 to 8 bytes, in buckets by a hash of four of their bytes.
+#[derive(Debug, Clone)]
+pub(super) struct Hashed {
+    /// One bit per bucket: whether any atom hashes there.
+    occupied: Vec<u64>,
+    /// `entries[starts[b]..starts[b + 1]]` are the atoms of bucket `b`.
+    starts: Vec<u32>,
+    entries: Vec<Entry>,
+    /// The hash keeps its top `bits` bits.
+    bits: u32,
+}
+
+/// Eight bytes lowered at once, as a little-endian `u64`: ASCII upper-case letters get their
+/// 0x20 bit, nothing else changes.
+#[inline]
+fn lowered_word(b: [u8; 8]) -> u64 {
+    let x = u64::from_le_bytes(b);
+    let ascii = !x & 0x8080_8080_8080_8080;
+    let seven = x & 0x7f7f_7f7f_7f7f_7f7f;
+    // High bit of each byte: at least 'A' (0x41), and above 'Z' (0x5a).
+    let ge_a = seven.wrapping_add(0x3f3f_3f3f_3f3f_3f3f);
+    let gt_z = seven.wrapping_add(0x2525_2525_2525_2525);
+    let upper = ascii & (ge_a ^ gt_z) & 0x8080_8080_8080_8080;
+    x | (upper >> 2)
+}
+
+/// Four bytes lowered at once.
+#[inline]
+fn lowered_key(b: [u8; 4]) -> u32 {
+    let x = u32::from_le_bytes(b);
+    let ascii = !x & 0x8080_8080;
+    let seven = x & 0x7f7f_7f7f;
+    let ge_a = seven.wrapping_add(0x3f3f_3f3f);
+    let gt_z = seven.wrapping_add(0x2525_2525);
+    let upper = ascii & (ge_a ^ gt_z) & 0x8080_8080;
+    x | (upper >> 2)
+}
+
+/// The low `len` bytes of a word.
+#[inline]
+const fn mask(len: usize) -> u64 {
+    if len >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (len.wrapping_mul(8) & 63)).wrapping_sub(1)
+    }
+}
+
+#[inline]
+fn bucket(key: u32, bits: u32) -> usize {
+    // Fibonacci hashing: the multiply spreads the four bytes over the top bits.
+    usize::try_from(key.wrapping_mul(0x9E37_79B1) >> 32u32.wrapping_sub(bits)).unwrap_or(0)
+}
+
+/// The first (at most 8) bytes of `b`, zero-padded.
+#[inline]
+fn window(b: &[u8]) -> [u8; 8] {
+    match b.first_chunk::<8>() {
+        Some(w) => *w,
+        None => {
+            let mut w = [0u8; 8];
+            for (slot, byte) in w.iter_mut().zip(b) {
+                *slot = *byte;
+            }
+            w
+        }
+    }
+}
+
+/// The four bytes of `atom` at `at`, lowered.
+fn key_at(atom: &[u8], at: usize) -> Option<u32> {
+    let four = atom.get(at..)?.first_chunk::<4>()?;
+    Some(lowered_key(*four))
+}
+
+impl Hashed {
+    /// The index over `patterns`, each of [`HASHED_ATOM`] to 8 bytes.
+    fn new(patterns: &[&[u8]]) -> Option<Self> {
+        if patterns
+            .iter()
+            .any(|p| !(HASHED_ATOM..=8).contains(&p.len()))
+        {
+            return None;
+        }
+        let count = u32::try_from(patterns.len()).ok()?;
+        // Each atom is keyed by its four bytes that the fewest atoms share: atoms with a
+        // common prefix (`users1`, `users2`, …) then land in different buckets.
+        let mut shared: alloc::collections::BTreeMap<u32, u32> =
+            alloc::collections::BTreeMap::new();
+        for atom in patterns {
+            for at in 0..=atom.len().saturating_sub(4) {
+                if let Some(k) = key_at(atom, at) {
+                    let n = shared.entry(k).or_insert(0);
+                    *n = n.saturating_add(1);
+                }
+            }
+        }
+        // About sixteen buckets per atom, at least 64: most buckets empty (a 1-in-16 chance
+        // for a window that is no atom's key), so most positions of a value cost one bit test.
+        let bits = (count.saturating_mul(32).max(64))
+            .checked_next_power_of_two()?
+            .trailing_zeros()
+            .clamp(6, 30);
+        let buckets = 1usize << bits;
+        let mut keyed: Vec<(usize, Entry)> = Vec::with_capacity(patterns.len());
+        for (pattern, atom) in patterns.iter().enumerate() {
+            let offset = (0..=atom.len().saturating_sub(4))
+                .min_by_key(|&at| key_at(atom, at).and_then(|k| shared.get(&k)).copied())
+                .unwrap_or(0);
+            let key = key_at(atom, offset)?;
+            keyed.push((
+                bucket(key, bits),
+                Entry {
+                    atom: lowered_word(window(atom)) & mask(atom.len()),
+                    len: u8::try_from(atom.len()).ok()?,
+                    offset: u8::try_from(offset).ok()?,
+                    pattern: u32::try_from(pattern).ok()?,
+                },
+            ));
+        }
+        // Within a bucket, runs of one length and key offset, sorted by atom: for each run the
+        // value's window is lowered once and looked up by binary search (atoms that are
+        // prefixes of many others, `temp7` of `temp70`…`temp799`, share their keys).
+        keyed.sort_unstable_by_key(|(b, e)| (*b, e.len, e.offset, e.atom));
+        let mut occupied = alloc::vec![0u64; buckets.div_ceil(64)];
+        let mut starts = alloc::vec![0u32; buckets.saturating_add(1)];
+        for (b, _) in &keyed {
+            if let Some(w) = occupied.get_mut(b / 64) {
+                *w |= 1u64 << (b & 63);
+            }
+            if let Some(s) = starts.get_mut(b.saturating_add(1)) {
+                *s = s.saturating_add(1);
+            }
+        }
+        let mut sum = 0u32;
+        for s in &mut starts {
+            sum = sum.saturating_add(*s);
+            *s = sum;
+        }
+        Some(Self {
+            occupied,
+            starts,
+            entries: keyed.into_iter().map(|(_, e)| e).collect(),
+            bits,
+        })
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.occupied
+            .len()
+            .saturating_mul(8)
+            .saturating_add(self.starts.len().saturating_mul(4))
+            .saturating_add(
+                self.entries
+                    .len()
+                    .saturating_mul(core::mem::size_of::<Entry>()),
+            )
+    }
+
+    #[inline]
+    fn each_hit(&self, hay: &[u8], mut hit: impl FnMut(usize)) {
+        for (at, four) in hay.windows(4).enumerate() {
+            let Some(four) = four.first_chunk::<4>() else {
+                continue;
+            };
+            let b = bucket(lowered_key(*four), self.bits);
+            let occupied = self
+                .occupied
+                .get(b >> 6)
+                .is_some_and(|w| w & (1u64 << (b & 63)) != 0);
+            if occupied {
+                self.bucket_hits(b, hay, at, &mut hit);
+            }
+        }
+    }
+
+    /// The atoms of bucket `b` whose key is at `at` of `hay` and whose other bytes are there
+    /// around it.
+    fn bucket_hits(&self, b: usize, hay: &[u8], at: usize, hit: &mut impl FnMut(usize)) {
+        let from = self.starts.get(b).copied().unwrap_or(0) as usize;
+        let to = self.starts.get(b.saturating_add(1)).copied().unwrap_or(0) as usize;
+        let mut run = self.entries.get(from..to).unwrap_or(&[]);
+        while let Some(first) = run.first() {
+            let (len, offset) = (first.len, first.offset);
+            let end = run
+                .iter()
+                .position(|e| (e.len, e.offset) != (len, offset))
+                .unwrap_or(run.len());
+            let (same, rest) = run.split_at(end);
+            run = rest;
+            let Some(start) = at.checked_sub(usize::from(offset)) else {
+                continue;
+            };
+            let n = usize::from(len);
+            let Some(there) = hay.get(start..start.saturating_add(n)) else {
+                continue;
+            };
+            let word = lowered_word(window(there)) & mask(n);
+            if let Ok(i) = same.binary_search_by_key(&word, |e| e.atom)
+                && let Some(e) = same.get(i)
+            {
+                hit(e.pattern as usize);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowering_eight_bytes_at_once_is_to_ascii_lowercase() {
+        for a in 0..=255u8 {
+            for b in [0u8, b'@', b'A', b'Z', b'[', b'a', 0x80, 0xc1, 0xda, 0xff] {
+                let w = [a, b, a ^ 0x20, b'M', b, a, 0x7f, b'z'];
+                let expected = u64::from_le_bytes(w.map(|x| x.to_ascii_lowercase()));
+                assert_eq!(lowered_word(w), expected, "{w:?}");
+                let four = [a, b, a ^ 0x20, b'M'];
+                let expected = u32::from_le_bytes(four.map(|x| x.to_ascii_lowercase()));
+                assert_eq!(lowered_key(four), expected, "{four:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn hashed_atoms_report_every_overlapping_occurrence() {
+        let atoms: [&[u8]; 6] = [
+            b"abcd",
+            b"bcdefgh",
+            b"cdef",
+            b"abcdefgh",
+            b"users1",
+            b"users2",
+        ];
+        let h = Hashed::new(&atoms).unwrap();
+        let mut hits = Vec::new();
+        h.each_hit(b"xxABCDEFGHxxUSERS2", |p| hits.push(p));
+        hits.sort_unstable();
+        assert_eq!(hits, [0, 1, 2, 3, 5]);
+        let mut more = Vec::new();
+        h.each_hit(b"abc", |p| more.push(p));
+        h.each_hit(b"abcdefg", |p| more.push(p)); // "bcdefgh" and "abcdefgh" need one more byte
+        more.sort_unstable();
+        assert_eq!(more, [0, 2]);
+        assert!(Hashed::new(&[b"abc".as_slice()]).is_none());
+    }
+}
