@@ -18,14 +18,24 @@ pub struct Changed {
     pub fields: Vec<u16>,
 }
 
+/// An instance only one file has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OneSide {
+    /// The instance id.
+    pub id: u32,
+    /// Its template type.
+    pub template_type: u16,
+}
+
 /// The instance-level difference between two files, by instance id.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Diff {
-    /// Ids only in the new file.
-    pub added: Vec<u32>,
-    /// Ids only in the old file.
-    pub removed: Vec<u32>,
+    /// Instances only in the new file, by id.
+    pub added: Vec<OneSide>,
+    /// Instances only in the old file, by id.
+    pub removed: Vec<OneSide>,
     /// Ids in both whose content differs.
     pub changed: Vec<Changed>,
     /// Ids in both with identical content.
@@ -49,7 +59,10 @@ pub fn diff(old: &ChannelFile<'_>, new: &ChannelFile<'_>) -> Diff {
     let mut d = Diff::default();
     for (id, o) in &old_map {
         let Some(n) = new_map.get(id) else {
-            d.removed.push(*id);
+            d.removed.push(OneSide {
+                id: *id,
+                template_type: o.template_type,
+            });
             continue;
         };
         let mut fields = Vec::new();
@@ -72,9 +85,12 @@ pub fn diff(old: &ChannelFile<'_>, new: &ChannelFile<'_>) -> Diff {
         }
     }
     d.added = new_map
-        .keys()
-        .filter(|id| !old_map.contains_key(id))
-        .copied()
+        .iter()
+        .filter(|(id, _)| !old_map.contains_key(id))
+        .map(|(id, i)| OneSide {
+            id: *id,
+            template_type: i.template_type,
+        })
         .collect();
     d
 }

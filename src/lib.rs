@@ -120,6 +120,8 @@ pub mod agent;
 pub mod codegen;
 #[cfg(feature = "alloc")]
 pub mod diff;
+#[cfg(feature = "std")]
+pub mod event;
 #[cfg(feature = "alloc")]
 mod model;
 #[cfg(feature = "std")]
@@ -133,7 +135,7 @@ pub use checksum::crc32c;
 pub use common::{CriterionKind, CriterionSet, FLAG_FOLD, InputKind, PayloadSize, Span};
 pub use diag::{
     Code, Detail, FieldRef, Finding, FindingBuf, FindingSink, InstanceRef, Location, Message,
-    Severity, Summary, TypeRef,
+    Severity, Shown, Summary, TypeRef,
 };
 pub use error::{Error, ErrorKind, EvalError};
 #[cfg(feature = "alloc")]
@@ -157,7 +159,10 @@ pub use schema::{
 };
 #[cfg(feature = "std")]
 pub use schema::{SchemaDoc, TomlError};
-pub use validate::{Rejected, Validated, Validator, check_schema, exercise_scratch_len, targeted};
+pub use validate::{
+    Rejected, Validated, Validator, check_schema, check_schema_bounded, exercise_scratch_len,
+    targeted,
+};
 
 #[cfg(feature = "alloc")]
 pub use model::{

@@ -10,10 +10,16 @@
 //! id = 4
 //! template_type = "ipc_channel"          # name or numeric id
 //! criteria.pipe_name = { glob = '\\.\pipe\*', fold = true }
-//! criteria.client_pid = { eq = 4 }
-//! criteria.remote_port = { range = [1, 1024] }
-//! criteria.access_mask = { all = 0x3 }    # flags_all; `any` for flags_any
+//! criteria.client_pid = { int_eq = 4 }
+//! criteria.remote_port = { int_range = [1, 1024] }
+//! criteria.access_mask = { flags_all = 0x3 }   # and flags_any
 //! criteria.image = { exact = "cmd.exe", fold = true }
+//!
+//! [[test]]                                # a rule test: an event and what it must match
+//! template_type = "ipc_channel"
+//! inputs = { pipe_name = '\\.\pipe\x', client_pid = 4 }
+//! matches = [4]
+//! misses = [5]
 //! ```
 //!
 //! `targets` lists profile names of the schema, or a range of them in the schema's declaration
@@ -23,7 +29,13 @@
 //!
 //! Fields not named are wildcards. Criteria are written by field name; an unknown field, a
 //! criterion the field does not allow, or a repeated instance id is an error with its line and
-//! column. Instances are written out in id order, the canonical order.
+//! column. Instances are written out in id order, the canonical order. The short keys `eq`,
+//! `range`, `all` and `any` are accepted for `int_eq`, `int_range`, `flags_all`, `flags_any`.
+//!
+//! Rule tests (`[[test]]`) give an event by field name (fields not named are empty, or 0) and
+//! the instance ids it must and must not match, under `profile` or every target; `chanval
+//! build` and `chanval validate` run them ([`run_tests`]) and refuse content that fails one
+//! (CV0305). docs/SOURCE.md describes every key.
 
 use std::collections::BTreeMap;
 use std::string::{String, ToString};
@@ -44,6 +56,56 @@ struct SourceToml {
     targets: Option<Spanned<TargetsToml>>,
     #[serde(default)]
     instance: Vec<InstanceToml>,
+    #[serde(default)]
+    test: Vec<Spanned<TestToml>>,
+}
+
+/// `[[test]]`: an event, and the ids it must and must not match.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestToml {
+    name: Option<String>,
+    template_type: TypeName,
+    profile: Option<String>,
+    #[serde(default)]
+    inputs: BTreeMap<String, InputToml>,
+    #[serde(default)]
+    matches: Vec<u32>,
+    #[serde(default)]
+    misses: Vec<u32>,
+}
+
+/// An input value in a test: text, a number, or `{ hex = "…" }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum InputToml {
+    Text(String),
+    Number(u64),
+    Hex { hex: String },
+}
+
+/// A rule test of a source, its event resolved for each profile it runs under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleTest {
+    /// Its name, if the source gives one.
+    pub name: Option<String>,
+    /// The line of its `[[test]]` in the source.
+    pub line: usize,
+    /// The profile and the event it gives under it: the test's profile, or every target.
+    pub events: Vec<(String, crate::event::Event)>,
+    /// Instance ids the event must match.
+    pub matches: Vec<u32>,
+    /// Instance ids the event must not match.
+    pub misses: Vec<u32>,
+}
+
+/// A compiled source: the content, and its rule tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The content, ready for [`crate::encode`].
+    pub content: ChannelContent,
+    /// The rule tests.
+    pub tests: Vec<RuleTest>,
 }
 
 /// `targets`: a list of profile names, or a range of the schema's profiles.
@@ -148,10 +210,14 @@ struct CriterionToml {
     wildcard: Option<bool>,
     exact: Option<String>,
     glob: Option<String>,
-    eq: Option<u64>,
-    range: Option<[u64; 2]>,
-    all: Option<u64>,
-    any: Option<u64>,
+    #[serde(alias = "eq")]
+    int_eq: Option<u64>,
+    #[serde(alias = "range")]
+    int_range: Option<[u64; 2]>,
+    #[serde(alias = "all")]
+    flags_all: Option<u64>,
+    #[serde(alias = "any")]
+    flags_any: Option<u64>,
     fold: Option<bool>,
 }
 
@@ -174,16 +240,16 @@ impl CriterionToml {
                 fold,
             });
         }
-        if let Some(value) = self.eq {
+        if let Some(value) = self.int_eq {
             given.push(CriterionModel::IntEq { value });
         }
-        if let Some([min, max]) = self.range {
+        if let Some([min, max]) = self.int_range {
             given.push(CriterionModel::IntRange { min, max });
         }
-        if let Some(mask) = self.all {
+        if let Some(mask) = self.flags_all {
             given.push(CriterionModel::FlagsAll { mask });
         }
-        if let Some(mask) = self.any {
+        if let Some(mask) = self.flags_any {
             given.push(CriterionModel::FlagsAny { mask });
         }
         if self.fold.is_some() && self.exact.is_none() && self.glob.is_none() {
@@ -192,7 +258,8 @@ impl CriterionToml {
         match given.len() {
             1 => Ok(given.swap_remove(0)),
             n => Err(format!(
-                "a criterion is exactly one of `wildcard = true`, `exact`, `glob`, `eq`, `range`, `all`, `any`; {n} given"
+                "a criterion is exactly one of `wildcard = true`, `exact`, `glob`, `int_eq` (or `eq`), \
+                 `int_range` (or `range`), `flags_all` (or `all`), `flags_any` (or `any`); {n} given"
             )),
         }
     }
@@ -205,22 +272,35 @@ fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
         .join(", ")
 }
 
-/// Compiles a content source against `schema`.
+/// Compiles a content source against `schema`: the content alone (see [`build`] for its rule
+/// tests too).
+///
+/// # Errors
+/// As [`build`].
+pub fn compile(text: &str, schema: &Schema<'_>) -> Result<ChannelContent, TomlError> {
+    build(text, schema).map(|s| s.content)
+}
+
+/// Compiles a content source against `schema`, with its rule tests.
 ///
 /// # Errors
 /// The first problem, with its line and column: TOML syntax, unknown keys, an unknown template
-/// type or field, a criterion the field does not allow, a repeated instance id.
-pub fn compile(text: &str, schema: &Schema<'_>) -> Result<ChannelContent, TomlError> {
+/// type or field, a criterion the field does not allow, a repeated instance id, a test event
+/// that does not fit its template type and profiles.
+pub fn build(text: &str, schema: &Schema<'_>) -> Result<Source, TomlError> {
     let at = |offset: usize, message: String| TomlError::at(text, offset, message);
     let source: SourceToml = toml::from_str(text).map_err(|e| {
         at(
             e.span().map_or(0, |s| s.start),
-            e.message().trim_end().to_string(),
+            crate::schema::plain(e.message().trim_end()),
         )
     })?;
     let targets = resolve_targets(text, source.targets.as_ref(), schema)?;
     let mut instances: Vec<(Spanned<u32>, InstanceModel)> =
         Vec::with_capacity(source.instance.len());
+    // Where each id was first given: repeated ids found in one pass.
+    let mut seen: std::collections::HashMap<u32, usize> =
+        std::collections::HashMap::with_capacity(source.instance.len());
     for i in source.instance {
         let found: Option<&TemplateType<'_>> = match i.template_type.get_ref() {
             TypeName::Id(id) => schema.template_type(*id).map(|(_, t)| t),
@@ -279,11 +359,8 @@ pub fn compile(text: &str, schema: &Schema<'_>) -> Result<ChannelContent, TomlEr
                 *slot = model;
             }
         }
-        if let Some((first, _)) = instances
-            .iter()
-            .find(|(id, _)| id.get_ref() == i.id.get_ref())
-        {
-            let line = TomlError::at(text, first.span().start, String::new()).line;
+        if let Some(&first) = seen.get(i.id.get_ref()) {
+            let line = TomlError::at(text, first, String::new()).line;
             return Err(at(
                 i.id.span().start,
                 format!(
@@ -292,6 +369,7 @@ pub fn compile(text: &str, schema: &Schema<'_>) -> Result<ChannelContent, TomlEr
                 ),
             ));
         }
+        seen.insert(*i.id.get_ref(), i.id.span().start);
         let model = InstanceModel {
             id: *i.id.get_ref(),
             template_type: t.id,
@@ -300,10 +378,195 @@ pub fn compile(text: &str, schema: &Schema<'_>) -> Result<ChannelContent, TomlEr
         instances.push((i.id, model));
     }
     instances.sort_by_key(|(id, _)| *id.get_ref());
-    Ok(ChannelContent {
-        channel_id: source.channel_id,
-        content_version: source.content_version,
-        targets,
-        instances: instances.into_iter().map(|(_, m)| m).collect(),
+    let tests = source
+        .test
+        .iter()
+        .map(|t| rule_test(text, schema, &targets, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Source {
+        content: ChannelContent {
+            channel_id: source.channel_id,
+            content_version: source.content_version,
+            targets,
+            instances: instances.into_iter().map(|(_, m)| m).collect(),
+        },
+        tests,
     })
+}
+
+/// A `[[test]]`, its event resolved for its profile or each target.
+fn rule_test(
+    text: &str,
+    schema: &Schema<'_>,
+    targets: &[String],
+    test: &Spanned<TestToml>,
+) -> Result<RuleTest, TomlError> {
+    use crate::event::{RawInput, hex_bytes, resolve};
+    let at = |message: String| TomlError::at(text, test.span().start, message);
+    let t = test.get_ref();
+    let inputs = t
+        .inputs
+        .iter()
+        .map(|(name, v)| {
+            let raw = match v {
+                InputToml::Text(s) => RawInput::Text(s.clone()),
+                InputToml::Number(n) => RawInput::Number(*n),
+                InputToml::Hex { hex } => RawInput::Bytes(
+                    hex_bytes(hex).map_err(|m| at(format!("test input `{name}`: {m}")))?,
+                ),
+            };
+            Ok((name.as_str(), raw))
+        })
+        .collect::<Result<Vec<(&str, RawInput)>, TomlError>>()?;
+    let type_name = match &t.template_type {
+        TypeName::Name(n) => n.clone(),
+        TypeName::Id(id) => id.to_string(),
+    };
+    let profiles: Vec<&str> = match &t.profile {
+        Some(p) => std::vec![p.as_str()],
+        None => targets.iter().map(String::as_str).collect(),
+    };
+    let mut events = Vec::with_capacity(profiles.len());
+    for name in profiles {
+        let (_, profile) = schema
+            .profile(name)
+            .ok_or_else(|| at(format!("test: the schema has no profile `{name}`")))?;
+        let event = resolve(
+            schema,
+            profile,
+            &type_name,
+            inputs.iter().map(|(n, v)| (*n, v)),
+        )
+        .map_err(|e| at(format!("test: {e}")))?;
+        events.push((name.to_string(), event));
+    }
+    Ok(RuleTest {
+        name: t.name.clone(),
+        line: TomlError::at(text, test.span().start, String::new()).line,
+        events,
+        matches: t.matches.clone(),
+        misses: t.misses.clone(),
+    })
+}
+
+/// Runs `tests` on content validated for their profiles, through each profile's compiled
+/// program, reporting every failure to `sink` as a finding (CV0305): an id the event must match
+/// but does not (with the first criterion that rejects it, when there is one), an id it must
+/// not match but does, an id the content does not have. Returns the number of failures.
+pub fn run_tests<'s>(
+    tests: &[RuleTest],
+    validated: &crate::validate::Validated<'_, 's>,
+    sink: &mut dyn crate::diag::FindingSink<'s>,
+) -> usize {
+    use crate::diag::{Code, Detail, FieldRef, Finding, InstanceRef, Location, TypeRef};
+    let schema = validated.schema();
+    let mut failures = 0usize;
+    let mut programs: Vec<(String, crate::interpret::Program<'s>)> = Vec::new();
+    let mut scratch = crate::interpret::Scratch::new();
+    for test in tests {
+        for (profile, event) in &test.events {
+            let Some((_, p)) = schema.profile(profile) else {
+                continue;
+            };
+            let base = Location {
+                profile: Some(p.name),
+                template_type: schema
+                    .template_type(event.template_type)
+                    .map(|(_, t)| TypeRef {
+                        id: t.id,
+                        name: t.name,
+                    }),
+                ..Location::default()
+            };
+            let line = u32::try_from(test.line).unwrap_or(u32::MAX);
+            let mut fail = |loc: Location<'s>, id: u32, expected_match: bool| {
+                failures = failures.saturating_add(1);
+                sink.report(Finding::new(
+                    Code::RuleTestFailed,
+                    loc,
+                    Detail::RuleTest {
+                        line,
+                        id,
+                        expected_match,
+                    },
+                ));
+            };
+            let values = event.values();
+            let at = match programs.iter().position(|(n, _)| n == profile) {
+                Some(at) => Some(at),
+                None => crate::interpret::Program::compile(validated, p.name)
+                    .ok()
+                    .map(|prog| {
+                        programs.push((profile.clone(), prog));
+                        programs.len().saturating_sub(1)
+                    }),
+            };
+            let mut matched = Vec::new();
+            let ran = at.and_then(|at| programs.get(at)).map(|(_, prog)| {
+                prog.evaluate(&mut scratch, event.template_type, &values, |id| {
+                    matched.push(id);
+                })
+            });
+            if !matches!(ran, Some(Ok(_))) {
+                // Not validated for this profile, or an event that does not fit it: every
+                // expectation fails.
+                fail(base, u32::MAX, true);
+                continue;
+            }
+            let instance_of = |id: u32| validated.file().instances().find(|i| i.id == id);
+            let interpreter = crate::interpret::Interpreter::new(validated, p.name).ok();
+            for &id in &test.matches {
+                if matched.contains(&id) {
+                    continue;
+                }
+                let Some(instance) = instance_of(id) else {
+                    fail(base, id, true);
+                    continue;
+                };
+                let mut why = None;
+                if let Some(i) = &interpreter {
+                    let _ = i.explain(event.template_type, &values, |iid, miss| {
+                        if iid == id {
+                            why = miss;
+                        }
+                    });
+                }
+                let t = schema.template_type(instance.template_type).map(|(_, t)| t);
+                fail(
+                    Location {
+                        span: Some(why.map_or(instance.span, |c| c.span)),
+                        instance: Some(InstanceRef {
+                            index: instance.index,
+                            id,
+                        }),
+                        field: why.map(|c| FieldRef {
+                            index: c.field,
+                            name: t
+                                .and_then(|t| t.fields.get(usize::from(c.field)))
+                                .map_or("", |f| f.name),
+                        }),
+                        ..base
+                    },
+                    id,
+                    true,
+                );
+            }
+            for &id in &test.misses {
+                let instance = instance_of(id);
+                if !matched.contains(&id) && instance.is_some() {
+                    continue;
+                }
+                fail(
+                    Location {
+                        span: instance.map(|i| i.span),
+                        instance: instance.map(|i| InstanceRef { index: i.index, id }),
+                        ..base
+                    },
+                    id,
+                    false,
+                );
+            }
+        }
+    }
+    failures
 }

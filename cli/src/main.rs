@@ -43,6 +43,7 @@ struct Cli {
 enum Command {
     Build(cmd::build::Args),
     Validate(cmd::validate::Args),
+    Test(cmd::test::Args),
     Inspect(cmd::inspect::Args),
     Diff(cmd::diff::Args),
     Keygen(cmd::keygen::Args),
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Build(args) => cmd::build::run(&args),
         Command::Validate(args) => cmd::validate::run(&args),
+        Command::Test(args) => cmd::test::run(&args),
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Diff(args) => cmd::diff::run(&args),
         Command::Keygen(args) => cmd::keygen::run(&args),
@@ -69,7 +71,9 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("chanval: error: {e}");
+            // Messages quote paths and names from the input: shown with control characters
+            // escaped, so no input can drive the terminal.
+            eprintln!("chanval: error: {}", chanval::Shown(&e.0));
             ExitCode::from(2)
         }
     }

@@ -43,15 +43,15 @@ fn build(source: &Path, output: &Path) -> i32 {
 #[test]
 fn a_successful_build_leaves_exactly_the_output_and_it_equals_the_shipped_example() {
     let dir = scratch_dir("ok");
-    let out = dir.join("channel-291-v1.cvc");
+    let out = dir.join("channel-291-v3.cvc");
     assert_eq!(
-        build(&repo("examples/incident/channel-291-v1.toml"), &out),
+        build(&repo("examples/incident/channel-291-v3.toml"), &out),
         0
     );
-    assert_eq!(listing(&dir), vec!["channel-291-v1.cvc"]);
+    assert_eq!(listing(&dir), vec!["channel-291-v3.cvc"]);
     assert_eq!(
         fs::read(&out).unwrap(),
-        fs::read(repo("examples/incident/channel-291-v1.cvc")).unwrap()
+        fs::read(repo("examples/incident/channel-291-v3.cvc")).unwrap()
     );
     fs::remove_dir_all(&dir).unwrap();
 }
@@ -76,14 +76,6 @@ fn every_shipped_example_rebuilds_to_its_committed_bytes() {
     for (schema, name) in [
         (
             "examples/incident/schema.toml",
-            "examples/incident/channel-291-v1",
-        ),
-        (
-            "examples/incident/schema.toml",
-            "examples/incident/channel-291-v2",
-        ),
-        (
-            "examples/incident/schema.toml",
             "examples/incident/channel-291-v3",
         ),
         ("examples/fleet/schema.toml", "examples/fleet/channel-100"),
@@ -103,6 +95,35 @@ fn every_shipped_example_rebuilds_to_its_committed_bytes() {
         assert_eq!(
             fs::read(&out).unwrap(),
             fs::read(repo(&format!("{name}.cvc"))).unwrap(),
+            "{name}.cvc is stale"
+        );
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_incident_sources_do_not_build_and_their_files_are_what_the_library_encodes() {
+    // `build` runs the whole gate: the content of 19 July (and the release before it, whose
+    // template type sensor 7.11 under-supplies) is refused, and nothing is written. The shipped
+    // files, which show what the gate and the agents refuse, are the library's encoding of the
+    // sources.
+    let dir = scratch_dir("incident");
+    let doc = chanval::SchemaDoc::from_toml(
+        &fs::read_to_string(repo("examples/incident/schema.toml")).unwrap(),
+    )
+    .unwrap();
+    for name in ["channel-291-v1", "channel-291-v2"] {
+        let source = repo(&format!("examples/incident/{name}.toml"));
+        let out = dir.join("out.cvc");
+        assert_eq!(build(&source, &out), 1, "{name}");
+        assert!(listing(&dir).is_empty(), "{name}: {:?}", listing(&dir));
+        let text = fs::read_to_string(&source).unwrap();
+        let encoded = doc.with_schema(|s| {
+            chanval::encode(&chanval::source::compile(&text, s).unwrap()).unwrap()
+        });
+        assert_eq!(
+            encoded,
+            fs::read(repo(&format!("examples/incident/{name}.cvc"))).unwrap(),
             "{name}.cvc is stale"
         );
     }

@@ -23,9 +23,10 @@
 
 #define CHANNEL 291
 
-#define BYTES(s) ((chanval_value){.kind = CHANVAL_BYTES, .bytes = (const uint8_t *)(s), .len = sizeof(s) - 1})
-#define UNSIGNED(n) ((chanval_value){.kind = CHANVAL_UNSIGNED, .number = (n)})
-#define FLAGS(n) ((chanval_value){.kind = CHANVAL_FLAGS, .number = (n)})
+/* Every member named, in order: valid C99 and C++20 alike (the tests build this file as both). */
+#define BYTES(s) ((chanval_value){.kind = CHANVAL_BYTES, .bytes = (const uint8_t *)(s), .len = sizeof(s) - 1, .number = 0})
+#define UNSIGNED(n) ((chanval_value){.kind = CHANVAL_UNSIGNED, .bytes = NULL, .len = 0, .number = (n)})
+#define FLAGS(n) ((chanval_value){.kind = CHANVAL_FLAGS, .bytes = NULL, .len = 0, .number = (n)})
 
 /* The 20 inputs both sensors build from an IPC event... */
 #define COMMON_INPUTS(pipe)                                                                        \
@@ -48,7 +49,7 @@ static unsigned char *read_file(const char *path, size_t cap, size_t *len) {
         if (n == size) {
             if (size > cap) break;
             size_t next = size ? size * 2 : 4096;
-            unsigned char *grown = realloc(buf, next);
+            unsigned char *grown = (unsigned char *)realloc(buf, next);
             if (!grown) { free(buf); fclose(f); return NULL; }
             buf = grown;
             size = next;
@@ -135,8 +136,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     chanval_agent_config config = {
-        .profile = profile, .root = root, .channel = CHANNEL, .flags = flags, .now = (uint64_t)time(NULL),
-        .agent_id = (const uint8_t *)"agent-0001", .agent_id_len = 10, .choice = CHANVAL_CHOICE_GENERAL,
+        .profile = profile, .root = root, .channel = CHANNEL, .flags = flags, .running_version = 0,
+        .now = (uint64_t)time(NULL), .agent_id = (const uint8_t *)"agent-0001", .agent_id_len = 10,
+        .choice = CHANVAL_CHOICE_GENERAL, .pinned_version = 0,
     };
     int refused = 0;
     for (int i = arg + 2; i < argc; i++) {

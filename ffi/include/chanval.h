@@ -345,6 +345,10 @@ typedef struct {
   uint64_t number;
 } chanval_value;
 
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
 /**
  * Opens a trust root for the agent from `bytes` — the root it ships with, trusted because it
  * came with it: parsed and signed by a threshold of its own root keys. The bytes are copied.
@@ -524,5 +528,9 @@ int32_t chanval_store_mark_healthy(chanval_store *store);
  * `store` must be null or come from `chanval_store_open`, and not be used afterwards.
  */
 void chanval_store_free(chanval_store *store);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
 
 #endif  /* CHANVAL_H */

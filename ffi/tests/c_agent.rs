@@ -44,6 +44,53 @@ fn generated_header(name: &str) -> PathBuf {
     dir
 }
 
+/// The example agent, built with `compiler` (`gcc`, or `g++` to build it as C++) under
+/// AddressSanitizer and UndefinedBehaviorSanitizer, warnings as errors.
+fn build_agent(dir: &Path, compiler: &str, std: &str, name: &str) -> PathBuf {
+    let lib = static_lib();
+    let agent = dir.join(name);
+    let include = repo().join("ffi/include");
+    let os = |s: &'static str| -> &'static std::ffi::OsStr { s.as_ref() };
+    let mut args: Vec<&std::ffi::OsStr> = Vec::new();
+    if compiler == "g++" {
+        args.extend([os("-x"), os("c++")]);
+    }
+    let source = repo().join("ffi/examples/agent.c");
+    args.extend([
+        std::ffi::OsStr::new(std),
+        "-Wall".as_ref(),
+        "-Wextra".as_ref(),
+        "-Werror".as_ref(),
+        "-g".as_ref(),
+        "-fsanitize=address,undefined".as_ref(),
+        "-fno-sanitize-recover=all".as_ref(),
+        "-fno-omit-frame-pointer".as_ref(),
+        "-I".as_ref(),
+        include.as_os_str(),
+        "-I".as_ref(),
+        dir.as_os_str(),
+        source.as_os_str(),
+    ]);
+    if compiler == "g++" {
+        args.extend([os("-x"), os("none")]);
+    }
+    args.extend([
+        lib.as_os_str(),
+        "-lpthread".as_ref(),
+        "-ldl".as_ref(),
+        "-lm".as_ref(),
+        "-o".as_ref(),
+        agent.as_os_str(),
+    ]);
+    let o = Command::new(compiler)
+        .args(&args)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("the compiler runs");
+    assert!(o.status.success(), "{compiler} failed:\n{}", text(&o));
+    agent
+}
+
 fn gcc(args: &[&std::ffi::OsStr]) -> Output {
     // The C locale, so that diagnostics quote with plain ASCII.
     Command::new("gcc")
@@ -64,31 +111,7 @@ fn text(o: &Output) -> String {
 #[test]
 fn the_c_agent_runs_clean_under_sanitizers() {
     let dir = generated_header("agent");
-    let lib = static_lib();
-    let agent = dir.join("agent");
-    let include = repo().join("ffi/include");
-    let o = gcc(&[
-        "-std=c11".as_ref(),
-        "-Wall".as_ref(),
-        "-Wextra".as_ref(),
-        "-Werror".as_ref(),
-        "-g".as_ref(),
-        "-fsanitize=address,undefined".as_ref(),
-        "-fno-sanitize-recover=all".as_ref(),
-        "-fno-omit-frame-pointer".as_ref(),
-        "-I".as_ref(),
-        include.as_os_str(),
-        "-I".as_ref(),
-        dir.as_os_str(),
-        repo().join("ffi/examples/agent.c").as_os_str(),
-        lib.as_os_str(),
-        "-lpthread".as_ref(),
-        "-ldl".as_ref(),
-        "-lm".as_ref(),
-        "-o".as_ref(),
-        agent.as_os_str(),
-    ]);
-    assert!(o.status.success(), "gcc failed:\n{}", text(&o));
+    let agent = build_agent(&dir, "gcc", "-std=c11", "agent");
 
     // A trust root, and channel 291 v3 gated and signed by its release key, as `chanval root`
     // and `chanval sign` make them.

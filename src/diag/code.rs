@@ -118,6 +118,10 @@ codes! {
     InstanceOverBudget = "CV0112", Error, "instance's worst-case evaluation cost exceeds the budget";
     /// A template type's instances together exceed the schema's per-event budget.
     EventOverBudget = "CV0113", Error, "worst-case cost of one event exceeds the budget";
+    /// A glob uses a character class or an alternation, which chanval's globs do not have.
+    ForeignGlobSyntax = "CV0114", Error, "glob uses syntax chanval's globs do not have";
+    /// A pattern needs more bytes than the field's values ever have.
+    NeverMatches = "CV0115", Error, "pattern can never match the field's values";
 
     /// Declared field count differs from the count a profile supplies — the latent defect.
     FieldCountMismatch = "CV0201", Error, "template type declares a different number of fields than the profile supplies";
@@ -144,6 +148,8 @@ codes! {
     DidNotMiss = "CV0303", Error, "instance matched an event built to miss";
     /// The caller's scratch buffer is too small to exercise an instance.
     ScratchTooSmall = "CV0304", Error, "exercise scratch buffer too small";
+    /// A rule test of the content's source failed.
+    RuleTestFailed = "CV0305", Error, "rule test failed";
 
     /// Two template types share an id or a name.
     DuplicateTemplateType = "CV0401", Error, "duplicate template type";
@@ -167,6 +173,14 @@ codes! {
     NoProfile = "CV0410", Error, "no interpreter profile selected";
     /// A profile name that a channel file cannot name as a target.
     ProfileNameNotTargetable = "CV0411", Error, "profile name cannot be a target";
+    /// The schema declares no profile.
+    NoProfilesDeclared = "CV0412", Error, "schema declares no interpreter profile";
+    /// A profile supplies no template type.
+    ProfileSuppliesNothing = "CV0413", Warning, "profile supplies no template type";
+    /// A name is a keyword of Rust, C or C++ once made an identifier.
+    NameIsKeyword = "CV0414", Warning, "name is a keyword in generated code";
+    /// Two names give the same identifier in generated code.
+    NamesCollide = "CV0415", Error, "names collide in generated code";
 
     /// New content version not above the old one.
     ContentVersionNotIncreased = "CV0501", Error, "content version not increased";

@@ -96,6 +96,16 @@ pub enum Detail {
     },
     /// The previous instance's id (for ordering).
     PreviousId(u32),
+    /// A rule test: the line of its `[[test]]`, the instance it names, and whether that was to
+    /// match.
+    RuleTest {
+        /// The source line of the test.
+        line: u32,
+        /// The instance id the test names (`u32::MAX`: the event itself failed).
+        id: u32,
+        /// Whether the instance was to match (else: to miss).
+        expected_match: bool,
+    },
     /// Two content versions.
     Versions {
         /// The old file's.

@@ -5,6 +5,23 @@ use core::fmt;
 use super::code::Code;
 use super::finding::{Detail, FieldRef, Finding, Location, TypeRef};
 
+/// A name from a schema or a file, as messages show it: control characters (which could move a
+/// terminal's cursor, clear it, or start a forged line) escaped as `\u{..}`, the rest as is.
+pub struct Shown<'a>(pub &'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "\\u{{{:x}}}", u32::from(c))?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The message of a finding (see [`Finding::message`]).
 pub struct Message<'f, 's>(pub(super) &'f Finding<'s>);
 
@@ -14,7 +31,12 @@ fn field(f: &mut fmt::Formatter<'_>, loc: &Location<'_>) -> fmt::Result {
             write!(f, "field {} (index {index})", u32::from(index) + 1)
         }
         Some(FieldRef { index, name }) => {
-            write!(f, "field {} `{name}` (index {index})", u32::from(index) + 1)
+            write!(
+                f,
+                "field {} `{}` (index {index})",
+                u32::from(index) + 1,
+                Shown(name)
+            )
         }
         None => f.write_str("a field"),
     }
@@ -23,8 +45,21 @@ fn field(f: &mut fmt::Formatter<'_>, loc: &Location<'_>) -> fmt::Result {
 fn ttype(f: &mut fmt::Formatter<'_>, loc: &Location<'_>) -> fmt::Result {
     match loc.template_type {
         Some(TypeRef { id, name: "" }) => write!(f, "template type {id}"),
-        Some(TypeRef { id, name }) => write!(f, "template type `{name}` ({id})"),
+        Some(TypeRef { id, name }) => write!(f, "template type `{}` ({id})", Shown(name)),
         None => f.write_str("the template type"),
+    }
+}
+
+/// The field, template type or profile a finding is about, most specific first.
+fn named(f: &mut fmt::Formatter<'_>, loc: &Location<'_>) -> fmt::Result {
+    if loc.field.is_some() {
+        field(f, loc)?;
+        f.write_str(" of ")?;
+        ttype(f, loc)
+    } else if loc.template_type.is_some() {
+        ttype(f, loc)
+    } else {
+        write!(f, "profile `{}`", Shown(loc.profile.unwrap_or("?")))
     }
 }
 
@@ -32,7 +67,7 @@ impl fmt::Display for Message<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let finding = self.0;
         let loc = &finding.location;
-        let profile = loc.profile.unwrap_or("?");
+        let profile = Shown(loc.profile.unwrap_or("?"));
         match (finding.code, finding.detail) {
             (_, Detail::Structural(kind)) => write!(f, "{kind}"),
             (Code::FieldCountMismatch, Detail::Counts { expected, found }) => {
@@ -190,8 +225,84 @@ impl fmt::Display for Message<'_, '_> {
                 f,
                 "profile name `{}` cannot be a channel file's target: names are 1 to 64 bytes \
                  of printable ASCII without spaces",
-                profile.escape_debug()
+                profile
             ),
+            (
+                Code::RuleTestFailed,
+                Detail::RuleTest {
+                    line,
+                    id,
+                    expected_match,
+                },
+            ) => {
+                write!(
+                    f,
+                    "the rule test at line {line} of the source, under profile `{profile}`: "
+                )?;
+                if id == u32::MAX {
+                    f.write_str(
+                        "its event does not fit the profile, or the content was not validated \
+                         for it",
+                    )
+                } else if loc.instance.is_none() {
+                    write!(f, "the content has no instance {id}")
+                } else if expected_match {
+                    write!(f, "instance {id} was to match but does not")?;
+                    if loc.field.is_some() {
+                        f.write_str(": its criterion on ")?;
+                        field(f, loc)?;
+                        f.write_str(" rejects the event's value")?;
+                    }
+                    Ok(())
+                } else {
+                    write!(f, "instance {id} was to miss but matches")
+                }
+            }
+            (Code::ForeignGlobSyntax, Detail::Bound { value, .. }) => {
+                f.write_str("the glob on ")?;
+                field(f, loc)?;
+                write!(
+                    f,
+                    " has a `[` or `{{` at byte {value} of its pattern: chanval globs have only `*` \
+                     (any run of bytes) and `?` (one byte), and every other byte — brackets, \
+                     braces, commas, backslashes — matches itself, so this pattern matches only \
+                     literal text; use `?` for one varying byte, or one instance per alternative"
+                )
+            }
+            (Code::NeverMatches, Detail::Bound { value, bound }) => {
+                write!(f, "the pattern on ")?;
+                field(f, loc)?;
+                write!(
+                    f,
+                    " needs at least {value} bytes, but the field's values are at most {bound} \
+                     bytes (`max_len`): it can never match"
+                )
+            }
+            (Code::NoProfilesDeclared, _) => f.write_str(
+                "the schema declares no interpreter profile: no content can target it, and every \
+                 validation fails (CV0207, CV0410); add a [[profile]] per agent version",
+            ),
+            (Code::ProfileSuppliesNothing, _) => write!(
+                f,
+                "profile `{}` supplies no template type: no content can be evaluated by it",
+                profile
+            ),
+            (Code::NameIsKeyword, _) => {
+                f.write_str("the name of ")?;
+                named(f, loc)?;
+                f.write_str(
+                    " is a keyword in Rust, C or C++ once made an identifier; generated code \
+                     adds a `_` to it",
+                )
+            }
+            (Code::NamesCollide, _) => {
+                f.write_str("the name of ")?;
+                named(f, loc)?;
+                f.write_str(
+                    " gives the same identifier in generated code as an earlier one of its kind \
+                     (they differ only in case or punctuation); rename one",
+                )
+            }
             (Code::SchemaTooLarge, Detail::Bound { value, bound }) => {
                 write!(
                     f,

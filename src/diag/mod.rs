@@ -17,6 +17,6 @@ mod sink;
 
 pub use code::{Code, Severity};
 pub use finding::{Detail, FieldRef, Finding, InstanceRef, Location, TypeRef};
-pub use message::Message;
+pub use message::{Message, Shown};
 pub(crate) use sink::Reporter;
 pub use sink::{FindingBuf, FindingSink, Summary};

@@ -18,7 +18,8 @@ pub use gate::gate;
 pub use program::{CompileOptions, Program, Scratch};
 
 use crate::error::EvalError;
-use crate::eval::{Value, check_supplied, collect_into, match_instance};
+use crate::eval::{Value, check_supplied, collect_into, criterion_matches, match_instance};
+use crate::format::CriterionAt;
 use crate::schema::Profile;
 use crate::validate::Validated;
 
@@ -73,6 +74,44 @@ impl<'v, 'a, 's> Interpreter<'v, 'a, 's> {
             }
         }
         Ok(matched)
+    }
+
+    /// Each instance of `template_type` with the first of its criteria that rejects `event`
+    /// (`None` when it matches), in file order: why an instance does not match, for people
+    /// testing rules (`chanval test`).
+    ///
+    /// # Errors
+    /// As [`Self::evaluate`].
+    pub fn explain(
+        &self,
+        template_type: u16,
+        event: &[Value<'_>],
+        mut each: impl FnMut(u32, Option<CriterionAt<'a>>),
+    ) -> Result<(), EvalError> {
+        check_supplied(self.profile, template_type, event)?;
+        for instance in self.validated.file().instances() {
+            if instance.template_type != template_type {
+                continue;
+            }
+            let mut first_miss = None;
+            for c in instance.criteria() {
+                if c.criterion.is_wildcard() {
+                    continue;
+                }
+                let value = event
+                    .get(usize::from(c.field))
+                    .ok_or(EvalError::InputNotSupplied {
+                        field: c.field,
+                        supplied: event.len(),
+                    })?;
+                if !criterion_matches(&c.criterion, value, c.field)? {
+                    first_miss = Some(c);
+                    break;
+                }
+            }
+            each(instance.id, first_miss);
+        }
+        Ok(())
     }
 
     /// [`Self::evaluate`], writing the matching ids into `out`. Returns how many were written.

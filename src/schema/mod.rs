@@ -4,6 +4,7 @@
 //! All types borrow (`&'s str`, `&'s [T]`) so that an agent can build its schema as `static`
 //! data with no allocation; with `std`, [`SchemaDoc`] loads one from TOML.
 
+pub(crate) mod names;
 #[cfg(feature = "std")]
 mod toml;
 
@@ -12,6 +13,7 @@ use crate::limits::MAX_PROFILES;
 #[cfg(feature = "std")]
 pub(crate) use toml::TypeName;
 #[cfg(feature = "std")]
+pub(crate) use toml::plain;
 pub use toml::{SchemaDoc, TomlError};
 
 /// One input field of a template type.
@@ -25,6 +27,9 @@ pub struct FieldDef<'s> {
     pub allowed: CriterionSet,
     /// Longest `exact` or `glob` pattern allowed (bytes fields).
     pub max_pattern_len: u16,
+    /// Longest value the integration code supplies (bytes fields; `u32::MAX`: no bound). A
+    /// pattern that needs more bytes can never match (CV0115).
+    pub max_len: u32,
     /// Smallest value an integer criterion may name (unsigned fields).
     pub min: u64,
     /// Largest value an integer criterion may name (unsigned fields).
@@ -42,6 +47,7 @@ impl<'s> FieldDef<'s> {
             input: InputKind::Bytes,
             allowed: InputKind::Bytes.applicable(),
             max_pattern_len,
+            max_len: u32::MAX,
             min: 0,
             max: 0,
             valid_flags: 0,
@@ -56,6 +62,7 @@ impl<'s> FieldDef<'s> {
             input: InputKind::Unsigned,
             allowed: InputKind::Unsigned.applicable(),
             max_pattern_len: 0,
+            max_len: u32::MAX,
             min,
             max,
             valid_flags: 0,
@@ -70,10 +77,17 @@ impl<'s> FieldDef<'s> {
             input: InputKind::Flags,
             allowed: InputKind::Flags.applicable(),
             max_pattern_len: 0,
+            max_len: u32::MAX,
             min: 0,
             max: 0,
             valid_flags,
         }
+    }
+
+    /// This field with values of at most `max_len` bytes.
+    #[must_use]
+    pub const fn with_max_len(self, max_len: u32) -> Self {
+        Self { max_len, ..self }
     }
 
     /// This field allowing only `allowed` (plus the wildcard).

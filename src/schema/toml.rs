@@ -47,6 +47,80 @@ pub struct TomlError {
     pub column: usize,
 }
 
+/// A TOML library message in the documents' words: no Rust type names (`untagged enum
+/// TargetsToml`, `u16`), which mean nothing to someone writing a schema or a source.
+pub(crate) fn plain(message: &str) -> String {
+    let enums = [
+        (
+            "TargetsToml",
+            "`targets` is a list of profile names, or a range `{ from = \"…\", to = \"…\" }`",
+        ),
+        (
+            "InputToml",
+            "a test input is text, a number, or `{ hex = \"…\" }`",
+        ),
+        (
+            "InputsToml",
+            "`inputs` is a count, or a list of input kinds (`bytes`, `unsigned`, `flags`)",
+        ),
+        ("TypeName", "a template type is its name, or its numeric id"),
+    ];
+    if let Some((_, said)) = enums
+        .iter()
+        .find(|(name, _)| message.contains(&std::format!("untagged enum {name}")))
+    {
+        return (*said).into();
+    }
+    let mut out: String = message.into();
+    for (rust, words) in [
+        ("expected u8", "expected an integer from 0 to 255"),
+        ("expected u16", "expected an integer from 0 to 65535"),
+        ("expected u32", "expected an integer from 0 to 4294967295"),
+        (
+            "expected u64",
+            "expected an integer from 0 to 18446744073709551615",
+        ),
+        ("expected i64", "expected an integer"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a table"),
+    ] {
+        out = out.replace(rust, words);
+    }
+    out
+}
+
+/// Line starts of a text, to turn byte offsets into lines and columns in logarithmic time (a
+/// count of newlines from the start for each item would make loading quadratic).
+pub(crate) struct LineIndex<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> LineIndex<'t> {
+    pub(crate) fn new(text: &'t str) -> Self {
+        let starts = core::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i.saturating_add(1)))
+            .collect();
+        Self { text, starts }
+    }
+
+    /// Line and column (both from 1; the column in characters) of `offset`.
+    pub(crate) fn position(&self, offset: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let start = self
+            .starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(0, |t| t.chars().count())
+            .saturating_add(1);
+        (line, column)
+    }
+}
+
 impl TomlError {
     pub(crate) fn at(text: &str, offset: usize, message: String) -> Self {
         let before = text.get(..offset).unwrap_or(text);
@@ -75,9 +149,9 @@ fn criterion_set(list: &[CriterionKind]) -> CriterionSet {
 #[serde(deny_unknown_fields)]
 struct FileToml {
     #[serde(default)]
-    template_type: Vec<TypeToml>,
+    template_type: Vec<Spanned<TypeToml>>,
     #[serde(default)]
-    profile: Vec<ProfileToml>,
+    profile: Vec<Spanned<ProfileToml>>,
     #[serde(default)]
     budget: BudgetToml,
 }
@@ -110,7 +184,7 @@ struct TypeToml {
     id: u16,
     name: String,
     #[serde(default)]
-    field: Vec<FieldToml>,
+    field: Vec<Spanned<FieldToml>>,
 }
 
 #[derive(Deserialize)]
@@ -120,6 +194,7 @@ struct FieldToml {
     input: InputKind,
     criteria: Option<Vec<CriterionKind>>,
     max_pattern_len: Option<u16>,
+    max_len: Option<u32>,
     min: Option<u64>,
     max: Option<u64>,
     valid_flags: Option<u64>,
@@ -160,6 +235,7 @@ struct SupplyToml {
 struct OwnedField {
     name: String,
     def: FieldDef<'static>,
+    at: (usize, usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +243,7 @@ struct OwnedType {
     id: u16,
     name: String,
     fields: Vec<OwnedField>,
+    at: (usize, usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +251,9 @@ struct OwnedProfile {
     name: String,
     criteria: CriterionSet,
     supplies: Vec<(u16, Vec<InputKind>)>,
+    at: (usize, usize),
+    /// Where each supply is written.
+    supplied_at: Vec<(usize, usize)>,
 }
 
 /// A schema loaded from TOML, owning its names. Borrow it as a [`Schema`] with
@@ -196,49 +276,72 @@ impl SchemaDoc {
             TomlError::at(
                 text,
                 e.span().map_or(0, |s| s.start),
-                e.message().trim_end().to_owned(),
+                plain(e.message().trim_end()),
             )
         })?;
         let budget = file.budget.budget();
+        let lines = LineIndex::new(text);
         let types: Vec<OwnedType> = file
             .template_type
             .into_iter()
-            .map(|t| OwnedType {
-                id: t.id,
-                name: t.name,
-                fields: t
-                    .field
-                    .into_iter()
-                    .map(|f| {
-                        let input = f.input;
-                        let allowed = f
-                            .criteria
-                            .as_deref()
-                            .map_or(input.applicable(), criterion_set);
-                        let def = FieldDef {
-                            name: "",
-                            input,
-                            allowed,
-                            max_pattern_len: f
-                                .max_pattern_len
-                                .unwrap_or(crate::Limits::DEFAULT.max_pattern_len),
-                            min: f.min.unwrap_or(0),
-                            max: f.max.unwrap_or(u64::MAX),
-                            valid_flags: f.valid_flags.unwrap_or(u64::MAX),
-                        };
-                        OwnedField { name: f.name, def }
-                    })
-                    .collect(),
+            .map(|t| {
+                let at = lines.position(t.span().start);
+                let t = t.into_inner();
+                OwnedType {
+                    id: t.id,
+                    name: t.name,
+                    at,
+                    fields: t
+                        .field
+                        .into_iter()
+                        .map(|f| {
+                            let at = lines.position(f.span().start);
+                            let f = f.into_inner();
+                            let input = f.input;
+                            let allowed = f
+                                .criteria
+                                .as_deref()
+                                .map_or(input.applicable(), criterion_set);
+                            let def = FieldDef {
+                                name: "",
+                                input,
+                                allowed,
+                                max_pattern_len: f
+                                    .max_pattern_len
+                                    .unwrap_or(crate::Limits::DEFAULT.max_pattern_len),
+                                max_len: f.max_len.unwrap_or(u32::MAX),
+                                min: f.min.unwrap_or(0),
+                                max: f.max.unwrap_or(u64::MAX),
+                                valid_flags: f.valid_flags.unwrap_or(u64::MAX),
+                            };
+                            OwnedField {
+                                name: f.name,
+                                def,
+                                at,
+                            }
+                        })
+                        .collect(),
+                }
             })
             .collect();
+        // Supplies name their template type by id or by name: looked up in maps, so loading
+        // stays linear in the schema however many types and supplies it has.
+        let by_id: std::collections::HashMap<u16, &OwnedType> =
+            types.iter().rev().map(|t| (t.id, t)).collect();
+        let by_name: std::collections::HashMap<&str, &OwnedType> =
+            types.iter().rev().map(|t| (t.name.as_str(), t)).collect();
         let mut profiles = Vec::with_capacity(file.profile.len());
         for p in file.profile {
+            let p_at = lines.position(p.span().start);
+            let p = p.into_inner();
             let mut supplies = Vec::with_capacity(p.supplies.len());
+            let mut supplied_at = Vec::with_capacity(p.supplies.len());
             for s in p.supplies {
+                supplied_at.push(lines.position(s.template_type.span().start));
                 let (id, declared) = match s.template_type.get_ref() {
-                    TypeName::Id(id) => (*id, types.iter().find(|t| t.id == *id)),
+                    TypeName::Id(id) => (*id, by_id.get(id).copied()),
                     TypeName::Name(name) => {
-                        let t = types.iter().find(|t| t.name == *name).ok_or_else(|| {
+                        let t = by_name.get(name.as_str()).copied().ok_or_else(|| {
                             TomlError::at(
                                 text,
                                 s.template_type.span().start,
@@ -287,6 +390,8 @@ impl SchemaDoc {
                 name: p.name,
                 criteria,
                 supplies,
+                at: p_at,
+                supplied_at,
             });
         }
         Ok(Self {
@@ -349,6 +454,40 @@ impl SchemaDoc {
             profiles: &profiles,
             budget: self.budget,
         })
+    }
+
+    /// Where in the TOML text a schema finding is (line and column, from 1): its field, or the
+    /// supply of its profile and template type, or its template type, or its profile. The
+    /// finding's location is given by its parts: template type id, field index, profile.
+    #[must_use]
+    pub fn locate(
+        &self,
+        template_type: Option<u16>,
+        field: Option<u16>,
+        profile: Option<&str>,
+    ) -> Option<(usize, usize)> {
+        let ty = template_type.and_then(|id| self.types.iter().find(|o| o.id == id));
+        let profile = profile.and_then(|name| self.profiles.iter().find(|p| p.name == name));
+        if let (Some(t), Some(f)) = (ty, field)
+            && profile.is_none()
+            && let Some(field) = t.fields.get(usize::from(f))
+        {
+            return Some(field.at);
+        }
+        if let (Some(p), Some(id)) = (profile, template_type) {
+            let supply = p
+                .supplies
+                .iter()
+                .position(|(s, _)| *s == id)
+                .and_then(|i| p.supplied_at.get(i));
+            if let Some(at) = supply {
+                return Some(*at);
+            }
+        }
+        if let (Some(t), None) = (ty, profile) {
+            return Some(t.at);
+        }
+        profile.map(|p| p.at).or(ty.map(|t| t.at))
     }
 
     /// Names of the profiles, in declaration order.

@@ -116,6 +116,7 @@ pub fn contract_digest(schema: &Schema<'_>, profile: &Profile<'_>) -> Digest {
                     h.u8(input_code(f.input));
                     h.criteria(f.allowed);
                     h.u16(f.max_pattern_len);
+                    h.u64(u64::from(f.max_len));
                     h.u64(f.min);
                     h.u64(f.max);
                     h.u64(f.valid_flags);

@@ -10,7 +10,7 @@ mod schema;
 
 use core::ops::ControlFlow;
 
-pub use schema::check_schema;
+pub use schema::{check_schema, check_schema_bounded};
 
 use crate::common::{CriterionSet, InputKind, Span};
 use crate::diag::{
@@ -551,6 +551,31 @@ impl<'s> Validator<'s> {
     }
 }
 
+/// Where a glob uses syntax of other glob dialects that chanval's has not — a character class
+/// `[…]` or an alternation `{…,…}` — which chanval would match as literal bytes: the offset of
+/// its opening bracket. (`\` is a literal byte too, as Windows paths need, so it is not looked
+/// for.)
+fn foreign_glob_syntax(pattern: &[u8]) -> Option<usize> {
+    let class = memchr::memchr(b'[', pattern).filter(|&open| {
+        pattern
+            .get(open.saturating_add(1)..)
+            .is_some_and(|rest| rest.iter().skip(1).any(|&b| b == b']'))
+    });
+    let alternation = memchr::memchr(b'{', pattern).filter(|&open| {
+        let rest = pattern.get(open.saturating_add(1)..).unwrap_or(&[]);
+        match memchr::memchr(b'}', rest) {
+            Some(close) => rest
+                .get(..close)
+                .is_some_and(|inside| inside.contains(&b',')),
+            None => false,
+        }
+    });
+    match (class, alternation) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// The profiles of `schema` that `targets` names (names the schema does not declare are left
 /// out; the validator reports them).
 #[must_use]
@@ -601,11 +626,39 @@ fn check_against_field<'s>(
                     bound(len, u64::from(f.max_pattern_len)),
                 ))?;
             }
-            if matches!(c.criterion, Criterion::Glob { .. }) && matches_everything(pattern) {
+            let glob = matches!(c.criterion, Criterion::Glob { .. });
+            if glob && matches_everything(pattern) {
                 r.report(Finding::new(
                     Code::MatchesEverything,
                     loc(),
                     Detail::Kind(kind),
+                ))?;
+            }
+            if glob && let Some(at) = foreign_glob_syntax(pattern) {
+                r.report(Finding::new(
+                    Code::ForeignGlobSyntax,
+                    loc(),
+                    Detail::Bound {
+                        value: u64::try_from(at).unwrap_or(u64::MAX),
+                        bound: 0,
+                    },
+                ))?;
+            }
+            // The fewest bytes a matching value has: every byte of an exact pattern, every
+            // byte but the stars of a glob.
+            let needs = if glob {
+                pattern
+                    .len()
+                    .saturating_sub(memchr::memchr_iter(b'*', pattern).count())
+            } else {
+                pattern.len()
+            };
+            let needs = u64::try_from(needs).unwrap_or(u64::MAX);
+            if needs > u64::from(f.max_len) {
+                r.report(Finding::new(
+                    Code::NeverMatches,
+                    loc(),
+                    bound(needs, u64::from(f.max_len)),
                 ))?;
             }
         }

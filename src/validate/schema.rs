@@ -21,7 +21,17 @@ use crate::schema::{Profile, Schema, Supply, TemplateType};
 /// supplies: the declared-versus-supplied field count (CV0201), input kinds (CV0205) and
 /// criteria the profile cannot evaluate (CV0409).
 pub fn check_schema<'s>(schema: &Schema<'s>, sink: &mut dyn FindingSink<'s>) -> Summary {
-    let mut r = Reporter::new(sink, u32::MAX);
+    check_schema_bounded(schema, u32::MAX, sink)
+}
+
+/// [`check_schema`], stopping after `max_findings` findings (the summary says it was cut short):
+/// a schema of a million mistakes costs a bounded report.
+pub fn check_schema_bounded<'s>(
+    schema: &Schema<'s>,
+    max_findings: u32,
+    sink: &mut dyn FindingSink<'s>,
+) -> Summary {
+    let mut r = Reporter::new(sink, max_findings);
     let _ = check(schema, &mut r);
     r.summary()
 }
@@ -120,6 +130,14 @@ pub(crate) fn check_sizes<'s>(schema: &Schema<'s>, r: &mut Reporter<'s, '_>) -> 
 
 fn check<'s>(schema: &Schema<'s>, r: &mut Reporter<'s, '_>) -> ControlFlow<()> {
     check_sizes(schema, r)?;
+    if schema.profiles.is_empty() {
+        r.report(Finding::new(
+            Code::NoProfilesDeclared,
+            Location::default(),
+            Detail::None,
+        ))?;
+    }
+    check_names(schema, r)?;
     for (i, t) in schema.template_types.iter().enumerate() {
         let tloc = Location {
             template_type: Some(type_ref(t)),
@@ -168,6 +186,13 @@ fn check<'s>(schema: &Schema<'s>, r: &mut Reporter<'s, '_>) -> ControlFlow<()> {
         };
         if schema.profiles.iter().take(i).any(|e| e.name == p.name) {
             r.report(Finding::new(Code::DuplicateProfile, ploc, Detail::None))?;
+        }
+        if p.supplies.is_empty() {
+            r.report(Finding::new(
+                Code::ProfileSuppliesNothing,
+                ploc,
+                Detail::None,
+            ))?;
         }
         if !is_target_name(p.name.as_bytes()) {
             r.report(Finding::new(
@@ -222,6 +247,66 @@ fn check<'s>(schema: &Schema<'s>, r: &mut Reporter<'s, '_>) -> ControlFlow<()> {
                     }
                 }
             }
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// Names that generated code cannot use as they are: keywords (a warning: the code gets a `_`)
+/// and names of one scope that give the same identifier (an error: `vendor id` and `vendor_id`
+/// would be one member). The scopes are those of `chanval schema codegen`: template types,
+/// profiles, and the fields of each template type. Bounded by the schema's limits (checked
+/// first), so the pairwise comparison stays small.
+fn check_names<'s>(schema: &Schema<'s>, r: &mut Reporter<'s, '_>) -> ControlFlow<()> {
+    use crate::schema::names::{is_keyword, same_identifier};
+    let types = schema.template_types;
+    for (i, t) in types.iter().enumerate() {
+        let tloc = Location {
+            template_type: Some(type_ref(t)),
+            ..Location::default()
+        };
+        if is_keyword(t.name) {
+            r.report(Finding::new(Code::NameIsKeyword, tloc, Detail::None))?;
+        }
+        if types
+            .iter()
+            .take(i)
+            .any(|e| e.name != t.name && same_identifier(e.name, t.name))
+        {
+            r.report(Finding::new(Code::NamesCollide, tloc, Detail::None))?;
+        }
+        for (j, f) in t.fields.iter().enumerate() {
+            let floc = Location {
+                field: Some(field_ref(j, f.name)),
+                ..tloc
+            };
+            if is_keyword(f.name) {
+                r.report(Finding::new(Code::NameIsKeyword, floc, Detail::None))?;
+            }
+            if t.fields
+                .iter()
+                .take(j)
+                .any(|e| e.name != f.name && same_identifier(e.name, f.name))
+            {
+                r.report(Finding::new(Code::NamesCollide, floc, Detail::None))?;
+            }
+        }
+    }
+    for (i, p) in schema.profiles.iter().enumerate() {
+        let ploc = Location {
+            profile: Some(p.name),
+            ..Location::default()
+        };
+        if is_keyword(p.name) {
+            r.report(Finding::new(Code::NameIsKeyword, ploc, Detail::None))?;
+        }
+        if schema
+            .profiles
+            .iter()
+            .take(i)
+            .any(|e| e.name != p.name && same_identifier(e.name, p.name))
+        {
+            r.report(Finding::new(Code::NamesCollide, ploc, Detail::None))?;
         }
     }
     ControlFlow::Continue(())

@@ -270,6 +270,7 @@ impl RandomSchema {
                     name,
                     input,
                     allowed,
+                    max_len: u32::MAX,
                     max_pattern_len: u.int_in_range(0..=64)?,
                     min,
                     max: u.int_in_range(min..=u64::MAX)?,

@@ -101,7 +101,11 @@ fn pattern(u: &mut Unstructured<'_>, max: usize, meta_percent: u8, glob: bool) -
         } else {
             // Mostly letters (so folding matters), sometimes any byte.
             match u.int_in_range(0..=3u8)? {
-                0 => u.arbitrary()?,
+                // Any byte but the brackets and braces of other glob dialects (CV0114).
+                0 => match u.arbitrary::<u8>()? {
+                    b'[' | b']' | b'{' | b'}' => b'x',
+                    b => b,
+                },
                 1 => u.int_in_range(b'A'..=b'Z')?,
                 _ => u.int_in_range(b'a'..=b'z')?,
             }

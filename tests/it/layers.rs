@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["eval"],
     &["validate"],
     &["interpret"],
-    &["model", "diff", "codegen", "trust"],
+    &["model", "diff", "codegen", "trust", "event"],
     &["agent", "source"],
     &["store"],
 ];

@@ -1,66 +1,110 @@
-//! `chanval build`: compile a content source into a channel file.
+//! `chanval build`: compile a content source into a channel file — only if it passes the gate.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chanval::{encode, parse};
+use chanval::{Finding, Severity, Validator, encode, exercise_scratch_len, parse};
 
 use super::Outcome;
-use crate::files::{Failure, load_schema, located, read_text, write_atomically};
+use crate::Format;
+use crate::files::{Failure, ensure_distinct, load_schema, located, read_text, write_atomically};
+use crate::report::{FileReport, Report};
 
-/// Compile a content source (TOML) into a channel file, written atomically.
+/// Compile a content source (TOML) into a channel file: the whole gate (schema, contract for
+/// its targets, cost budget, exercise) and its rule tests run first; with an error nothing is
+/// written.
 #[derive(clap::Args)]
 pub struct Args {
     /// The schema (TOML).
     #[arg(long)]
     schema: PathBuf,
-    /// The content source (TOML).
+    /// The content source (TOML), or `-` for standard input.
     source: PathBuf,
     /// Where to write the channel file.
     #[arg(short, long)]
     output: PathBuf,
+    /// Output format of the findings, when there are any.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
 }
 
 pub fn run(args: &Args) -> Outcome {
-    build(&args.schema, &args.source, &args.output)
+    build(&args.schema, &args.source, &args.output, args.format)
 }
 
-fn build(schema_path: &Path, source_path: &Path, output: &Path) -> Outcome {
-    let doc = load_schema(schema_path)?;
-    let text = read_text(source_path, "source")?;
-    let compiled = doc.with_schema(|schema| chanval::source::compile(&text, schema));
-    let content = match compiled {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("chanval: error: source {}", located(source_path, &e));
-            eprintln!("chanval: nothing written to `{}`", output.display());
-            return Ok(ExitCode::from(1));
-        }
-    };
-    let bytes = match encode(&content) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("chanval: error: source `{}`: {e}", source_path.display());
-            eprintln!("chanval: nothing written to `{}`", output.display());
-            return Ok(ExitCode::from(1));
-        }
-    };
-    // The encoder and parser agree by construction and by test; a disagreement here is a bug,
-    // and no file is better than a file the agents cannot read.
-    if let Err(e) = parse(&bytes) {
+fn build(schema_path: &Path, source_path: &Path, output: &Path, format: Format) -> Outcome {
+    if output.is_dir() {
         return Err(Failure(format!(
-            "internal error: the encoded file does not parse ({e}); nothing written"
+            "cannot write `{}`: it is a directory",
+            output.display()
         )));
     }
-    write_atomically(output, &bytes)?;
-    eprintln!(
-        "chanval: wrote `{}`: channel {}, content version {}, targets {}, {} instance(s), {} bytes",
-        output.display(),
-        content.channel_id,
-        content.content_version,
-        content.targets.join(", "),
-        content.instances.len(),
-        bytes.len()
-    );
-    Ok(ExitCode::SUCCESS)
+    ensure_distinct(
+        output,
+        &[(schema_path, "the schema"), (source_path, "the source")],
+    )?;
+    let doc = load_schema(schema_path)?;
+    let text = read_text(source_path, "source")?;
+    doc.with_schema(|schema| {
+        let source = match chanval::source::build(&text, schema) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!(
+                    "chanval: error: source {}",
+                    chanval::Shown(&located(source_path, &e))
+                );
+                eprintln!("chanval: nothing written to `{}`", output.display());
+                return Ok(ExitCode::from(1));
+            }
+        };
+        let bytes = match encode(&source.content) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("chanval: error: source `{}`: {e}", source_path.display());
+                eprintln!("chanval: nothing written to `{}`", output.display());
+                return Ok(ExitCode::from(1));
+            }
+        };
+        // The encoder and parser agree by construction and by test; a disagreement here is a
+        // bug, and no file is better than a file the agents cannot read.
+        let file = parse(&bytes).map_err(|e| {
+            Failure(format!(
+                "internal error: the encoded file does not parse ({e}); nothing written"
+            ))
+        })?;
+        let mut findings: Vec<Finding<'_>> = Vec::new();
+        let mut scratch = vec![0u8; exercise_scratch_len(&file)];
+        let gated = chanval::gate(&Validator::new(schema), &file, &mut scratch, &mut findings);
+        if let Ok(validated) = &gated {
+            chanval::source::run_tests(&source.tests, validated, &mut findings);
+        }
+        let errors = findings.iter().any(|f| f.severity == Severity::Error);
+        if errors || gated.is_err() || !findings.is_empty() {
+            let report = FileReport::new(source_path.display().to_string(), &findings, false, false)
+                .with_bytes(bytes.clone());
+            // Findings go to standard output, like `validate`'s; the verdict is the exit code.
+            let _ = Report::new("build", vec![report]).emit(format);
+        }
+        if errors || gated.is_err() {
+            eprintln!(
+                "chanval: `{}` does not pass the gate; nothing written to `{}`",
+                source_path.display(),
+                output.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+        write_atomically(output, &bytes)?;
+        let c = &source.content;
+        eprintln!(
+            "chanval: wrote `{}`: channel {}, content version {}, targets {}, {} instance(s), {} rule test(s) passed, {} bytes",
+            output.display(),
+            c.channel_id,
+            c.content_version,
+            c.targets.join(", "),
+            c.instances.len(),
+            source.tests.len(),
+            bytes.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
 }

@@ -75,18 +75,10 @@ fn diff_files(
                 .and_then(|(_, t)| t.fields.get(usize::from(i)))
                 .map(|f| f.name.to_string())
         };
-        let type_of = |file: &chanval::ChannelFile<'_>, id: u32| {
-            file.instances()
-                .find(|i| i.id == id)
-                .map_or(0, |i| i.template_type)
-        };
-        let instance = |file: &chanval::ChannelFile<'_>, id: u32| {
-            let ty = type_of(file, id);
-            InstanceOut {
-                id,
-                template_type_id: ty,
-                template_type: tname(ty),
-            }
+        let instance = |side: &chanval::diff::OneSide| InstanceOut {
+            id: side.id,
+            template_type_id: side.template_type,
+            template_type: tname(side.template_type),
         };
         DiffOut {
             old: old_path.display().to_string(),
@@ -94,8 +86,8 @@ fn diff_files(
             channel_id: new.header().channel_id,
             old_content_version: old.header().content_version,
             new_content_version: new.header().content_version,
-            added: d.added.iter().map(|id| instance(&new, *id)).collect(),
-            removed: d.removed.iter().map(|id| instance(&old, *id)).collect(),
+            added: d.added.iter().map(instance).collect(),
+            removed: d.removed.iter().map(instance).collect(),
             changed: d
                 .changed
                 .iter()

@@ -10,6 +10,7 @@ pub mod rollout;
 pub mod root;
 pub mod schema;
 pub mod sign;
+pub mod test;
 pub mod validate;
 pub mod verify;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Subcommand, ValueEnum};
 
-use chanval::check_schema;
+use chanval::check_schema_bounded;
 
 use super::Outcome;
 use crate::Format;
@@ -49,6 +49,9 @@ enum SchemaCommand {
         /// Fail on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+        /// Stop reporting after this many findings (the schema is then rejected).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+        max_findings: u32,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -65,22 +68,36 @@ pub fn run(args: &Args) -> Outcome {
         SchemaCommand::Check {
             schema,
             deny_warnings,
+            max_findings,
             format,
-        } => check(schema, *deny_warnings, *format),
+        } => check(schema, *deny_warnings, *max_findings, *format),
     }
 }
 
-fn check(path: &Path, deny_warnings: bool, format: Format) -> Outcome {
+fn check(path: &Path, deny_warnings: bool, max_findings: u32, format: Format) -> Outcome {
     let doc = load_schema(path)?;
     Ok(doc.with_schema(|schema| {
         let mut findings = Vec::new();
-        let summary = check_schema(schema, &mut findings);
-        let file = FileReport::new(
+        let summary = check_schema_bounded(schema, max_findings, &mut findings);
+        let mut file = FileReport::new(
             path.display().to_string(),
             &findings,
             summary.truncated,
             deny_warnings,
         );
+        // Findings about a schema point at its TOML text: line and column.
+        for (out, f) in file.findings.iter_mut().zip(&findings) {
+            let l = &f.location;
+            let found = doc.locate(
+                l.template_type.map(|t| t.id),
+                l.field.map(|x| x.index),
+                l.profile,
+            );
+            if let Some((line, column)) = found {
+                out.location.line = Some(line);
+                out.location.column = Some(column);
+            }
+        }
         Report::new("schema check", vec![file]).emit(format)
     }))
 }

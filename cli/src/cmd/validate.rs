@@ -8,7 +8,7 @@ use chanval::{Finding, ProfileSet, Validator, parse};
 
 use super::Outcome;
 use crate::Format;
-use crate::files::{Failure, load_schema, read};
+use crate::files::{Failure, load_schema, located, read};
 use crate::report::{FileReport, Report};
 
 /// Validate channel files: structure, schema, contract with every profile, and exercise.
@@ -30,7 +30,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// The channel files.
+    /// The channel files, or content sources (TOML; built in memory, their rule tests run);
+    /// `-` for standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -101,6 +102,22 @@ fn validate(
                 eprint!("\r\x1b[2K[{}/{}] {}", i + 1, files.len(), path.display());
             }
             let bytes = read(path)?;
+            // A content source (TOML) is built in memory, and its rule tests run on the result.
+            let (bytes, tests) = if is_source(path, &bytes) {
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    Failure(format!(
+                        "`{}` is neither a channel file nor a UTF-8 content source",
+                        path.display()
+                    ))
+                })?;
+                let source = chanval::source::build(&text, schema)
+                    .map_err(|e| Failure(format!("source {}", located(path, &e))))?;
+                let bytes = chanval::encode(&source.content)
+                    .map_err(|e| Failure(format!("source `{}`: {e}", path.display())))?;
+                (bytes, source.tests)
+            } else {
+                (bytes, Vec::new())
+            };
             let mut findings: Vec<Finding<'_>> = Vec::new();
             let mut targets = None;
             let truncated = match parse(chanval::channel_file_bytes(&bytes)) {
@@ -127,7 +144,10 @@ fn validate(
                     ));
                     let mut scratch = vec![0u8; exercise_scratch_len(&file)];
                     match chanval::gate(&validator, &file, &mut scratch, &mut findings) {
-                        Ok(_) => false,
+                        Ok(validated) => {
+                            chanval::source::run_tests(&tests, &validated, &mut findings);
+                            false
+                        }
                         Err(rejected) => rejected.0.truncated,
                     }
                 }
@@ -145,4 +165,13 @@ fn validate(
         }
         Ok(Report::new("validate", reports).emit(format))
     })
+}
+
+/// Whether `bytes` read from `path` are a content source rather than a channel file: not the
+/// channel-file magic, and a `.toml` name or text that starts like TOML.
+fn is_source(path: &Path, bytes: &[u8]) -> bool {
+    !bytes.starts_with(&chanval::MAGIC)
+        && (path.extension().is_some_and(|e| e == "toml")
+            || std::str::from_utf8(bytes)
+                .is_ok_and(|t| t.trim_start().starts_with('#') || t.contains("channel_id")))
 }

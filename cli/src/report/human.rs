@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use chanval::Shown;
+
 use super::{FileReport, FindingOut, Report, Verdict};
 
 /// At most this many hex rows per snippet; longer ranges show their first and last rows.
@@ -21,21 +23,21 @@ pub fn render(report: &Report) -> String {
             let targets = if targets.is_empty() {
                 "none".to_string()
             } else {
-                targets.join(", ")
+                Shown(&targets.join(", ")).to_string()
             };
             let _ = write!(
                 out,
                 "{}: targets {targets}; checked for {}",
-                file.path,
+                Shown(&file.path),
                 if checked.is_empty() {
                     "no profile".to_string()
                 } else {
-                    checked.join(", ")
+                    Shown(&checked.join(", ")).to_string()
                 }
             );
             match &file.excluded_profiles {
                 Some(excluded) if !excluded.is_empty() => {
-                    let _ = writeln!(out, "; not targeted: {}", excluded.join(", "));
+                    let _ = writeln!(out, "; not targeted: {}", Shown(&excluded.join(", ")));
                 }
                 _ => out.push('\n'),
             }
@@ -47,7 +49,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(
             out,
             "{}: {} error(s), {} warning(s){} — {verdict}",
-            file.path,
+            Shown(&file.path),
             file.errors,
             file.warnings,
             if file.truncated {
@@ -79,13 +81,16 @@ pub fn render(report: &Report) -> String {
 
 fn finding(out: &mut String, file: &FileReport, f: &FindingOut) {
     let l = &f.location;
-    let _ = writeln!(out, "{}[{}]: {}", f.severity, f.code, f.message);
-    match (l.byte_start, l.byte_end) {
-        (Some(s), Some(e)) => {
-            let _ = writeln!(out, "  --> {} @ bytes {s}..{e}", file.path);
+    let _ = writeln!(out, "{}[{}]: {}", f.severity, f.code, Shown(&f.message));
+    match (l.byte_start, l.byte_end, l.line, l.column) {
+        (_, _, Some(line), Some(column)) => {
+            let _ = writeln!(out, "  --> {}:{line}:{column}", Shown(&file.path));
+        }
+        (Some(s), Some(e), _, _) => {
+            let _ = writeln!(out, "  --> {} @ bytes {s}..{e}", Shown(&file.path));
         }
         _ => {
-            let _ = writeln!(out, "  --> {}", file.path);
+            let _ = writeln!(out, "  --> {}", Shown(&file.path));
         }
     }
     let mut parts = Vec::new();
@@ -94,19 +99,19 @@ fn finding(out: &mut String, file: &FileReport, f: &FindingOut) {
     }
     if let Some(id) = l.template_type_id {
         parts.push(match &l.template_type {
-            Some(n) => format!("template type `{n}` ({id})"),
+            Some(n) => format!("template type `{}` ({id})", Shown(n)),
             None => format!("template type {id}"),
         });
     }
     if let Some(i) = l.field_index {
         let n = u32::from(i) + 1;
         parts.push(match &l.field {
-            Some(name) => format!("field {n} `{name}` (index {i})"),
+            Some(name) => format!("field {n} `{}` (index {i})", Shown(name)),
             None => format!("field {n} (index {i})"),
         });
     }
     if let Some(p) = &l.profile {
-        parts.push(format!("profile `{p}`"));
+        parts.push(format!("profile `{}`", Shown(p)));
     }
     if !parts.is_empty() {
         let _ = writeln!(out, "   = {}", parts.join(", "));
@@ -169,10 +174,14 @@ fn render_diff(out: &mut String, d: &super::DiffOut) {
     let _ = writeln!(
         out,
         "channel {}: content version {} -> {} ({} -> {})",
-        d.channel_id, d.old_content_version, d.new_content_version, d.old, d.new
+        d.channel_id,
+        d.old_content_version,
+        d.new_content_version,
+        Shown(&d.old),
+        Shown(&d.new)
     );
     let ty = |id: u16, name: &Option<String>| match name {
-        Some(n) => format!("`{n}` ({id})"),
+        Some(n) => format!("`{}` ({id})", Shown(n)),
         None => format!("{id}"),
     };
     for i in &d.added {
@@ -196,7 +205,7 @@ fn render_diff(out: &mut String, d: &super::DiffOut) {
             .fields
             .iter()
             .map(|f| match &f.name {
-                Some(n) => format!("{} `{n}`", u32::from(f.index) + 1),
+                Some(n) => format!("{} `{}`", u32::from(f.index) + 1, Shown(n)),
                 None => format!("{}", u32::from(f.index) + 1),
             })
             .collect();

@@ -28,6 +28,15 @@ pub struct Tool {
     pub version: &'static str,
 }
 
+impl Tool {
+    pub const fn current() -> Self {
+        Self {
+            name: "chanval",
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub version: u32,
@@ -82,6 +91,11 @@ pub struct LocationOut {
     pub field_index: Option<u16>,
     pub field: Option<String>,
     pub profile: Option<String>,
+    /// For a finding in a TOML text (a schema): its line and column, from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
 }
 
 fn name(s: &str) -> Option<String> {
@@ -106,6 +120,8 @@ impl From<&Finding<'_>> for FindingOut {
                 field_index: l.field.map(|f| f.index),
                 field: l.field.and_then(|f| name(f.name)),
                 profile: l.profile.map(str::to_string),
+                line: None,
+                column: None,
             },
         }
     }

@@ -1,0 +1,291 @@
+//! Events as JSON Lines: one event per line, the one format `chanval test` and replay read
+//! (docs/REPLAY.md describes it). A line is
+//!
+//! ```json
+//! {"template_type": "process_start", "profile": "sensor-7.12", "host": "ws-042",
+//!  "time": "2026-12-01T08:00:00Z", "inputs": {"image_name": "C:\\x\\cmd.exe", "pid": 4}}
+//! ```
+//!
+//! `template_type` is a name (or an id as a number or string); `inputs` map field names to
+//! text, numbers, or `{"hex": "…"}` for raw bytes; `profile`, `host` and `time` are optional.
+//! Field names follow OCSF's where they fit (`time`, `host`); the inputs are the schema's own.
+//! Resolution against a schema is the library's (`chanval::event::resolve`), so a line means
+//! the same here as a rule test in a source does.
+//!
+//! Reading is bounded: a line longer than the cap is an error for that line (its bytes are
+//! skipped, not kept), and nothing else is buffered.
+
+#![forbid(unsafe_code)]
+
+use std::io::BufRead;
+
+use chanval::event::{Event, EventError, RawInput, hex_bytes, resolve};
+use chanval::{Profile, Schema};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The longest line read by default: 1 MiB.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// One line, decoded but not yet resolved against a schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEvent {
+    /// The template type as written: a name, or an id.
+    pub template_type: String,
+    /// The profile, if the line names one.
+    pub profile: Option<String>,
+    /// The host, if given.
+    pub host: Option<String>,
+    /// The time, if given (as written).
+    pub time: Option<String>,
+    /// The inputs by field name, in the line's order.
+    pub inputs: Vec<(String, RawInput)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineJson {
+    template_type: Value,
+    profile: Option<String>,
+    host: Option<String>,
+    time: Option<Value>,
+    #[serde(default)]
+    inputs: serde_json::Map<String, Value>,
+}
+
+/// Why a line is not an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineError {
+    /// Not JSON, or not the shape of an event.
+    Malformed(String),
+    /// Longer than the cap.
+    TooLong {
+        /// The cap.
+        max: usize,
+    },
+    /// An input that is neither text, nor a number, nor `{"hex": …}`.
+    BadInput {
+        /// The field.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Valid JSON, but not an event of the schema (unknown type or field, wrong kind…).
+    Resolve(EventError),
+    /// The line names no profile and none was given to choose.
+    NoProfile,
+    /// The line could not be read (I/O).
+    Io(String),
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Malformed(m) => write!(f, "not an event: {m}"),
+            Self::TooLong { max } => write!(f, "longer than the {max}-byte limit for a line"),
+            Self::BadInput { field, message } => write!(f, "input `{field}`: {message}"),
+            Self::Resolve(e) => write!(f, "{e}"),
+            Self::NoProfile => f.write_str(
+                "the line names no `profile`, and none was given (--profile) to evaluate it under",
+            ),
+            Self::Io(m) => write!(f, "cannot read: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for LineError {}
+
+fn raw_input(field: &str, v: &Value) -> Result<RawInput, LineError> {
+    let bad = |message: &str| LineError::BadInput {
+        field: field.to_string(),
+        message: message.to_string(),
+    };
+    match v {
+        Value::String(s) => Ok(RawInput::Text(s.clone())),
+        Value::Number(n) => n
+            .as_u64()
+            .map(RawInput::Number)
+            .ok_or_else(|| bad("numbers are unsigned integers of at most 64 bits")),
+        Value::Object(o) => match (o.len(), o.get("hex").and_then(Value::as_str)) {
+            (1, Some(hex)) => hex_bytes(hex).map(RawInput::Bytes).map_err(|m| bad(&m)),
+            _ => Err(bad("an object input is {\"hex\": \"…\"}")),
+        },
+        _ => Err(bad("an input is text, a number, or {\"hex\": \"…\"}")),
+    }
+}
+
+/// Decodes one line.
+///
+/// # Errors
+/// [`LineError`] when it is not an event.
+pub fn parse_line(line: &str) -> Result<RawEvent, LineError> {
+    let json: LineJson =
+        serde_json::from_str(line).map_err(|e| LineError::Malformed(e.to_string()))?;
+    let template_type = match json.template_type {
+        Value::String(s) => s,
+        Value::Number(n) if n.as_u64().is_some() => n.to_string(),
+        _ => {
+            return Err(LineError::Malformed(
+                "`template_type` is a name or an id".to_string(),
+            ));
+        }
+    };
+    let time = json.time.map(|t| match t {
+        Value::String(s) => s,
+        other => other.to_string(),
+    });
+    let inputs = json
+        .inputs
+        .iter()
+        .map(|(k, v)| raw_input(k, v).map(|r| (k.clone(), r)))
+        .collect::<Result<_, _>>()?;
+    Ok(RawEvent {
+        template_type,
+        profile: json.profile,
+        host: json.host,
+        time,
+        inputs,
+    })
+}
+
+impl RawEvent {
+    /// The profile to evaluate the event under: its own, else `default`.
+    #[must_use]
+    pub fn profile_or<'x>(&'x self, default: Option<&'x str>) -> Option<&'x str> {
+        self.profile.as_deref().or(default)
+    }
+
+    /// The event resolved for `profile` of `schema`.
+    ///
+    /// # Errors
+    /// [`LineError::Resolve`].
+    pub fn resolve(&self, schema: &Schema<'_>, profile: &Profile<'_>) -> Result<Event, LineError> {
+        resolve(
+            schema,
+            profile,
+            &self.template_type,
+            self.inputs.iter().map(|(k, v)| (k.as_str(), v)),
+        )
+        .map_err(LineError::Resolve)
+    }
+}
+
+/// The lines of a JSON Lines stream, numbered from 1: each an event or why not. Blank lines are
+/// skipped. A line longer than `max_line` bytes is an error and its bytes are dropped as they
+/// are read, so memory stays bounded whatever the input.
+pub struct Lines<R> {
+    reader: R,
+    line: u64,
+    max_line: usize,
+    buffer: Vec<u8>,
+}
+
+impl<R: BufRead> Lines<R> {
+    /// Lines of `reader`, at most [`MAX_LINE`] bytes each.
+    pub fn new(reader: R) -> Self {
+        Self::with_max_line(reader, MAX_LINE)
+    }
+
+    /// Lines of `reader`, at most `max_line` bytes each.
+    pub fn with_max_line(reader: R, max_line: usize) -> Self {
+        Self {
+            reader,
+            line: 0,
+            max_line,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Reads the next line into the buffer, up to the cap; `Ok(None)` at the end, `Ok(Some(false))`
+    /// for a line past the cap (whose rest is skipped).
+    fn next_line(&mut self) -> std::io::Result<Option<bool>> {
+        self.buffer.clear();
+        let mut over = false;
+        loop {
+            let available = self.reader.fill_buf()?;
+            if available.is_empty() {
+                return Ok((!self.buffer.is_empty() || over).then_some(!over));
+            }
+            let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+                Some(at) => (&available[..at], Some(at + 1)),
+                None => (available, None),
+            };
+            if !over {
+                if self.buffer.len() + chunk.len() > self.max_line {
+                    over = true;
+                    self.buffer.clear();
+                } else {
+                    self.buffer.extend_from_slice(chunk);
+                }
+            }
+            let consumed = done.unwrap_or(available.len());
+            self.reader.consume(consumed);
+            if done.is_some() {
+                return Ok(Some(!over));
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Lines<R> {
+    type Item = (u64, Result<RawEvent, LineError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let read = self.next_line();
+            self.line += 1;
+            let line = self.line;
+            return match read {
+                Err(e) => Some((line, Err(LineError::Io(e.to_string())))),
+                Ok(None) => None,
+                Ok(Some(false)) => Some((line, Err(LineError::TooLong { max: self.max_line }))),
+                Ok(Some(true)) => {
+                    let text = match std::str::from_utf8(&self.buffer) {
+                        Ok(t) => t.trim(),
+                        Err(_) => {
+                            return Some((
+                                line,
+                                Err(LineError::Malformed("not UTF-8".to_string())),
+                            ));
+                        }
+                    };
+                    if text.is_empty() {
+                        continue;
+                    }
+                    Some((line, parse_line(text)))
+                }
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_numbered_bounded_and_decoded() {
+        let text = "{\"template_type\": \"t\", \"inputs\": {\"a\": \"x\", \"n\": 4, \"b\": {\"hex\": \"00ff\"}}}\n\n\
+                    not json\n{\"template_type\": \"t\", \"inputs\": {\"a\": [1]}}\n"
+            .to_string()
+            + &"x".repeat(100)
+            + "\n{\"template_type\": 7}";
+        let lines: Vec<_> = Lines::with_max_line(text.as_bytes(), 90).collect();
+        assert_eq!(lines.len(), 5);
+        let (n, first) = &lines[0];
+        assert_eq!(*n, 1);
+        let first = first.as_ref().unwrap();
+        assert_eq!(
+            first.inputs[1],
+            ("b".to_string(), RawInput::Bytes(vec![0, 0xff]))
+        );
+        assert_eq!(lines[1].0, 3);
+        assert!(matches!(lines[1].1, Err(LineError::Malformed(_))));
+        assert!(matches!(lines[2].1, Err(LineError::BadInput { .. })));
+        assert_eq!(
+            (lines[3].0, lines[3].1.clone().unwrap_err()),
+            (5, LineError::TooLong { max: 90 })
+        );
+        assert_eq!(lines[4].1.as_ref().unwrap().template_type, "7");
+    }
+}
