@@ -54,19 +54,54 @@ enum Command {
     Schema(cmd::schema::Args),
 }
 
+impl Command {
+    /// The output format the command asks for, so an error that stops it is written in that
+    /// format too.
+    fn format(&self) -> Format {
+        match self {
+            Self::Build(a) => a.format,
+            Self::Validate(a) => a.format,
+            Self::Test(a) => a.format,
+            Self::Inspect(a) => a.format,
+            Self::Diff(a) => a.format,
+            Self::Sign(a) => a.format,
+            Self::Schema(a) => a.format(),
+            Self::Keygen(_) | Self::Verify(_) | Self::Root(_) | Self::Rollout(_) => Format::Human,
+        }
+    }
+
+    /// The command's name as reports give it (`schema check`).
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Build(_) => "build",
+            Self::Validate(_) => "validate",
+            Self::Test(_) => "test",
+            Self::Inspect(_) => "inspect",
+            Self::Diff(_) => "diff",
+            Self::Keygen(_) => "keygen",
+            Self::Sign(_) => "sign",
+            Self::Verify(_) => "verify",
+            Self::Root(_) => "root",
+            Self::Rollout(_) => "rollout",
+            Self::Schema(a) => a.name(),
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let outcome = match Cli::parse().command {
-        Command::Build(args) => cmd::build::run(&args),
-        Command::Validate(args) => cmd::validate::run(&args),
-        Command::Test(args) => cmd::test::run(&args),
-        Command::Inspect(args) => cmd::inspect::run(&args),
-        Command::Diff(args) => cmd::diff::run(&args),
-        Command::Keygen(args) => cmd::keygen::run(&args),
-        Command::Sign(args) => cmd::sign::run(&args),
-        Command::Verify(args) => cmd::verify::run(&args),
-        Command::Root(args) => cmd::root::run(&args),
-        Command::Rollout(args) => cmd::rollout::run(&args),
-        Command::Schema(args) => cmd::schema::run(&args),
+    let command = Cli::parse().command;
+    let outcome = match &command {
+        Command::Build(args) => cmd::build::run(args),
+        Command::Validate(args) => cmd::validate::run(args),
+        Command::Test(args) => cmd::test::run(args),
+        Command::Inspect(args) => cmd::inspect::run(args),
+        Command::Diff(args) => cmd::diff::run(args),
+        Command::Keygen(args) => cmd::keygen::run(args),
+        Command::Sign(args) => cmd::sign::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Root(args) => cmd::root::run(args),
+        Command::Rollout(args) => cmd::rollout::run(args),
+        Command::Schema(args) => cmd::schema::run(args),
     };
     match outcome {
         Ok(code) => code,
@@ -74,6 +109,13 @@ fn main() -> ExitCode {
             // Messages quote paths and names from the input: shown with control characters
             // escaped, so no input can drive the terminal.
             eprintln!("chanval: error: {}", chanval::Shown(&e.0));
+            // Machine-readable output says it too, on standard output, where the report would
+            // have been.
+            match command.format() {
+                Format::Json => report::emit_error_json(command.name(), &e.0),
+                Format::Sarif => report::sarif::emit_error(&e.0),
+                Format::Human => {}
+            }
             ExitCode::from(2)
         }
     }

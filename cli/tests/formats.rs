@@ -43,6 +43,23 @@ fn check(root: &Value, schema: &Value, v: &Value, path: &str, errors: &mut Vec<S
             .expect("only local $defs references");
         return check(root, &root["$defs"][name], v, path, errors);
     }
+    if let Some(alternatives) = schema.get("oneOf").and_then(Value::as_array) {
+        // Exactly one alternative must hold; when none does, the closest one's errors.
+        let results: Vec<Vec<String>> = alternatives
+            .iter()
+            .map(|alt| {
+                let mut e = Vec::new();
+                check(root, alt, v, path, &mut e);
+                e
+            })
+            .collect();
+        match results.iter().filter(|e| e.is_empty()).count() {
+            1 => {}
+            0 => errors.extend(results.into_iter().min_by_key(Vec::len).unwrap_or_default()),
+            n => errors.push(format!("{path}: matches {n} alternatives of oneOf")),
+        }
+        return;
+    }
     match schema.get("type") {
         Some(Value::String(t)) if !type_ok(v, t) => errors.push(format!("{path}: not {t}: {v}")),
         Some(Value::Array(ts)) if !ts.iter().any(|t| type_ok(v, t.as_str().unwrap())) => {
@@ -169,6 +186,7 @@ fn json_reports_follow_the_documented_structure() {
             0,
         ),
         (
+            // The new file fails the gate: a diff that judges it says so.
             &[
                 "diff",
                 "--format",
@@ -177,6 +195,18 @@ fn json_reports_follow_the_documented_structure() {
                 "examples/incident/schema.toml",
                 "examples/incident/channel-291-v1.cvc",
                 "examples/incident/channel-291-v2.cvc",
+            ],
+            1,
+        ),
+        (
+            &[
+                "diff",
+                "--format",
+                "json",
+                "--schema",
+                "examples/incident/schema.toml",
+                "examples/incident/channel-291-v1.cvc",
+                "examples/incident/channel-291-v3.cvc",
             ],
             0,
         ),
@@ -197,6 +227,126 @@ fn json_reports_follow_the_documented_structure() {
         assert_documented(&v);
         let verdict = if *code == 0 { "ship" } else { "reject" };
         assert_eq!(v["verdict"], verdict, "{args:?}");
+    }
+    // A diff that did not validate the new file gives no verdict.
+    let (status, v) = run(&[
+        "diff",
+        "--format",
+        "json",
+        "examples/incident/channel-291-v1.cvc",
+        "examples/incident/channel-291-v2.cvc",
+    ]);
+    assert_eq!((status, &v["verdict"]), (0, &Value::from("unjudged")));
+    assert_documented(&v);
+}
+
+#[test]
+fn every_json_document_follows_the_schema_errors_included() {
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &[
+                "inspect",
+                "--format",
+                "json",
+                "--schema",
+                "examples/fleet/schema.toml",
+                "examples/fleet/channel-101.cvc",
+            ],
+            0,
+            "inspect",
+        ),
+        (
+            &[
+                "inspect",
+                "--format",
+                "json",
+                "examples/incident/channel-291-v1.cvc",
+            ],
+            0,
+            "inspect",
+        ),
+        (
+            &[
+                "test",
+                "--format",
+                "json",
+                "--schema",
+                "examples/fleet/schema.toml",
+                "examples/fleet/channel-100.toml",
+                "cli/tests/inputs/events.jsonl",
+            ],
+            1,
+            "test",
+        ),
+        (
+            &[
+                "build",
+                "--format",
+                "json",
+                "--schema",
+                "examples/incident/schema.toml",
+                "examples/incident/channel-291-v2.toml",
+                "-o",
+                "target/never-written.cvc",
+            ],
+            1,
+            "build",
+        ),
+        (
+            &[
+                "sign",
+                "--format",
+                "json",
+                "--schema",
+                "examples/incident/schema.toml",
+                "--key",
+                "cli/tests/inputs/test-release.key",
+                "examples/incident/channel-291-v2.cvc",
+                "-o",
+                "target/never-written.cvc",
+            ],
+            1,
+            "sign",
+        ),
+        // The gate cannot run: the error is a JSON document too.
+        (
+            &[
+                "validate",
+                "--format",
+                "json",
+                "--schema",
+                "no-such-schema.toml",
+                "examples/fleet/channel-100.cvc",
+            ],
+            2,
+            "validate",
+        ),
+        (&["inspect", "--format", "json", "/dev/zero"], 2, "inspect"),
+        (
+            &[
+                "schema",
+                "check",
+                "--format",
+                "json",
+                "cli/tests/inputs/schema-syntax-error.toml",
+            ],
+            2,
+            "schema check",
+        ),
+    ];
+    for (args, code, command) in cases {
+        let (status, v) = run(args);
+        assert_eq!(status, *code, "{args:?}: {v}");
+        assert_eq!(v["command"], *command, "{args:?}");
+        assert_documented(&v);
+        if *code == 2 {
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "{v}"
+            );
+        }
     }
 }
 
@@ -253,4 +403,123 @@ fn sarif_output_has_what_sarif_2_1_0_requires() {
             rule["id"].as_str().is_some() && rule["shortDescription"]["text"].as_str().is_some()
         );
     }
+}
+
+#[test]
+fn sarif_uris_are_encoded_and_relative_to_srcroot() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = root.join("target/sarif-uri-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        root.join("examples/incident/channel-291-v2.cvc"),
+        dir.join("my file#1.cvc"),
+    )
+    .unwrap();
+    let absolute = std::env::temp_dir().join(format!("chanval sarif {}", std::process::id()));
+    std::fs::create_dir_all(&absolute).unwrap();
+    let outside = absolute.join("a%b.cvc");
+    std::fs::copy(root.join("examples/incident/channel-291-v1.cvc"), &outside).unwrap();
+    let (status, v) = run(&[
+        "validate",
+        "--format",
+        "sarif",
+        "--schema",
+        "examples/incident/schema.toml",
+        "target/sarif-uri-test/my file#1.cvc",
+        outside.to_str().unwrap(),
+    ]);
+    std::fs::remove_dir_all(&absolute).unwrap();
+    assert_eq!(status, 1);
+    let run0 = &v["runs"][0];
+    let base = run0["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .unwrap();
+    assert!(
+        base.starts_with("file:///") && base.ends_with('/'),
+        "{base}"
+    );
+    let locations: Vec<&Value> = run0["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["locations"][0]["physicalLocation"]["artifactLocation"])
+        .collect();
+    assert!(
+        locations
+            .iter()
+            .any(|l| l["uri"] == "target/sarif-uri-test/my%20file%231.cvc"
+                && l["uriBaseId"] == "%SRCROOT%")
+    );
+    let encoded_dir = absolute
+        .to_str()
+        .unwrap()
+        .replace('%', "%25")
+        .replace(' ', "%20");
+    assert!(
+        locations
+            .iter()
+            .any(|l| l["uri"] == format!("file://{encoded_dir}/a%25b.cvc")
+                && l.get("uriBaseId").is_none()),
+        "{locations:?}"
+    );
+}
+
+#[test]
+fn sarif_rules_carry_the_findings_reference_and_schema_results_have_lines() {
+    let (status, v) = run(&[
+        "schema",
+        "check",
+        "--format",
+        "sarif",
+        "examples/incident/schema.toml",
+    ]);
+    assert_eq!(status, 1);
+    let run0 = &v["runs"][0];
+    for rule in run0["tool"]["driver"]["rules"].as_array().unwrap() {
+        let id = rule["id"].as_str().unwrap();
+        assert!(
+            rule["fullDescription"]["text"]
+                .as_str()
+                .is_some_and(|t| t.len() > 10),
+            "{id}"
+        );
+        assert!(
+            rule["help"]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains(id)),
+            "{id}"
+        );
+        let uri = rule["helpUri"].as_str().unwrap();
+        assert!(
+            uri.starts_with("https://") && uri.contains("FINDINGS.md#"),
+            "{uri}"
+        );
+    }
+    let results = run0["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().is_some_and(|l| l > 0), "{r}");
+        assert!(region["startColumn"].as_u64().is_some_and(|c| c > 0), "{r}");
+    }
+}
+
+#[test]
+fn sarif_says_when_the_gate_could_not_run() {
+    let (status, v) = run(&[
+        "validate",
+        "--format",
+        "sarif",
+        "--schema",
+        "no-such-schema.toml",
+        "examples/fleet/channel-100.cvc",
+    ]);
+    assert_eq!(status, 2);
+    let invocation = &v["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    assert_eq!(invocation["exitCode"], 2);
+    let text = invocation["toolExecutionNotifications"][0]["message"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(text.contains("no-such-schema.toml"), "{text}");
 }

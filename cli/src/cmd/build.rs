@@ -25,7 +25,7 @@ pub struct Args {
     output: PathBuf,
     /// Output format of the findings, when there are any.
     #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    pub format: Format,
 }
 
 pub fn run(args: &Args) -> Outcome {

@@ -19,12 +19,13 @@ pub struct Args {
     old: PathBuf,
     /// The candidate.
     new: PathBuf,
-    /// A schema, to show names.
+    /// A schema: names in the output, and the whole gate on the new file for its targets, so
+    /// the verdict judges it. Without one there is no verdict, only the publication checks.
     #[arg(long)]
     schema: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    pub format: Format,
 }
 
 pub fn run(args: &Args) -> Outcome {
@@ -60,8 +61,29 @@ fn diff_files(
             return Ok(Report::new("diff", files).emit(format));
         }
     };
+    let mut extra: Option<FileReport> = None;
     let mut findings = Vec::new();
     check_publication(&old, &new, &mut findings);
+    // The verdict judges the new file only when it was validated.
+    if let Some(doc) = &doc {
+        doc.with_schema(|schema| {
+            let mut gated: Vec<Finding<'_>> = Vec::new();
+            let mut scratch = vec![0u8; chanval::exercise_scratch_len(&new)];
+            let _ = chanval::gate(
+                &chanval::Validator::new(schema),
+                &new,
+                &mut scratch,
+                &mut gated,
+            );
+            // Findings borrow the schema's names; the report keeps them as text.
+            extra = Some(FileReport::new(
+                new_path.display().to_string(),
+                &gated,
+                false,
+                false,
+            ));
+        });
+    }
     let d = diff(&old, &new);
     let named = |schema: Option<&Schema<'_>>| {
         let tname = |id: u16| {
@@ -113,7 +135,12 @@ fn diff_files(
         Some(doc) => doc.with_schema(|s| named(Some(s))),
         None => named(None),
     };
-    let mut out = Report::new("diff", vec![report(new_path, &findings, &new_bytes)]);
+    let publication = report(new_path, &findings, &new_bytes);
+    let file = match extra {
+        Some(gated) => publication.merged(gated),
+        None => publication.unjudged(),
+    };
+    let mut out = Report::new("diff", vec![file]);
     out.diff = Some(diff_out);
     Ok(out.emit(format))
 }

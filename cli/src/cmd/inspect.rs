@@ -1,30 +1,33 @@
 //! `chanval inspect`: a channel file decoded, with names when a schema is given.
+//!
+//! Both renderings stream: instances are decoded and written one at a time (JSON through
+//! `Serialize` of lazy sequences, not a document tree), so memory stays a small multiple of the
+//! file whatever its size.
 
-use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chanval::Schema;
-use chanval::{ChannelFile, Criterion, Finding, parse};
-use serde_json::{Value, json};
+use chanval::{ChannelFile, Criterion, CriterionAt, Finding, Instance, Schema, Shown, parse};
+use serde::Serialize;
+use serde::ser::{SerializeSeq, Serializer};
 
 use super::Outcome;
 use crate::Format;
 use crate::files::{Failure, load_schema, read};
-use crate::report::{FileReport, Report};
+use crate::report::{FileReport, REPORT_VERSION, Report, Tool};
 
-/// Show a channel file's header and instances.
+/// Show a channel file's header, targets and instances.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The channel file.
+    /// The channel file, or `-` for standard input.
     file: PathBuf,
     /// A schema, to show template type and field names.
     #[arg(long)]
     schema: Option<PathBuf>,
     /// Output format (`sarif` is not available here).
     #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    pub format: Format,
 }
 
 pub fn run(args: &Args) -> Outcome {
@@ -51,124 +54,262 @@ fn inspect(path: &Path, schema_path: Option<&Path>, format: Format) -> Outcome {
             return Ok(Report::new("inspect", vec![report.with_bytes(bytes.clone())]).emit(format));
         }
     };
-    let text = match &doc {
-        Some(doc) => doc.with_schema(|s| render(path, &file, Some(s), format)),
-        None => render(path, &file, None, format),
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = match &doc {
+        Some(doc) => doc.with_schema(|s| render(&mut out, path, &file, Some(s), format)),
+        None => render(&mut out, path, &file, None, format),
     };
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
+    // A closed standard output (`| head`) is not a failure of the inspection.
+    let _ = written.and_then(|()| out.flush());
     Ok(ExitCode::SUCCESS)
 }
 
-/// The criterion in words (the library's `Display`) and its payload as JSON fields.
-fn describe(c: &Criterion<'_>) -> (String, Value) {
-    let payload = match *c {
-        Criterion::Wildcard => json!({}),
-        Criterion::Exact { pattern, fold } | Criterion::Glob { pattern, fold } => {
-            json!({ "pattern": pattern.escape_ascii().to_string(), "fold": fold })
-        }
-        Criterion::IntEq(v) => json!({ "value": v }),
-        Criterion::IntRange { min, max } => json!({ "min": min, "max": max }),
-        Criterion::FlagsAll(m) | Criterion::FlagsAny(m) => json!({ "mask": m }),
-    };
-    (c.to_string(), payload)
-}
-
 fn render(
+    out: &mut impl Write,
     path: &Path,
     file: &ChannelFile<'_>,
     schema: Option<&Schema<'_>>,
     format: Format,
-) -> String {
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => {
+            let doc = InspectOut {
+                version: REPORT_VERSION,
+                tool: Tool::current(),
+                command: "inspect",
+                path: path.display().to_string(),
+                header: HeaderOut::of(file),
+                targets: Names(file),
+                instances: InstancesOut { file, schema },
+            };
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)
+        }
+        _ => human(out, path, file, schema),
+    }
+}
+
+fn human(
+    out: &mut impl Write,
+    path: &Path,
+    file: &ChannelFile<'_>,
+    schema: Option<&Schema<'_>>,
+) -> std::io::Result<()> {
     let h = file.header();
-    let mut human = String::new();
-    let _ = writeln!(
-        human,
+    writeln!(
+        out,
         "{}: {} bytes, format version {}, CRC-32C {:#010x} (verified)\nchannel {}, content version {}, {} instance(s)",
-        path.display(),
+        Shown(&path.display().to_string()),
         file.bytes().len(),
         h.format_version,
         file.checksum(),
         h.channel_id,
         h.content_version,
         h.instance_count
-    );
+    )?;
     let targets: Vec<&str> = file.targets().iter().map(|(name, _)| name).collect();
-    let _ = writeln!(
-        human,
-        "targets: {}",
-        if targets.is_empty() {
-            "none (format version 1: no agent loads this file)".to_string()
-        } else {
-            targets.join(", ")
-        }
-    );
-    let mut instances = Vec::new();
+    if targets.is_empty() {
+        writeln!(
+            out,
+            "targets: none (format version 1: no agent loads this file)"
+        )?;
+    } else {
+        writeln!(out, "targets: {}", targets.join(", "))?;
+    }
     for i in file.instances() {
-        let t = schema
-            .and_then(|s| s.template_type(i.template_type))
-            .map(|(_, t)| t);
+        let t = type_of(schema, &i);
         let tname = t.map_or(format!("{}", i.template_type), |t| {
-            format!("`{}` ({})", t.name, t.id)
+            format!("`{}` ({})", Shown(t.name), t.id)
         });
-        let _ = writeln!(
-            human,
+        writeln!(
+            out,
             "\n#{} id {} template type {tname} @ bytes {}..{}",
             i.index, i.id, i.span.start, i.span.end
-        );
+        )?;
         let mut wildcards = 0;
-        let mut criteria = Vec::new();
         for c in i.criteria() {
-            let fname = t
-                .and_then(|t| t.fields.get(usize::from(c.field)))
-                .map(|f| f.name);
-            let (text, mut detail) = describe(&c.criterion);
-            detail["field_index"] = json!(c.field);
-            detail["field"] = json!(fname);
-            detail["kind"] = json!(c.criterion.kind().name());
-            detail["byte_start"] = json!(c.span.start);
-            detail["byte_end"] = json!(c.span.end);
-            criteria.push(detail);
             if c.criterion.is_wildcard() {
                 wildcards += 1;
                 continue;
             }
-            let label = fname.map_or(String::new(), |n| format!(" `{n}`"));
-            let _ = writeln!(human, "   field {}{label}: {text}", u32::from(c.field) + 1);
+            let label = field_name(t, &c).map_or(String::new(), |n| format!(" `{}`", Shown(n)));
+            writeln!(
+                out,
+                "   field {}{label}: {}",
+                u32::from(c.field) + 1,
+                c.criterion
+            )?;
         }
         if wildcards > 0 {
-            let _ = writeln!(human, "   {wildcards} wildcard(s)");
+            writeln!(out, "   {wildcards} wildcard(s)")?;
         }
-        instances.push(json!({
-            "index": i.index,
-            "id": i.id,
-            "template_type_id": i.template_type,
-            "template_type": t.map(|t| t.name),
-            "byte_start": i.span.start,
-            "byte_end": i.span.end,
-            "criteria": criteria,
-        }));
     }
-    match format {
-        Format::Json => {
-            let doc = json!({
-                "version": crate::report::REPORT_VERSION,
-                "command": "inspect",
-                "path": path.display().to_string(),
-                "header": {
-                    "format_version": h.format_version,
-                    "channel_id": h.channel_id,
-                    "content_version": h.content_version,
-                    "instance_count": h.instance_count,
-                    "body_len": h.body_len,
-                    "checksum": file.checksum(),
-                    "file_len": file.bytes().len(),
-                },
-                "targets": targets,
-                "instances": instances,
-            });
-            serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    Ok(())
+}
+
+fn type_of<'s>(
+    schema: Option<&Schema<'s>>,
+    i: &Instance<'_>,
+) -> Option<&'s chanval::TemplateType<'s>> {
+    schema
+        .and_then(|s| s.template_type(i.template_type))
+        .map(|(_, t)| t)
+}
+
+fn field_name<'s>(t: Option<&chanval::TemplateType<'s>>, c: &CriterionAt<'_>) -> Option<&'s str> {
+    t.and_then(|t| t.fields.get(usize::from(c.field)))
+        .map(|f| f.name)
+}
+
+#[derive(Serialize)]
+struct InspectOut<'f, 's> {
+    version: u32,
+    tool: Tool,
+    command: &'static str,
+    path: String,
+    header: HeaderOut,
+    targets: Names<'f>,
+    instances: InstancesOut<'f, 's>,
+}
+
+#[derive(Serialize)]
+struct HeaderOut {
+    format_version: u16,
+    channel_id: u32,
+    content_version: u64,
+    instance_count: u32,
+    body_len: u32,
+    targets_len: u16,
+    checksum: u32,
+    file_len: usize,
+}
+
+impl HeaderOut {
+    fn of(file: &ChannelFile<'_>) -> Self {
+        let h = file.header();
+        Self {
+            format_version: h.format_version,
+            channel_id: h.channel_id,
+            content_version: h.content_version,
+            instance_count: h.instance_count,
+            body_len: h.body_len,
+            targets_len: h.targets_len,
+            checksum: file.checksum(),
+            file_len: file.bytes().len(),
         }
-        _ => human,
+    }
+}
+
+/// The target names, serialized as they are read.
+struct Names<'f>(&'f ChannelFile<'f>);
+
+impl Serialize for Names<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.targets().iter().map(|(name, _)| name))
+    }
+}
+
+/// The instances, decoded and serialized one at a time.
+struct InstancesOut<'f, 's> {
+    file: &'f ChannelFile<'f>,
+    schema: Option<&'f Schema<'s>>,
+}
+
+impl Serialize for InstancesOut<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.file.header().instance_count as usize))?;
+        for i in self.file.instances() {
+            let t = type_of(self.schema, &i);
+            seq.serialize_element(&InstanceOut {
+                index: i.index,
+                id: i.id,
+                template_type_id: i.template_type,
+                template_type: t.map(|t| t.name),
+                byte_start: i.span.start,
+                byte_end: i.span.end,
+                criteria: CriteriaOut { instance: i, t },
+            })?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+struct InstanceOut<'a, 's> {
+    index: u32,
+    id: u32,
+    template_type_id: u16,
+    template_type: Option<&'s str>,
+    byte_start: usize,
+    byte_end: usize,
+    criteria: CriteriaOut<'a, 's>,
+}
+
+struct CriteriaOut<'a, 's> {
+    instance: Instance<'a>,
+    t: Option<&'s chanval::TemplateType<'s>>,
+}
+
+impl Serialize for CriteriaOut<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.instance
+                .criteria()
+                .map(|c| CriterionOut::of(&c, self.t)),
+        )
+    }
+}
+
+#[derive(Serialize)]
+struct CriterionOut<'s> {
+    field_index: u16,
+    field: Option<&'s str>,
+    kind: &'static str,
+    byte_start: usize,
+    byte_end: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pattern: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fold: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mask: Option<u64>,
+}
+
+impl<'s> CriterionOut<'s> {
+    fn of(c: &CriterionAt<'_>, t: Option<&chanval::TemplateType<'s>>) -> Self {
+        let mut out = Self {
+            field_index: c.field,
+            field: field_name(t, c),
+            kind: c.criterion.kind().name(),
+            byte_start: c.span.start,
+            byte_end: c.span.end,
+            pattern: None,
+            fold: None,
+            value: None,
+            min: None,
+            max: None,
+            mask: None,
+        };
+        match c.criterion {
+            Criterion::Wildcard => {}
+            Criterion::Exact { pattern, fold } | Criterion::Glob { pattern, fold } => {
+                out.pattern = Some(pattern.escape_ascii().to_string());
+                out.fold = Some(fold);
+            }
+            Criterion::IntEq(v) => out.value = Some(v),
+            Criterion::IntRange { min, max } => {
+                out.min = Some(min);
+                out.max = Some(max);
+            }
+            Criterion::FlagsAll(m) | Criterion::FlagsAny(m) => out.mask = Some(m),
+        }
+        out
     }
 }

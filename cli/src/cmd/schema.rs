@@ -58,6 +58,24 @@ enum SchemaCommand {
     },
 }
 
+impl Args {
+    /// The output format asked for (human for commands without one).
+    pub fn format(&self) -> Format {
+        match &self.command {
+            SchemaCommand::Check { format, .. } => *format,
+            SchemaCommand::Codegen { .. } => Format::Human,
+        }
+    }
+
+    /// The command's name as reports give it.
+    pub fn name(&self) -> &'static str {
+        match &self.command {
+            SchemaCommand::Check { .. } => "schema check",
+            SchemaCommand::Codegen { .. } => "schema codegen",
+        }
+    }
+}
+
 pub fn run(args: &Args) -> Outcome {
     match &args.command {
         SchemaCommand::Codegen {

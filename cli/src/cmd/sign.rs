@@ -47,7 +47,7 @@ pub struct Args {
     now: Option<String>,
     /// Output format of the gate's findings.
     #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    pub format: Format,
     /// The channel file (signed or not).
     file: PathBuf,
     /// Write the signed file here instead of replacing FILE.

@@ -29,7 +29,7 @@ pub struct Args {
     profile: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    pub format: Format,
     /// The content: a source (TOML) or a channel file.
     content: PathBuf,
     /// The events (JSON Lines), or `-` for standard input.

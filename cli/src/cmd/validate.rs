@@ -29,7 +29,7 @@ pub struct Args {
     max_findings: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    pub format: Format,
     /// The channel files, or content sources (TOML; built in memory, their rule tests run);
     /// `-` for standard input.
     #[arg(required = true)]

@@ -45,6 +45,7 @@ pub fn render(report: &Report) -> String {
         let verdict = match file.verdict {
             Verdict::Ship => "ship",
             Verdict::Reject => "DO NOT SHIP",
+            Verdict::Unjudged => "no verdict: not validated (give --schema)",
         };
         let _ = writeln!(
             out,
@@ -67,6 +68,7 @@ pub fn render(report: &Report) -> String {
             .count();
         let _ = match report.verdict {
             Verdict::Ship => writeln!(out, "verdict: ship ({} files)", report.files.len()),
+            Verdict::Unjudged => writeln!(out, "verdict: none (not validated)"),
             Verdict::Reject => {
                 writeln!(
                     out,

@@ -20,6 +20,9 @@ pub const REPORT_VERSION: u32 = 1;
 pub enum Verdict {
     Ship,
     Reject,
+    /// The command did not validate what it looked at (`diff` without a schema): no verdict,
+    /// and exit 0 only for what it did check.
+    Unjudged,
 }
 
 #[derive(Debug, Serialize)]
@@ -173,6 +176,36 @@ impl FileReport {
         }
     }
 
+    /// This report with the findings of `other` (on the same file) added, and its verdict.
+    pub fn merged(self, other: Self) -> Self {
+        let mut findings = self.findings;
+        findings.extend(other.findings);
+        let errors = self.errors.saturating_add(other.errors);
+        Self {
+            verdict: if errors > 0 || self.truncated || other.truncated {
+                Verdict::Reject
+            } else {
+                other.verdict
+            },
+            errors,
+            warnings: self.warnings.saturating_add(other.warnings),
+            truncated: self.truncated || other.truncated,
+            findings,
+            ..self
+        }
+    }
+
+    /// This report without a ship verdict, unless it rejects: what it judged was not validated.
+    pub fn unjudged(self) -> Self {
+        Self {
+            verdict: match self.verdict {
+                Verdict::Reject => Verdict::Reject,
+                _ => Verdict::Unjudged,
+            },
+            ..self
+        }
+    }
+
     pub fn with_bytes(self, bytes: Vec<u8>) -> Self {
         Self {
             bytes: Some(bytes),
@@ -220,6 +253,8 @@ impl Report {
     pub fn new(command: &'static str, files: Vec<FileReport>) -> Self {
         let verdict = if files.iter().any(|f| f.verdict == Verdict::Reject) {
             Verdict::Reject
+        } else if files.iter().any(|f| f.verdict == Verdict::Unjudged) {
+            Verdict::Unjudged
         } else {
             Verdict::Ship
         };
@@ -250,8 +285,25 @@ impl Report {
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
         match self.verdict {
-            Verdict::Ship => ExitCode::SUCCESS,
+            Verdict::Ship | Verdict::Unjudged => ExitCode::SUCCESS,
             Verdict::Reject => ExitCode::from(1),
         }
     }
+}
+
+/// The JSON document of a command that could not run (exit 2): `{"version", "tool",
+/// "command", "error": {"exit_code": 2, "message"}}` (docs/report.schema.json).
+pub fn emit_error_json(command: &str, message: &str) {
+    let doc = serde_json::json!({
+        "version": REPORT_VERSION,
+        "tool": Tool::current(),
+        "command": command,
+        "error": { "exit_code": 2, "message": message },
+    });
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    );
 }
