@@ -9,6 +9,7 @@
 mod cmd;
 mod files;
 mod report;
+mod settings;
 
 use std::process::ExitCode;
 
@@ -34,9 +35,24 @@ pub enum Format {
 #[command(
     after_help = "Exit codes: 0 ship / success, 1 rejected (findings of severity error), 2 could not run."
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// When to colour human output: auto (when it goes to a terminal and NO_COLOR is not
+    /// set), always or never.
+    #[arg(long, value_enum, global = true, value_name = "WHEN")]
+    color: Option<settings::ColorChoice>,
+    /// Print no report and no notes: the exit code is the verdict. Errors still go to standard
+    /// error; what a command produces (generated code, completions, a man page) is still written.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// The project configuration file (default: chanval.toml in the current directory or the
+    /// nearest ancestor that has one).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<std::path::PathBuf>,
+    /// Read no configuration file.
+    #[arg(long, global = true, conflicts_with = "config")]
+    no_config: bool,
 }
 
 #[derive(Subcommand)]
@@ -52,6 +68,8 @@ enum Command {
     Root(cmd::root::Args),
     Rollout(cmd::rollout::Args),
     Schema(cmd::schema::Args),
+    Completions(cmd::completions::CompletionArgs),
+    Man(cmd::completions::ManArgs),
 }
 
 impl Command {
@@ -66,7 +84,12 @@ impl Command {
             Self::Diff(a) => a.format,
             Self::Sign(a) => a.format,
             Self::Schema(a) => a.format(),
-            Self::Keygen(_) | Self::Verify(_) | Self::Root(_) | Self::Rollout(_) => Format::Human,
+            Self::Keygen(_)
+            | Self::Verify(_)
+            | Self::Root(_)
+            | Self::Rollout(_)
+            | Self::Completions(_)
+            | Self::Man(_) => Format::Human,
         }
     }
 
@@ -84,13 +107,44 @@ impl Command {
             Self::Root(_) => "root",
             Self::Rollout(_) => "rollout",
             Self::Schema(a) => a.name(),
+            Self::Completions(_) => "completions",
+            Self::Man(_) => "man",
         }
     }
 }
 
 fn main() -> ExitCode {
-    let command = Cli::parse().command;
-    let outcome = match &command {
+    let cli = Cli::parse();
+    let command = cli.command;
+    match settings::init(cli.color, cli.quiet, cli.config.as_deref(), cli.no_config)
+        .and_then(|()| run(&command))
+    {
+        Ok(code) => code,
+        Err(e) => {
+            // Messages quote paths and names from the input: shown with control characters
+            // escaped, so no input can drive the terminal.
+            let paint = report::human::Paint(settings::get().color_stderr);
+            eprintln!(
+                "chanval: {}: {}",
+                paint.paint(report::human::Paint::ERROR, "error"),
+                chanval::Shown(&e.0)
+            );
+            // Machine-readable output says it too, on standard output, where the report would
+            // have been.
+            if !settings::get().quiet {
+                match command.format() {
+                    Format::Json => report::emit_error_json(command.name(), &e.0),
+                    Format::Sarif => report::sarif::emit_error(&e.0),
+                    Format::Human => {}
+                }
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: &Command) -> cmd::Outcome {
+    match command {
         Command::Build(args) => cmd::build::run(args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Test(args) => cmd::test::run(args),
@@ -102,21 +156,7 @@ fn main() -> ExitCode {
         Command::Root(args) => cmd::root::run(args),
         Command::Rollout(args) => cmd::rollout::run(args),
         Command::Schema(args) => cmd::schema::run(args),
-    };
-    match outcome {
-        Ok(code) => code,
-        Err(e) => {
-            // Messages quote paths and names from the input: shown with control characters
-            // escaped, so no input can drive the terminal.
-            eprintln!("chanval: error: {}", chanval::Shown(&e.0));
-            // Machine-readable output says it too, on standard output, where the report would
-            // have been.
-            match command.format() {
-                Format::Json => report::emit_error_json(command.name(), &e.0),
-                Format::Sarif => report::sarif::emit_error(&e.0),
-                Format::Human => {}
-            }
-            ExitCode::from(2)
-        }
+        Command::Completions(args) => cmd::completions::completions(args),
+        Command::Man(args) => cmd::completions::man(args),
     }
 }

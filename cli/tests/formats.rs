@@ -308,6 +308,32 @@ fn every_json_document_follows_the_schema_errors_included() {
             1,
             "sign",
         ),
+        (
+            &[
+                "validate",
+                "--format",
+                "json",
+                "--allow",
+                "CV0110",
+                "--schema",
+                "examples/fleet/schema.toml",
+                "cli/tests/inputs/warning.cvc",
+            ],
+            0,
+            "validate",
+        ),
+        (
+            &[
+                "schema",
+                "check",
+                "--format",
+                "json",
+                "examples/fleet/schema.toml",
+                "examples/incident/schema.toml",
+            ],
+            1,
+            "schema check",
+        ),
         // The gate cannot run: the error is a JSON document too.
         (
             &[

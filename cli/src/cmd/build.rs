@@ -3,12 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chanval::{Finding, Severity, Validator, encode, exercise_scratch_len, parse};
+use chanval::{Finding, Validator, encode, exercise_scratch_len, parse};
 
 use super::Outcome;
 use crate::Format;
 use crate::files::{Failure, ensure_distinct, load_schema, located, read_text, write_atomically};
 use crate::report::{FileReport, Report};
+use crate::settings::{GateArgs, Policy, note};
 
 /// Compile a content source (TOML) into a channel file: the whole gate (schema, contract for
 /// its targets, cost budget, exercise) and its rule tests run first; with an error nothing is
@@ -26,13 +27,28 @@ pub struct Args {
     /// Output format of the findings, when there are any.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    #[command(flatten)]
+    gate: GateArgs,
 }
 
 pub fn run(args: &Args) -> Outcome {
-    build(&args.schema, &args.source, &args.output, args.format)
+    let policy = crate::settings::get().policy(&args.gate)?;
+    build(
+        &args.schema,
+        &args.source,
+        &args.output,
+        args.format,
+        &policy,
+    )
 }
 
-fn build(schema_path: &Path, source_path: &Path, output: &Path, format: Format) -> Outcome {
+fn build(
+    schema_path: &Path,
+    source_path: &Path,
+    output: &Path,
+    format: Format,
+    policy: &Policy,
+) -> Outcome {
     if output.is_dir() {
         return Err(Failure(format!(
             "cannot write `{}`: it is a directory",
@@ -78,10 +94,10 @@ fn build(schema_path: &Path, source_path: &Path, output: &Path, format: Format) 
         if let Ok(validated) = &gated {
             chanval::source::run_tests(&source.tests, validated, &mut findings);
         }
-        let errors = findings.iter().any(|f| f.severity == Severity::Error);
-        if errors || gated.is_err() || !findings.is_empty() {
-            let report = FileReport::new(source_path.display().to_string(), &findings, false, false)
-                .with_bytes(bytes.clone());
+        let report = FileReport::new(source_path.display().to_string(), &findings, false, policy)
+            .with_bytes(bytes.clone());
+        let errors = report.errors > 0;
+        if errors || gated.is_err() || !report.findings.is_empty() {
             // Findings go to standard output, like `validate`'s; the verdict is the exit code.
             let _ = Report::new("build", vec![report]).emit(format);
         }
@@ -95,7 +111,7 @@ fn build(schema_path: &Path, source_path: &Path, output: &Path, format: Format) 
         }
         write_atomically(output, &bytes)?;
         let c = &source.content;
-        eprintln!(
+        note!(
             "chanval: wrote `{}`: channel {}, content version {}, targets {}, {} instance(s), {} rule test(s) passed, {} bytes",
             output.display(),
             c.channel_id,

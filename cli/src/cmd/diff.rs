@@ -11,6 +11,7 @@ use super::Outcome;
 use crate::Format;
 use crate::files::{load_schema, read};
 use crate::report::{ChangedOut, DiffOut, FieldOut, FileReport, InstanceOut, Report};
+use crate::settings::{GateArgs, Policy};
 
 /// Compare a published channel file with its successor.
 #[derive(clap::Args)]
@@ -26,10 +27,19 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    #[command(flatten)]
+    gate: GateArgs,
 }
 
 pub fn run(args: &Args) -> Outcome {
-    diff_files(&args.old, &args.new, args.schema.as_deref(), args.format)
+    let policy = crate::settings::get().policy(&args.gate)?;
+    diff_files(
+        &args.old,
+        &args.new,
+        args.schema.as_deref(),
+        args.format,
+        &policy,
+    )
 }
 
 fn diff_files(
@@ -37,12 +47,13 @@ fn diff_files(
     new_path: &Path,
     schema_path: Option<&Path>,
     format: Format,
+    policy: &Policy,
 ) -> Outcome {
     let doc = schema_path.map(load_schema).transpose()?;
     let old_bytes = read(old_path)?;
     let new_bytes = read(new_path)?;
     let report = |path: &Path, findings: &[Finding<'_>], bytes: &[u8]| {
-        FileReport::new(path.display().to_string(), findings, false, false)
+        FileReport::new(path.display().to_string(), findings, false, policy)
             .with_bytes(bytes.to_vec())
     };
     let (old, new) = match (
@@ -80,7 +91,7 @@ fn diff_files(
                 new_path.display().to_string(),
                 &gated,
                 false,
-                false,
+                policy,
             ));
         });
     }

@@ -49,11 +49,14 @@ fn inspect(path: &Path, schema_path: Option<&Path>, format: Format) -> Outcome {
                 path.display().to_string(),
                 &[Finding::structural(&e)],
                 false,
-                false,
+                &crate::settings::Policy::default(),
             );
             return Ok(Report::new("inspect", vec![report.with_bytes(bytes.clone())]).emit(format));
         }
     };
+    if crate::settings::get().quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match &doc {

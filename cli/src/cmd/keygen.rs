@@ -1,5 +1,6 @@
 //! `chanval keygen`: a new Ed25519 key pair for signing channel files.
 
+use crate::settings::note;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -47,7 +48,7 @@ fn keygen(name: &Path) -> Outcome {
         &public_path,
         format!("{PUBLIC_TAG} {}\n", hex(&public)).as_bytes(),
     )?;
-    eprintln!(
+    note!(
         "chanval: wrote `{}` (keep it secret) and `{}`, key id {:#018x}",
         secret_path.display(),
         public_path.display(),

@@ -2,6 +2,7 @@
 
 pub mod build;
 mod clock;
+pub mod completions;
 pub mod diff;
 pub mod inspect;
 pub mod keygen;

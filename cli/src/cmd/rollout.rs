@@ -122,6 +122,8 @@ pub fn run(args: &Args) -> Outcome {
             ""
         }
     );
-    print!("{out}");
+    if !crate::settings::get().quiet {
+        print!("{out}");
+    }
     Ok(ExitCode::SUCCESS)
 }

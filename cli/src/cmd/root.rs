@@ -1,5 +1,6 @@
 //! `chanval root`: trust roots — create, sign, rotate, show (docs/FORMAT.md §12).
 
+use crate::settings::{note, say};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -108,7 +109,7 @@ pub fn run(args: &Args) -> Outcome {
             let signed = sign_root(&bytes, &secret)
                 .map_err(|e| Failure(format!("`{}`: {e}", root.display())))?;
             write_atomically(out, &signed)?;
-            eprintln!(
+            note!(
                 "chanval: signed root `{}` with key id {:#018x}",
                 out.display(),
                 key_id(&public_key(&secret))
@@ -150,7 +151,7 @@ fn write_draft(keys: &KeysArgs, version: u64, output: &Path) -> Outcome {
         .encode()
         .map_err(|e| Failure(format!("cannot write this root: {e}")))?;
     write_atomically(output, &bytes)?;
-    eprintln!(
+    note!(
         "chanval: wrote root version {version} to `{}` (unsigned: sign it with `chanval root \
          sign --key ...`)",
         output.display()
@@ -162,13 +163,13 @@ fn show(path: &Path, trusted: Option<&Path>, now: Option<&str>) -> Outcome {
     let now = clock::now(now)?;
     let bytes = read(path)?;
     let root = Root::parse(&bytes).map_err(|e| Failure(format!("`{}`: {e}", path.display())))?;
-    println!(
+    say!(
         "{}: trust root version {}, expires {}",
         path.display(),
         root.version(),
         clock::show(root.expires())
     );
-    println!(
+    say!(
         "  root threshold {} , release threshold {}",
         root.threshold(Role::Root),
         root.threshold(Role::Release)
@@ -181,13 +182,13 @@ fn show(path: &Path, trusted: Option<&Path>, now: Option<&str>) -> Outcome {
         if roles & ROLE_RELEASE != 0 {
             names.push("release");
         }
-        println!("  key {:#018x}: {}", key_id(k), names.join(" + "));
+        say!("  key {:#018x}: {}", key_id(k), names.join(" + "));
     }
     let signers: Vec<String> = root
         .signers()
         .map(|k| format!("{:#018x}", key_id(k)))
         .collect();
-    println!("  signed by: {}", signers.join(", "));
+    say!("  signed by: {}", signers.join(", "));
     let verdict = match trusted {
         None => Root::bootstrap(&bytes).map(|_| "signed by a threshold of its own root keys"),
         Some(t) => {
@@ -200,11 +201,11 @@ fn show(path: &Path, trusted: Option<&Path>, now: Option<&str>) -> Outcome {
     .and_then(|ok| root.check_fresh(now).map(|()| ok));
     Ok(match verdict {
         Ok(what) => {
-            println!("  GOOD: {what}, and not expired");
+            say!("  GOOD: {what}, and not expired");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            println!("  NOT GOOD: {e}");
+            say!("  NOT GOOD: {e}");
             ExitCode::from(1)
         }
     })

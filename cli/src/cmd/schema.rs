@@ -11,6 +11,7 @@ use super::Outcome;
 use crate::Format;
 use crate::files::load_schema;
 use crate::report::{FileReport, Report};
+use crate::settings::{GateArgs, Policy};
 
 /// Schema operations.
 #[derive(clap::Args)]
@@ -42,13 +43,13 @@ enum SchemaCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Check a schema on its own and against each profile it declares.
+    /// Check schemas on their own and against each profile they declare.
     Check {
-        /// The schema (TOML).
-        schema: PathBuf,
-        /// Fail on warnings too.
-        #[arg(long)]
-        deny_warnings: bool,
+        /// The schemas (TOML).
+        #[arg(required = true)]
+        schemas: Vec<PathBuf>,
+        #[command(flatten)]
+        gate: GateArgs,
         /// Stop reporting after this many findings (the schema is then rejected).
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
         max_findings: u32,
@@ -84,40 +85,57 @@ pub fn run(args: &Args) -> Outcome {
             output,
         } => codegen(*lang, schema, output.as_deref()),
         SchemaCommand::Check {
-            schema,
-            deny_warnings,
+            schemas,
+            gate,
             max_findings,
             format,
-        } => check(schema, *deny_warnings, *max_findings, *format),
+        } => check(
+            schemas,
+            &crate::settings::get().policy(gate)?,
+            *max_findings,
+            *format,
+        ),
     }
 }
 
-fn check(path: &Path, deny_warnings: bool, max_findings: u32, format: Format) -> Outcome {
-    let doc = load_schema(path)?;
-    Ok(doc.with_schema(|schema| {
+fn check(paths: &[PathBuf], policy: &Policy, max_findings: u32, format: Format) -> Outcome {
+    // Every schema is read before any is judged: a missing one stops the run with no report.
+    let docs = paths
+        .iter()
+        .map(|p| load_schema(p).map(|d| (p, d)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let files = docs
+        .iter()
+        .map(|(path, doc)| check_one(path, doc, policy, max_findings))
+        .collect();
+    Ok(Report::new("schema check", files).emit(format))
+}
+
+fn check_one(
+    path: &Path,
+    doc: &chanval::SchemaDoc,
+    policy: &Policy,
+    max_findings: u32,
+) -> FileReport {
+    doc.with_schema(|schema| {
         let mut findings = Vec::new();
         let summary = check_schema_bounded(schema, max_findings, &mut findings);
-        let mut file = FileReport::new(
+        // Findings about a schema point at its TOML text: line and column.
+        FileReport::located(
             path.display().to_string(),
             &findings,
             summary.truncated,
-            deny_warnings,
-        );
-        // Findings about a schema point at its TOML text: line and column.
-        for (out, f) in file.findings.iter_mut().zip(&findings) {
-            let l = &f.location;
-            let found = doc.locate(
-                l.template_type.map(|t| t.id),
-                l.field.map(|x| x.index),
-                l.profile,
-            );
-            if let Some((line, column)) = found {
-                out.location.line = Some(line);
-                out.location.column = Some(column);
-            }
-        }
-        Report::new("schema check", vec![file]).emit(format)
-    }))
+            policy,
+            |f| {
+                let l = &f.location;
+                doc.locate(
+                    l.template_type.map(|t| t.id),
+                    l.field.map(|x| x.index),
+                    l.profile,
+                )
+            },
+        )
+    })
 }
 
 fn codegen(lang: Lang, path: &Path, output: Option<&Path>) -> Outcome {

@@ -16,6 +16,7 @@ use super::keys::{SECRET_TAG, read_key};
 use crate::Format;
 use crate::files::{Failure, ensure_distinct, load_schema, read, read_text, write_atomically};
 use crate::report::{FileReport, Report};
+use crate::settings::{GateArgs, note};
 
 /// Run the whole gate on a channel file for its targets and, only if it passes, sign it: the
 /// envelope carries the file's digest, each target's contract digest, the expiry and the
@@ -48,6 +49,8 @@ pub struct Args {
     /// Output format of the gate's findings.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    #[command(flatten)]
+    gate: GateArgs,
     /// The channel file (signed or not).
     file: PathBuf,
     /// Write the signed file here instead of replacing FILE.
@@ -121,6 +124,7 @@ fn read_plan(path: &Path, now: u64) -> Result<Vec<Ring>, Failure> {
 }
 
 pub fn run(args: &Args) -> Outcome {
+    let policy = crate::settings::get().policy(&args.gate)?;
     let now = clock::now(args.now.as_deref())?;
     let out = args.output.as_deref().unwrap_or(&args.file);
     let mut inputs: Vec<(&Path, &str)> = vec![(&args.schema, "the schema")];
@@ -176,9 +180,14 @@ pub fn run(args: &Args) -> Outcome {
                 chanval::gate(&Validator::new(schema), &file, &mut scratch, &mut findings).ok()
             }
         };
-        let Some(gated) = gated else {
-            let report = FileReport::new(path, &findings, false, false).with_bytes(bytes.clone());
+        let report = FileReport::new(path, &findings, false, &policy).with_bytes(bytes.clone());
+        // Warnings the policy denies refuse the signature like errors: what is signed is what
+        // the team's gate passes.
+        let gated = gated.filter(|_| report.errors == 0);
+        if !report.findings.is_empty() || gated.is_none() {
             Report::new("sign", vec![report]).emit(args.format);
+        }
+        let Some(gated) = gated else {
             eprintln!(
                 "chanval: `{}` did not pass the gate; not signed, nothing written",
                 args.file.display()
@@ -196,7 +205,7 @@ pub fn run(args: &Args) -> Outcome {
             .ok()
             .and_then(|(_, e)| e)
             .map_or(0, |e| e.signers().count());
-        eprintln!(
+        note!(
             "chanval: signed `{}` for {} with key id {} ({signers} signature(s) in all){}{}",
             out.display(),
             gated

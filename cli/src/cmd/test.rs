@@ -1,6 +1,7 @@
 //! `chanval test`: content against events, to see which instances match and why the others do
 //! not — rules tried without writing an agent.
 
+use crate::settings::say;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -188,7 +189,7 @@ pub fn run(args: &Args) -> Outcome {
                     command: "test",
                     events: out,
                 };
-                println!(
+                say!(
                     "{}",
                     serde_json::to_string_pretty(&report).unwrap_or_default()
                 );

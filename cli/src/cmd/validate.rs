@@ -10,6 +10,7 @@ use super::Outcome;
 use crate::Format;
 use crate::files::{Failure, load_schema, located, read};
 use crate::report::{FileReport, Report};
+use crate::settings::{GateArgs, Policy};
 
 /// Validate channel files: structure, schema, contract with every profile, and exercise.
 #[derive(clap::Args)]
@@ -21,9 +22,8 @@ pub struct Args {
     /// not target is an error (CV0206). Default: exactly the profiles each file targets.
     #[arg(long = "profile", value_name = "NAME")]
     profiles: Vec<String>,
-    /// Fail on warnings too.
-    #[arg(long)]
-    deny_warnings: bool,
+    #[command(flatten)]
+    gate: GateArgs,
     /// Stop reporting after this many findings per file (the file is then rejected).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     max_findings: u32,
@@ -40,7 +40,7 @@ pub fn run(args: &Args) -> Outcome {
     validate(
         &args.schema,
         &args.profiles,
-        args.deny_warnings,
+        &crate::settings::get().policy(&args.gate)?,
         args.max_findings,
         args.format,
         &args.files,
@@ -50,7 +50,7 @@ pub fn run(args: &Args) -> Outcome {
 fn validate(
     schema_path: &Path,
     profile_names: &[String],
-    deny_warnings: bool,
+    policy: &Policy,
     max_findings: u32,
     format: Format,
     files: &[PathBuf],
@@ -94,8 +94,10 @@ fn validate(
         let names = |set: ProfileSet| -> Vec<String> {
             set.iter(schema).map(|(_, p)| p.name.to_string()).collect()
         };
-        let progress =
-            format == Format::Human && files.len() > 1 && std::io::stderr().is_terminal();
+        let progress = format == Format::Human
+            && files.len() > 1
+            && !crate::settings::get().quiet
+            && std::io::stderr().is_terminal();
         let mut reports = Vec::with_capacity(files.len());
         for (i, path) in files.iter().enumerate() {
             if progress {
@@ -153,8 +155,7 @@ fn validate(
                 }
             };
             let path = path.display().to_string();
-            let mut report =
-                FileReport::new(path, &findings, truncated, deny_warnings).with_bytes(bytes);
+            let mut report = FileReport::new(path, &findings, truncated, policy).with_bytes(bytes);
             if let Some((targets, checked, excluded)) = targets {
                 report = report.with_targets(targets, Some(checked), Some(excluded));
             }

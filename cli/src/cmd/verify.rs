@@ -1,5 +1,6 @@
 //! `chanval verify`: a file checked exactly as an agent's load path checks it.
 
+use crate::settings::say;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -62,7 +63,7 @@ pub struct Args {
 /// The refusal, with what a person needs to act on it: the targets and the agent's profile, or
 /// the times as dates.
 fn explain(file: &str, bytes: &[u8], profile: &str, e: &LoadError) -> ExitCode {
-    println!("{file}: REFUSED: {} {e}", e.code());
+    say!("{file}: REFUSED: {} {e}", e.code());
     match e {
         LoadError::NotForThisAgent => {
             let targets = chanval::parse(chanval::channel_file_bytes(bytes)).map_or_else(
@@ -75,10 +76,10 @@ fn explain(file: &str, bytes: &[u8], profile: &str, e: &LoadError) -> ExitCode {
                         .join(", ")
                 },
             );
-            println!("  the file targets: {targets}; this agent is `{profile}`");
+            say!("  the file targets: {targets}; this agent is `{profile}`");
         }
         LoadError::ContentExpired { expires, now } => {
-            println!(
+            say!(
                 "  expired at {}; the agent's clock says {}",
                 clock::show(*expires),
                 clock::show(*now)
@@ -87,14 +88,14 @@ fn explain(file: &str, bytes: &[u8], profile: &str, e: &LoadError) -> ExitCode {
         LoadError::RootExpired(chanval::trust::TrustError::RootExpired {
             expires, now, ..
         }) => {
-            println!(
+            say!(
                 "  the root expired at {}; the agent's clock says {}",
                 clock::show(*expires),
                 clock::show(*now)
             );
         }
         LoadError::RolloutWait { not_before, .. } => {
-            println!("  the agent's ring opens at {}", clock::show(*not_before));
+            say!("  the agent's ring opens at {}", clock::show(*not_before));
         }
         _ => {}
     }
@@ -132,7 +133,7 @@ pub fn run(args: &Args) -> Outcome {
             .filter(|k| root.has_key(k, chanval::trust::Role::Release))
             .map(|k| format!("{:#018x}", key_id(k)))
             .collect();
-        println!(
+        say!(
             "{name}: ACCEPTED for `{}`: channel {}, content version {}, targets {}",
             args.profile,
             h.channel_id,
@@ -143,7 +144,7 @@ pub fn run(args: &Args) -> Outcome {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        println!(
+        say!(
             "  signed by {} release key(s) of root version {} (threshold {}): {}",
             signers.len(),
             root.version(),
@@ -151,7 +152,7 @@ pub fn run(args: &Args) -> Outcome {
             signers.join(", ")
         );
         if let Some(e) = envelope {
-            println!(
+            say!(
                 "  expires: {}",
                 if e.expires() == 0 {
                     "never".to_string()
@@ -160,7 +161,7 @@ pub fn run(args: &Args) -> Outcome {
                 }
             );
         }
-        println!("  checked: {checked}");
+        say!("  checked: {checked}");
     };
     let Some(doc) = doc else {
         return Ok(match verify(&bytes, &args.profile, Some(&root), &request) {
@@ -204,7 +205,7 @@ pub fn run(args: &Args) -> Outcome {
             Err(e) => {
                 let code = explain(&name, &bytes, &args.profile, &e);
                 for f in findings {
-                    println!("  {f}");
+                    say!("  {f}");
                 }
                 Ok(code)
             }

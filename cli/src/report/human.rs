@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use anstyle::{AnsiColor, Style};
 use chanval::Shown;
 
 use super::{FileReport, FindingOut, Report, Verdict};
@@ -10,14 +11,48 @@ use super::{FileReport, FindingOut, Report, Verdict};
 /// At most this many hex rows per snippet; longer ranges show their first and last rows.
 const MAX_ROWS: usize = 4;
 
+/// Colours, when the run uses them (`--color`, `NO_COLOR`): the severity, the arrow and the
+/// verdict, as compilers colour them.
+#[derive(Clone, Copy)]
+pub struct Paint(pub bool);
+
+impl Paint {
+    pub const ERROR: Style = AnsiColor::Red.on_default().bold();
+    pub const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+    pub const ARROW: Style = AnsiColor::Blue.on_default().bold();
+    pub const SHIP: Style = AnsiColor::Green.on_default().bold();
+
+    /// `text` in `style`, or plain.
+    pub fn paint(self, style: Style, text: &str) -> String {
+        if self.0 {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn severity(self, severity: &str) -> String {
+        let style = if severity == "error" {
+            Self::ERROR
+        } else {
+            Self::WARNING
+        };
+        self.paint(style, severity)
+    }
+}
+
 pub fn render(report: &Report) -> String {
+    render_with(report, Paint(crate::settings::get().color_stdout))
+}
+
+pub fn render_with(report: &Report, paint: Paint) -> String {
     let mut out = String::new();
     if let Some(d) = &report.diff {
         render_diff(&mut out, d);
     }
     for file in &report.files {
         for f in &file.findings {
-            finding(&mut out, file, f);
+            finding(&mut out, file, f, paint);
         }
         if let (Some(targets), Some(checked)) = (&file.targets, &file.checked_profiles) {
             let targets = if targets.is_empty() {
@@ -43,13 +78,18 @@ pub fn render(report: &Report) -> String {
             }
         }
         let verdict = match file.verdict {
-            Verdict::Ship => "ship",
-            Verdict::Reject => "DO NOT SHIP",
-            Verdict::Unjudged => "no verdict: not validated (give --schema)",
+            Verdict::Ship => paint.paint(Paint::SHIP, "ship"),
+            Verdict::Reject => paint.paint(Paint::ERROR, "DO NOT SHIP"),
+            Verdict::Unjudged => "no verdict: not validated (give --schema)".to_string(),
+        };
+        let allowed = if file.allowed > 0 {
+            format!(" ({} allowed)", file.allowed)
+        } else {
+            String::new()
         };
         let _ = writeln!(
             out,
-            "{}: {} error(s), {} warning(s){} — {verdict}",
+            "{}: {} error(s), {} warning(s){allowed}{} — {verdict}",
             Shown(&file.path),
             file.errors,
             file.warnings,
@@ -67,12 +107,18 @@ pub fn render(report: &Report) -> String {
             .filter(|f| f.verdict == Verdict::Reject)
             .count();
         let _ = match report.verdict {
-            Verdict::Ship => writeln!(out, "verdict: ship ({} files)", report.files.len()),
+            Verdict::Ship => writeln!(
+                out,
+                "verdict: {} ({} files)",
+                paint.paint(Paint::SHIP, "ship"),
+                report.files.len()
+            ),
             Verdict::Unjudged => writeln!(out, "verdict: none (not validated)"),
             Verdict::Reject => {
                 writeln!(
                     out,
-                    "verdict: DO NOT SHIP ({rejected} of {} files rejected)",
+                    "verdict: {} ({rejected} of {} files rejected)",
+                    paint.paint(Paint::ERROR, "DO NOT SHIP"),
                     report.files.len()
                 )
             }
@@ -81,18 +127,25 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-fn finding(out: &mut String, file: &FileReport, f: &FindingOut) {
+fn finding(out: &mut String, file: &FileReport, f: &FindingOut, paint: Paint) {
     let l = &f.location;
-    let _ = writeln!(out, "{}[{}]: {}", f.severity, f.code, Shown(&f.message));
+    let _ = writeln!(
+        out,
+        "{}[{}]: {}",
+        paint.severity(f.severity),
+        f.code,
+        Shown(&f.message)
+    );
+    let arrow = paint.paint(Paint::ARROW, "-->");
     match (l.byte_start, l.byte_end, l.line, l.column) {
         (_, _, Some(line), Some(column)) => {
-            let _ = writeln!(out, "  --> {}:{line}:{column}", Shown(&file.path));
+            let _ = writeln!(out, "  {arrow} {}:{line}:{column}", Shown(&file.path));
         }
         (Some(s), Some(e), _, _) => {
-            let _ = writeln!(out, "  --> {} @ bytes {s}..{e}", Shown(&file.path));
+            let _ = writeln!(out, "  {arrow} {} @ bytes {s}..{e}", Shown(&file.path));
         }
         _ => {
-            let _ = writeln!(out, "  --> {}", Shown(&file.path));
+            let _ = writeln!(out, "  {arrow} {}", Shown(&file.path));
         }
     }
     let mut parts = Vec::new();

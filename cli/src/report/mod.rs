@@ -11,6 +11,7 @@ use chanval::{Finding, Severity};
 use serde::Serialize;
 
 use crate::Format;
+use crate::settings::Policy;
 
 /// The JSON output's version; bumped on any incompatible change.
 pub const REPORT_VERSION: u32 = 1;
@@ -59,6 +60,9 @@ pub struct FileReport {
     pub warnings: u32,
     /// Reporting stopped at `--max-findings`.
     pub truncated: bool,
+    /// Warnings left out because the policy allows their code (`--allow`, `chanval.toml`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub allowed: u32,
     pub findings: Vec<FindingOut>,
     /// The profiles the file targets (absent when the file could not be read that far).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,6 +105,11 @@ pub struct LocationOut {
     pub column: Option<usize>,
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 fn name(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
@@ -131,17 +140,43 @@ impl From<&Finding<'_>> for FindingOut {
 }
 
 impl FileReport {
-    pub fn new(
+    /// The report of `findings` as `policy` judges them: allowed warnings left out (and
+    /// counted), denied ones reported and counted as errors.
+    pub fn new(path: String, findings: &[Finding<'_>], truncated: bool, policy: &Policy) -> Self {
+        Self::located(path, findings, truncated, policy, |_| None)
+    }
+
+    /// [`FileReport::new`] with each finding placed at the line and column `at` gives (findings
+    /// about a TOML document).
+    pub fn located(
         path: String,
         findings: &[Finding<'_>],
         truncated: bool,
-        deny_warnings: bool,
+        policy: &Policy,
+        at: impl Fn(&Finding<'_>) -> Option<(usize, usize)>,
     ) -> Self {
-        let count = |s| {
-            u32::try_from(findings.iter().filter(|f| f.severity == s).count()).unwrap_or(u32::MAX)
-        };
-        let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
-        let reject = errors > 0 || truncated || (deny_warnings && warnings > 0);
+        let mut out = Vec::with_capacity(findings.len());
+        let (mut errors, mut warnings, mut allowed) = (0u32, 0u32, 0u32);
+        for f in findings {
+            match policy.judge(f.code, f.severity) {
+                None => allowed = allowed.saturating_add(1),
+                Some(severity) => {
+                    let counter = match severity {
+                        Severity::Error => &mut errors,
+                        Severity::Warning => &mut warnings,
+                    };
+                    *counter = counter.saturating_add(1);
+                    let mut shown = FindingOut::from(f);
+                    shown.severity = severity.name();
+                    if let Some((line, column)) = at(f) {
+                        shown.location.line = Some(line);
+                        shown.location.column = Some(column);
+                    }
+                    out.push(shown);
+                }
+            }
+        }
+        let reject = errors > 0 || truncated;
         Self {
             path,
             verdict: if reject {
@@ -152,7 +187,8 @@ impl FileReport {
             errors,
             warnings,
             truncated,
-            findings: findings.iter().map(FindingOut::from).collect(),
+            allowed,
+            findings: out,
             targets: None,
             checked_profiles: None,
             excluded_profiles: None,
@@ -190,6 +226,7 @@ impl FileReport {
             errors,
             warnings: self.warnings.saturating_add(other.warnings),
             truncated: self.truncated || other.truncated,
+            allowed: self.allowed.saturating_add(other.allowed),
             findings,
             ..self
         }
@@ -273,6 +310,13 @@ impl Report {
 
     /// Writes the report to stdout in `format`; returns the exit code its verdict means.
     pub fn emit(&self, format: Format) -> ExitCode {
+        let code = match self.verdict {
+            Verdict::Ship | Verdict::Unjudged => ExitCode::SUCCESS,
+            Verdict::Reject => ExitCode::from(1),
+        };
+        if crate::settings::get().quiet {
+            return code;
+        }
         let text = match format {
             Format::Human => human::render(self),
             Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
@@ -284,10 +328,7 @@ impl Report {
         // A closed stdout (`| head`) is not a reason to change the verdict.
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
-        match self.verdict {
-            Verdict::Ship | Verdict::Unjudged => ExitCode::SUCCESS,
-            Verdict::Reject => ExitCode::from(1),
-        }
+        code
     }
 }
 

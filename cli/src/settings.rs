@@ -1,0 +1,347 @@
+//! What every command shares: colour, `--quiet`, and the project's configuration file
+//! (`chanval.toml`), which holds the defaults of the gate's policy — warnings allowed or denied
+//! by code — so a team writes them once and every run (CI, pre-commit, a person) judges alike.
+//!
+//! Precedence: the command line, then the configuration file, then the built-in defaults.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use chanval::{Code, Severity};
+use clap::ValueEnum;
+use serde::Deserialize;
+
+use crate::files::{Failure, read_text};
+
+/// The configuration file's name, looked for in the current directory and its ancestors.
+pub const CONFIG_FILE: &str = "chanval.toml";
+
+/// When to colour human output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorChoice {
+    /// When the output is a terminal and `NO_COLOR` is not set.
+    #[default]
+    Auto,
+    /// Always, even into a file or a pipe.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `chanval.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    gate: GateConfig,
+    #[serde(default)]
+    output: OutputConfig,
+}
+
+/// `[gate]`: the policy's defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateConfig {
+    /// Warning codes not reported.
+    #[serde(default)]
+    allow: Vec<String>,
+    /// Warning codes that fail the gate like errors.
+    #[serde(default)]
+    deny: Vec<String>,
+    /// Every warning fails the gate.
+    #[serde(default)]
+    deny_warnings: bool,
+}
+
+/// `[output]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutputConfig {
+    color: Option<ColorChoice>,
+}
+
+#[derive(Debug, Default)]
+pub struct Settings {
+    /// Colour on standard output / standard error.
+    pub color_stdout: bool,
+    pub color_stderr: bool,
+    /// Nothing on standard output and no progress notes; errors still go to standard error.
+    pub quiet: bool,
+    config: Config,
+    /// Where the configuration came from, for messages.
+    config_path: Option<PathBuf>,
+}
+
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// The settings of this run (the defaults before [`init`]).
+pub fn get() -> &'static Settings {
+    SETTINGS.get_or_init(Settings::default)
+}
+
+/// Reads the configuration (`explicit`, else `chanval.toml` in the current directory or the
+/// nearest ancestor that has one, unless `no_config`) and fixes the settings of this run.
+pub fn init(
+    color: Option<ColorChoice>,
+    quiet: bool,
+    explicit: Option<&Path>,
+    no_config: bool,
+) -> Result<(), Failure> {
+    let config_path = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None if no_config => None,
+        None => find_config(),
+    };
+    let config = match &config_path {
+        Some(path) => {
+            let text = read_text(path, "configuration file")?;
+            toml::from_str::<Config>(&text).map_err(|e| {
+                let at = e.span().map_or(0, |s| s.start);
+                let before = text.get(..at).unwrap_or("");
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                Failure(format!(
+                    "configuration file {}:{line}:{column}: {}",
+                    path.display(),
+                    e.message()
+                ))
+            })?
+        }
+        None => Config::default(),
+    };
+    let choice = color.or(config.output.color).unwrap_or_default();
+    let settings = Settings {
+        color_stdout: use_color(choice, std::io::stdout().is_terminal()),
+        color_stderr: use_color(choice, std::io::stderr().is_terminal()),
+        quiet,
+        config,
+        config_path,
+    };
+    // Checked now, so a bad code in the file stops every command, not only the gating ones.
+    settings.policy(&GateArgs::default())?;
+    let _ = SETTINGS.set(settings);
+    Ok(())
+}
+
+fn find_config() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|dir| dir.join(CONFIG_FILE))
+        .find(|p| p.is_file())
+}
+
+/// `NO_COLOR` (any non-empty value) turns colour off unless it is asked for explicitly;
+/// `TERM=dumb` too.
+fn use_color(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            terminal
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        }
+    }
+}
+
+/// The policy flags of every command that judges: on top of the configuration file.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct GateArgs {
+    /// Fail on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// Do not report this warning (a code such as CV0409; repeatable). Errors cannot be
+    /// allowed: content with one fails on agents.
+    #[arg(long, value_name = "CODE")]
+    pub allow: Vec<String>,
+    /// Fail the gate on this warning as on an error (repeatable).
+    #[arg(long, value_name = "CODE")]
+    pub deny: Vec<String>,
+}
+
+/// How the gate judges findings: which warnings are left out and which fail it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    allowed: Vec<Code>,
+    denied: Vec<Code>,
+    deny_warnings: bool,
+}
+
+impl Policy {
+    /// The severity a finding of `code` counts with, or `None` when it is allowed (not
+    /// reported).
+    pub fn judge(&self, code: Code, severity: Severity) -> Option<Severity> {
+        match severity {
+            Severity::Error => Some(Severity::Error),
+            Severity::Warning if self.denied.contains(&code) || self.deny_warnings => {
+                Some(Severity::Error)
+            }
+            Severity::Warning if self.allowed.contains(&code) => None,
+            Severity::Warning => Some(Severity::Warning),
+        }
+    }
+}
+
+fn code(name: &str, from: &str) -> Result<Code, Failure> {
+    Code::ALL
+        .iter()
+        .copied()
+        .find(|c| c.as_str().eq_ignore_ascii_case(name.trim()))
+        .ok_or_else(|| {
+            Failure(format!(
+                "{from}: `{}` is not a diagnostic code (they look like CV0409; see docs/FINDINGS.md)",
+                chanval::Shown(name)
+            ))
+        })
+}
+
+impl Settings {
+    /// The policy of a run with `args`: the configuration's lists, with the command line's
+    /// codes moved to the list it names.
+    pub fn policy(&self, args: &GateArgs) -> Result<Policy, Failure> {
+        let file = self.config_path.as_ref().map_or_else(
+            || "configuration".to_string(),
+            |p| format!("configuration file `{}`", p.display()),
+        );
+        let mut policy = Policy {
+            deny_warnings: args.deny_warnings || self.config.gate.deny_warnings,
+            ..Policy::default()
+        };
+        let mut put = |name: &str, from: &str, allow: bool| -> Result<(), Failure> {
+            let c = code(name, from)?;
+            if allow && c.severity() == Severity::Error {
+                return Err(Failure(format!(
+                    "{from}: {c} ({}) is an error and cannot be allowed: content with it fails on \
+                     agents. Only warnings can be allowed",
+                    c.title()
+                )));
+            }
+            policy.allowed.retain(|&x| x != c);
+            policy.denied.retain(|&x| x != c);
+            if allow {
+                policy.allowed.push(c);
+            } else {
+                policy.denied.push(c);
+            }
+            Ok(())
+        };
+        let gate = &self.config.gate;
+        if let Some(both) = gate.allow.iter().find(|a| {
+            gate.deny
+                .iter()
+                .any(|d| d.trim().eq_ignore_ascii_case(a.trim()))
+        }) {
+            return Err(Failure(format!(
+                "{file}: `{}` is both allowed and denied in [gate]",
+                chanval::Shown(both)
+            )));
+        }
+        for a in &gate.allow {
+            put(a, &format!("{file}, [gate] allow"), true)?;
+        }
+        for d in &gate.deny {
+            put(d, &format!("{file}, [gate] deny"), false)?;
+        }
+        if let Some(both) = args.allow.iter().find(|a| {
+            args.deny
+                .iter()
+                .any(|d| d.trim().eq_ignore_ascii_case(a.trim()))
+        }) {
+            return Err(Failure(format!(
+                "`{}` is given to both --allow and --deny",
+                chanval::Shown(both)
+            )));
+        }
+        for a in &args.allow {
+            put(a, "--allow", true)?;
+        }
+        for d in &args.deny {
+            put(d, "--deny", false)?;
+        }
+        Ok(policy)
+    }
+}
+
+/// An informational note on standard error (`chanval: wrote …`), left out under `--quiet`.
+macro_rules! note {
+    ($($t:tt)*) => {
+        if !$crate::settings::get().quiet {
+            eprintln!($($t)*);
+        }
+    };
+}
+pub(crate) use note;
+
+/// A line of a command's output on standard output, left out under `--quiet`.
+macro_rules! say {
+    ($($t:tt)*) => {
+        if !$crate::settings::get().quiet {
+            println!($($t)*);
+        }
+    };
+}
+pub(crate) use say;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(allow: &[&str], deny: &[&str]) -> Settings {
+        Settings {
+            config: Config {
+                gate: GateConfig {
+                    allow: allow.iter().map(|s| s.to_string()).collect(),
+                    deny: deny.iter().map(|s| s.to_string()).collect(),
+                    deny_warnings: false,
+                },
+                output: OutputConfig::default(),
+            },
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn the_command_line_moves_a_code_between_the_files_lists() {
+        let s = settings(&["CV0409"], &["CV0110"]);
+        let p = s.policy(&GateArgs::default()).unwrap();
+        assert_eq!(
+            p.judge(Code::ALL[0], Severity::Error),
+            Some(Severity::Error)
+        );
+        let cv0409 = code("cv0409", "t").unwrap();
+        let cv0110 = code("CV0110", "t").unwrap();
+        assert_eq!(p.judge(cv0409, Severity::Warning), None);
+        assert_eq!(p.judge(cv0110, Severity::Warning), Some(Severity::Error));
+        let args = GateArgs {
+            deny: vec!["CV0409".into()],
+            allow: vec!["CV0110".into()],
+            ..GateArgs::default()
+        };
+        let p = s.policy(&args).unwrap();
+        assert_eq!(p.judge(cv0409, Severity::Warning), Some(Severity::Error));
+        assert_eq!(p.judge(cv0110, Severity::Warning), None);
+    }
+
+    #[test]
+    fn errors_cannot_be_allowed_and_unknown_codes_are_refused() {
+        let s = settings(&[], &[]);
+        let args = |a: &str| GateArgs {
+            allow: vec![a.into()],
+            ..GateArgs::default()
+        };
+        let e = s.policy(&args("CV0202")).unwrap_err().0;
+        assert!(
+            e.contains("CV0202") && e.contains("cannot be allowed"),
+            "{e}"
+        );
+        let e = s.policy(&args("CV9999")).unwrap_err().0;
+        assert!(e.contains("not a diagnostic code"), "{e}");
+        let e = settings(&["CV0409"], &["cv0409"])
+            .policy(&GateArgs::default())
+            .unwrap_err()
+            .0;
+        assert!(e.contains("both allowed and denied"), "{e}");
+    }
+}

@@ -1,0 +1,122 @@
+//! The repository's integrations run as documented: the GitHub Action's step script (with the
+//! inputs the action passes) and the pre-commit hooks' entries.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs the action's step as action.yml does; returns the exit code and `GITHUB_OUTPUT`.
+fn action(files: &str, sarif: &str, args: &str) -> (i32, String) {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let output = tmp.join(format!("github-output-{}", sarif.replace('/', "_")));
+    let _ = std::fs::remove_file(&output);
+    let status = Command::new("bash")
+        .arg(".github/gate.sh")
+        .current_dir(root())
+        .env("CHANVAL", env!("CARGO_BIN_EXE_chanval"))
+        .env(
+            "INPUT_SCHEMA",
+            if files.contains("fleet") {
+                "examples/fleet/schema.toml"
+            } else {
+                "examples/incident/schema.toml"
+            },
+        )
+        .env("INPUT_FILES", files)
+        .env("INPUT_ARGS", args)
+        .env("INPUT_SARIF", sarif)
+        .env("GITHUB_OUTPUT", &output)
+        .status()
+        .unwrap();
+    (
+        status.code().unwrap(),
+        std::fs::read_to_string(&output).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn the_action_refuses_the_incident_and_writes_sarif() {
+    let sarif = "target/action-incident.sarif";
+    let (code, outputs) = action("examples/incident/channel-291-v*.cvc", sarif, "");
+    assert_eq!(code, 1);
+    assert!(outputs.contains("verdict=reject"), "{outputs}");
+    assert!(outputs.contains(&format!("sarif={sarif}")), "{outputs}");
+    let log: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root().join(sarif)).unwrap()).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["ruleId"] == "CV0202"));
+}
+
+#[test]
+fn the_action_ships_the_fleet_and_passes_its_args() {
+    let (code, outputs) = action(
+        "examples/fleet/channel-100.cvc examples/fleet/channel-101.toml",
+        "",
+        "--deny-warnings",
+    );
+    assert_eq!(code, 0);
+    assert!(
+        outputs.contains("verdict=ship") && outputs.contains("sarif=\n"),
+        "{outputs}"
+    );
+    let (code, outputs) = action("examples/fleet/no-such-*.cvc", "", "");
+    assert_eq!(code, 2, "a pattern that matches nothing cannot run");
+    assert!(!outputs.contains("verdict=ship"), "{outputs}");
+}
+
+#[test]
+fn action_yml_runs_the_script_and_installs_the_cli() {
+    let yml = std::fs::read_to_string(root().join("action.yml")).unwrap();
+    assert!(yml.contains("$GITHUB_ACTION_PATH/.github/gate.sh"));
+    assert!(yml.contains("--path \"$GITHUB_ACTION_PATH/cli\""));
+    for input in ["schema", "files", "args", "sarif"] {
+        assert!(yml.contains(&format!("  {input}:\n")), "input {input}");
+        assert!(
+            yml.contains(&format!(
+                "INPUT_{}: ${{{{ inputs.{input} }}}}",
+                input.to_uppercase()
+            )),
+            "input {input} reaches the script"
+        );
+    }
+}
+
+#[test]
+fn every_pre_commit_hook_entry_is_a_chanval_command() {
+    let hooks = std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).unwrap();
+    let entries: Vec<&str> = hooks
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("entry: "))
+        .collect();
+    assert!(entries.len() >= 2, "{hooks}");
+    for entry in entries {
+        let mut words = entry.split_whitespace();
+        assert_eq!(words.next(), Some("chanval"), "{entry}");
+        let out = Command::new(env!("CARGO_BIN_EXE_chanval"))
+            .args(words)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "`{entry} --help` fails");
+    }
+    // Each hook gets the files pre-commit passes: both commands take several.
+    let out = Command::new(env!("CARGO_BIN_EXE_chanval"))
+        .current_dir(root())
+        .args([
+            "schema",
+            "check",
+            "examples/fleet/schema.toml",
+            "examples/fleet/schema.toml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
