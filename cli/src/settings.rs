@@ -21,12 +21,11 @@ pub const CONFIG_FILE: &str = "chanval.toml";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColorChoice {
-    /// When the output is a terminal and `NO_COLOR` is not set.
+    // auto: when the output is a terminal and NO_COLOR is not set. (No doc comments: clap
+    // then lists the values on one line in every command's help.)
     #[default]
     Auto,
-    /// Always, even into a file or a pipe.
     Always,
-    /// Never.
     Never,
 }
 

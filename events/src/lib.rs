@@ -1,5 +1,5 @@
 //! Events as JSON Lines: one event per line, the one format `chanval test` and replay read
-//! (docs/REPLAY.md describes it). A line is
+//! (docs/EVENTS.md describes it). A line is
 //!
 //! ```json
 //! {"template_type": "process_start", "profile": "sensor-7.12", "host": "ws-042",

@@ -15,6 +15,7 @@ mod regressions;
 mod rollout;
 #[cfg(feature = "store")]
 mod store;
+mod toml_docs;
 mod truncation;
 #[cfg(feature = "signing")]
 mod trust;

@@ -1,0 +1,93 @@
+//! docs/SCHEMA.md and docs/SOURCE.md describe every key the loaders accept. The keys are not
+//! listed here by hand: each table of a schema or source gets an unknown key, and the loader's
+//! own error lists the keys it expects — every one must appear in the document.
+
+use chanval::SchemaDoc;
+
+const SCHEMA_MD: &str = include_str!("../../docs/SCHEMA.md");
+const SOURCE_MD: &str = include_str!("../../docs/SOURCE.md");
+
+/// The keys an "unknown field `…`, expected one of `a`, `b`" (or "expected `a`") message lists.
+fn expected_keys(message: &str) -> Vec<String> {
+    let tail = message
+        .split_once("expected")
+        .map(|(_, t)| t)
+        .unwrap_or_else(|| panic!("no key list in: {message}"));
+    tail.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+fn assert_documented(doc: &str, name: &str, message: &str) {
+    let keys = expected_keys(message);
+    assert!(!keys.is_empty(), "{message}");
+    for key in keys {
+        // A key as `key`, a table as `[key]` or `[[key]]`, a value as `"key"`.
+        let forms = [
+            format!("`{key}`"),
+            format!("`[{key}]`"),
+            format!("`[[{key}]]`"),
+            format!("`\"{key}\"`"),
+        ];
+        assert!(
+            forms.iter().any(|f| doc.contains(f.as_str())),
+            "{name} does not describe `{key}` (from: {message})"
+        );
+    }
+}
+
+const SCHEMA: &str = r#"
+[[template_type]]
+id = 1
+name = "t"
+field = [ { name = "f", input = "bytes" } ]
+[[profile]]
+name = "p"
+supplies = [ { template_type = "t", inputs = 1 } ]
+"#;
+
+#[test]
+fn schema_md_describes_every_key_of_every_table() {
+    let cases = [
+        format!("{SCHEMA}\nbogus = 1\n"),
+        SCHEMA.replace("name = \"t\"", "name = \"t\"\nbogus = 1"),
+        SCHEMA.replace("input = \"bytes\"", "input = \"bytes\", bogus = 1"),
+        SCHEMA.replace("name = \"p\"", "name = \"p\"\nbogus = 1"),
+        SCHEMA.replace("inputs = 1", "inputs = 1, bogus = 1"),
+        format!("{SCHEMA}\n[budget]\nbogus = 1\n"),
+        // The values of the enumerations: input kinds and criterion kinds.
+        SCHEMA.replace("input = \"bytes\"", "input = \"bogus\""),
+        SCHEMA.replace(
+            "input = \"bytes\"",
+            "input = \"bytes\", criteria = [\"bogus\"]",
+        ),
+    ];
+    for text in cases {
+        let e = SchemaDoc::from_toml(&text).expect_err(&text);
+        assert!(e.message.contains("bogus"), "{}", e.message);
+        assert_documented(SCHEMA_MD, "docs/SCHEMA.md", &e.message);
+    }
+}
+
+#[test]
+fn source_md_describes_every_key_of_every_table() {
+    let doc = SchemaDoc::from_toml(SCHEMA).unwrap();
+    let source = "channel_id = 1\ncontent_version = 1\ntargets = [\"p\"]\n";
+    let instance = "[[instance]]\nid = 1\ntemplate_type = \"t\"\n";
+    let test = "[[test]]\ntemplate_type = \"t\"\n";
+    let cases = [
+        format!("{source}bogus = 1\n"),
+        format!("{source}{instance}bogus = 1\n"),
+        format!("{source}{instance}criteria.f = {{ bogus = 1 }}\n"),
+        format!("{source}{test}bogus = 1\n"),
+    ];
+    doc.with_schema(|schema| {
+        for text in &cases {
+            let e = chanval::source::build(text, schema).expect_err(text);
+            assert!(e.message.contains("bogus"), "{}", e.message);
+            assert_documented(SOURCE_MD, "docs/SOURCE.md", &e.message);
+        }
+    });
+}
