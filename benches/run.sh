@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo bench --bench validation 2>&1 | tee target/bench-validation.log | grep -E '^(allocations|[0-9]+ patterns)'
+# The gate's own paths at release scale (diff, build, schema loading, inspect; about 3 minutes).
+cargo bench --bench gate 2>&1 | tee target/bench-gate.log | grep -E '^gate' || true
 cargo bench --bench report 2>/dev/null
