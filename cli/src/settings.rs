@@ -263,11 +263,12 @@ impl Settings {
     }
 }
 
-/// An informational note on standard error (`chanval: wrote …`), left out under `--quiet`.
+/// An informational note on standard error (`chanval: wrote …`), left out under `--quiet`;
+/// control characters escaped, as in every line chanval prints.
 macro_rules! note {
     ($($t:tt)*) => {
         if !$crate::settings::get().quiet {
-            eprintln!($($t)*);
+            eprintln!("{}", chanval::Shown(&format!($($t)*)));
         }
     };
 }
@@ -277,11 +278,21 @@ pub(crate) use note;
 macro_rules! say {
     ($($t:tt)*) => {
         if !$crate::settings::get().quiet {
-            println!($($t)*);
+            println!("{}", chanval::Shown(&format!($($t)*)));
         }
     };
 }
 pub(crate) use say;
+
+/// A line on standard error that is part of the verdict (why nothing was written): printed
+/// even under `--quiet`, like errors. Every line these macros print quotes paths and names from
+/// the input, so each is shown with control characters escaped.
+macro_rules! tell {
+    ($($t:tt)*) => {
+        eprintln!("{}", chanval::Shown(&format!($($t)*)))
+    };
+}
+pub(crate) use tell;
 
 #[cfg(test)]
 mod tests {

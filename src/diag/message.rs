@@ -6,13 +6,16 @@ use super::code::Code;
 use super::finding::{Detail, FieldRef, Finding, Location, TypeRef};
 
 /// A name from a schema or a file, as messages show it: control characters (which could move a
-/// terminal's cursor, clear it, or start a forged line) escaped as `\u{..}`, the rest as is.
+/// terminal's cursor, clear it, or start a forged line) and the bidirectional-text overrides
+/// (which reorder what a reader sees, as in "Trojan Source") escaped as `\u{..}`, the rest as
+/// is.
 pub struct Shown<'a>(pub &'a str);
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in self.0.chars() {
-            if c.is_control() {
+            let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi {
                 write!(f, "\\u{{{:x}}}", u32::from(c))?;
             } else {
                 fmt::Write::write_char(f, c)?;
@@ -327,5 +330,21 @@ impl fmt::Display for Finding<'_> {
     /// `CODE severity: message`, without the location (reporters add it as they see fit).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}: {}", self.code, self.severity, self.message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shown;
+    use alloc::format;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_escaped() {
+        assert_eq!(format!("{}", Shown("a\x1b[2Jb\nc")), "a\\u{1b}[2Jb\\u{a}c");
+        assert_eq!(
+            format!("{}", Shown("x\u{202e}gpj.exe")),
+            "x\\u{202e}gpj.exe"
+        );
+        assert_eq!(format!("{}", Shown("ünïcode ok")), "ünïcode ok");
     }
 }

@@ -9,7 +9,7 @@ use super::Outcome;
 use crate::Format;
 use crate::files::{Failure, ensure_distinct, load_schema, located, read_text, write_atomically};
 use crate::report::{FileReport, Report};
-use crate::settings::{GateArgs, Policy, note};
+use crate::settings::{GateArgs, Policy, note, tell};
 
 /// Compile a content source (TOML) into a channel file: the whole gate (schema, contract for
 /// its targets, cost budget, exercise) and its rule tests run first; with an error nothing is
@@ -65,19 +65,19 @@ fn build(
         let source = match chanval::source::build(&text, schema) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!(
+                tell!(
                     "chanval: error: source {}",
                     chanval::Shown(&located(source_path, &e))
                 );
-                eprintln!("chanval: nothing written to `{}`", output.display());
+                tell!("chanval: nothing written to `{}`", output.display());
                 return Ok(ExitCode::from(1));
             }
         };
         let bytes = match encode(&source.content) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("chanval: error: source `{}`: {e}", source_path.display());
-                eprintln!("chanval: nothing written to `{}`", output.display());
+                tell!("chanval: error: source `{}`: {e}", source_path.display());
+                tell!("chanval: nothing written to `{}`", output.display());
                 return Ok(ExitCode::from(1));
             }
         };
@@ -102,7 +102,7 @@ fn build(
             let _ = Report::new("build", vec![report]).emit(format);
         }
         if errors || gated.is_err() {
-            eprintln!(
+            tell!(
                 "chanval: `{}` does not pass the gate; nothing written to `{}`",
                 source_path.display(),
                 output.display()

@@ -122,8 +122,8 @@ pub fn run(args: &Args) -> Outcome {
             ""
         }
     );
-    if !crate::settings::get().quiet {
-        print!("{out}");
+    for line in out.lines() {
+        crate::settings::say!("{line}");
     }
     Ok(ExitCode::SUCCESS)
 }

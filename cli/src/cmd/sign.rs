@@ -16,7 +16,7 @@ use super::keys::{SECRET_TAG, read_key};
 use crate::Format;
 use crate::files::{Failure, ensure_distinct, load_schema, read, read_text, write_atomically};
 use crate::report::{FileReport, Report};
-use crate::settings::{GateArgs, note};
+use crate::settings::{GateArgs, note, tell};
 
 /// Run the whole gate on a channel file for its targets and, only if it passes, sign it: the
 /// envelope carries the file's digest, each target's contract digest, the expiry and the
@@ -188,7 +188,7 @@ pub fn run(args: &Args) -> Outcome {
             Report::new("sign", vec![report]).emit(args.format);
         }
         let Some(gated) = gated else {
-            eprintln!(
+            tell!(
                 "chanval: `{}` did not pass the gate; not signed, nothing written",
                 args.file.display()
             );

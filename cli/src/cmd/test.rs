@@ -189,12 +189,19 @@ pub fn run(args: &Args) -> Outcome {
                     command: "test",
                     events: out,
                 };
-                say!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
+                // JSON escapes every control character itself.
+                if !crate::settings::get().quiet {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&report).unwrap_or_default()
+                    );
+                }
             }
-            _ => print!("{}", human(&events_name, &out)),
+            _ => {
+                for line in human(&events_name, &out).lines() {
+                    say!("{line}");
+                }
+            }
         }
         Ok(if bad_lines > 0 {
             ExitCode::from(1)

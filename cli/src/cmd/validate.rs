@@ -101,7 +101,12 @@ fn validate(
         let mut reports = Vec::with_capacity(files.len());
         for (i, path) in files.iter().enumerate() {
             if progress {
-                eprint!("\r\x1b[2K[{}/{}] {}", i + 1, files.len(), path.display());
+                eprint!(
+                    "\r\x1b[2K[{}/{}] {}",
+                    i + 1,
+                    files.len(),
+                    chanval::Shown(&path.display().to_string())
+                );
             }
             let bytes = read(path)?;
             // A content source (TOML) is built in memory, and its rule tests run on the result.
