@@ -135,6 +135,30 @@ pub fn template_type_named<'s>(schema: &Schema<'s>, name: &str) -> Option<&'s Te
     })
 }
 
+/// An input value as a reader holds it, borrowed: what [`resolve_into`] takes, so that a
+/// columnar reader (replay's Arrow path) resolves rows without copying them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputRef<'a> {
+    /// Text: the bytes of a bytes field.
+    Text(&'a str),
+    /// Raw bytes: the bytes of a bytes field.
+    Bytes(&'a [u8]),
+    /// A number: an unsigned or flags field.
+    Number(u64),
+}
+
+impl RawInput {
+    /// Borrowed.
+    #[must_use]
+    pub fn as_ref(&self) -> InputRef<'_> {
+        match self {
+            Self::Text(s) => InputRef::Text(s),
+            Self::Bytes(b) => InputRef::Bytes(b),
+            Self::Number(n) => InputRef::Number(*n),
+        }
+    }
+}
+
 /// Resolves an event of template type `template_type` for `profile` from its inputs by field
 /// name.
 ///
@@ -148,22 +172,54 @@ pub fn resolve<'i>(
 ) -> Result<Event, EventError> {
     let t = template_type_named(schema, template_type)
         .ok_or_else(|| EventError::UnknownTemplateType(template_type.to_string()))?;
+    let mut values = Vec::new();
+    resolve_into(
+        profile,
+        t,
+        inputs.into_iter().map(|(k, v)| (k, v.as_ref())),
+        &mut values,
+    )?;
+    Ok(Event {
+        template_type: t.id,
+        values: values
+            .iter()
+            .map(|v| match *v {
+                Value::Bytes(b) => EventValue::Bytes(b.to_vec()),
+                Value::Unsigned(n) => EventValue::Unsigned(n),
+                Value::Flags(n) => EventValue::Flags(n),
+            })
+            .collect(),
+    })
+}
+
+/// The event of template type `t` for `profile` from its inputs by field name, written into
+/// `values` (cleared first): one value per input the profile supplies, borrowing the inputs.
+/// The one resolution every reader uses ([`resolve`], rule tests, `chanval test`, replay from
+/// JSON Lines and from Parquet), so they cannot disagree on what an event means. Allocates
+/// nothing once `values` has grown to the profile's input count.
+///
+/// # Errors
+/// [`EventError`], naming what is wrong.
+pub fn resolve_into<'a, 'n>(
+    profile: &Profile<'_>,
+    t: &TemplateType<'_>,
+    inputs: impl IntoIterator<Item = (&'n str, InputRef<'a>)>,
+    values: &mut Vec<Value<'a>>,
+) -> Result<(), EventError> {
     let supply = profile
         .supply(t.id)
         .ok_or_else(|| EventError::NotSupplied {
             profile: profile.name.to_string(),
             template_type: t.name.to_string(),
         })?;
-    let mut values: Vec<EventValue> = supply
-        .inputs
-        .iter()
-        .map(|k| match k {
-            InputKind::Bytes => EventValue::Bytes(Vec::new()),
-            InputKind::Unsigned => EventValue::Unsigned(0),
-            InputKind::Flags => EventValue::Flags(0),
-        })
-        .collect();
-    let mut given = std::vec![false; values.len()];
+    values.clear();
+    values.extend(supply.inputs.iter().map(|k| match k {
+        InputKind::Bytes => Value::Bytes(&[]),
+        InputKind::Unsigned => Value::Unsigned(0),
+        InputKind::Flags => Value::Flags(0),
+    }));
+    // Which fields were given, as a bit set (no allocation).
+    let mut given = [0u64; 2];
     for (name, raw) in inputs {
         let index = t
             .fields
@@ -173,44 +229,45 @@ pub fn resolve<'i>(
                 template_type: t.name.to_string(),
                 field: name.to_string(),
             })?;
-        let (Some(slot), Some(seen)) = (values.get_mut(index), given.get_mut(index)) else {
+        let Some(slot) = values.get_mut(index) else {
             return Err(EventError::FieldNotSupplied {
                 profile: profile.name.to_string(),
                 field: name.to_string(),
                 supplied: supply.inputs.len(),
             });
         };
-        if *seen {
-            return Err(EventError::Repeated(name.to_string()));
+        // Past 128 fields (a schema `schema check` refuses, CV0407) repeats go unnoticed.
+        if let Some(seen) = given.get_mut(index / 64) {
+            let bit = 1u64 << (index % 64);
+            if *seen & bit != 0 {
+                return Err(EventError::Repeated(name.to_string()));
+            }
+            *seen |= bit;
         }
-        *seen = true;
         let kind = supply
             .inputs
             .get(index)
             .copied()
             .unwrap_or(InputKind::Bytes);
         *slot = match (kind, raw) {
-            (InputKind::Bytes, RawInput::Text(s)) => EventValue::Bytes(s.as_bytes().to_vec()),
-            (InputKind::Bytes, RawInput::Bytes(b)) => EventValue::Bytes(b.clone()),
-            (InputKind::Unsigned, RawInput::Number(n)) => EventValue::Unsigned(*n),
-            (InputKind::Flags, RawInput::Number(n)) => EventValue::Flags(*n),
+            (InputKind::Bytes, InputRef::Text(s)) => Value::Bytes(s.as_bytes()),
+            (InputKind::Bytes, InputRef::Bytes(b)) => Value::Bytes(b),
+            (InputKind::Unsigned, InputRef::Number(n)) => Value::Unsigned(n),
+            (InputKind::Flags, InputRef::Number(n)) => Value::Flags(n),
             (kind, raw) => {
                 return Err(EventError::WrongKind {
                     field: name.to_string(),
                     expected: expected(kind),
                     given: match raw {
-                        RawInput::Text(_) => "text",
-                        RawInput::Bytes(_) => "bytes",
-                        RawInput::Number(_) => "a number",
+                        InputRef::Text(_) => "text",
+                        InputRef::Bytes(_) => "bytes",
+                        InputRef::Number(_) => "a number",
                     },
                 });
             }
         };
     }
-    Ok(Event {
-        template_type: t.id,
-        values,
-    })
+    Ok(())
 }
 
 /// Hex digits to bytes (`{ hex = "…" }` and `{"hex": "…"}` in events).

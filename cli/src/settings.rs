@@ -37,6 +37,31 @@ pub struct Config {
     gate: GateConfig,
     #[serde(default)]
     output: OutputConfig,
+    #[serde(default)]
+    replay: ReplayConfig,
+}
+
+/// `[replay]`: the replay gate's defaults.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayConfig {
+    /// The largest share of its template type's events one instance may match (`"1%"`, 0.01).
+    pub max_match_rate: Option<RateToml>,
+    /// The largest rise of the file's alerts over the baseline's (`"50%"`, 0.5).
+    pub max_alert_increase: Option<RateToml>,
+    /// Instances meant to be broad.
+    #[serde(default)]
+    pub allow_broad: Vec<u32>,
+}
+
+/// A rate as a number (a fraction) or a percentage text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RateToml {
+    /// `0.01`.
+    Fraction(f64),
+    /// `"1%"`.
+    Text(String),
 }
 
 /// `[gate]`: the policy's defaults.
@@ -197,6 +222,11 @@ fn code(name: &str, from: &str) -> Result<Code, Failure> {
 }
 
 impl Settings {
+    /// The configuration file's `[replay]` table.
+    pub fn replay(&self) -> &ReplayConfig {
+        &self.config.replay
+    }
+
     /// The policy of a run with `args`: the configuration's lists, with the command line's
     /// codes moved to the list it names.
     pub fn policy(&self, args: &GateArgs) -> Result<Policy, Failure> {
@@ -307,6 +337,7 @@ mod tests {
                     deny_warnings: false,
                 },
                 output: OutputConfig::default(),
+                replay: ReplayConfig::default(),
             },
             ..Settings::default()
         }

@@ -170,17 +170,20 @@ impl RawEvent {
     }
 }
 
-/// The lines of a JSON Lines stream, numbered from 1: each an event or why not. Blank lines are
-/// skipped. A line longer than `max_line` bytes is an error and its bytes are dropped as they
-/// are read, so memory stays bounded whatever the input.
-pub struct Lines<R> {
+/// The raw lines of a JSON Lines stream, numbered from 1, trimmed, blank ones skipped: the text
+/// of each, or why it is not one. A line longer than `max_line` bytes is an error and its bytes
+/// are dropped as they are read, so memory stays bounded whatever the input. Decode each with
+/// [`parse_line`] (possibly on other threads: replay does); [`Lines`] does both.
+pub struct RawLines<R> {
     reader: R,
     line: u64,
     max_line: usize,
     buffer: Vec<u8>,
+    /// A read failed: the stream ends after reporting it (reading on would repeat it).
+    failed: bool,
 }
 
-impl<R: BufRead> Lines<R> {
+impl<R: BufRead> RawLines<R> {
     /// Lines of `reader`, at most [`MAX_LINE`] bytes each.
     pub fn new(reader: R) -> Self {
         Self::with_max_line(reader, MAX_LINE)
@@ -193,6 +196,7 @@ impl<R: BufRead> Lines<R> {
             line: 0,
             max_line,
             buffer: Vec::new(),
+            failed: false,
         }
     }
 
@@ -227,16 +231,22 @@ impl<R: BufRead> Lines<R> {
     }
 }
 
-impl<R: BufRead> Iterator for Lines<R> {
-    type Item = (u64, Result<RawEvent, LineError>);
+impl<R: BufRead> Iterator for RawLines<R> {
+    type Item = (u64, Result<String, LineError>);
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
         loop {
             let read = self.next_line();
             self.line += 1;
             let line = self.line;
             return match read {
-                Err(e) => Some((line, Err(LineError::Io(e.to_string())))),
+                Err(e) => {
+                    self.failed = true;
+                    Some((line, Err(LineError::Io(e.to_string()))))
+                }
                 Ok(None) => None,
                 Ok(Some(false)) => Some((line, Err(LineError::TooLong { max: self.max_line }))),
                 Ok(Some(true)) => {
@@ -252,10 +262,35 @@ impl<R: BufRead> Iterator for Lines<R> {
                     if text.is_empty() {
                         continue;
                     }
-                    Some((line, parse_line(text)))
+                    Some((line, Ok(text.to_string())))
                 }
             };
         }
+    }
+}
+
+/// The lines of a JSON Lines stream, numbered from 1: each an event or why not ([`RawLines`],
+/// each decoded with [`parse_line`]).
+pub struct Lines<R>(RawLines<R>);
+
+impl<R: BufRead> Lines<R> {
+    /// Lines of `reader`, at most [`MAX_LINE`] bytes each.
+    pub fn new(reader: R) -> Self {
+        Self(RawLines::new(reader))
+    }
+
+    /// Lines of `reader`, at most `max_line` bytes each.
+    pub fn with_max_line(reader: R, max_line: usize) -> Self {
+        Self(RawLines::with_max_line(reader, max_line))
+    }
+}
+
+impl<R: BufRead> Iterator for Lines<R> {
+    type Item = (u64, Result<RawEvent, LineError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (line, text) = self.0.next()?;
+        Some((line, text.and_then(|t| parse_line(&t))))
     }
 }
 

@@ -227,6 +227,15 @@ codes! {
     Recalled = "CV0619", Error, "content recalled";
     /// The validator rejected the content for the agent's profile.
     LoadRejected = "CV0620", Error, "rejected by the validator for this profile";
+
+    /// An instance matched a larger share of the replayed events than allowed.
+    TooBroad = "CV0701", Error, "instance matches too many replayed events";
+    /// The content raises more alerts on the replayed events than allowed over the baseline.
+    AlertIncrease = "CV0702", Error, "alert volume rises more than allowed";
+    /// The compiled program failed on a replayed event.
+    ReplayEvalError = "CV0703", Error, "evaluation error on a replayed event";
+    /// Replayed events that could not be read.
+    UnreadableEvents = "CV0704", Warning, "replayed events could not be read";
 }
 
 impl fmt::Display for Code {

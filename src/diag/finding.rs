@@ -113,6 +113,31 @@ pub enum Detail {
         /// The new file's.
         new: u64,
     },
+    /// An instance's matches among the replayed events of its template type, and the limit.
+    MatchRate {
+        /// Events the instance matched.
+        matches: u64,
+        /// Events of its template type replayed through it.
+        events: u64,
+        /// The largest share allowed, in parts per million.
+        limit_ppm: u64,
+    },
+    /// Alerts raised on the replayed events by the baseline and by the new content.
+    AlertVolume {
+        /// The baseline's (the content running now).
+        old: u64,
+        /// The new content's.
+        new: u64,
+        /// The largest increase allowed, in parts per million of `old`.
+        limit_ppm: u64,
+    },
+    /// Replayed events that could not be read, of all read.
+    Events {
+        /// Lines or rows that were not events.
+        unreadable: u64,
+        /// Lines or rows read.
+        total: u64,
+    },
 }
 
 /// One finding.

@@ -25,6 +25,28 @@ impl fmt::Display for Shown<'_> {
     }
 }
 
+/// `part` of `whole` in parts per million (0 of 0 is 0).
+fn ppm(part: u64, whole: u64) -> u64 {
+    if whole == 0 {
+        return 0;
+    }
+    let scaled = u128::from(part)
+        .saturating_mul(1_000_000)
+        .checked_div(u128::from(whole))
+        .unwrap_or(0);
+    u64::try_from(scaled).unwrap_or(u64::MAX)
+}
+
+/// Parts per million as a percentage with two decimals, without floating point (no_std).
+struct Percent(u64);
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hundredths = self.0 / 100;
+        write!(f, "{}.{:02} %", hundredths / 100, hundredths % 100)
+    }
+}
+
 /// The message of a finding (see [`Finding::message`]).
 pub struct Message<'f, 's>(pub(super) &'f Finding<'s>);
 
@@ -171,6 +193,57 @@ impl fmt::Display for Message<'_, '_> {
             (Code::ScratchTooSmall, Detail::Counts { expected, found }) => write!(
                 f,
                 "exercising this instance needs {expected} bytes of scratch; {found} were given"
+            ),
+            (
+                Code::TooBroad,
+                Detail::MatchRate {
+                    matches,
+                    events,
+                    limit_ppm,
+                },
+            ) => {
+                let id = loc.instance.map_or(0, |i| i.id);
+                write!(
+                    f,
+                    "instance {id} matches {matches} of {events} replayed events of "
+                )?;
+                ttype(f, loc)?;
+                write!(
+                    f,
+                    " ({}), above the limit of {}; if it is meant to be that broad, allow-list it \
+                     (--allow-broad {id})",
+                    Percent(ppm(matches, events)),
+                    Percent(limit_ppm)
+                )
+            }
+            (
+                Code::AlertIncrease,
+                Detail::AlertVolume {
+                    old,
+                    new,
+                    limit_ppm,
+                },
+            ) => {
+                f.write_str("on the replayed events ")?;
+                if loc.template_type.is_some() {
+                    f.write_str("of ")?;
+                    ttype(f, loc)?;
+                    f.write_str(" ")?;
+                }
+                write!(
+                    f,
+                    "the content raises {new} alerts where the baseline raises {old}, an increase \
+                     above the {} allowed",
+                    Percent(limit_ppm)
+                )
+            }
+            (Code::ReplayEvalError, Detail::Eval(e)) => {
+                write!(f, "a replayed event failed under profile `{profile}`: {e}")
+            }
+            (Code::UnreadableEvents, Detail::Events { unreadable, total }) => write!(
+                f,
+                "{unreadable} of {total} event lines or rows could not be read and were not \
+                 replayed (the report lists them; --strict makes this stop the replay)"
             ),
             (Code::ContentVersionNotIncreased, Detail::Versions { old, new }) => write!(
                 f,

@@ -564,11 +564,12 @@ impl<'s> Program<'s> {
 
     /// Whether the instance `id` of `template_type` matches `event`, through the program's
     /// index and matchers: `false` when the index would not send the event to it at all. What
-    /// the exercise step asks of the program, at the cost of one instance.
+    /// the exercise step asks of the program, and what replay times, at the cost of one
+    /// instance.
     ///
     /// # Errors
     /// As [`Self::evaluate`].
-    pub(crate) fn matches_instance(
+    pub fn matches_instance(
         &self,
         scratch: &mut Scratch,
         template_type: u16,

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod inspect;
 pub mod keygen;
 mod keys;
+pub mod replay;
 pub mod rollout;
 pub mod root;
 pub mod schema;

@@ -47,6 +47,9 @@ pub fn render(report: &Report) -> String {
 
 pub fn render_with(report: &Report, paint: Paint) -> String {
     let mut out = String::new();
+    if let Some(p) = &report.preface {
+        out.push_str(p);
+    }
     if let Some(d) = &report.diff {
         render_diff(&mut out, d);
     }

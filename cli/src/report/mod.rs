@@ -50,6 +50,12 @@ pub struct Report {
     pub files: Vec<FileReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<DiffOut>,
+    /// Only for `chanval replay`: what the content did on the replayed events (docs/REPLAY.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<serde_json::Value>,
+    /// Human output that comes before the findings (replay's tables); not serialized.
+    #[serde(skip)]
+    pub preface: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -305,6 +311,8 @@ impl Report {
             verdict,
             files,
             diff: None,
+            replay: None,
+            preface: None,
         }
     }
 

@@ -1,0 +1,683 @@
+//! `chanval replay`: recorded telemetry through new content (and the content running now),
+//! before it ships — what each instance matches, on how many hosts, what changes, what is
+//! slow — with the replay gate's thresholds. The work is `chanval_replay`'s; here: flags, files,
+//! progress and rendering.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chanval::{Schema, Shown};
+use chanval_replay::{
+    At, Comparison, Content, ContentError, Input, Options, ReplayError, Replayed, Tally,
+    Thresholds, compare, judge, replay,
+};
+use serde::Serialize;
+use serde_json::json;
+
+use super::Outcome;
+use crate::Format;
+use crate::files::{Failure, load_schema, located, read};
+use crate::report::{FileReport, Report};
+use crate::settings::{GateArgs, RateToml, tell};
+
+/// Replay recorded events (JSON Lines, or Parquet) through new content and, with --baseline,
+/// through the content running now: matches, match rate and distinct hosts per instance, what
+/// newly matches or stops matching, the change in alert volume, the slowest instances; and the
+/// replay gate (--max-match-rate, --max-alert-increase). Exit 0 ship, 1 reject, 2 could not run.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The schema (TOML).
+    #[arg(long)]
+    schema: PathBuf,
+    /// The new content: a channel file (signed or not) or a content source (TOML).
+    #[arg(long)]
+    content: PathBuf,
+    /// The content running now, to compare with.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// The profile of events that name none.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Fail when an instance matches more than this share of the replayed events of its
+    /// template type: `1%` or `0.01` (default: `[replay] max_match_rate` in chanval.toml, else
+    /// no limit).
+    #[arg(long, value_name = "RATE")]
+    max_match_rate: Option<String>,
+    /// Fail when the new content raises more alerts than the baseline by more than this:
+    /// `50%` or `0.5` (needs --baseline).
+    #[arg(long, value_name = "RATE")]
+    max_alert_increase: Option<String>,
+    /// An instance id meant to be broad: no match-rate limit for it (repeatable).
+    #[arg(long, value_name = "ID")]
+    allow_broad: Vec<u32>,
+    /// Stop at the first line or row that is not an event (exit 2) instead of counting it.
+    #[arg(long)]
+    strict: bool,
+    /// Worker threads (default: every core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Instances listed in each table of the human report.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    gate: GateArgs,
+    /// The events: JSON Lines files (`-` for standard input) and Parquet files (`.parquet`).
+    #[arg(required = true)]
+    events: Vec<PathBuf>,
+}
+
+/// A rate as written: `1%`, `0.5 %` or `0.01`.
+fn rate(text: &str, what: &str) -> Result<u64, Failure> {
+    let t = text.trim();
+    let (number, scale) = match t.strip_suffix('%') {
+        Some(n) => (n.trim(), 1e4),
+        None => (t, 1e6),
+    };
+    let value: f64 = number.parse().map_err(|_| {
+        Failure(format!(
+            "{what}: `{}` is not a rate; write a percentage (`1%`) or a fraction (`0.01`)",
+            Shown(text)
+        ))
+    })?;
+    if !(value.is_finite() && value >= 0.0) {
+        return Err(Failure(format!(
+            "{what}: `{}` is not a rate of 0 or more",
+            Shown(text)
+        )));
+    }
+    Ok((value * scale).round().min(u64::MAX as f64) as u64)
+}
+
+fn config_rate(r: Option<&RateToml>, what: &str) -> Result<Option<u64>, Failure> {
+    match r {
+        None => Ok(None),
+        Some(RateToml::Text(t)) => rate(t, what).map(Some),
+        Some(RateToml::Fraction(f)) => rate(&f.to_string(), what).map(Some),
+    }
+}
+
+fn thresholds(args: &Args) -> Result<Thresholds, Failure> {
+    let config = crate::settings::get().replay();
+    let from = "chanval.toml [replay]";
+    let mut allow_broad = config.allow_broad.clone();
+    allow_broad.extend(&args.allow_broad);
+    Ok(Thresholds {
+        max_match_rate_ppm: match &args.max_match_rate {
+            Some(r) => Some(rate(r, "--max-match-rate")?),
+            None => config_rate(
+                config.max_match_rate.as_ref(),
+                &format!("{from} max_match_rate"),
+            )?,
+        },
+        max_alert_increase_ppm: match &args.max_alert_increase {
+            Some(r) => Some(rate(r, "--max-alert-increase")?),
+            None => config_rate(
+                config.max_alert_increase.as_ref(),
+                &format!("{from} max_alert_increase"),
+            )?,
+        },
+        allow_broad,
+    })
+}
+
+/// The bytes of a channel file, building a source in memory when given one.
+fn content_bytes(path: &Path, schema: &Schema<'_>) -> Result<Vec<u8>, Failure> {
+    let bytes = read(path)?;
+    if bytes.starts_with(&chanval::MAGIC) {
+        return Ok(bytes);
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Failure(format!(
+            "`{}` is neither a channel file nor a UTF-8 content source",
+            path.display()
+        ))
+    })?;
+    let source = chanval::source::build(&text, schema)
+        .map_err(|e| Failure(format!("source {}", located(path, &e))))?;
+    chanval::encode(&source.content).map_err(|e| Failure(format!("`{}`: {e}", path.display())))
+}
+
+fn open_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, Failure> {
+    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(Failure("`-` (standard input) can be given once".into()));
+    }
+    paths
+        .iter()
+        .map(|p| {
+            let name = p.display().to_string();
+            if p.as_os_str() == "-" {
+                return Ok(Input::JsonLines {
+                    name: "-".into(),
+                    reader: Box::new(std::io::BufReader::new(std::io::stdin())),
+                });
+            }
+            let meta = std::fs::metadata(p).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Failure(format!("`{name}` does not exist")),
+                _ => Failure(format!("cannot read `{name}`: {e}")),
+            })?;
+            // Regular files only: a FIFO or a device could block or never end.
+            if !meta.is_file() {
+                return Err(Failure(format!(
+                    "`{name}` is not a regular file (give `-` for standard input)"
+                )));
+            }
+            let file = std::fs::File::open(p)
+                .map_err(|e| Failure(format!("cannot open `{name}`: {e}")))?;
+            if p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+            {
+                Ok(Input::Parquet { name, file })
+            } else {
+                Ok(Input::JsonLines {
+                    name,
+                    reader: Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
+                })
+            }
+        })
+        .collect()
+}
+
+pub fn run(args: &Args) -> Outcome {
+    let policy = crate::settings::get().policy(&args.gate)?;
+    let thresholds = thresholds(args)?;
+    if thresholds.max_alert_increase_ppm.is_some() && args.baseline.is_none() {
+        return Err(Failure(
+            "--max-alert-increase compares with the content running now: give it as --baseline"
+                .into(),
+        ));
+    }
+    let doc = load_schema(&args.schema)?;
+    doc.with_schema(|schema| {
+        // `Content` borrows the schema for as long as it lives; this one lives for the run.
+        let schema: &Schema<'_> = schema;
+        let default_profile = match &args.profile {
+            Some(name) => Some(schema.profile(name).map(|(i, _)| i).ok_or_else(|| {
+                Failure(format!(
+                    "the schema has no profile `{}`; it declares {}",
+                    Shown(name),
+                    schema
+                        .profiles
+                        .iter()
+                        .map(|p| p.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?),
+            None => None,
+        };
+        let new_bytes = content_bytes(&args.content, schema)?;
+        let old_bytes = args
+            .baseline
+            .as_deref()
+            .map(|p| content_bytes(p, schema))
+            .transpose()?;
+        let content_path = args.content.display().to_string();
+        let new = match Content::compile(schema, &new_bytes) {
+            Ok(c) => c,
+            Err(e) => return Ok(not_replayable(args, &content_path, &new_bytes, e, &policy)),
+        };
+        let old = match (&old_bytes, &args.baseline) {
+            (Some(bytes), Some(path)) => Some(Content::compile(schema, bytes).map_err(|e| {
+                Failure(format!(
+                    "the baseline `{}` cannot be replayed: {}",
+                    path.display(),
+                    match e {
+                        ContentError::Malformed(e) => format!("{} {e}", e.code()),
+                        ContentError::Rejected(f) => format!(
+                            "it does not pass the gate ({} finding(s); run `chanval validate`)",
+                            f.len()
+                        ),
+                    }
+                ))
+            })?),
+            _ => None,
+        };
+        let inputs = open_inputs(&args.events)?;
+        let jobs = args.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        );
+        let options = Options {
+            default_profile,
+            jobs,
+            strict: args.strict,
+        };
+        let mut contents = vec![&new];
+        if let Some(old) = &old {
+            contents.push(old);
+        }
+        let progress = AtomicU64::new(0);
+        let show_progress = args.format == Format::Human
+            && !crate::settings::get().quiet
+            && std::io::stderr().is_terminal();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let replayed = std::thread::scope(|scope| {
+            if show_progress {
+                let (progress, done) = (&progress, &done);
+                scope.spawn(move || {
+                    let bar = indicatif::ProgressBar::new_spinner();
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{spinner} replayed {human_pos} lines and rows ({per_sec}) {elapsed}",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                    );
+                    while !done.load(Ordering::Relaxed) {
+                        bar.set_position(progress.load(Ordering::Relaxed));
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    bar.finish_and_clear();
+                });
+            }
+            let r = replay(&contents, inputs, &options, &progress);
+            done.store(true, Ordering::Relaxed);
+            r
+        });
+        let replayed = match replayed {
+            Ok(r) => r,
+            Err(ReplayError::Strict(p)) => {
+                return Err(Failure(format!(
+                    "--strict: {} is not an event: {}",
+                    at(&args_inputs(args), p.at),
+                    p.message
+                )));
+            }
+        };
+        let new_tally = replayed.tallies.first().cloned().unwrap_or_default();
+        let old_tally = replayed.tallies.get(1);
+        let findings = judge(
+            &new,
+            &new_tally,
+            old_tally,
+            (replayed.unreadable, replayed.read),
+            &thresholds,
+        );
+        let comparison = match (&old, old_tally) {
+            (Some(old), Some(t)) => Some(compare((&new, &new_tally), (old, t))),
+            _ => None,
+        };
+        let file = FileReport::new(content_path.clone(), &findings, false, &policy)
+            .with_bytes(chanval::channel_file_bytes(&new_bytes).to_vec());
+        let mut report = Report::new("replay", vec![file]);
+        let view = View {
+            schema,
+            replayed: &replayed,
+            new: (&new, &new_tally, &content_path),
+            old: old.as_ref().zip(old_tally).map(|(c, t)| {
+                (
+                    c,
+                    t,
+                    args.baseline
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
+                )
+            }),
+            comparison: comparison.as_ref(),
+            thresholds: &thresholds,
+            names: args_inputs(args),
+        };
+        report.replay = Some(view.json());
+        report.preface = Some(view.human(args.top));
+        Ok(report.emit(args.format))
+    })
+}
+
+/// The report when the new content cannot be replayed: the gate's findings, or the parse
+/// error, as `validate` gives them (exit 1).
+fn not_replayable(
+    args: &Args,
+    path: &str,
+    bytes: &[u8],
+    e: ContentError<'_>,
+    policy: &crate::settings::Policy,
+) -> ExitCode {
+    let findings = match e {
+        ContentError::Malformed(e) => vec![chanval::Finding::structural(&e)],
+        ContentError::Rejected(f) => f,
+    };
+    let file = FileReport::new(path.to_string(), &findings, false, policy)
+        .with_bytes(chanval::channel_file_bytes(bytes).to_vec());
+    let code = Report::new("replay", vec![file]).emit(args.format);
+    tell!("chanval: `{path}` does not pass the gate; nothing was replayed");
+    code
+}
+
+fn args_inputs(args: &Args) -> Vec<String> {
+    args.events
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+fn at(names: &[String], at: At) -> String {
+    let name = |i: usize| names.get(i).map_or("?", String::as_str);
+    match at {
+        At::Line { input, line } => format!("{}:{line}", name(input)),
+        At::Row {
+            input,
+            row_group,
+            row,
+        } => format!("{} row group {row_group} row {row}", name(input)),
+    }
+}
+
+#[derive(Serialize)]
+struct ProblemOut {
+    input: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row_group: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row: Option<u64>,
+    message: String,
+}
+
+struct View<'v, 's> {
+    schema: &'v Schema<'s>,
+    replayed: &'v Replayed,
+    new: (&'v Content<'s>, &'v Tally, &'v str),
+    old: Option<(&'v Content<'s>, &'v Tally, String)>,
+    comparison: Option<&'v Comparison>,
+    thresholds: &'v Thresholds,
+    names: Vec<String>,
+}
+
+fn rate_of(matches: u64, events: u64) -> f64 {
+    if events == 0 {
+        0.0
+    } else {
+        matches as f64 / events as f64
+    }
+}
+
+impl View<'_, '_> {
+    fn type_name(&self, id: u16) -> Option<String> {
+        self.schema
+            .template_type(id)
+            .map(|(_, t)| t.name.to_string())
+    }
+
+    fn file_json(
+        &self,
+        content: &Content<'_>,
+        tally: &Tally,
+        path: &str,
+        which: usize,
+    ) -> serde_json::Value {
+        let mean = self.replayed.mean_ns.get(which);
+        let instances: Vec<serde_json::Value> = content
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(p, i)| {
+                let matches = tally.matches.get(p).copied().unwrap_or(0);
+                let events = tally.per_type.get(&i.template_type).map_or(0, |c| c.events);
+                let (hosts, estimated) = tally.hosts.get(p).map_or((0, false), |d| d.count());
+                json!({
+                    "id": i.id,
+                    "template_type_id": i.template_type,
+                    "template_type": self.type_name(i.template_type),
+                    "matches": matches,
+                    "events": events,
+                    "match_rate": rate_of(matches, events),
+                    "hosts": hosts,
+                    "hosts_estimated": estimated,
+                    "mean_ns": mean.and_then(|m| m.get(p).copied().flatten()),
+                })
+            })
+            .collect();
+        let per_type: Vec<serde_json::Value> = tally
+            .per_type
+            .iter()
+            .map(|(t, c)| {
+                json!({
+                    "template_type_id": t,
+                    "template_type": self.type_name(*t),
+                    "events": c.events,
+                    "matches": c.matches,
+                })
+            })
+            .collect();
+        json!({
+            "path": path,
+            "channel_id": content.channel_id,
+            "content_version": content.content_version,
+            "targets": content.targets,
+            "events": tally.events,
+            "not_targeted": tally.not_targeted,
+            "evaluation_errors": tally.error_count,
+            "per_type": per_type,
+            "instances": instances,
+        })
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let r = self.replayed;
+        let problems: Vec<ProblemOut> = r
+            .problems
+            .iter()
+            .map(|p| {
+                let (input, line, row_group, row) = match p.at {
+                    At::Line { input, line } => (input, Some(line), None, None),
+                    At::Row {
+                        input,
+                        row_group,
+                        row,
+                    } => (input, None, Some(row_group), Some(row)),
+                };
+                ProblemOut {
+                    input: self.names.get(input).cloned().unwrap_or_default(),
+                    line,
+                    row_group,
+                    row,
+                    message: p.message.clone(),
+                }
+            })
+            .collect();
+        let change = |c: &chanval_replay::InstanceChange| {
+            json!({
+                "id": c.id,
+                "template_type_id": c.template_type,
+                "template_type": self.type_name(c.template_type),
+                "old": c.old,
+                "new": c.new,
+            })
+        };
+        let comparison = self.comparison.map(|c| {
+            json!({
+                "old_total": c.old_total,
+                "new_total": c.new_total,
+                "newly_matching": c.newly_matching.iter().map(change).collect::<Vec<_>>(),
+                "stopped_matching": c.stopped_matching.iter().map(change).collect::<Vec<_>>(),
+                "per_type": c.per_type.iter().map(|t| json!({
+                    "template_type_id": t.template_type,
+                    "template_type": self.type_name(t.template_type),
+                    "old_events": t.old.events,
+                    "old_matches": t.old.matches,
+                    "new_events": t.new.events,
+                    "new_matches": t.new.matches,
+                })).collect::<Vec<_>>(),
+            })
+        });
+        json!({
+            "inputs": self.names,
+            "read": r.read,
+            "unreadable": r.unreadable,
+            "problems": problems,
+            "ignored_columns": r.ignored_columns.iter().map(|(i, c)| json!({
+                "input": self.names.get(*i),
+                "column": c,
+            })).collect::<Vec<_>>(),
+            "thresholds": {
+                "max_match_rate": self.thresholds.max_match_rate_ppm.map(|p| p as f64 / 1e6),
+                "max_alert_increase": self.thresholds.max_alert_increase_ppm.map(|p| p as f64 / 1e6),
+                "allow_broad": self.thresholds.allow_broad,
+            },
+            "content": self.file_json(self.new.0, self.new.1, self.new.2, 0),
+            "baseline": self.old.as_ref().map(|(c, t, p)| self.file_json(c, t, p, 1)),
+            "comparison": comparison,
+        })
+    }
+
+    fn human(&self, top: usize) -> String {
+        let mut out = String::new();
+        let r = self.replayed;
+        let (content, tally, path) = self.new;
+        let name = |t: u16| {
+            self.type_name(t)
+                .map_or_else(|| t.to_string(), |n| format!("`{}`", Shown(&n)))
+        };
+        let _ = writeln!(
+            out,
+            "replayed {} line(s) and row(s) from {} input(s) through `{}`: {} event(s) evaluated, {} of profiles it does not target, {} not events",
+            r.read,
+            self.names.len(),
+            Shown(path),
+            tally.events,
+            tally.not_targeted,
+            r.unreadable
+        );
+        for (t, c) in &tally.per_type {
+            let _ = writeln!(
+                out,
+                "  {}: {} events, {} alerts",
+                name(*t),
+                c.events,
+                c.matches
+            );
+        }
+        let mut ranked: Vec<usize> = (0..content.instances.len()).collect();
+        ranked.sort_by_key(|&p| std::cmp::Reverse(tally.matches.get(p).copied().unwrap_or(0)));
+        let _ = writeln!(out, "\nmost matches (`{}`):", Shown(path));
+        for &p in ranked.iter().take(top) {
+            let (Some(i), Some(&m)) = (content.instances.get(p), tally.matches.get(p)) else {
+                continue;
+            };
+            if m == 0 {
+                break;
+            }
+            let events = tally.per_type.get(&i.template_type).map_or(0, |c| c.events);
+            let (hosts, est) = tally.hosts.get(p).map_or((0, false), |d| d.count());
+            let _ = writeln!(
+                out,
+                "  instance {:>6} ({}): {m} matches, {:.3} % of its events, {}{hosts} host(s)",
+                i.id,
+                name(i.template_type),
+                rate_of(m, events) * 100.0,
+                if est { "~" } else { "" },
+            );
+        }
+        if tally.matches.iter().all(|&m| m == 0) {
+            let _ = writeln!(out, "  no instance matched");
+        }
+        if let Some(mean) = r.mean_ns.first() {
+            let mut slow: Vec<(usize, f64)> = mean
+                .iter()
+                .enumerate()
+                .filter_map(|(p, m)| m.map(|m| (p, m)))
+                .collect();
+            slow.sort_by(|a, b| b.1.total_cmp(&a.1));
+            if !slow.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\nslowest instances (mean time on sampled events of their type):"
+                );
+                for (p, ns) in slow.iter().take(top) {
+                    if let Some(i) = content.instances.get(*p) {
+                        let _ = writeln!(
+                            out,
+                            "  instance {:>6} ({}): {ns:.0} ns per event",
+                            i.id,
+                            name(i.template_type)
+                        );
+                    }
+                }
+            }
+        }
+        if let (Some(c), Some((_, _, old_path))) = (self.comparison, &self.old) {
+            let change = if c.old_total == 0 {
+                if c.new_total == 0 {
+                    "no change".to_string()
+                } else {
+                    "from none".to_string()
+                }
+            } else {
+                format!(
+                    "{:+.1} %",
+                    (c.new_total as f64 - c.old_total as f64) * 100.0 / c.old_total as f64
+                )
+            };
+            let _ = writeln!(
+                out,
+                "\nagainst the baseline `{}`: {} alerts -> {} ({change})",
+                Shown(old_path),
+                c.old_total,
+                c.new_total
+            );
+            for t in &c.per_type {
+                let _ = writeln!(
+                    out,
+                    "  {}: {} -> {} alerts",
+                    name(t.template_type),
+                    t.old.matches,
+                    t.new.matches
+                );
+            }
+            let list = |out: &mut String, title: &str, items: &[chanval_replay::InstanceChange]| {
+                if items.is_empty() {
+                    return;
+                }
+                let _ = writeln!(out, "  {title} ({}):", items.len());
+                for i in items.iter().take(top) {
+                    let show = |v: Option<u64>| v.map_or("absent".to_string(), |n| n.to_string());
+                    let _ = writeln!(
+                        out,
+                        "    instance {:>6} ({}): {} -> {}",
+                        i.id,
+                        name(i.template_type),
+                        show(i.old),
+                        show(i.new)
+                    );
+                }
+                if items.len() > top {
+                    let _ = writeln!(out, "    … and {} more", items.len() - top);
+                }
+            };
+            list(&mut out, "newly matching", &c.newly_matching);
+            list(&mut out, "no longer matching", &c.stopped_matching);
+        }
+        if !r.problems.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nnot events ({} in all; the first shown):",
+                r.unreadable
+            );
+            for p in r.problems.iter().take(top) {
+                let _ = writeln!(
+                    out,
+                    "  {}: {}",
+                    Shown(&at(&self.names, p.at)),
+                    Shown(&p.message)
+                );
+            }
+        }
+        for (i, c) in &r.ignored_columns {
+            let _ = writeln!(
+                out,
+                "note: column `{}` of `{}` names no field; ignored",
+                Shown(c),
+                Shown(self.names.get(*i).map_or("?", String::as_str))
+            );
+        }
+        out.push('\n');
+        out
+    }
+}

@@ -1,0 +1,652 @@
+//! The replay itself: one reader thread turns the inputs into bounded chunks (lines of JSON
+//! Lines, record batches of Parquet), worker threads resolve and evaluate them through every
+//! content file's compiled programs, each with its own tallies, and the tallies merge at the
+//! end. Memory is bounded by the chunk sizes and the queue between reader and workers, not by
+//! the inputs.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, mpsc};
+use std::time::Instant;
+
+use chanval::event::{EventValue, template_type_named};
+use chanval::{Schema, Scratch, Value};
+use chanval_events::{LineError, RawLines, parse_line};
+
+use crate::content::Content;
+use crate::distinct::host_hash;
+use crate::tally::{At, Tally};
+
+/// Problems kept with their position (all are counted).
+pub const MAX_PROBLEMS: usize = 100;
+/// A chunk of lines ends at this many lines…
+const CHUNK_LINES: usize = 2048;
+/// …or this many bytes, so that long lines cannot make chunks large.
+const CHUNK_BYTES: usize = 4 << 20;
+/// Rows per Parquet record batch.
+#[cfg(feature = "parquet")]
+const BATCH_ROWS: usize = 8192;
+/// Events kept per profile and template type to time each instance on after the replay.
+const SAMPLES: usize = 64;
+
+/// An input of events.
+pub enum Input {
+    /// JSON Lines (docs/EVENTS.md), from a file or standard input.
+    JsonLines {
+        /// How reports name it.
+        name: String,
+        /// The stream.
+        reader: Box<dyn BufRead + Send>,
+    },
+    /// A Parquet file (see [`crate::arrow`] for its columns).
+    #[cfg(feature = "parquet")]
+    Parquet {
+        /// How reports name it.
+        name: String,
+        /// The file.
+        file: std::fs::File,
+    },
+}
+
+impl Input {
+    /// How reports name the input.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        match self {
+            Self::JsonLines { name, .. } => name,
+            #[cfg(feature = "parquet")]
+            Self::Parquet { name, .. } => name,
+        }
+    }
+}
+
+/// How to replay.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The profile of events that name none (its index in the schema).
+    pub default_profile: Option<usize>,
+    /// Worker threads (at least 1).
+    pub jobs: usize,
+    /// Stop at the first event that cannot be read.
+    pub strict: bool,
+}
+
+/// An event that could not be read, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where.
+    pub at: At,
+    /// Why (the same words for a JSON line and a Parquet row).
+    pub message: String,
+}
+
+/// Why a replay stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayError {
+    /// `strict` and an event could not be read.
+    Strict(Problem),
+}
+
+/// What a replay counted.
+#[derive(Debug, Clone, Default)]
+pub struct Replayed {
+    /// The inputs' names, by index.
+    pub inputs: Vec<String>,
+    /// Lines and rows read (events and not).
+    pub read: u64,
+    /// Of those, not events.
+    pub unreadable: u64,
+    /// The first problems, in input order.
+    pub problems: Vec<Problem>,
+    /// One tally per content file, in the order given.
+    pub tallies: Vec<Tally>,
+    /// Per content file and instance: mean nanoseconds one sampled event of its template
+    /// type costs it (`None`: no sample of its type).
+    pub mean_ns: Vec<Vec<Option<f64>>>,
+    /// Parquet columns that name no field, by input.
+    pub ignored_columns: Vec<(usize, String)>,
+}
+
+enum Chunk {
+    Lines {
+        input: usize,
+        lines: Vec<(u64, Result<String, LineError>)>,
+    },
+    #[cfg(feature = "parquet")]
+    Batch {
+        input: usize,
+        row_group: usize,
+        first_row: u64,
+        fixed_type: Option<u16>,
+        batch: arrow_array::RecordBatch,
+    },
+    /// An input that could not be read at all.
+    Failed { at: At, message: String },
+}
+
+/// A resolved event's profile, template type and host.
+#[derive(Clone, Copy)]
+struct Resolved<'h> {
+    profile_index: usize,
+    template_type: u16,
+    host: Option<&'h str>,
+}
+
+#[derive(Default)]
+struct Worker {
+    tallies: Vec<Tally>,
+    read: u64,
+    unreadable: u64,
+    problems: Vec<Problem>,
+    /// Events kept for timing, by (profile index, template type).
+    samples: HashMap<(usize, u16), Vec<Vec<EventValue>>>,
+    ignored: Vec<(usize, String)>,
+}
+
+struct Shared<'r, 'c, 's> {
+    contents: &'r [&'r Content<'s>],
+    schema: &'s Schema<'s>,
+    options: &'r Options,
+    stop: AtomicBool,
+    progress: &'r AtomicU64,
+    strict_problem: Mutex<Option<Problem>>,
+    _c: std::marker::PhantomData<&'c ()>,
+}
+
+impl Worker {
+    fn problem(&mut self, shared: &Shared<'_, '_, '_>, at: At, message: String) {
+        self.unreadable = self.unreadable.saturating_add(1);
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(Problem {
+                at,
+                message: message.clone(),
+            });
+        }
+        if shared.options.strict {
+            shared.stop.store(true, Ordering::Relaxed);
+            if let Ok(mut first) = shared.strict_problem.lock() {
+                match &*first {
+                    Some(p) if p.at <= at => {}
+                    _ => *first = Some(Problem { at, message }),
+                }
+            }
+        }
+    }
+
+    /// Evaluates one resolved event through every content file.
+    fn event(
+        &mut self,
+        shared: &Shared<'_, '_, '_>,
+        scratch: &mut Scratch,
+        at: At,
+        event: Resolved<'_>,
+        values: &[Value<'_>],
+    ) {
+        let Resolved {
+            profile_index,
+            template_type,
+            host,
+        } = event;
+        let host = host.map(host_hash);
+        for (content, tally) in shared.contents.iter().zip(self.tallies.iter_mut()) {
+            let mut matched = 0u64;
+            let outcome = content.evaluate(scratch, profile_index, template_type, values, |p| {
+                matched = matched.saturating_add(1);
+                tally.matched(p, host);
+            });
+            match outcome {
+                Ok(Some(_)) => tally.event(template_type, matched),
+                Ok(None) => tally.not_targeted = tally.not_targeted.saturating_add(1),
+                Err(e) => tally.error(at, profile_index, e),
+            }
+        }
+        let kept = self
+            .samples
+            .entry((profile_index, template_type))
+            .or_default();
+        if kept.len() < SAMPLES {
+            kept.push(
+                values
+                    .iter()
+                    .map(|v| match *v {
+                        Value::Bytes(b) => EventValue::Bytes(b.to_vec()),
+                        Value::Unsigned(n) => EventValue::Unsigned(n),
+                        Value::Flags(n) => EventValue::Flags(n),
+                    })
+                    .collect(),
+            );
+        }
+    }
+
+    fn chunk(&mut self, shared: &Shared<'_, '_, '_>, scratch: &mut Scratch, chunk: Chunk) {
+        match chunk {
+            Chunk::Lines { input, lines } => {
+                for (line, text) in lines {
+                    self.read = self.read.saturating_add(1);
+                    let at = At::Line { input, line };
+                    let raw = match text.and_then(|t| parse_line(&t)) {
+                        Ok(raw) => raw,
+                        Err(e) => {
+                            self.problem(shared, at, e.to_string());
+                            continue;
+                        }
+                    };
+                    let mut values = Vec::with_capacity(raw.inputs.len());
+                    match resolve_line(shared, &raw, &mut values) {
+                        Ok((profile_index, template_type)) => self.event(
+                            shared,
+                            scratch,
+                            at,
+                            Resolved {
+                                profile_index,
+                                template_type,
+                                host: raw.host.as_deref(),
+                            },
+                            &values,
+                        ),
+                        Err(e) => self.problem(shared, at, e.to_string()),
+                    }
+                }
+            }
+            #[cfg(feature = "parquet")]
+            Chunk::Batch {
+                input,
+                row_group,
+                first_row,
+                fixed_type,
+                batch,
+            } => {
+                let rows = batch.num_rows();
+                let columns =
+                    match crate::arrow::BatchColumns::new(shared.schema, &batch, fixed_type) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            for row in 0..rows {
+                                self.read = self.read.saturating_add(1);
+                                let at = At::Row {
+                                    input,
+                                    row_group,
+                                    row: first_row.saturating_add(row as u64),
+                                };
+                                self.problem(shared, at, e.0.clone());
+                            }
+                            return;
+                        }
+                    };
+                for name in &columns.ignored {
+                    if !self.ignored.iter().any(|(i, n)| *i == input && n == name) {
+                        self.ignored.push((input, (*name).to_string()));
+                    }
+                }
+                let mut values = Vec::new();
+                for row in 0..rows {
+                    self.read = self.read.saturating_add(1);
+                    let at = At::Row {
+                        input,
+                        row_group,
+                        row: first_row.saturating_add(row as u64),
+                    };
+                    match columns.resolve(row, shared.options.default_profile, &mut values) {
+                        Ok(e) => self.event(
+                            shared,
+                            scratch,
+                            at,
+                            Resolved {
+                                profile_index: e.profile_index,
+                                template_type: e.template_type,
+                                host: e.host,
+                            },
+                            &values,
+                        ),
+                        Err(e) => self.problem(shared, at, e.to_string()),
+                    }
+                }
+            }
+            Chunk::Failed { at, message } => {
+                self.read = self.read.saturating_add(1);
+                self.problem(shared, at, message);
+            }
+        }
+    }
+}
+
+/// A decoded JSON line resolved into `values`: its profile index and template type. The order
+/// of the checks is the Arrow reader's (`BatchColumns::resolve`) — decoding, profile, template
+/// type, inputs — and the resolution is the same function, so a line and a row with the same
+/// values mean the same event or fail for the same reason.
+fn resolve_line<'v>(
+    shared: &Shared<'_, '_, '_>,
+    raw: &'v chanval_events::RawEvent,
+    values: &mut Vec<Value<'v>>,
+) -> Result<(usize, u16), LineError> {
+    use chanval::event::EventError;
+    let schema = shared.schema;
+    let profile_index = match raw.profile.as_deref() {
+        Some(name) => schema
+            .profile(name)
+            .map(|(i, _)| i)
+            .ok_or_else(|| LineError::Resolve(EventError::UnknownProfile(name.to_string())))?,
+        None => shared.options.default_profile.ok_or(LineError::NoProfile)?,
+    };
+    let profile = schema
+        .profiles
+        .get(profile_index)
+        .ok_or(LineError::NoProfile)?;
+    let t = template_type_named(schema, &raw.template_type).ok_or_else(|| {
+        LineError::Resolve(EventError::UnknownTemplateType(raw.template_type.clone()))
+    })?;
+    chanval::event::resolve_into(
+        profile,
+        t,
+        raw.inputs.iter().map(|(k, v)| (k.as_str(), v.as_ref())),
+        values,
+    )
+    .map_err(LineError::Resolve)?;
+    Ok((profile_index, t.id))
+}
+
+/// Reads every input into chunks for the workers, until the end or `stop`.
+fn read_inputs(shared: &Shared<'_, '_, '_>, inputs: Vec<Input>, send: &mpsc::SyncSender<Chunk>) {
+    for (index, input) in inputs.into_iter().enumerate() {
+        if shared.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        match input {
+            Input::JsonLines { reader, .. } => {
+                let mut lines = Vec::with_capacity(CHUNK_LINES);
+                let mut bytes = 0usize;
+                for (line, text) in RawLines::new(reader) {
+                    bytes = bytes.saturating_add(text.as_ref().map_or(0, String::len));
+                    lines.push((line, text));
+                    if lines.len() >= CHUNK_LINES || bytes >= CHUNK_BYTES {
+                        let full = std::mem::replace(&mut lines, Vec::with_capacity(CHUNK_LINES));
+                        bytes = 0;
+                        if send
+                            .send(Chunk::Lines {
+                                input: index,
+                                lines: full,
+                            })
+                            .is_err()
+                            || shared.stop.load(Ordering::Relaxed)
+                        {
+                            return;
+                        }
+                    }
+                }
+                if !lines.is_empty()
+                    && send
+                        .send(Chunk::Lines {
+                            input: index,
+                            lines,
+                        })
+                        .is_err()
+                {
+                    return;
+                }
+            }
+            #[cfg(feature = "parquet")]
+            Input::Parquet { name, file } => {
+                if read_parquet(shared, index, &name, file, send).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The template type a Parquet file's name or metadata gives all its rows.
+#[cfg(feature = "parquet")]
+fn file_template_type(
+    schema: &Schema<'_>,
+    name: &str,
+    metadata: &parquet::file::metadata::ParquetMetaData,
+) -> Option<u16> {
+    let from_metadata = metadata
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| {
+            kv.iter()
+                .find(|k| k.key == crate::arrow::TEMPLATE_TYPE)
+                .and_then(|k| k.value.clone())
+        });
+    let stem = std::path::Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned());
+    from_metadata
+        .into_iter()
+        .chain(stem)
+        .find_map(|n| template_type_named(schema, &n).map(|t| t.id))
+}
+
+/// Sends a Parquet file's record batches, row group by row group; `Err` when the workers are
+/// gone (stop).
+#[cfg(feature = "parquet")]
+fn read_parquet(
+    shared: &Shared<'_, '_, '_>,
+    input: usize,
+    name: &str,
+    file: std::fs::File,
+    send: &mpsc::SyncSender<Chunk>,
+) -> Result<(), ()> {
+    use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
+    let failed = |row_group: usize, row: u64, message: String| Chunk::Failed {
+        at: At::Row {
+            input,
+            row_group,
+            row,
+        },
+        message,
+    };
+    let metadata = match ArrowReaderMetadata::load(&file, Default::default()) {
+        Ok(m) => m,
+        Err(e) => {
+            return send
+                .send(failed(0, 0, format!("not a readable Parquet file: {e}")))
+                .map_err(|_| ());
+        }
+    };
+    let fixed_type = file_template_type(shared.schema, name, metadata.metadata());
+    for row_group in 0..metadata.metadata().num_row_groups() {
+        if shared.stop.load(Ordering::Relaxed) {
+            return Err(());
+        }
+        let reader = file.try_clone().map_err(|e| e.to_string()).and_then(|f| {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata.clone())
+                .with_row_groups(vec![row_group])
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(|e| e.to_string())
+        });
+        let reader = match reader {
+            Ok(r) => r,
+            Err(e) => {
+                send.send(failed(
+                    row_group,
+                    0,
+                    format!("cannot read row group {row_group}: {e}"),
+                ))
+                .map_err(|_| ())?;
+                continue;
+            }
+        };
+        let mut first_row = 0u64;
+        for batch in reader {
+            match batch {
+                Ok(batch) => {
+                    let rows = batch.num_rows() as u64;
+                    send.send(Chunk::Batch {
+                        input,
+                        row_group,
+                        first_row,
+                        fixed_type,
+                        batch,
+                    })
+                    .map_err(|_| ())?;
+                    first_row = first_row.saturating_add(rows);
+                }
+                Err(e) => {
+                    send.send(failed(
+                        row_group,
+                        first_row,
+                        format!("cannot decode row group {row_group} from row {first_row}: {e}"),
+                    ))
+                    .map_err(|_| ())?;
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Replays `inputs` through every file of `contents` (all gated against the same schema),
+/// counting into `progress` the lines and rows done as it goes.
+///
+/// # Errors
+/// [`ReplayError::Strict`] when `options.strict` and an event could not be read.
+pub fn replay(
+    contents: &[&Content<'_>],
+    inputs: Vec<Input>,
+    options: &Options,
+    progress: &AtomicU64,
+) -> Result<Replayed, ReplayError> {
+    let Some(first) = contents.first() else {
+        return Ok(Replayed::default());
+    };
+    let schema = first.schema();
+    let names: Vec<String> = inputs.iter().map(|i| i.name().to_string()).collect();
+    let shared = Shared {
+        contents,
+        schema,
+        options,
+        stop: AtomicBool::new(false),
+        progress,
+        strict_problem: Mutex::new(None),
+        _c: std::marker::PhantomData,
+    };
+    let jobs = options.jobs.max(1);
+    let (send, receive) = mpsc::sync_channel::<Chunk>(jobs.saturating_mul(2));
+    let receive = Mutex::new(receive);
+    let workers: Vec<Worker> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut worker = Worker {
+                        tallies: shared
+                            .contents
+                            .iter()
+                            .map(|c| Tally::new(c.instances.len()))
+                            .collect(),
+                        ..Worker::default()
+                    };
+                    let mut scratch = Scratch::new();
+                    loop {
+                        let next = receive.lock().ok().and_then(|r| r.recv().ok());
+                        let Some(chunk) = next else { break };
+                        if shared.stop.load(Ordering::Relaxed) {
+                            continue; // drain, so the reader is never blocked forever
+                        }
+                        let before = worker.read;
+                        worker.chunk(&shared, &mut scratch, chunk);
+                        shared
+                            .progress
+                            .fetch_add(worker.read.saturating_sub(before), Ordering::Relaxed);
+                    }
+                    worker
+                })
+            })
+            .collect();
+        read_inputs(&shared, inputs, &send);
+        drop(send);
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    if let Some(problem) = shared.strict_problem.lock().ok().and_then(|mut p| p.take()) {
+        return Err(ReplayError::Strict(problem));
+    }
+    let mut out = Replayed {
+        inputs: names,
+        tallies: contents
+            .iter()
+            .map(|c| Tally::new(c.instances.len()))
+            .collect(),
+        ..Replayed::default()
+    };
+    let mut samples: HashMap<(usize, u16), Vec<Vec<EventValue>>> = HashMap::new();
+    for w in workers {
+        out.read = out.read.saturating_add(w.read);
+        out.unreadable = out.unreadable.saturating_add(w.unreadable);
+        out.problems.extend(w.problems);
+        for (a, b) in out.tallies.iter_mut().zip(&w.tallies) {
+            a.merge(b);
+        }
+        for (key, kept) in w.samples {
+            let all = samples.entry(key).or_default();
+            all.extend(kept.into_iter().take(SAMPLES.saturating_sub(all.len())));
+        }
+        for ignored in w.ignored {
+            if !out.ignored_columns.contains(&ignored) {
+                out.ignored_columns.push(ignored);
+            }
+        }
+    }
+    // Workers finish in any order: the problems kept are the first by position, as on one
+    // thread.
+    out.problems.sort_by_key(|p| p.at);
+    out.problems.truncate(MAX_PROBLEMS);
+    out.ignored_columns.sort();
+    out.mean_ns = contents
+        .iter()
+        .map(|c| time_instances(c, &samples))
+        .collect();
+    Ok(out)
+}
+
+/// Each instance's mean time on the sampled events of its template type, under every profile
+/// that has samples and a program: the confirm step through the program's own matchers, as the
+/// agent runs it for that instance.
+fn time_instances(
+    content: &Content<'_>,
+    samples: &HashMap<(usize, u16), Vec<Vec<EventValue>>>,
+) -> Vec<Option<f64>> {
+    let borrowed: HashMap<(usize, u16), Vec<Vec<Value<'_>>>> = samples
+        .iter()
+        .map(|(k, events)| {
+            (
+                *k,
+                events
+                    .iter()
+                    .map(|e| e.iter().map(EventValue::as_value).collect())
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut scratch = Scratch::new();
+    content
+        .instances
+        .iter()
+        .map(|instance| {
+            let (mut nanos, mut events) = (0u128, 0u64);
+            for ((profile, ty), sample) in &borrowed {
+                if *ty != instance.template_type {
+                    continue;
+                }
+                let Some(program) = content.program(*profile) else {
+                    continue;
+                };
+                let start = Instant::now();
+                for values in sample {
+                    let _ = std::hint::black_box(program.matches_instance(
+                        &mut scratch,
+                        *ty,
+                        instance.id,
+                        values,
+                    ));
+                }
+                nanos = nanos.saturating_add(start.elapsed().as_nanos());
+                events = events.saturating_add(sample.len() as u64);
+            }
+            (events > 0).then(|| nanos as f64 / events as f64)
+        })
+        .collect()
+}
