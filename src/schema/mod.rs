@@ -14,6 +14,7 @@ use crate::limits::MAX_PROFILES;
 pub(crate) use toml::TypeName;
 #[cfg(feature = "std")]
 pub(crate) use toml::plain;
+#[cfg(feature = "std")]
 pub use toml::{SchemaDoc, TomlError};
 
 /// One input field of a template type.

@@ -103,7 +103,7 @@ fn file_uri(path: &Path, dir: bool) -> String {
     format!("file://{}", percent_encode(&s))
 }
 
-fn result(location: Value, f: &FindingOut, rule_index: usize) -> Value {
+fn result(location: Value, f: &FindingOut, rule_index: usize, file_len: Option<usize>) -> Value {
     let l = &f.location;
     let mut physical = json!({ "artifactLocation": location });
     if let Some(line) = l.line {
@@ -114,6 +114,9 @@ fn result(location: Value, f: &FindingOut, rule_index: usize) -> Value {
         physical["region"] = region;
     } else if let (Some(s), Some(e)) = (l.byte_start, l.byte_end) {
         physical["region"] = json!({ "byteOffset": s, "byteLength": e.saturating_sub(s) });
+    } else if let Some(len) = file_len {
+        // A finding about the file as a whole (alert volume, unreadable events): all of it.
+        physical["region"] = json!({ "byteOffset": 0, "byteLength": len });
     }
     let mut logical = Vec::new();
     if let Some(id) = l.instance_id {
@@ -269,9 +272,10 @@ pub fn render(report: &Report) -> Value {
         .iter()
         .flat_map(|file| {
             let location = artifact_location(&file.path, cwd.as_deref());
+            let len = file.bytes.as_ref().map(Vec::len);
             file.findings
                 .iter()
-                .map(move |f| result(location.clone(), f, rule_index(f.code)))
+                .map(move |f| result(location.clone(), f, rule_index(f.code), len))
         })
         .collect();
     let artifacts: Vec<Value> = report
