@@ -456,6 +456,70 @@ impl SchemaDoc {
         })
     }
 
+    /// The schema for the rest of the process: the document and the tables that borrow it are
+    /// leaked, once, so the schema is `'static`. For what lives as long as the process and
+    /// must own its schema — a DataFusion function registered in a session, a long-running
+    /// service — not for a command that loads a schema per run ([`Self::with_schema`]).
+    #[must_use]
+    pub fn leak(self) -> &'static Schema<'static> {
+        let doc: &'static Self = Box::leak(Box::new(self));
+        let fields: &'static [Vec<FieldDef<'static>>] = Vec::leak(
+            doc.types
+                .iter()
+                .map(|t| {
+                    t.fields
+                        .iter()
+                        .map(|f| FieldDef {
+                            name: &f.name,
+                            ..f.def
+                        })
+                        .collect()
+                })
+                .collect(),
+        );
+        let template_types: &'static [TemplateType<'static>] = Vec::leak(
+            doc.types
+                .iter()
+                .zip(fields)
+                .map(|(t, fields)| TemplateType {
+                    id: t.id,
+                    name: &t.name,
+                    fields,
+                })
+                .collect(),
+        );
+        let supplies: &'static [Vec<Supply<'static>>] = Vec::leak(
+            doc.profiles
+                .iter()
+                .map(|p| {
+                    p.supplies
+                        .iter()
+                        .map(|(id, inputs)| Supply {
+                            template_type: *id,
+                            inputs,
+                        })
+                        .collect()
+                })
+                .collect(),
+        );
+        let profiles: &'static [Profile<'static>] = Vec::leak(
+            doc.profiles
+                .iter()
+                .zip(supplies)
+                .map(|(p, supplies)| Profile {
+                    name: &p.name,
+                    criteria: p.criteria,
+                    supplies,
+                })
+                .collect(),
+        );
+        Box::leak(Box::new(Schema {
+            template_types,
+            profiles,
+            budget: doc.budget,
+        }))
+    }
+
     /// Where in the TOML text a schema finding is (line and column, from 1): its field, or the
     /// supply of its profile and template type, or its template type, or its profile. The
     /// finding's location is given by its parts: template type id, field index, profile.
