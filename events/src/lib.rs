@@ -50,7 +50,110 @@ struct LineJson {
     host: Option<String>,
     time: Option<Value>,
     #[serde(default)]
-    inputs: serde_json::Map<String, Value>,
+    inputs: Inputs,
+}
+
+/// The `inputs` object, decoded straight into its values (no intermediate JSON tree): each
+/// value an input, or why it is not one — judged per field after decoding, so that the error
+/// names the field.
+#[derive(Default)]
+struct Inputs(Vec<(String, Result<RawInput, String>)>);
+
+/// One input value.
+struct InputJson(Result<RawInput, String>);
+
+const NOT_AN_INPUT: &str = "an input is text, a number, or {\"hex\": \"…\"}";
+const NOT_HEX: &str = "an object input is {\"hex\": \"…\"}";
+const NOT_UNSIGNED: &str = "numbers are unsigned integers of at most 64 bits";
+
+impl<'de> Deserialize<'de> for InputJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = InputJson;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(NOT_AN_INPUT)
+            }
+            fn visit_str<E>(self, v: &str) -> Result<InputJson, E> {
+                Ok(InputJson(Ok(RawInput::Text(v.to_string()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<InputJson, E> {
+                Ok(InputJson(Ok(RawInput::Text(v))))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<InputJson, E> {
+                Ok(InputJson(Ok(RawInput::Number(v))))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<InputJson, E> {
+                Ok(InputJson(
+                    u64::try_from(v)
+                        .map(RawInput::Number)
+                        .map_err(|_| NOT_UNSIGNED.to_string()),
+                ))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<InputJson, E> {
+                Ok(InputJson(Err(NOT_UNSIGNED.to_string())))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<InputJson, E> {
+                Ok(InputJson(Err(NOT_AN_INPUT.to_string())))
+            }
+            fn visit_unit<E>(self) -> Result<InputJson, E> {
+                Ok(InputJson(Err(NOT_AN_INPUT.to_string())))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<InputJson, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(InputJson(Err(NOT_AN_INPUT.to_string())))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<InputJson, A::Error> {
+                let mut hex: Option<String> = None;
+                let mut other = false;
+                while let Some(key) = a.next_key::<String>()? {
+                    if key == "hex" && hex.is_none() {
+                        match a.next_value::<Value>()? {
+                            Value::String(h) => hex = Some(h),
+                            _ => other = true,
+                        }
+                    } else {
+                        let _ = a.next_value::<serde::de::IgnoredAny>()?;
+                        other = true;
+                    }
+                }
+                Ok(InputJson(match (hex, other) {
+                    (Some(h), false) => hex_bytes(&h).map(RawInput::Bytes),
+                    _ => Err(NOT_HEX.to_string()),
+                }))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Inputs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Inputs;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of inputs by field name")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Inputs, A::Error> {
+                let mut out = Vec::with_capacity(a.size_hint().unwrap_or(8));
+                while let Some((k, v)) = a.next_entry::<String, InputJson>()? {
+                    out.push((k, v.0));
+                }
+                // In name order, as the columns of a Parquet row are judged: the first problem
+                // of an event is the same in both forms.
+                out.sort_by(|x, y| x.0.cmp(&y.0));
+                Ok(Inputs(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// Why a line is not an event.
@@ -95,25 +198,6 @@ impl std::fmt::Display for LineError {
 
 impl std::error::Error for LineError {}
 
-fn raw_input(field: &str, v: &Value) -> Result<RawInput, LineError> {
-    let bad = |message: &str| LineError::BadInput {
-        field: field.to_string(),
-        message: message.to_string(),
-    };
-    match v {
-        Value::String(s) => Ok(RawInput::Text(s.clone())),
-        Value::Number(n) => n
-            .as_u64()
-            .map(RawInput::Number)
-            .ok_or_else(|| bad("numbers are unsigned integers of at most 64 bits")),
-        Value::Object(o) => match (o.len(), o.get("hex").and_then(Value::as_str)) {
-            (1, Some(hex)) => hex_bytes(hex).map(RawInput::Bytes).map_err(|m| bad(&m)),
-            _ => Err(bad("an object input is {\"hex\": \"…\"}")),
-        },
-        _ => Err(bad("an input is text, a number, or {\"hex\": \"…\"}")),
-    }
-}
-
 /// Decodes one line.
 ///
 /// # Errors
@@ -136,8 +220,12 @@ pub fn parse_line(line: &str) -> Result<RawEvent, LineError> {
     });
     let inputs = json
         .inputs
-        .iter()
-        .map(|(k, v)| raw_input(k, v).map(|r| (k.clone(), r)))
+        .0
+        .into_iter()
+        .map(|(k, v)| match v {
+            Ok(r) => Ok((k, r)),
+            Err(message) => Err(LineError::BadInput { field: k, message }),
+        })
         .collect::<Result<_, _>>()?;
     Ok(RawEvent {
         template_type,

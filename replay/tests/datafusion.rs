@@ -71,6 +71,7 @@ async fn the_sql_function_counts_what_replay_counts() {
                 default_profile: None,
                 jobs: 2,
                 strict: false,
+                time_instances: false,
             },
             &AtomicU64::new(0),
         )

@@ -43,6 +43,7 @@ fn run(contents: &[&Content<'_>], inputs: Vec<Input>, jobs: usize) -> Replayed {
         default_profile: None,
         jobs,
         strict: false,
+        time_instances: true,
     };
     replay(contents, inputs, &options, &AtomicU64::new(0)).unwrap()
 }
@@ -232,6 +233,7 @@ fn long_lines_are_bounded_and_strict_stops_at_the_first_problem() {
             default_profile: None,
             jobs: 2,
             strict: true,
+            time_instances: false,
         };
         let e = replay(&[&content], vec![jsonl(text)], &options, &AtomicU64::new(0)).unwrap_err();
         let chanval_replay::ReplayError::Strict(p) = e;

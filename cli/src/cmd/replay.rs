@@ -247,6 +247,7 @@ pub fn run(args: &Args) -> Outcome {
             default_profile,
             jobs,
             strict: args.strict,
+            time_instances: true,
         };
         let mut contents = vec![&new];
         if let Some(old) = &old {
