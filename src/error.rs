@@ -11,19 +11,31 @@ use thiserror::Error as ThisError;
 use crate::common::{CriterionKind, InputKind};
 
 /// A structural error: the file is not a well-formed channel file and parsing stopped.
+///
+/// `offset` and `len` are the byte range docs/FORMAT.md §13 assigns to the rejection: the field
+/// at fault, or for an item that does not fit, its first byte up to the end of what holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ThisError)]
 #[error("byte {offset}: {kind}")]
 pub struct Error {
     /// What is wrong.
     pub kind: ErrorKind,
-    /// Absolute offset, from the start of the file, of the item that is wrong. It is never
-    /// greater than the input's length; it equals the length when the input ends too early.
+    /// Absolute offset, from the start of the file, of the first byte at fault. It is never
+    /// greater than the input's length.
     pub offset: usize,
+    /// How many bytes from `offset` the fault covers (0 for an item that starts where its
+    /// container ends).
+    pub len: usize,
 }
 
 impl Error {
-    pub(crate) const fn new(kind: ErrorKind, offset: usize) -> Self {
-        Self { kind, offset }
+    pub(crate) const fn new(kind: ErrorKind, offset: usize, len: usize) -> Self {
+        Self { kind, offset, len }
+    }
+
+    /// One past the last byte at fault.
+    #[must_use]
+    pub const fn end(&self) -> usize {
+        self.offset.saturating_add(self.len)
     }
 }
 
@@ -31,14 +43,15 @@ impl Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ThisError)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// The input ends before the item named is complete.
-    #[error("input ends inside the {what}: {needed} byte(s) needed here, {available} left")]
+    /// The file ends before the item named (header, targets block, body or trailer) is
+    /// complete: the file is shorter than its header says, or than a header.
+    #[error("the file ends inside the {what}: {needed} byte(s) needed here, {available} left")]
     Truncated {
         /// The item being read.
         what: &'static str,
         /// Bytes the item needs from the error's offset.
         needed: u64,
-        /// Bytes the input (or the enclosing record) has left there.
+        /// Bytes the file has left there.
         available: u64,
     },
     /// The first four bytes are not `CHVL`.
@@ -117,22 +130,6 @@ pub enum ErrorKind {
         /// The rule broken.
         what: &'static str,
     },
-}
-
-impl ErrorKind {
-    /// How many bytes from the error's offset the problem covers, for reports: the bytes left
-    /// of a truncated item, the magic, the trailer, the trailing bytes, or else one byte.
-    #[must_use]
-    pub fn span_len(&self) -> usize {
-        let clamp = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-        match *self {
-            Self::Truncated { available, .. } => clamp(available),
-            Self::BadMagic | Self::ChecksumMismatch { .. } => 4,
-            Self::TrailingBytes(n) => n,
-            Self::UnsupportedVersion(_) => 2,
-            _ => 1,
-        }
-    }
 }
 
 /// Why an evaluation failed. The interpreter returns these instead of reading out of bounds.

@@ -170,10 +170,7 @@ impl<'s> Finding<'s> {
     #[must_use]
     pub fn structural(error: &Error) -> Self {
         let location = Location {
-            span: Some(Span::new(
-                error.offset,
-                error.offset.saturating_add(error.kind.span_len()),
-            )),
+            span: Some(Span::new(error.offset, error.end())),
             instance: None,
             template_type: None,
             field: None,

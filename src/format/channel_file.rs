@@ -139,6 +139,7 @@ pub fn parse_with_limits<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Channel
                     .unwrap_or(u64::MAX),
             },
             instances.offset(),
+            instances.rest().len(),
         ));
     }
     Ok(ChannelFile {
@@ -216,114 +217,152 @@ fn raw_header(input: &[u8]) -> nom::IResult<&[u8], RawHeader<'_>> {
         .parse(input)
 }
 
-/// Header, overall length, checksum and targets: everything but the records, in the order of
-/// docs/FORMAT.md §3.
-fn parse_frame<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Frame<'a>, Error> {
-    let at = |kind, offset| Error::new(kind, offset);
+/// Judges each header field as soon as its bytes exist, in the order of docs/FORMAT.md §3: the
+/// magic (as far as the file goes), the file length, then the fields in offset order. A header
+/// shorter than 32 bytes is a truncation only when no field present in it is wrong, so that a
+/// short file with a bad version is reported as a bad version (the cause), not as cut short.
+fn judge_header(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
+    let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+    let magic_len = bytes.len().min(MAGIC.len());
+    if bytes.get(..magic_len) != MAGIC.get(..magic_len) {
+        return Err(Error::new(ErrorKind::BadMagic, 0, magic_len));
+    }
     if bytes.len() > limits.max_file_len {
-        return Err(at(
+        return Err(Error::new(
             ErrorKind::LimitExceeded {
                 what: "file length",
-                value: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
-                limit: u64::try_from(limits.max_file_len).unwrap_or(u64::MAX),
+                value: to_u64(bytes.len()),
+                limit: to_u64(limits.max_file_len),
             },
             0,
+            bytes.len(),
         ));
     }
-    // The magic is checked on its own first, so that a short non-channel file is "not a channel
-    // file" rather than "truncated".
-    if let Some(magic) = bytes.get(..MAGIC.len()).or(Some(bytes))
-        && !MAGIC.starts_with(magic)
-    {
-        return Err(at(ErrorKind::BadMagic, 0));
-    }
-    let Ok((
-        rest,
-        (_, format_version, flags, channel_id, content_version, instance_count, body_len, last),
-    )) = raw_header(bytes)
-    else {
-        let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
-        return Err(at(
-            ErrorKind::Truncated {
-                what: "header",
-                needed: to_u64(HEADER_LEN),
-                available: to_u64(bytes.len()),
-            },
-            0,
-        ));
+    let u16_at = |at: usize| {
+        bytes
+            .get(at..)
+            .and_then(<[u8]>::first_chunk::<2>)
+            .map(|b| u16::from_le_bytes(*b))
     };
-    if format_version != FORMAT_VERSION && format_version != FORMAT_VERSION_1 {
-        return Err(at(ErrorKind::UnsupportedVersion(format_version), 4));
+    let u32_at = |at: usize| {
+        bytes
+            .get(at..)
+            .and_then(<[u8]>::first_chunk::<4>)
+            .map(|b| u32::from_le_bytes(*b))
+    };
+    let version = u16_at(4);
+    if let Some(v) = version
+        && v != FORMAT_VERSION
+        && v != FORMAT_VERSION_1
+    {
+        return Err(Error::new(ErrorKind::UnsupportedVersion(v), 4, 2));
     }
-    if flags != 0 {
-        return Err(at(
-            ErrorKind::ReservedNonZero {
-                what: "header flags",
-                value: u64::from(flags),
-            },
-            6,
-        ));
+    if let Some(flags) = u16_at(6)
+        && flags != 0
+    {
+        let kind = ErrorKind::ReservedNonZero {
+            what: "header flags",
+            value: u64::from(flags),
+        };
+        return Err(Error::new(kind, 6, 2));
     }
-    if instance_count > limits.max_instances {
-        return Err(at(
-            ErrorKind::LimitExceeded {
-                what: "instance count",
-                value: u64::from(instance_count),
-                limit: u64::from(limits.max_instances),
-            },
-            20,
-        ));
+    if let Some(count) = u32_at(20)
+        && count > limits.max_instances
+    {
+        let kind = ErrorKind::LimitExceeded {
+            what: "instance count",
+            value: u64::from(count),
+            limit: u64::from(limits.max_instances),
+        };
+        return Err(Error::new(kind, 20, 4));
     }
     let max_body = limits.max_file_len.saturating_sub(HEADER_LEN + TRAILER_LEN);
-    let body_len_usize = usize::try_from(body_len).unwrap_or(usize::MAX);
-    if body_len_usize > max_body {
-        return Err(at(
-            ErrorKind::LimitExceeded {
-                what: "body length",
-                value: u64::from(body_len),
-                limit: u64::try_from(max_body).unwrap_or(u64::MAX),
-            },
-            24,
-        ));
+    if let Some(body_len) = u32_at(24)
+        && usize::try_from(body_len).unwrap_or(usize::MAX) > max_body
+    {
+        let kind = ErrorKind::LimitExceeded {
+            what: "body length",
+            value: u64::from(body_len),
+            limit: to_u64(max_body),
+        };
+        return Err(Error::new(kind, 24, 4));
     }
     // Version 1 reserves the header's last four bytes; version 2 gives the first two of them
     // to the targets block's length and reserves the other two.
-    let (targets_len, reserved, reserved_at) = if format_version == FORMAT_VERSION_1 {
-        (0u16, last, 28)
-    } else {
-        let [t0, t1, r0, r1] = last.to_le_bytes();
-        (
-            u16::from_le_bytes([t0, t1]),
-            u32::from(u16::from_le_bytes([r0, r1])),
-            30,
-        )
+    match version {
+        Some(FORMAT_VERSION) => {
+            if let Some(targets_len) = u16_at(28)
+                && usize::from(targets_len) > MAX_TARGETS_LEN
+            {
+                let kind = ErrorKind::LimitExceeded {
+                    what: "targets block length",
+                    value: u64::from(targets_len),
+                    limit: MAX_TARGETS_LEN as u64,
+                };
+                return Err(Error::new(kind, 28, 2));
+            }
+            if let Some(reserved) = u16_at(30)
+                && reserved != 0
+            {
+                let kind = ErrorKind::ReservedNonZero {
+                    what: "header field at offset 30",
+                    value: u64::from(reserved),
+                };
+                return Err(Error::new(kind, 30, 2));
+            }
+        }
+        Some(_) => {
+            if let Some(reserved) = u32_at(28)
+                && reserved != 0
+            {
+                let kind = ErrorKind::ReservedNonZero {
+                    what: "header field at offset 28",
+                    value: u64::from(reserved),
+                };
+                return Err(Error::new(kind, 28, 4));
+            }
+        }
+        None => {}
+    }
+    if bytes.len() < HEADER_LEN {
+        let kind = ErrorKind::Truncated {
+            what: "header",
+            needed: to_u64(HEADER_LEN),
+            available: to_u64(bytes.len()),
+        };
+        return Err(Error::new(kind, 0, bytes.len()));
+    }
+    Ok(())
+}
+
+/// Header, overall length, checksum and targets: everything but the records, in the order of
+/// docs/FORMAT.md §3.
+fn parse_frame<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Frame<'a>, Error> {
+    judge_header(bytes, limits)?;
+    let Ok((
+        rest,
+        (_, format_version, _, channel_id, content_version, instance_count, body_len, last),
+    )) = raw_header(bytes)
+    else {
+        // judge_header checked that the 32 bytes are there.
+        return Err(Error::new(
+            ErrorKind::Truncated {
+                what: "header",
+                needed: HEADER_LEN as u64,
+                available: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+            },
+            0,
+            bytes.len(),
+        ));
     };
-    if usize::from(targets_len) > MAX_TARGETS_LEN {
-        return Err(at(
-            ErrorKind::LimitExceeded {
-                what: "targets block length",
-                value: u64::from(targets_len),
-                limit: MAX_TARGETS_LEN as u64,
-            },
-            28,
-        ));
-    }
-    if reserved != 0 {
-        return Err(at(
-            ErrorKind::ReservedNonZero {
-                what: if reserved_at == 28 {
-                    "header field at offset 28"
-                } else {
-                    "header field at offset 30"
-                },
-                value: u64::from(reserved),
-            },
-            reserved_at,
-        ));
-    }
+    let body_len_usize = usize::try_from(body_len).unwrap_or(usize::MAX);
+    let targets_len = if format_version == FORMAT_VERSION_1 {
+        0
+    } else {
+        usize::try_from(last & 0xffff).unwrap_or(usize::MAX)
+    };
     // body_len <= max_file_len - 36 and targets_len <= MAX_TARGETS_LEN, so these sums cannot
     // overflow; saturating anyway.
-    let targets_len = usize::from(targets_len);
     let trailer_at = HEADER_LEN
         .saturating_add(targets_len)
         .saturating_add(body_len_usize);
@@ -333,16 +372,15 @@ fn parse_frame<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Frame<'a>, Error>
     let body = cur.bytes(body_len_usize, "body")?;
     let stored = cur.u32("trailer")?;
     if bytes.len() > total {
-        return Err(at(
-            ErrorKind::TrailingBytes(bytes.len().saturating_sub(total)),
-            total,
-        ));
+        let extra = bytes.len().saturating_sub(total);
+        return Err(Error::new(ErrorKind::TrailingBytes(extra), total, extra));
     }
     let computed = bytes.get(..trailer_at).map_or(0, crc32c);
     if computed != stored {
-        return Err(at(
+        return Err(Error::new(
             ErrorKind::ChecksumMismatch { stored, computed },
             trailer_at,
+            TRAILER_LEN,
         ));
     }
     let targets = if format_version == FORMAT_VERSION_1 {

@@ -1,5 +1,6 @@
 //! Criteria: one per input field of an instance, encoded as a 4-byte head and a payload.
 
+use super::CRITERION_HEAD_LEN;
 use super::cursor::Cursor;
 use crate::common::{CriterionKind, FLAG_FOLD, PayloadSize, Span};
 use crate::error::{Error, ErrorKind};
@@ -207,53 +208,87 @@ pub(crate) fn framing_ok(mut bytes: &[u8], count: u16, max_pattern_len: u16) -> 
 }
 
 /// Decodes one criterion at the cursor, checking kind, flags and payload length: the path that
-/// names what is wrong, with its offset.
+/// names what is wrong, at the byte docs/FORMAT.md §13 assigns. The cursor holds the rest of the
+/// instance record, so a criterion that does not fit runs past its record (a length mismatch at
+/// its first byte), never past the file.
 pub(crate) fn decode<'a>(
     cur: &mut Cursor<'a>,
     field: u16,
     max_pattern_len: u16,
 ) -> Result<CriterionAt<'a>, Error> {
-    const WHAT: &str = "criterion (it runs past the end of its instance record)";
+    let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
     let start = cur.offset();
-    let code = cur.u8(WHAT)?;
-    let flags = cur.u8(WHAT)?;
-    let len = cur.u16(WHAT)?;
-    let at = |kind| Error::new(kind, start);
-    let kind = CriterionKind::from_code(code).ok_or(at(ErrorKind::UnknownCriterionKind(code)))?;
+    let left = cur.rest().len();
+    let past_record = |declared: usize| {
+        Error::new(
+            ErrorKind::LengthMismatch {
+                what: "criterion (it runs past the end of its instance record)",
+                declared: to_u64(declared),
+                found: to_u64(left),
+            },
+            start,
+            left,
+        )
+    };
+    let Some((&[code, flags, l0, l1], tail)) = cur.rest().split_first_chunk::<4>() else {
+        return Err(past_record(CRITERION_HEAD_LEN));
+    };
+    let len = u16::from_le_bytes([l0, l1]);
+    let kind = CriterionKind::from_code(code).ok_or(Error::new(
+        ErrorKind::UnknownCriterionKind(code),
+        start,
+        1,
+    ))?;
     if flags & !kind.allowed_flags() != 0 {
-        return Err(at(ErrorKind::BadCriterionFlags {
+        let error = ErrorKind::BadCriterionFlags {
             kind: kind.name(),
             flags,
             allowed: kind.allowed_flags(),
-        }));
+        };
+        return Err(Error::new(error, start.saturating_add(1), 1));
     }
+    let len_at = start.saturating_add(2);
     match kind.payload_size() {
         PayloadSize::Fixed(size, words) if len != size => {
-            return Err(at(ErrorKind::BadPayloadLength {
+            let error = ErrorKind::BadPayloadLength {
                 kind: kind.name(),
                 len,
                 expected: words,
-            }));
+            };
+            return Err(Error::new(error, len_at, 2));
         }
         PayloadSize::Pattern if len > max_pattern_len => {
-            return Err(at(ErrorKind::LimitExceeded {
+            let error = ErrorKind::LimitExceeded {
                 what: "pattern length",
                 value: u64::from(len),
                 limit: u64::from(max_pattern_len),
-            }));
+            };
+            return Err(Error::new(error, len_at, 2));
         }
         _ => {}
     }
-    let payload = cur.bytes(usize::from(len), WHAT)?;
+    let Some((payload, rest)) = tail.split_at_checked(usize::from(len)) else {
+        return Err(past_record(
+            CRITERION_HEAD_LEN.saturating_add(usize::from(len)),
+        ));
+    };
     // Kind and length were checked above, so `build` cannot refuse; if it did, say so.
-    let criterion = build(code, flags, payload).ok_or(at(ErrorKind::BadPayloadLength {
-        kind: kind.name(),
-        len,
-        expected: "the kind's size",
-    }))?;
+    let criterion = build(code, flags, payload).ok_or(Error::new(
+        ErrorKind::BadPayloadLength {
+            kind: kind.name(),
+            len,
+            expected: "the kind's size",
+        },
+        len_at,
+        2,
+    ))?;
+    let end = start
+        .saturating_add(CRITERION_HEAD_LEN)
+        .saturating_add(payload.len());
+    *cur = Cursor::new(rest, end);
     Ok(CriterionAt {
         field,
-        span: Span::new(start, cur.offset()),
+        span: Span::new(start, end),
         criterion,
     })
 }

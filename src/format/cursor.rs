@@ -43,6 +43,7 @@ impl<'a> Cursor<'a> {
                 available: to_u64(self.rest.len()),
             },
             self.offset,
+            self.rest.len(),
         )
     }
 
@@ -56,16 +57,6 @@ impl<'a> Cursor<'a> {
             }
             None => Err(self.truncated(N, what)),
         }
-    }
-
-    #[inline]
-    pub(crate) fn u8(&mut self, what: &'static str) -> Result<u8, Error> {
-        self.array::<1>(what).map(|[b]| b)
-    }
-
-    #[inline]
-    pub(crate) fn u16(&mut self, what: &'static str) -> Result<u16, Error> {
-        self.array(what).map(u16::from_le_bytes)
     }
 
     #[inline]

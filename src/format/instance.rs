@@ -61,18 +61,37 @@ impl<'a> Instance<'a> {
                 found: u64::try_from(end.saturating_sub(self.span.start)).unwrap_or(u64::MAX),
             },
             end,
+            criteria.cur.rest().len(),
         ))
     }
 }
 
-/// Decodes the instance record at the cursor: length, head, and the criteria as bytes.
+/// Decodes the instance record at the cursor: length, head, and the criteria as bytes. A record
+/// that does not fit in what is left of the body is a length mismatch at its first byte (the
+/// file's own length was checked before), never a truncation.
 pub(crate) fn decode<'a>(
     cur: &mut Cursor<'a>,
     limits: &Limits,
     index: u32,
 ) -> Result<Instance<'a>, Error> {
+    let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
     let start = cur.offset();
-    let record_len = cur.u32("instance record length")?;
+    let left = cur.rest().len();
+    let past_body = |declared: u64| {
+        Error::new(
+            ErrorKind::LengthMismatch {
+                what: "instance record (it runs past the end of the body)",
+                declared,
+                found: to_u64(left),
+            },
+            start,
+            left,
+        )
+    };
+    let Some((len, tail)) = cur.rest().split_first_chunk::<4>() else {
+        return Err(past_body(4));
+    };
+    let record_len = u32::from_le_bytes(*len);
     if record_len < RECORD_HEAD_LEN {
         return Err(Error::new(
             ErrorKind::LengthMismatch {
@@ -81,6 +100,7 @@ pub(crate) fn decode<'a>(
                 found: u64::from(RECORD_HEAD_LEN),
             },
             start,
+            4,
         ));
     }
     if record_len > limits.max_record_len {
@@ -91,17 +111,20 @@ pub(crate) fn decode<'a>(
                 limit: u64::from(limits.max_record_len),
             },
             start,
+            4,
         ));
     }
     // record_len <= max_record_len (1 MiB), which fits any usize of 32 bits or more.
-    let record_len = usize::try_from(record_len).unwrap_or(usize::MAX);
-    let record_offset = cur.offset();
-    let record = cur.bytes(record_len, "instance record")?;
-    let mut rc = Cursor::new(record, record_offset);
-    let id = rc.u32("instance record")?;
-    let template_type = rc.u16("instance record")?;
-    let count_offset = rc.offset();
-    let criterion_count = rc.u16("instance record")?;
+    let Some((record, after)) =
+        tail.split_at_checked(usize::try_from(record_len).unwrap_or(usize::MAX))
+    else {
+        return Err(past_body(u64::from(record_len).saturating_add(4)));
+    };
+    let Some((&[i0, i1, i2, i3, t0, t1, c0, c1], criteria)) = record.split_first_chunk::<8>()
+    else {
+        return Err(past_body(4)); // unreachable: record_len >= 8
+    };
+    let criterion_count = u16::from_le_bytes([c0, c1]);
     if criterion_count > limits.max_criteria {
         return Err(Error::new(
             ErrorKind::LimitExceeded {
@@ -109,17 +132,20 @@ pub(crate) fn decode<'a>(
                 value: u64::from(criterion_count),
                 limit: u64::from(limits.max_criteria),
             },
-            count_offset,
+            start.saturating_add(10),
+            2,
         ));
     }
+    let end = start.saturating_add(4).saturating_add(record.len());
+    *cur = Cursor::new(after, end);
     Ok(Instance {
         index,
-        id,
-        template_type,
+        id: u32::from_le_bytes([i0, i1, i2, i3]),
+        template_type: u16::from_le_bytes([t0, t1]),
         criterion_count,
-        span: Span::new(start, cur.offset()),
-        criteria: rc.rest(),
-        criteria_offset: rc.offset(),
+        span: Span::new(start, end),
+        criteria,
+        criteria_offset: start.saturating_add(12),
         max_pattern_len: limits.max_pattern_len,
     })
 }
@@ -208,6 +234,9 @@ impl<'a> Instances<'a> {
             return Ok(None);
         }
         if self.cur.is_empty() {
+            // The next record would start where the body ends: the same rule as a record that
+            // runs past the body (its first byte, up to the end of the body), said in the
+            // words of the count, which is the likelier mistake.
             return Err(Error::new(
                 ErrorKind::LengthMismatch {
                     what: "instance count (the body ends first)",
@@ -215,6 +244,7 @@ impl<'a> Instances<'a> {
                     found: u64::from(self.index),
                 },
                 self.cur.offset(),
+                0,
             ));
         }
         let instance = decode(&mut self.cur, &self.limits, self.index)?;

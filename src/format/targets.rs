@@ -65,18 +65,20 @@ impl<'a> Targets<'a> {
 
     /// Decodes and checks the targets block `block`, which starts at `offset` in the file.
     pub(crate) fn decode(block: &'a [u8], offset: usize) -> Result<Self, Error> {
-        let bad = |what, at| Error::new(ErrorKind::BadTarget { what }, at);
+        let bad = |what, at, len| Error::new(ErrorKind::BadTarget { what }, at, len);
         let span = Span::new(offset, offset.saturating_add(block.len()));
         let Some((&count, mut rest)) = block.split_first() else {
             return Err(bad(
                 "the targets block is empty; it starts with a count",
                 offset,
+                0,
             ));
         };
         if count == 0 {
             return Err(bad(
                 "a version-2 file names at least one target profile",
                 offset,
+                1,
             ));
         }
         if usize::from(count) > MAX_TARGETS {
@@ -87,6 +89,7 @@ impl<'a> Targets<'a> {
                     limit: MAX_TARGETS as u64,
                 },
                 offset,
+                1,
             ));
         }
         let names = rest;
@@ -94,10 +97,10 @@ impl<'a> Targets<'a> {
         let mut previous: Option<&[u8]> = None;
         for _ in 0..count {
             let Some((&len, tail)) = rest.split_first() else {
-                return Err(short_block(block, offset, at, 1));
+                return Err(short_block(rest, block, offset, at, 1));
             };
             if len == 0 {
-                return Err(bad("a target name is empty", at));
+                return Err(bad("a target name is empty", at, 1));
             }
             if usize::from(len) > MAX_TARGET_NAME_LEN {
                 return Err(Error::new(
@@ -107,22 +110,25 @@ impl<'a> Targets<'a> {
                         limit: MAX_TARGET_NAME_LEN as u64,
                     },
                     at,
+                    1,
                 ));
             }
             let Some((name, tail)) = tail.split_at_checked(usize::from(len)) else {
-                return Err(short_block(block, offset, at, 1 + usize::from(len)));
+                return Err(short_block(rest, block, offset, at, 1 + usize::from(len)));
             };
             let name_at = at.saturating_add(1);
             if let Some(i) = name.iter().position(|b| !(0x21..=0x7e).contains(b)) {
                 return Err(bad(
                     "a target name holds a byte outside printable ASCII (0x21..=0x7e)",
                     name_at.saturating_add(i),
+                    1,
                 ));
             }
             if previous.is_some_and(|p| p >= name) {
                 return Err(bad(
                     "target names must be sorted (bytewise) and unique",
                     name_at,
+                    name.len(),
                 ));
             }
             previous = Some(name);
@@ -137,6 +143,7 @@ impl<'a> Targets<'a> {
                     found: u64::try_from(at.saturating_sub(offset)).unwrap_or(u64::MAX),
                 },
                 at,
+                rest.len(),
             ));
         }
         Ok(Self { names, count, span })
@@ -146,7 +153,7 @@ impl<'a> Targets<'a> {
 /// The names run past the declared block: its length and its names disagree. (The file itself
 /// is long enough: its length was checked first, so this is not a truncation.) `found` is the
 /// length the names need up to the end of the one at `at`, which needs `needed` bytes.
-fn short_block(block: &[u8], offset: usize, at: usize, needed: usize) -> Error {
+fn short_block(rest: &[u8], block: &[u8], offset: usize, at: usize, needed: usize) -> Error {
     let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
     Error::new(
         ErrorKind::LengthMismatch {
@@ -155,6 +162,7 @@ fn short_block(block: &[u8], offset: usize, at: usize, needed: usize) -> Error {
             found: to_u64(at.saturating_sub(offset).saturating_add(needed)),
         },
         at,
+        rest.len(),
     )
 }
 

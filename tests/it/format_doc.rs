@@ -151,41 +151,57 @@ fn each_documented_rule_is_enforced_with_its_code() {
         let crc = crc32c(&b[..n]);
         b[n..].copy_from_slice(&crc.to_le_bytes());
     };
-    // (rule, byte to overwrite, new value, expected code, expected offset)
+    // (rule, byte to overwrite, new value, expected code, offset and length of the range)
     let cases = [
-        ("magic", 0, b'X', "CV0002", 0),
-        ("version", 4, 3, "CV0003", 4),
-        ("header flags", 6, 1, "CV0004", 6),
-        ("reserved", 30, 1, "CV0004", 30),
-        ("targets_len limit", 29, 0x20, "CV0005", 28),
-        ("instance count limit", 23, 0x7f, "CV0005", 20),
-        ("no target", 32, 0, "CV0012", 32),
-        ("target count limit", 32, 65, "CV0005", 32),
-        ("empty target name", 33, 0, "CV0012", 33),
-        ("unprintable target byte", 36, b' ', "CV0012", 36),
-        ("targets block longer than its names", 33, 6, "CV0006", 40),
-        ("targets run past the block", 33, 8, "CV0006", 33),
-        ("record_len below head", 41, 7, "CV0006", 41),
-        ("unknown kind", 53, 7, "CV0007", 53),
-        ("wildcard payload", 55, 1, "CV0008", 53),
-        ("fold on a range", 67, 1, "CV0011", 66),
-        ("undefined glob flag", 58, 3, "CV0011", 57),
-        ("range payload length", 68, 8, "CV0008", 66),
-        ("criterion count", 51, 2, "CV0006", 66),
-        ("instance count", 20, 2, "CV0006", 86),
+        ("magic", 0, b'X', "CV0002", 0, 4),
+        ("version", 4, 3, "CV0003", 4, 2),
+        ("header flags", 6, 1, "CV0004", 6, 2),
+        ("reserved", 30, 1, "CV0004", 30, 2),
+        ("targets_len limit", 29, 0x20, "CV0005", 28, 2),
+        ("instance count limit", 23, 0x7f, "CV0005", 20, 4),
+        ("body length limit", 27, 0x7f, "CV0005", 24, 4),
+        ("no target", 32, 0, "CV0012", 32, 1),
+        ("target count limit", 32, 65, "CV0005", 32, 1),
+        ("empty target name", 33, 0, "CV0012", 33, 1),
+        ("target name length limit", 33, 65, "CV0005", 33, 1),
+        ("unprintable target byte", 36, b' ', "CV0012", 36, 1),
+        (
+            "targets block longer than its names",
+            33,
+            6,
+            "CV0006",
+            40,
+            1,
+        ),
+        ("targets run past the block", 33, 8, "CV0006", 33, 8),
+        ("record_len below head", 41, 7, "CV0006", 41, 4),
+        ("record_len past the body", 41, 42, "CV0006", 41, 45),
+        ("criterion count limit", 52, 1, "CV0005", 51, 2),
+        ("unknown kind", 53, 7, "CV0007", 53, 1),
+        ("wildcard payload", 55, 1, "CV0008", 55, 2),
+        ("fold on a range", 67, 1, "CV0011", 67, 1),
+        ("undefined glob flag", 58, 3, "CV0011", 58, 1),
+        ("range payload length", 68, 8, "CV0008", 68, 2),
+        ("glob past its record", 59, 30, "CV0006", 57, 29),
+        ("criterion count", 51, 2, "CV0006", 66, 20),
+        ("instance count", 20, 2, "CV0006", 86, 0),
     ];
-    for (name, at, value, code, offset) in cases {
+    for (name, at, value, code, offset, len) in cases {
         let mut b = good.clone();
         b[at] = value;
         fix_crc(&mut b);
         let e = parse(&b).unwrap_err();
-        assert_eq!((e.code().as_str(), e.offset), (code, offset), "{name}: {e}");
+        assert_eq!(
+            (e.code().as_str(), e.offset, e.len),
+            (code, offset, len),
+            "{name}: {e}"
+        );
     }
     let mut b = good.clone();
     b[60] ^= 1;
     let e = parse(&b).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::ChecksumMismatch { .. }), "{e}");
-    assert_eq!(e.offset, 86);
+    assert_eq!((e.offset, e.len), (86, 4));
     // Two targets out of order: "b" before "a".
     let mut b = good[..32].to_vec();
     b[24] = 0;
@@ -195,8 +211,16 @@ fn each_documented_rule_is_enforced_with_its_code() {
     let crc = crc32c(&b);
     b.extend_from_slice(&crc.to_le_bytes());
     let e = parse(&b).unwrap_err();
-    assert_eq!((e.code().as_str(), e.offset), ("CV0012", 36), "{e}");
+    assert_eq!(
+        (e.code().as_str(), e.offset, e.len),
+        ("CV0012", 36, 1),
+        "{e}"
+    );
     let mut b = good.clone();
     b.push(0);
-    assert_eq!(parse(&b).unwrap_err().kind, ErrorKind::TrailingBytes(1));
+    let e = parse(&b).unwrap_err();
+    assert_eq!(
+        (e.kind, e.offset, e.len),
+        (ErrorKind::TrailingBytes(1), 90, 1)
+    );
 }

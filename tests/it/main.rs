@@ -5,6 +5,7 @@
 mod corpus;
 mod findings_doc;
 mod format_doc;
+mod format_precision;
 mod fuzz_smoke;
 mod incident;
 mod interpreter;
