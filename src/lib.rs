@@ -140,7 +140,9 @@ pub use diag::{
 pub use error::{Error, ErrorKind, EvalError};
 #[cfg(feature = "alloc")]
 pub use eval::CompiledGlob;
-pub use eval::{Cost, Value, criterion_cost, glob_cost, glob_match, matches_everything};
+pub use eval::{
+    Cost, GlobFacts, Value, criterion_cost, glob_cost, glob_facts, glob_match, matches_everything,
+};
 pub use format::{
     CRITERION_HEAD_LEN, ChannelFile, Criteria, Criterion, CriterionAt, FORMAT_VERSION,
     FORMAT_VERSION_1, HEADER_LEN, Header, Instance, Instances, MAGIC, RECORD_HEAD_LEN, TRAILER_LEN,
@@ -160,8 +162,8 @@ pub use schema::{
 #[cfg(feature = "std")]
 pub use schema::{SchemaDoc, TomlError};
 pub use validate::{
-    Rejected, Validated, Validator, check_schema, check_schema_bounded, exercise_scratch_len,
-    targeted,
+    Refused, Rejected, Validated, Validator, check_schema, check_schema_bounded,
+    exercise_scratch_len, targeted,
 };
 
 #[cfg(feature = "alloc")]

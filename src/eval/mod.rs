@@ -9,7 +9,7 @@ mod glob;
 
 #[cfg(feature = "alloc")]
 pub use compiled_glob::CompiledGlob;
-pub use glob::{Cost, glob_cost, glob_match, matches_everything};
+pub use glob::{Cost, GlobFacts, glob_cost, glob_facts, glob_match, matches_everything};
 
 use crate::common::InputKind;
 use crate::error::EvalError;

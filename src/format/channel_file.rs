@@ -118,6 +118,23 @@ pub fn parse(bytes: &[u8]) -> Result<ChannelFile<'_>, Error> {
 /// # Errors
 /// The first structural error, with the offset of the item at fault.
 pub fn parse_with_limits<'a>(bytes: &'a [u8], limits: &Limits) -> Result<ChannelFile<'a>, Error> {
+    let file = frame_with_limits(bytes, limits)?;
+    let mut instances = file.instances();
+    while let Some(instance) = instances.try_next()? {
+        instance.check_criteria()?;
+    }
+    instances.finish()?;
+    Ok(file)
+}
+
+/// Header, length, checksum and targets checked; the records not yet. Only for the single-pass
+/// validator (`Validator::parse_and_validate`), which checks each record's framing as it
+/// validates it and hands the file out only when every record passed: a `ChannelFile` outside
+/// the crate is always fully checked.
+pub(crate) fn frame_with_limits<'a>(
+    bytes: &'a [u8],
+    limits: &Limits,
+) -> Result<ChannelFile<'a>, Error> {
     let limits = limits.clamped();
     let Frame {
         header,
@@ -125,23 +142,6 @@ pub fn parse_with_limits<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Channel
         body,
         checksum,
     } = parse_frame(bytes, &limits)?;
-    let body_offset = HEADER_LEN.saturating_add(usize::from(header.targets_len));
-    let mut instances = Instances::new(body, body_offset, header.instance_count, limits);
-    while let Some(instance) = instances.try_next()? {
-        instance.check_criteria()?;
-    }
-    if !instances.rest().is_empty() {
-        return Err(Error::new(
-            ErrorKind::LengthMismatch {
-                what: "body length (bytes left after the last declared instance)",
-                declared: u64::from(header.body_len),
-                found: u64::try_from(instances.offset().saturating_sub(body_offset))
-                    .unwrap_or(u64::MAX),
-            },
-            instances.offset(),
-            instances.rest().len(),
-        ));
-    }
     Ok(ChannelFile {
         bytes,
         header,

@@ -179,6 +179,22 @@ const FRAMING: [Option<(u8, u16)>; 256] = {
     t
 };
 
+/// Whether a criterion head is well-framed: a known kind, only its flags, its payload size.
+#[inline]
+pub(crate) fn head_ok(kind: u8, flags: u8, len: usize, max_pattern_len: u16) -> bool {
+    match FRAMING.get(usize::from(kind)) {
+        Some(Some((allowed, size))) => {
+            flags & !allowed == 0
+                && if *size == PATTERN {
+                    len <= usize::from(max_pattern_len)
+                } else {
+                    len == usize::from(*size)
+                }
+        }
+        _ => false,
+    }
+}
+
 /// Whether `count` criteria exactly fill `bytes` with correct framing: the parser's hot loop.
 /// It reads only the 4-byte heads and skips payloads; `decode` says what is wrong when it is not.
 #[inline]

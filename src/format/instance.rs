@@ -34,6 +34,8 @@ impl<'a> Instance<'a> {
             remaining: self.criterion_count,
             field: 0,
             max_pattern_len: self.max_pattern_len,
+            record_start: self.span.start,
+            record_len: self.span.len(),
         }
     }
 
@@ -53,16 +55,7 @@ impl<'a> Instance<'a> {
         while criteria.remaining > 0 {
             criteria.try_next()?;
         }
-        let end = criteria.cur.offset();
-        Err(Error::new(
-            ErrorKind::LengthMismatch {
-                what: "instance record length (bytes left after its last criterion)",
-                declared: u64::try_from(self.span.len()).unwrap_or(u64::MAX),
-                found: u64::try_from(end.saturating_sub(self.span.start)).unwrap_or(u64::MAX),
-            },
-            end,
-            criteria.cur.rest().len(),
-        ))
+        Err(criteria.leftover())
     }
 }
 
@@ -157,9 +150,97 @@ pub struct Criteria<'a> {
     remaining: u16,
     field: u16,
     max_pattern_len: u16,
+    /// The record's first byte and length, for the leftover error.
+    record_start: usize,
+    record_len: usize,
 }
 
 impl<'a> Criteria<'a> {
+    /// The next criterion that is not a wildcard, skipping wildcards (the 4 bytes `00 00 00 00`,
+    /// most criteria of real content) two heads at a time with one `u64` compare, without
+    /// decoding them.
+    #[inline]
+    pub fn next_non_wildcard(&mut self) -> Option<CriterionAt<'a>> {
+        loop {
+            let rest = self.cur.rest();
+            let (skip, bytes): (u16, usize) = match rest.first_chunk::<8>() {
+                Some(w) if self.remaining >= 2 && u64::from_le_bytes(*w) == 0 => (2, 8),
+                _ => match rest.first_chunk::<4>() {
+                    Some(w) if self.remaining >= 1 && u32::from_le_bytes(*w) == 0 => (1, 4),
+                    _ => break,
+                },
+            };
+            let Some(tail) = rest.get(bytes..) else { break };
+            self.cur = Cursor::new(tail, self.cur.offset().saturating_add(bytes));
+            self.remaining = self.remaining.saturating_sub(skip);
+            self.field = self.field.saturating_add(skip);
+        }
+        self.next()
+    }
+
+    /// [`Self::next_non_wildcard`] for criteria not yet checked: each one's framing is checked
+    /// as it is decoded (the wildcards skipped are well-framed by being four zero bytes), and
+    /// bytes left in the record after the last criterion are an error. The single-pass
+    /// validator's walk (`Validator::parse_and_validate`).
+    pub(crate) fn try_next_non_wildcard(&mut self) -> Result<Option<CriterionAt<'a>>, Error> {
+        loop {
+            let rest = self.cur.rest();
+            let (skip, bytes): (u16, usize) = match rest.first_chunk::<8>() {
+                Some(w) if self.remaining >= 2 && u64::from_le_bytes(*w) == 0 => (2, 8),
+                _ => match rest.first_chunk::<4>() {
+                    Some(w) if self.remaining >= 1 && u32::from_le_bytes(*w) == 0 => (1, 4),
+                    _ => break,
+                },
+            };
+            let Some(tail) = rest.get(bytes..) else { break };
+            self.cur = Cursor::new(tail, self.cur.offset().saturating_add(bytes));
+            self.remaining = self.remaining.saturating_sub(skip);
+            self.field = self.field.saturating_add(skip);
+        }
+        if self.remaining == 0 {
+            return if self.cur.is_empty() {
+                Ok(None)
+            } else {
+                Err(self.leftover())
+            };
+        }
+        // The framing table first (the common, well-formed case); the decoder that names the
+        // fault only when it fails.
+        let rest = self.cur.rest();
+        if let Some((kind, flags, payload, tail)) = criterion::split(rest)
+            && criterion::head_ok(kind, flags, payload.len(), self.max_pattern_len)
+            && let Some(c) = criterion::build(kind, flags, payload)
+        {
+            let start = self.cur.offset();
+            let end = start.saturating_add(rest.len().saturating_sub(tail.len()));
+            self.cur = Cursor::new(tail, end);
+            let field = self.field;
+            self.remaining = self.remaining.saturating_sub(1);
+            self.field = self.field.saturating_add(1);
+            return Ok(Some(CriterionAt {
+                field,
+                span: Span::new(start, end),
+                criterion: c,
+            }));
+        }
+        self.try_next().map(Some)
+    }
+
+    /// Bytes left in the record after its last criterion.
+    #[cold]
+    fn leftover(&self) -> Error {
+        let end = self.cur.offset();
+        Error::new(
+            ErrorKind::LengthMismatch {
+                what: "instance record length (bytes left after its last criterion)",
+                declared: u64::try_from(self.record_len).unwrap_or(u64::MAX),
+                found: u64::try_from(end.saturating_sub(self.record_start)).unwrap_or(u64::MAX),
+            },
+            end,
+            self.cur.rest().len(),
+        )
+    }
+
     fn try_next(&mut self) -> Result<CriterionAt<'a>, Error> {
         let c = criterion::decode(&mut self.cur, self.field, self.max_pattern_len)?;
         self.remaining = self.remaining.saturating_sub(1);
@@ -212,6 +293,8 @@ pub struct Instances<'a> {
     remaining: u32,
     index: u32,
     limits: Limits,
+    body_offset: usize,
+    body_len: usize,
 }
 
 impl<'a> Instances<'a> {
@@ -226,6 +309,8 @@ impl<'a> Instances<'a> {
             remaining: count,
             index: 0,
             limits,
+            body_offset,
+            body_len: body.len(),
         }
     }
 
@@ -253,13 +338,21 @@ impl<'a> Instances<'a> {
         Ok(Some(instance))
     }
 
-    /// Bytes left in the body after the instances read so far.
-    pub(crate) const fn rest(&self) -> &'a [u8] {
-        self.cur.rest()
-    }
-
-    pub(crate) const fn offset(&self) -> usize {
-        self.cur.offset()
+    /// After the last declared instance: bytes left in the body are an error.
+    pub(crate) fn finish(&self) -> Result<(), Error> {
+        if self.cur.is_empty() {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::LengthMismatch {
+                what: "body length (bytes left after the last declared instance)",
+                declared: u64::try_from(self.body_len).unwrap_or(u64::MAX),
+                found: u64::try_from(self.cur.offset().saturating_sub(self.body_offset))
+                    .unwrap_or(u64::MAX),
+            },
+            self.cur.offset(),
+            self.cur.rest().len(),
+        ))
     }
 }
 

@@ -10,6 +10,7 @@ mod instance;
 mod targets;
 
 pub(crate) use crate::common::Span;
+pub(crate) use channel_file::frame_with_limits;
 pub use channel_file::{
     ChannelFile, Header, channel_file_bytes, declared_len, parse, parse_with_limits,
 };

@@ -16,7 +16,8 @@ use crate::common::{CriterionSet, InputKind, Span};
 use crate::diag::{
     Code, Detail, FieldRef, Finding, FindingSink, InstanceRef, Location, Reporter, Summary, TypeRef,
 };
-use crate::eval::{Cost, criterion_cost, matches_everything};
+use crate::error::Error;
+use crate::eval::{Cost, GlobFacts, criterion_cost, glob_facts};
 use crate::format::{ChannelFile, Criterion, CriterionAt, Instance, Targets};
 use crate::limits::{MAX_ATOM, MAX_TEMPLATE_TYPES};
 use crate::schema::{FieldDef, ProfileSet, Schema, TemplateType};
@@ -85,6 +86,17 @@ impl<'a, 's> Validated<'a, 's> {
 #[error("content rejected: {} error(s), {} warning(s){}", .0.errors, .0.warnings,
     if .0.truncated { ", stopped at the finding limit" } else { "" })]
 pub struct Rejected(pub Summary);
+
+/// Why [`Validator::parse_and_validate`] refused a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// Not a well-formed channel file: the error [`crate::parse`] reports.
+    #[error(transparent)]
+    Malformed(Error),
+    /// Well-formed, and rejected by the validator.
+    #[error(transparent)]
+    Rejected(Rejected),
+}
 
 /// Validates parsed files against a schema and a selection of its profiles: by default exactly
 /// the profiles each file targets.
@@ -185,16 +197,65 @@ impl<'s> Validator<'s> {
         self.run(file, Some(scratch), sink)
     }
 
+    /// Parses and validates in one walk: the framing of every record and criterion is checked
+    /// as the validator reaches it, instead of a framing pass in [`crate::parse`] and a decoding
+    /// pass here (the remedy of docs/PERFORMANCE.md's profile). Accepts and rejects exactly what
+    /// [`crate::parse`] then [`Self::validate`] do, with the same findings and the same
+    /// structural error; the one difference is that when a structural error comes after some
+    /// records, the findings of those records were already reported to `sink` (tools that show
+    /// findings parse first; an agent refuses either way). Allocates nothing.
+    ///
+    /// # Errors
+    /// [`Refused::Malformed`] with the structural error [`crate::parse`] reports;
+    /// [`Refused::Rejected`] as [`Self::validate`].
+    pub fn parse_and_validate<'a>(
+        &self,
+        bytes: &'a [u8],
+        limits: &crate::Limits,
+        sink: &mut dyn FindingSink<'s>,
+    ) -> Result<Validated<'a, 's>, Refused> {
+        let file = crate::format::frame_with_limits(bytes, limits).map_err(Refused::Malformed)?;
+        let mut structural = None;
+        let result = self.run_checked(&file, None, sink, Some(&mut structural));
+        match (structural, result) {
+            (Some(error), _) => Err(Refused::Malformed(error)),
+            // Stopped at the finding limit before the last record: the records after it are
+            // still owed their framing check, or a malformed file could pass as merely rejected.
+            (None, Err(Rejected(summary))) if summary.truncated => {
+                match crate::format::parse_with_limits(bytes, limits) {
+                    Err(error) => Err(Refused::Malformed(error)),
+                    Ok(_) => Err(Refused::Rejected(Rejected(summary))),
+                }
+            }
+            (None, result) => result.map_err(Refused::Rejected),
+        }
+    }
+
     fn run<'a>(
         &self,
         file: &ChannelFile<'a>,
         scratch: Option<&mut [u8]>,
         sink: &mut dyn FindingSink<'s>,
     ) -> Result<Validated<'a, 's>, Rejected> {
+        self.run_checked(file, scratch, sink, None)
+    }
+
+    /// `structural`: `Some` when the file's records were not checked yet (the single pass);
+    /// the first structural error lands there and stops the walk.
+    fn run_checked<'a>(
+        &self,
+        file: &ChannelFile<'a>,
+        scratch: Option<&mut [u8]>,
+        sink: &mut dyn FindingSink<'s>,
+        mut structural: Option<&mut Option<Error>>,
+    ) -> Result<Validated<'a, 's>, Rejected> {
         let mut r = Reporter::new(sink, self.max_findings);
         let profiles = self.profiles_for(file);
         let exercise = scratch.is_some();
-        let mut flow = self.check_file(file, profiles, &mut r);
+        let mut flow = self.check_file(file, profiles, &mut r, structural.as_deref_mut());
+        if structural.is_some_and(|s| s.is_some()) {
+            return Err(Rejected(r.summary()));
+        }
         if let (ControlFlow::Continue(()), Some(scratch)) = (flow, scratch) {
             flow = exercise::exercise(
                 self.schema,
@@ -293,6 +354,7 @@ impl<'s> Validator<'s> {
         file: &ChannelFile<'_>,
         profiles: ProfileSet,
         r: &mut Reporter<'s, '_>,
+        mut structural: Option<&mut Option<Error>>,
     ) -> ControlFlow<()> {
         let schema = self.schema;
         self.check_targets(file, profiles, r)?;
@@ -300,10 +362,34 @@ impl<'s> Validator<'s> {
         // Template types seen so far, by schema index: the per-type contract is checked at the
         // first instance of each type, so it is reported once and only for types the file uses.
         let mut seen = [0u64; MAX_TEMPLATE_TYPES / 64];
+        // Per template type, computed at its first instance: what every selected profile that
+        // handles it supplies and evaluates (the per-type check table; see `check_instance`).
+        let mut shared = [Shared::default(); MAX_TEMPLATE_TYPES];
         // Worst-case cost of one event per template type: every instance a candidate.
         let mut event_cost = [Cost::default(); MAX_TEMPLATE_TYPES];
         let mut previous_id: Option<u32> = None;
-        for instance in file.instances() {
+        let mut instances = file.instances();
+        loop {
+            let instance = match structural.as_deref_mut() {
+                None => match instances.next() {
+                    Some(instance) => instance,
+                    None => break,
+                },
+                Some(slot) => match instances.try_next() {
+                    Ok(Some(instance)) => instance,
+                    Ok(None) => {
+                        if let Err(error) = instances.finish() {
+                            *slot = Some(error);
+                            return ControlFlow::Break(());
+                        }
+                        break;
+                    }
+                    Err(error) => {
+                        *slot = Some(error);
+                        return ControlFlow::Break(());
+                    }
+                },
+            };
             // Locations are built only when a finding is reported: this loop is the hot path.
             let iloc = || Location {
                 span: Some(instance.span),
@@ -324,6 +410,13 @@ impl<'s> Validator<'s> {
             }
             previous_id = Some(instance.id);
             let Some((type_index, t)) = schema.template_type(instance.template_type) else {
+                // The single pass still owes the record's framing check.
+                if let Some(slot) = structural.as_deref_mut()
+                    && let Err(error) = instance.check_criteria()
+                {
+                    *slot = Some(error);
+                    return ControlFlow::Break(());
+                }
                 let loc = Location {
                     template_type: Some(TypeRef {
                         id: instance.template_type,
@@ -350,8 +443,22 @@ impl<'s> Validator<'s> {
                     ..iloc()
                 };
                 self.first_of_type(t, profiles, type_field, r)?;
+                if let Some(entry) = shared.get_mut(type_index) {
+                    *entry = Shared::of(self.schema, t, profiles);
+                }
             }
-            let cost = self.check_instance(&instance, t, profiles, &iloc, r)?;
+            let common = shared
+                .get(type_index)
+                .copied()
+                .unwrap_or_else(|| Shared::of(self.schema, t, profiles));
+            let cost = self.check_instance(
+                &instance,
+                (t, common),
+                profiles,
+                &iloc,
+                r,
+                structural.as_deref_mut(),
+            )?;
             if let Some(sum) = event_cost.get_mut(type_index) {
                 *sum = sum.plus(cost);
             }
@@ -430,10 +537,11 @@ impl<'s> Validator<'s> {
     fn check_instance(
         &self,
         instance: &Instance<'_>,
-        t: &'s TemplateType<'s>,
+        (t, common): (&'s TemplateType<'s>, Shared),
         profiles: ProfileSet,
         iloc: &dyn Fn() -> Location<'s>,
         r: &mut Reporter<'s, '_>,
+        mut structural: Option<&mut Option<Error>>,
     ) -> ControlFlow<(), Cost> {
         let declared = t.fields.len();
         if usize::from(instance.criterion_count) != declared {
@@ -447,29 +555,45 @@ impl<'s> Validator<'s> {
                 },
             ))?;
         }
-        // What every selected profile that handles this type supplies and evaluates: a criterion
-        // within both needs no per-profile look (the common case); one outside goes through
+        // A criterion within what every profile that handles the type supplies and evaluates
+        // needs no per-profile look (the common case); one outside goes through
         // `check_against_profiles`, which finds and reports the profiles at fault.
-        let mut supplied_by_all = usize::MAX;
-        let mut evaluated_by_all = CriterionSet::ALL;
-        for (_, p) in profiles.iter(self.schema) {
-            if let Some(s) = p.supply(t.id) {
-                supplied_by_all = supplied_by_all.min(s.inputs.len());
-                evaluated_by_all = evaluated_by_all.intersection(p.criteria);
-            }
-        }
+        let Shared {
+            supplied_by_all,
+            evaluated_by_all,
+        } = common;
         let mut all_wildcards = true;
         // One step to reach the instance at all.
         let mut cost = Cost {
             per_byte: 0,
             constant: 1,
         };
-        for c in instance.criteria() {
+        let mut criteria = instance.criteria();
+        loop {
+            let c = match structural.as_deref_mut() {
+                None => match criteria.next_non_wildcard() {
+                    Some(c) => c,
+                    None => break,
+                },
+                Some(slot) => match criteria.try_next_non_wildcard() {
+                    Ok(Some(c)) => c,
+                    Ok(None) => break,
+                    Err(error) => {
+                        *slot = Some(error);
+                        return ControlFlow::Break(());
+                    }
+                },
+            };
             if c.criterion.is_wildcard() {
                 continue;
             }
             all_wildcards = false;
-            cost = cost.plus(criterion_cost(&c.criterion));
+            // A glob is scanned once, for its cost and for every check on its bytes.
+            let facts = match c.criterion {
+                Criterion::Glob { pattern, fold } => Some(glob_facts(pattern, fold)),
+                _ => None,
+            };
+            cost = cost.plus(facts.map_or_else(|| criterion_cost(&c.criterion), |f| f.cost));
             let field = t.fields.get(usize::from(c.field));
             let loc = || Location {
                 span: Some(c.span),
@@ -480,7 +604,7 @@ impl<'s> Validator<'s> {
                 ..iloc()
             };
             if let Some(f) = field {
-                check_against_field(&c, f, &loc, r)?;
+                check_against_field(&c, facts, f, &loc, r)?;
             }
             if usize::from(c.field) >= supplied_by_all
                 || !evaluated_by_all.contains(c.criterion.kind())
@@ -585,6 +709,36 @@ pub fn targeted(schema: &Schema<'_>, targets: &Targets<'_>) -> ProfileSet {
     })
 }
 
+/// What every selected profile that handles a template type supplies and evaluates.
+#[derive(Debug, Clone, Copy)]
+struct Shared {
+    /// The fewest inputs any of them supplies.
+    supplied_by_all: usize,
+    /// The criterion kinds all of them evaluate.
+    evaluated_by_all: CriterionSet,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            supplied_by_all: usize::MAX,
+            evaluated_by_all: CriterionSet::ALL,
+        }
+    }
+}
+
+impl Shared {
+    fn of(schema: &Schema<'_>, t: &TemplateType<'_>, profiles: ProfileSet) -> Self {
+        profiles
+            .iter(schema)
+            .filter_map(|(_, p)| p.supply(t.id).map(|s| (p, s)))
+            .fold(Self::default(), |acc, (p, s)| Self {
+                supplied_by_all: acc.supplied_by_all.min(s.inputs.len()),
+                evaluated_by_all: acc.evaluated_by_all.intersection(p.criteria),
+            })
+    }
+}
+
 /// Sets the bit of `index`; returns whether it was clear. Indices beyond the bitset (a schema
 /// too large, already reported by `check_sizes`) count as seen.
 fn mark_seen(seen: &mut [u64], index: usize) -> bool {
@@ -601,6 +755,7 @@ fn mark_seen(seen: &mut [u64], index: usize) -> bool {
 /// Schema checks of one non-wildcard criterion against its field's declaration.
 fn check_against_field<'s>(
     c: &CriterionAt<'_>,
+    facts: Option<GlobFacts>,
     f: &FieldDef<'s>,
     loc: &dyn Fn() -> Location<'s>,
     r: &mut Reporter<'s, '_>,
@@ -626,15 +781,16 @@ fn check_against_field<'s>(
                     bound(len, u64::from(f.max_pattern_len)),
                 ))?;
             }
-            let glob = matches!(c.criterion, Criterion::Glob { .. });
-            if glob && matches_everything(pattern) {
+            if facts.is_some_and(|g| g.matches_everything(pattern)) {
                 r.report(Finding::new(
                     Code::MatchesEverything,
                     loc(),
                     Detail::Kind(kind),
                 ))?;
             }
-            if glob && let Some(at) = foreign_glob_syntax(pattern) {
+            if facts.is_some_and(|g| g.bracket.is_some())
+                && let Some(at) = foreign_glob_syntax(pattern)
+            {
                 r.report(Finding::new(
                     Code::ForeignGlobSyntax,
                     loc(),
@@ -646,13 +802,7 @@ fn check_against_field<'s>(
             }
             // The fewest bytes a matching value has: every byte of an exact pattern, every
             // byte but the stars of a glob.
-            let needs = if glob {
-                pattern
-                    .len()
-                    .saturating_sub(memchr::memchr_iter(b'*', pattern).count())
-            } else {
-                pattern.len()
-            };
+            let needs = pattern.len().saturating_sub(facts.map_or(0, |g| g.stars));
             let needs = u64::try_from(needs).unwrap_or(u64::MAX);
             if needs > u64::from(f.max_len) {
                 r.report(Finding::new(
