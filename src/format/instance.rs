@@ -156,25 +156,32 @@ pub struct Criteria<'a> {
 }
 
 impl<'a> Criteria<'a> {
+    /// Skips the wildcards at the cursor (the 4 bytes `00 00 00 00`: well-framed by being
+    /// zero), four heads per 16-byte load, counted without a branch per head: whether the next
+    /// criterion is a wildcard is a coin toss in real content, so a branch on each one is
+    /// mispredicted often, while one branch per run of four is not.
+    #[inline(always)]
+    fn skip_wildcards(&mut self) {
+        loop {
+            let rest = self.cur.rest();
+            let (skip, more) = criterion::wildcard_run(rest, self.remaining);
+            let bytes = usize::from(skip).saturating_mul(4);
+            let Some(tail) = rest.get(bytes..) else { break };
+            self.cur = Cursor::new(tail, self.cur.offset().saturating_add(bytes));
+            self.remaining = self.remaining.saturating_sub(skip);
+            self.field = self.field.saturating_add(skip);
+            if !more || skip == 0 {
+                break;
+            }
+        }
+    }
+
     /// The next criterion that is not a wildcard, skipping wildcards (the 4 bytes `00 00 00 00`,
     /// most criteria of real content) two heads at a time with one `u64` compare, without
     /// decoding them.
     #[inline]
     pub fn next_non_wildcard(&mut self) -> Option<CriterionAt<'a>> {
-        loop {
-            let rest = self.cur.rest();
-            let (skip, bytes): (u16, usize) = match rest.first_chunk::<8>() {
-                Some(w) if self.remaining >= 2 && u64::from_le_bytes(*w) == 0 => (2, 8),
-                _ => match rest.first_chunk::<4>() {
-                    Some(w) if self.remaining >= 1 && u32::from_le_bytes(*w) == 0 => (1, 4),
-                    _ => break,
-                },
-            };
-            let Some(tail) = rest.get(bytes..) else { break };
-            self.cur = Cursor::new(tail, self.cur.offset().saturating_add(bytes));
-            self.remaining = self.remaining.saturating_sub(skip);
-            self.field = self.field.saturating_add(skip);
-        }
+        self.skip_wildcards();
         self.next()
     }
 
@@ -183,20 +190,7 @@ impl<'a> Criteria<'a> {
     /// bytes left in the record after the last criterion are an error. The single-pass
     /// validator's walk (`Validator::parse_and_validate`).
     pub(crate) fn try_next_non_wildcard(&mut self) -> Result<Option<CriterionAt<'a>>, Error> {
-        loop {
-            let rest = self.cur.rest();
-            let (skip, bytes): (u16, usize) = match rest.first_chunk::<8>() {
-                Some(w) if self.remaining >= 2 && u64::from_le_bytes(*w) == 0 => (2, 8),
-                _ => match rest.first_chunk::<4>() {
-                    Some(w) if self.remaining >= 1 && u32::from_le_bytes(*w) == 0 => (1, 4),
-                    _ => break,
-                },
-            };
-            let Some(tail) = rest.get(bytes..) else { break };
-            self.cur = Cursor::new(tail, self.cur.offset().saturating_add(bytes));
-            self.remaining = self.remaining.saturating_sub(skip);
-            self.field = self.field.saturating_add(skip);
-        }
+        self.skip_wildcards();
         if self.remaining == 0 {
             return if self.cur.is_empty() {
                 Ok(None)
