@@ -77,18 +77,18 @@ fn parse_and_validate(bytes: &[u8]) -> bool {
         .is_ok()
 }
 
-/// [`parse_and_validate`] with no finding limit, so that every instance is checked whatever
-/// the file reports. Returns the number of findings.
+/// The single pass with no finding limit, so that every instance is checked whatever the file
+/// reports. Returns the number of findings (0 for a malformed file).
 fn parse_and_validate_all(bytes: &[u8]) -> u32 {
-    let Ok(file) = parse(bytes) else { return 0 };
     let mut findings = FindingBuf::<16>::new();
     let summary = match Validator::new(&FLEET_UNBOUNDED)
         .with_profiles(current_profiles())
         .with_max_findings(u32::MAX)
-        .validate(&file, &mut findings)
+        .parse_and_validate(bytes, &chanval::Limits::DEFAULT, &mut findings)
     {
         Ok(v) => v.summary(),
-        Err(chanval::Rejected(s)) => s,
+        Err(chanval::Refused::Rejected(chanval::Rejected(s))) => s,
+        Err(chanval::Refused::Malformed(_)) => return 0,
     };
     assert!(!summary.truncated);
     summary.errors + summary.warnings
