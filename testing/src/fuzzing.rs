@@ -774,8 +774,10 @@ pub fn mutate(data: &[u8]) {
         let crc = chanval::crc32c(&bytes[..n]);
         bytes[n..].copy_from_slice(&crc.to_le_bytes());
     }
+    // The single pass must agree with parse then validate on every mutation.
+    single_pass_agrees(&bytes);
     match chanval::parse(&bytes) {
-        Err(e) => assert!(e.offset <= bytes.len(), "{e} for {} bytes", bytes.len()),
+        Err(e) => assert!(e.end() <= bytes.len(), "{e} for {} bytes", bytes.len()),
         Ok(file) => {
             if file.header().format_version != chanval::FORMAT_VERSION_1 {
                 assert!(
