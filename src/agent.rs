@@ -8,22 +8,32 @@
 //! 2. envelope and trust root: the root is fresh, a threshold of its release keys signed the
 //!    envelope, the envelope is this file's (its digest), the content has not expired (freeze
 //!    attack); an unsigned file only when the caller allows it explicitly;
-//! 3. structure ([`parse`](crate::parse));
+//! 3. structure ([`parse`](crate::parse)), and one contract digest in the envelope per target;
 //! 4. binding: the expected channel (mix-and-match), the agent's profile among the targets
 //!    (mix-and-match), the contract digest the gate recorded for that profile equal to the one
-//!    of the agent's own schema, the content version newer than the running one (rollback) but
-//!    not by more than [`MAX_VERSION_JUMP`] (fast-forward), and the rollout plan's decision;
+//!    of the agent's own schema, the version not barred by the agent's [`Standing`] (recalled,
+//!    abandoned after a crash loop), the content version newer than the running one (rollback)
+//!    but not by more than [`MAX_VERSION_JUMP`] (fast-forward), no pause in force (a brake, or
+//!    the envelope's flag), and the rollout plan's decision;
 //! 5. validation for the agent's own profile;
 //! 6. ([`load`]) compilation into the [`Program`](crate::Program) events are evaluated with.
 //!
 //! Whatever is refused, the agent keeps what it runs: nothing here touches it.
+//!
+//! Brakes (pause, resume, recall: [`crate::trust::Brake`]) come through [`check_brake`], which
+//! verifies one against the root; the agent (or the store, which keeps them) folds it into the
+//! [`Standing`] every later request carries. A pause and a recall bind every agent, whether or
+//! not it passes an agent id: without one, an agent is in the rollout's last ring.
 
 use crate::diag::{Code, FindingSink, Summary};
 use crate::error::Error;
 use crate::format::{ChannelFile, parse_with_limits};
 use crate::limits::Limits;
 use crate::schema::{ProfileSet, Schema};
-use crate::trust::{Choice, Decision, Digest, Envelope, MAX_ENVELOPE_LEN, Root, TrustError};
+use crate::trust::{
+    Barred, Brake, Choice, Decision, Digest, Envelope, MAX_BRAKE_LEN, MAX_ENVELOPE_LEN, Root,
+    Standing, TrustError,
+};
 use crate::trust::{contract_digest, sha256};
 use crate::validate::{Validated, Validator};
 
@@ -51,14 +61,20 @@ pub enum Purpose {
     Install,
     /// A file installed earlier, opened again at start-up: it must be exactly what was
     /// installed (its content version and the SHA-256 of its bytes, as the store recorded
-    /// them). Version, expiry and rollout were judged when it was installed; a file that
-    /// expired since keeps running until something newer arrives.
+    /// them). Trust, version, expiry and rollout were judged when it was installed, so neither
+    /// the trust root's expiry nor a key rotation since, nor the content's own expiry, stops it:
+    /// an agent that ran good content keeps it until something newer installs. What the standing
+    /// bars (a recall, an abandonment) still refuses it, as does its contract or validation.
     Resume {
         /// The content version recorded at install.
         content_version: u64,
         /// The SHA-256 of the whole file (envelope included) recorded at install.
         digest: Digest,
     },
+    /// A file found where installed content is kept but with no record of it (the store's
+    /// state was lost): its signatures must count under the root the agent holds, but the
+    /// root's and the content's expiry, versions and rollout are not judged.
+    Adopt,
 }
 
 /// What the agent expects of the file.
@@ -83,9 +99,14 @@ pub struct LoadRequest<'x> {
     /// Accept a content version not newer than the running one (an operator's deliberate
     /// rollback). Off by default.
     pub allow_rollback: bool,
-    /// The agent's id and its customer's choice, for the rollout plan; `None` installs
-    /// whatever the plan says, ignoring rings (a tool, not an agent).
+    /// The agent's id and its customer's choice, for the rollout plan. With `None`, the agent
+    /// is in the plan's last ring (it installs when the whole fleet may); a pause or a recall
+    /// binds it either way.
     pub rollout: Option<(&'x [u8], Choice)>,
+    /// What the agent holds against versions of the channel: recalls seen, versions abandoned
+    /// after a crash loop, the pause in force (the store keeps it; [`Standing::NONE`] by
+    /// default).
+    pub standing: &'x Standing,
     /// Limits for the structural parse.
     pub limits: Limits,
 }
@@ -107,6 +128,7 @@ impl LoadRequest<'_> {
             allow_unsigned: false,
             allow_rollback: false,
             rollout: None,
+            standing: &Standing::NONE,
             limits: Limits::DEFAULT,
         }
     }
@@ -219,8 +241,17 @@ pub enum LoadError {
         pinned: u64,
     },
     /// The content is recalled.
-    #[error("rollout: the content is recalled")]
+    #[error("the content is recalled")]
     Recalled,
+    /// The agent crash-looped on this version and went back to its previous content.
+    #[error("content version {version} was abandoned after a crash loop; it is not taken again")]
+    Abandoned {
+        /// The version.
+        version: u64,
+    },
+    /// A brake statement breaks its layout.
+    #[error("{0}")]
+    BadBrake(TrustError),
     /// The validator rejected the content for this profile (see the findings).
     #[error("rejected by the validator: {} error(s)", .0.errors)]
     Rejected(Summary),
@@ -252,6 +283,8 @@ impl LoadError {
             Self::RolloutPaused => Code::RolloutPaused,
             Self::RolloutPinned { .. } => Code::RolloutPinned,
             Self::Recalled => Code::Recalled,
+            Self::Abandoned { .. } => Code::Abandoned,
+            Self::BadBrake(_) => Code::BadBrake,
             Self::Rejected(_) => Code::LoadRejected,
         }
     }
@@ -289,10 +322,16 @@ fn check_trust<'a>(
         None if !request.allow_unsigned => return Err(LoadError::Unsigned),
         None => {}
         Some(envelope) => {
-            let root = root.ok_or(LoadError::NoTrustRoot)?;
-            root.check_fresh(request.now)
-                .map_err(LoadError::RootExpired)?;
-            envelope.verify(root).map_err(LoadError::Signatures)?;
+            // On resume the store's record (the SHA-256 of these very bytes, checked in
+            // `verify`) stands for the trust judged at install.
+            if !matches!(request.purpose, Purpose::Resume { .. }) {
+                let root = root.ok_or(LoadError::NoTrustRoot)?;
+                if request.purpose == Purpose::Install {
+                    root.check_fresh(request.now)
+                        .map_err(LoadError::RootExpired)?;
+                }
+                envelope.verify(root).map_err(LoadError::Signatures)?;
+            }
             if !envelope.covers(file_bytes) {
                 return Err(LoadError::FileDigest);
             }
@@ -327,20 +366,36 @@ fn check_binding(
         return Err(LoadError::NotForThisAgent);
     }
     let offered = header.content_version;
+    // What the agent holds against versions binds every purpose: recalled or abandoned content
+    // neither installs nor runs again.
+    match request.standing.barred(offered) {
+        None => {}
+        Some(Barred::Recalled) => return Err(LoadError::Recalled),
+        Some(Barred::Abandoned) => return Err(LoadError::Abandoned { version: offered }),
+        Some(Barred::BelowFloor { floor }) => {
+            return Err(LoadError::Rollback {
+                running: floor,
+                offered,
+            });
+        }
+    }
     // A recall applies to the version it names whatever runs, so it is judged before versions:
     // the store acts on it for the content it runs.
     if request.purpose == Purpose::Install && envelope.is_some_and(|e| e.plan().recalled()) {
         return Err(LoadError::Recalled);
     }
-    if let Purpose::Resume {
-        content_version, ..
-    } = request.purpose
-    {
-        return if offered == content_version {
-            Ok(())
-        } else {
-            Err(LoadError::NotInstalled)
-        };
+    match request.purpose {
+        Purpose::Resume {
+            content_version, ..
+        } => {
+            return if offered == content_version {
+                Ok(())
+            } else {
+                Err(LoadError::NotInstalled)
+            };
+        }
+        Purpose::Adopt => return Ok(()),
+        Purpose::Install => {}
     }
     let running = request.running_version;
     if let Some(running) = running
@@ -357,21 +412,39 @@ fn check_binding(
             max_jump: request.max_version_jump,
         });
     }
-    if let (Some(envelope), Some((agent_id, choice))) = (envelope, request.rollout) {
-        match envelope
-            .plan()
-            .decide(agent_id, header.channel_id, request.now, choice, offered)
-        {
-            Decision::Install { .. } => {}
-            Decision::Wait { ring, not_before } => {
-                return Err(LoadError::RolloutWait { ring, not_before });
-            }
-            Decision::Paused => return Err(LoadError::RolloutPaused),
-            Decision::Pinned { pinned } => return Err(LoadError::RolloutPinned { pinned }),
-            Decision::Recalled => return Err(LoadError::Recalled),
-        }
+    // A pause binds every agent, with or without an id.
+    if request.standing.paused(offered) || envelope.is_some_and(|e| e.plan().paused()) {
+        return Err(LoadError::RolloutPaused);
     }
-    Ok(())
+    let Some(envelope) = envelope else {
+        return Ok(());
+    };
+    let plan = envelope.plan();
+    let decision = match request.rollout {
+        Some((agent_id, choice)) => {
+            plan.decide(agent_id, header.channel_id, request.now, choice, offered)
+        }
+        // No id to find the agent's ring by: the ring that opens last, when the whole fleet may.
+        None => {
+            let last = plan.rings().enumerate().last();
+            match last {
+                Some((ring, r)) if request.now < r.not_before => Decision::Wait {
+                    ring: u8::try_from(ring).unwrap_or(u8::MAX),
+                    not_before: r.not_before,
+                },
+                _ => Decision::Install {
+                    ring: last.map_or(0, |(i, _)| u8::try_from(i).unwrap_or(u8::MAX)),
+                },
+            }
+        }
+    };
+    match decision {
+        Decision::Install { .. } => Ok(()),
+        Decision::Wait { ring, not_before } => Err(LoadError::RolloutWait { ring, not_before }),
+        Decision::Paused => Err(LoadError::RolloutPaused),
+        Decision::Pinned { pinned } => Err(LoadError::RolloutPinned { pinned }),
+        Decision::Recalled => Err(LoadError::Recalled),
+    }
 }
 
 /// A file through steps 1 to 4 but the contract digest: what can be said of it without the
@@ -406,8 +479,51 @@ pub fn verify<'a>(
     }
     let (file_bytes, envelope) = check_trust(bytes, root, request)?;
     let file = parse_with_limits(file_bytes, &request.limits).map_err(LoadError::Structure)?;
+    if let Some(e) = &envelope
+        && e.target_count() != file.targets().len()
+    {
+        // FORMAT.md §11: one contract digest per target, so every targeted agent's contract
+        // was judged and recorded.
+        return Err(LoadError::Envelope(TrustError::Malformed {
+            document: "signature envelope",
+            what: "the envelope's target count differs from the file's: one contract digest \
+                   per target",
+            offset: 48,
+        }));
+    }
     check_binding(&file, envelope.as_ref(), profile, request)?;
     Ok(Verified { file, envelope })
+}
+
+/// A brake statement checked for an agent of `channel` holding `root`: its layout, a threshold
+/// of the root's release keys (the root's expiry is not judged: a brake only restricts), and
+/// its channel. Fold the result into the agent's [`Standing`] ([`Standing::apply`]); the store
+/// does this and keeps it ([`crate::store::Store::apply_brake`]).
+///
+/// # Errors
+/// [`LoadError::TooLarge`], [`LoadError::BadBrake`], [`LoadError::NoTrustRoot`],
+/// [`LoadError::Signatures`] or [`LoadError::WrongChannel`].
+pub fn check_brake<'a>(
+    bytes: &'a [u8],
+    root: Option<&Root<'_>>,
+    channel: u32,
+) -> Result<Brake<'a>, LoadError> {
+    if bytes.len() > MAX_BRAKE_LEN {
+        return Err(LoadError::TooLarge {
+            len: bytes.len(),
+            max: MAX_BRAKE_LEN,
+        });
+    }
+    let brake = Brake::parse(bytes).map_err(LoadError::BadBrake)?;
+    let root = root.ok_or(LoadError::NoTrustRoot)?;
+    brake.verify(root).map_err(LoadError::Signatures)?;
+    if brake.channel() != channel {
+        return Err(LoadError::WrongChannel {
+            expected: channel,
+            found: brake.channel(),
+        });
+    }
+    Ok(brake)
 }
 
 /// The rest of step 4: the contract digest the gate recorded for the agent's profile is the

@@ -276,7 +276,7 @@ pub fn resolve_into<'a, 'n>(
 /// A message when the text is not an even number of hex digits.
 pub fn hex_bytes(text: &str) -> Result<Vec<u8>, String> {
     let digits = text.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err("an odd number of hex digits".to_string());
     }
     digits

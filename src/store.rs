@@ -1,36 +1,52 @@
-//! The last-known-good store (features `std` and `signing`): A/B slots on disk, so that content
-//! that fails the load path, or that leaves the agent crash-looping, undoes itself without
-//! shipping code — the incident's sixth lesson.
+//! The last-known-good store (feature `store`): A/B slots on disk, so that content that fails
+//! the load path, that leaves the agent crash-looping, or that the release team recalls undoes
+//! itself without shipping code — the incident's sixth lesson. Its invariants, and the tests
+//! and the fleet simulation that hold it to them, are in docs/RECOVERY.md.
 //!
-//! Files in the store's directory: `slot-a.cvc`, `slot-b.cvc` and `state` (98 bytes: magic
-//! `CVST`, version 2, active slot, previous slot, pending flag, boot count, then per slot its
-//! content version and the SHA-256 of its bytes, then a CRC-32C). Every write is a new file
-//! with a unique name, created without following symlinks, written in full, fsynced, renamed
-//! over the old one, and the directory fsynced: a crash at any point leaves the old or the new
-//! version of each file, never a mix, and the state names a slot only once it is durable.
+//! Files in the store's directory (layouts in docs/FORMAT.md §15):
 //!
-//! Content enters only through the agent's one load path ([`crate::agent`]): `install` opens the
-//! new file as an install (every check, against the running version), `load` opens the active
-//! slot as a resume (it must be exactly the file recorded: same version, same digest). Rules
-//! that keep the last good content whatever happens to the disk:
+//! - `slot-a.cvc`, `slot-b.cvc`: the signed files, exactly as installed;
+//! - `state-1`, `state-2`: two copies of the state (a generation number, the active slot, per
+//!   slot the content version, the SHA-256 of its bytes, whether it was proven healthy and how
+//!   many starts it has had, then the [`Standing`]: recalls seen, versions abandoned, the pause
+//!   in force), each with a CRC-32C. Both are written on every change, one after the other, so
+//!   losing or tearing either never loses what the store knew; the valid copy of the higher
+//!   generation is read, and a stale or damaged copy is rewritten;
+//! - `lock`: held (an advisory lock) for the length of each operation, so a second process
+//!   cannot interleave writes (it gets [`StoreError::Busy`]).
 //!
-//! - an update is *pending* (unproven) until [`Store::mark_healthy`]; each `load` counts a
-//!   start, and past the boot limit the previous slot comes back;
-//! - pending content runs only while its starts can be counted: if the state cannot be written
-//!   (full or read-only disk), `load` returns the previous, proven content instead — and never
-//!   fails for want of a write;
-//! - a lost or unreadable state is rebuilt from the slots, and a newer slot found that way is
-//!   pending again (a lost state never proves an update); `install` then keeps the previous slot
-//!   as it would have.
+//! Every write creates a new temporary file (never following a symlink), writes it in full,
+//! flushes it through the descriptor that wrote it, renames it over the old file and flushes the
+//! directory. A temporary left by a crash is removed by the next operation.
+//!
+//! Content enters only through the agent's one load path ([`crate::agent`]): `install` opens a
+//! file as an install (every check, against the running version and the standing), `load` opens
+//! the active slot as a resume (exactly the recorded bytes; trust, versions and expiry were
+//! judged at install, so a root that expired since does not empty the agent). The rules:
+//!
+//! - an installed update is *pending* until [`Store::mark_healthy`] names it; each `load`
+//!   counts a start of pending content, and past the boot limit the version is *abandoned*:
+//!   barred for good (a mirror offering it again is refused) and the other slot runs — or, when
+//!   there is none, nothing does (a crash loop is worse than no content);
+//! - pending content runs only while its starts can be counted: if the state cannot be
+//!   written, `load` runs the other slot instead and never fails for want of a write;
+//! - a recall ([`Store::apply_brake`], or the recall flag of an envelope) bars its versions for
+//!   good; if the running content is one of them, the other slot runs (or nothing);
+//! - barred content is never resumed, never a fallback, and its slot file is deleted once the
+//!   state that bars it is durable;
+//! - a state lost entirely (both copies) is rebuilt from the slots with nothing proven: every
+//!   slot that still verifies under the root is pending again, the newer first.
 
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::agent::{Agent, LoadError, LoadRequest, Loaded, Purpose, load};
+use crate::agent::{Agent, LoadError, LoadRequest, Loaded, Purpose, check_brake, load};
 use crate::diag::FindingSink;
-use crate::trust::{Digest, MAX_ENVELOPE_LEN, sha256};
+use crate::trust::{
+    Applied, Ban, BanReason, BrakeAction, Digest, MAX_ENVELOPE_LEN, STANDING_LEN, Standing,
+    Versions, sha256,
+};
 
 /// A slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +58,20 @@ pub enum Slot {
 }
 
 impl Slot {
-    const fn other(self) -> Self {
+    const BOTH: [Self; 2] = [Self::A, Self::B];
+
+    /// The other slot.
+    #[must_use]
+    pub const fn other(self) -> Self {
         match self {
             Self::A => Self::B,
             Self::B => Self::A,
         }
     }
 
-    const fn file(self) -> &'static str {
+    /// The slot's file name in the store's directory.
+    #[must_use]
+    pub const fn file(self) -> &'static str {
         match self {
             Self::A => "slot-a.cvc",
             Self::B => "slot-b.cvc",
@@ -81,29 +103,93 @@ impl Slot {
     }
 }
 
-/// The file operations the store makes, so tests can inject crashes and full disks at each one.
+/// The two copies of the state, written in this order.
+const STATE_FILES: [&str; 2] = ["state-1", "state-2"];
+/// The single state file of chanval 0.1's store (layout version 2), read once and replaced.
+const LEGACY_STATE: &str = "state";
+/// The lock file.
+const LOCK_FILE: &str = "lock";
+/// Every file the store writes, for the temporary-file sweep.
+const WRITTEN: [&str; 4] = ["slot-a.cvc", "slot-b.cvc", "state-1", "state-2"];
+
+/// Named points inside the store's operations where a simulation may inject a failure
+/// (FoundationDB's BUGGIFY): between steps that no single file operation separates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FaultPoint {
+    /// A slot file has been written; the state that names it has not.
+    SlotWritten,
+    /// The first state copy has been written; the second has not.
+    BetweenStateCopies,
+    /// A state that bars a slot is durable; the slot's file has not been deleted yet.
+    BeforeDiscard,
+}
+
+/// The file operations the store makes: the seam through which tests and the fleet simulation
+/// inject crashes, full disks, I/O errors and lost files at each one.
 pub trait StoreFs {
-    /// Creates `path`, which must not exist (never following a symlink), and writes `bytes`.
-    fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()>;
-    /// Flushes `path`'s data to stable storage.
-    fn sync_file(&mut self, path: &Path) -> io::Result<()>;
+    /// Creates `path`, which must not exist (never following a symlink), writes all of `bytes`
+    /// and flushes them to stable storage through the descriptor that wrote them.
+    ///
+    /// # Errors
+    /// Any I/O error; a file may then be left at `path`, which the store removes.
+    fn write_new(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()>;
     /// Renames `from` over `to`.
+    ///
+    /// # Errors
+    /// Any I/O error.
     fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()>;
     /// Flushes the directory entry changes of `dir`.
+    ///
+    /// # Errors
+    /// Any I/O error.
     fn sync_dir(&mut self, dir: &Path) -> io::Result<()>;
     /// Reads `path`, failing when it holds more than `max` bytes (nothing past `max + 1` bytes
-    /// is read).
+    /// is read) or is not a regular file.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::NotFound`] when there is no such file; any other I/O error.
     fn read(&mut self, path: &Path, max: usize) -> io::Result<Vec<u8>>;
-    /// Removes `path` (a temporary file left by a failed write).
+    /// Removes `path`.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::NotFound`] when there is no such file; any other I/O error.
     fn remove(&mut self, path: &Path) -> io::Result<()>;
+    /// Takes the store's exclusive lock on `path` without waiting.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::WouldBlock`] when another process holds it; any other error when the
+    /// lock cannot be taken (a read-only directory: the store then goes on without it, since
+    /// nobody can write there either).
+    fn lock(&mut self, path: &Path) -> io::Result<()>;
+    /// Releases the lock taken by [`Self::lock`].
+    fn unlock(&mut self);
+    /// A named point of an operation (see [`FaultPoint`]); the real file system never fails
+    /// here.
+    ///
+    /// # Errors
+    /// An injected failure.
+    fn fault_point(&mut self, _at: FaultPoint) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The real file system.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RealFs;
+#[derive(Debug, Default)]
+pub struct RealFs {
+    lock: Option<fs::File>,
+}
+
+impl RealFs {
+    /// The real file system, holding no lock.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { lock: None }
+    }
+}
 
 impl StoreFs for RealFs {
-    fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fn write_new(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         let mut options = fs::OpenOptions::new();
         // create_new is O_CREAT|O_EXCL: it fails on any existing entry, a symlink included.
         options.write(true).create_new(true);
@@ -112,10 +198,11 @@ impl StoreFs for RealFs {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600).custom_flags(nofollow());
         }
-        options.open(path)?.write_all(bytes)
-    }
-    fn sync_file(&mut self, path: &Path) -> io::Result<()> {
-        fs::OpenOptions::new().write(true).open(path)?.sync_all()
+        let mut file = options.open(path)?;
+        file.write_all(bytes)?;
+        // The descriptor that wrote the bytes flushes them: reopening the path could flush
+        // another file put there in between.
+        file.sync_all()
     }
     fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
         fs::rename(from, to)
@@ -132,20 +219,53 @@ impl StoreFs for RealFs {
         std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, nofollow() | nonblock());
         let file = options.open(path)?;
         if !file.metadata()?.is_file() {
-            return Err(io::Error::other("not a regular file"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a regular file",
+            ));
         }
         let mut out = Vec::new();
         file.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
             .read_to_end(&mut out)?;
         if out.len() > max {
-            return Err(io::Error::other(format!(
-                "larger than the store's limit of {max} bytes"
-            )));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("larger than the store's limit of {max} bytes"),
+            ));
         }
         Ok(out)
     }
     fn remove(&mut self, path: &Path) -> io::Result<()> {
         fs::remove_file(path)
+    }
+    fn lock(&mut self, path: &Path) -> io::Result<()> {
+        let mut options = fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600).custom_flags(nofollow());
+        }
+        let file = options.open(path).or_else(|e| {
+            // A read-only directory: an existing lock file can still be locked for reading.
+            let mut read = fs::OpenOptions::new();
+            read.read(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::custom_flags(&mut read, nofollow());
+            read.open(path).map_err(|_| e)
+        })?;
+        match file.try_lock() {
+            Ok(()) => {
+                self.lock = Some(file);
+                Ok(())
+            }
+            Err(fs::TryLockError::WouldBlock) => Err(io::ErrorKind::WouldBlock.into()),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+    fn unlock(&mut self) {
+        // Closing the descriptor releases the lock.
+        self.lock = None;
     }
 }
 
@@ -199,29 +319,102 @@ const fn nonblock() -> i32 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Record {
     content_version: u64,
+    /// SHA-256 of the whole file, envelope included.
     digest: Digest,
+    /// The agent reported healthy on it.
+    proven: bool,
+    /// Starts while it was active and not proven.
+    boots: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct State {
-    active: Slot,
-    previous: Option<Slot>,
-    /// An update was installed and the agent has not yet reported healthy on it.
-    pending: bool,
-    /// Starts since the update, while pending.
-    boots: u32,
+    /// Increases with every write; of two valid copies the higher generation wins.
+    generation: u64,
+    /// The slot that runs; `None` when nothing may (everything installed was recalled or
+    /// abandoned).
+    active: Option<Slot>,
     /// Per slot (A, B), what was installed there.
     records: [Option<Record>; 2],
+    /// The version that ran last: with nothing active, installs must be at least this new.
+    baseline: Option<u64>,
+    /// Recalls seen, versions abandoned, the pause in force.
+    standing: Standing,
 }
 
 const STATE_MAGIC: [u8; 4] = *b"CVST";
-const STATE_VERSION: u8 = 2;
-const RECORD_LEN: usize = 41;
-const STATE_LEN: usize = 12 + 2 * RECORD_LEN + 4;
+const STATE_VERSION: u8 = 3;
+const RECORD_LEN: usize = 48;
+const HEAD_LEN: usize = 24;
+const STATE_LEN: usize = HEAD_LEN + 2 * RECORD_LEN + STANDING_LEN + 4;
+/// Chanval 0.1's state file (version 2): 98 bytes.
+const LEGACY_STATE_LEN: usize = 98;
 
 impl State {
+    const EMPTY: Self = Self {
+        generation: 0,
+        active: None,
+        records: [None, None],
+        baseline: None,
+        standing: Standing::NONE,
+    };
+
     fn record(&self, slot: Slot) -> Option<Record> {
         self.records.get(slot.index()).copied().flatten()
+    }
+
+    fn record_mut(&mut self, slot: Slot) -> Option<&mut Record> {
+        self.records.get_mut(slot.index()).and_then(Option::as_mut)
+    }
+
+    /// Whether `slot` holds content that may run: recorded, and not barred by the standing.
+    fn usable(&self, slot: Slot) -> bool {
+        self.record(slot)
+            .is_some_and(|r| self.standing.barred(r.content_version).is_none())
+    }
+
+    fn pending(&self) -> bool {
+        self.active
+            .and_then(|a| self.record(a))
+            .is_some_and(|r| !r.proven)
+    }
+
+    fn active_version(&self) -> Option<u64> {
+        self.active
+            .and_then(|a| self.record(a))
+            .map(|r| r.content_version)
+    }
+
+    /// Makes `slot` (or nothing) the one that runs.
+    fn set_active(&mut self, slot: Option<Slot>) {
+        self.active = slot;
+        if let Some(v) = self.active_version() {
+            self.baseline = Some(v);
+        }
+    }
+
+    /// What runs when the active slot may not: the other slot, if its content may run.
+    fn fallback(&self) -> Option<Slot> {
+        let other = self.active?.other();
+        self.usable(other).then_some(other)
+    }
+
+    /// Where a new install goes: never over the best fallback. Pending content is replaced
+    /// when the other slot holds proven content; otherwise the other slot is.
+    fn install_target(&self) -> Slot {
+        let Some(active) = self.active else {
+            return Slot::BOTH
+                .into_iter()
+                .find(|s| !self.usable(*s))
+                .unwrap_or(Slot::A);
+        };
+        let other = active.other();
+        let other_proven = self.usable(other) && self.record(other).is_some_and(|r| r.proven);
+        if self.pending() && other_proven {
+            active
+        } else {
+            other
+        }
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -229,28 +422,86 @@ impl State {
         b.extend_from_slice(&STATE_MAGIC);
         b.extend_from_slice(&[
             STATE_VERSION,
-            Slot::code(Some(self.active)),
-            Slot::code(self.previous),
-            u8::from(self.pending),
+            Slot::code(self.active),
+            u8::from(self.baseline.is_some()),
+            0,
         ]);
-        b.extend_from_slice(&self.boots.to_le_bytes());
+        b.extend_from_slice(&self.generation.to_le_bytes());
+        b.extend_from_slice(&self.baseline.unwrap_or(0).to_le_bytes());
         for record in self.records {
             match record {
                 Some(r) => {
-                    b.push(1);
+                    b.extend_from_slice(&[1, u8::from(r.proven), 0, 0]);
+                    b.extend_from_slice(&r.boots.to_le_bytes());
                     b.extend_from_slice(&r.content_version.to_le_bytes());
                     b.extend_from_slice(&r.digest);
                 }
                 None => b.extend_from_slice(&[0; RECORD_LEN]),
             }
         }
+        b.extend_from_slice(&self.standing.encode());
         let crc = crate::crc32c(&b);
         b.extend_from_slice(&crc.to_le_bytes());
         b
     }
 
     fn decode(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != STATE_LEN {
+            return None;
+        }
         let (body, crc) = bytes.split_at_checked(STATE_LEN.checked_sub(4)?)?;
+        if crate::crc32c(body).to_le_bytes() != *crc {
+            return None;
+        }
+        let (head, rest) = body.split_first_chunk::<HEAD_LEN>()?;
+        let (fixed, tail) = head.split_first_chunk::<8>()?;
+        let [m0, m1, m2, m3, version, active, has_baseline, reserved] = *fixed;
+        if [m0, m1, m2, m3] != STATE_MAGIC
+            || version != STATE_VERSION
+            || has_baseline > 1
+            || reserved != 0
+        {
+            return None;
+        }
+        let (generation, tail) = tail.split_first_chunk::<8>()?;
+        let (baseline, _) = tail.split_first_chunk::<8>()?;
+        let (raw_records, standing) = rest.split_at_checked(2 * RECORD_LEN)?;
+        let mut records = [None, None];
+        for (slot, raw) in records.iter_mut().zip(raw_records.chunks_exact(RECORD_LEN)) {
+            let (flags, raw) = raw.split_first_chunk::<4>()?;
+            let (boots, raw) = raw.split_first_chunk::<4>()?;
+            let (version, raw) = raw.split_first_chunk::<8>()?;
+            let digest = raw.first_chunk::<32>()?;
+            *slot = match *flags {
+                [0, 0, 0, 0] if raw_is_zero(boots, version, digest) => None,
+                [1, proven @ (0 | 1), 0, 0] => Some(Record {
+                    content_version: u64::from_le_bytes(*version),
+                    digest: *digest,
+                    proven: proven == 1,
+                    boots: u32::from_le_bytes(*boots),
+                }),
+                _ => return None,
+            };
+        }
+        let state = Self {
+            generation: u64::from_le_bytes(*generation),
+            active: Slot::from_code(active)?,
+            records,
+            baseline: (has_baseline == 1).then_some(u64::from_le_bytes(*baseline)),
+            standing: Standing::decode(standing.first_chunk::<STANDING_LEN>()?)?,
+        };
+        // The active slot is always a recorded one.
+        match state.active {
+            Some(a) if state.record(a).is_none() => None,
+            _ => Some(state),
+        }
+    }
+
+    /// Chanval 0.1's state (version 2: active, previous, pending, boot count, per slot the
+    /// version and digest), as a version-3 state: the active slot proven unless it was pending,
+    /// the previous slot proven (it was the content proven healthy before the update).
+    fn from_legacy(bytes: &[u8]) -> Option<Self> {
+        let (body, crc) = bytes.split_at_checked(LEGACY_STATE_LEN.checked_sub(4)?)?;
         if crc.len() != 4 || crate::crc32c(body).to_le_bytes() != *crc {
             return None;
         }
@@ -269,47 +520,92 @@ impl State {
             b2,
             b3,
         ] = *head;
-        if [m0, m1, m2, m3] != STATE_MAGIC || version != STATE_VERSION || pending > 1 {
+        if [m0, m1, m2, m3] != STATE_MAGIC || version != 2 || pending > 1 {
             return None;
         }
-        let mut records = [None, None];
-        for (slot, raw) in records.iter_mut().zip(rest.chunks_exact(RECORD_LEN)) {
+        let active = Slot::from_code(active)??;
+        let previous = Slot::from_code(previous)?;
+        let mut state = Self::EMPTY;
+        for (slot, raw) in Slot::BOTH.into_iter().zip(rest.chunks_exact(41)) {
             let (&present, raw) = raw.split_first()?;
             let (version, digest) = raw.split_first_chunk::<8>()?;
-            *slot = match present {
+            let is_active = slot == active;
+            let record = match present {
                 0 => None,
                 1 => Some(Record {
                     content_version: u64::from_le_bytes(*version),
                     digest: *digest.first_chunk::<32>()?,
+                    proven: (is_active && pending == 0) || previous == Some(slot),
+                    boots: if is_active {
+                        u32::from_le_bytes([b0, b1, b2, b3])
+                    } else {
+                        0
+                    },
                 }),
                 _ => return None,
             };
+            *state.records.get_mut(slot.index())? = record;
         }
-        Some(Self {
-            active: Slot::from_code(active)??,
-            previous: Slot::from_code(previous)?,
-            pending: pending == 1,
-            boots: u32::from_le_bytes([b0, b1, b2, b3]),
-            records,
-        })
+        state.record(active)?;
+        state.set_active(Some(active));
+        Some(state)
     }
+}
+
+fn raw_is_zero(boots: &[u8; 4], version: &[u8; 8], digest: &[u8; 32]) -> bool {
+    boots.iter().chain(version).chain(digest).all(|&b| b == 0)
+}
+
+/// How a state copy read.
+enum StateCopy {
+    Valid(Box<State>),
+    Absent,
+    /// Read, but not a valid state (torn, corrupted, not a regular file, too long).
+    Damaged,
+    /// Could not be read (an I/O error that may pass).
+    Unreadable,
+}
+
+/// The state as the store found it.
+struct Found {
+    state: State,
+    /// What is on disk differs from `state` (a stale or damaged copy, a legacy or rebuilt
+    /// state): write it before relying on it.
+    dirty: bool,
+    /// The state may be written: false when a copy could not be read at all, since writing a
+    /// rebuilt state then could overwrite what the store knew.
+    writable: bool,
+    /// No state and no slot: a new store.
+    fresh: bool,
 }
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The content was refused by the load path; nothing was changed.
-    #[error("the new content was refused: {0}")]
+    /// The content (or the brake) was refused by the load path; nothing was changed.
+    #[error("refused: {0}")]
     Refused(LoadError),
-    /// The file recalls the content that ran: the store went back to the previous content,
-    /// which the next [`Store::load`] returns.
+    /// The file recalls the content that ran: the store went back to the previous content
+    /// (or to none, when there was no other), which the next [`Store::load`] returns.
     #[error("the running content was recalled; the previous content is active again")]
     RolledBack,
-    /// No slot holds content that passes the load path.
-    #[error("no slot holds good content")]
+    /// No slot holds content that may run and passes the load path.
+    #[error("no slot holds content that may run")]
     NoGoodContent,
-    /// A file operation failed; what was installed before is unchanged.
+    /// [`Store::mark_healthy`] named a version that is not the active one.
+    #[error("content version {named} is not the active content ({})", ActiveNote(*.active))]
+    NotActive {
+        /// The version named.
+        named: u64,
+        /// The active version, if any.
+        active: Option<u64>,
+    },
+    /// Another process holds the store's lock; nothing was read or written.
+    #[error("the store is in use by another process")]
+    Busy,
+    /// A file operation failed. The store is in its state before the operation or after it
+    /// (the next [`Store::load`] tells which), never in a mix.
     #[error("{what}: {source}")]
     Io {
         /// The step that failed.
@@ -317,6 +613,17 @@ pub enum StoreError {
         /// The error.
         source: io::Error,
     },
+}
+
+struct ActiveNote(Option<u64>);
+
+impl core::fmt::Display for ActiveNote {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some(v) => write!(f, "version {v}"),
+            None => f.write_str("none"),
+        }
+    }
 }
 
 /// What [`Store::load`] found.
@@ -327,18 +634,66 @@ pub struct Resumed<'s> {
     pub loaded: Loaded<'s>,
     /// Its slot.
     pub slot: Slot,
-    /// Whether this is the previous content because the newer one failed its check or its
-    /// boots, or could not be counted (a rollback happened).
+    /// Whether this is other content than the active slot's before the call: the active one
+    /// was abandoned after its boots, barred, failed its check, or could not be counted.
     pub rolled_back: bool,
     /// Whether the store could record this start; `false` on a full or read-only disk (the
     /// proven content runs then, and nothing is lost).
     pub state_saved: bool,
 }
 
-/// Distinguishes the temporary files of concurrent writers in one process.
-static TEMPORARY: AtomicU64 = AtomicU64::new(0);
+/// What [`Store::apply_brake`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BrakeOutcome {
+    /// What the brake says.
+    pub action: BrakeAction,
+    /// The versions it names.
+    pub versions: Versions,
+    /// Whether it changed the standing (a recall already held, or a pause or resume older than
+    /// the one in force, changes nothing).
+    pub applied: Applied,
+    /// Whether the running content was recalled and the store went back to the other slot (or
+    /// to none).
+    pub rolled_back: bool,
+    /// The content version active now, if any.
+    pub active: Option<u64>,
+}
 
-/// The A/B store in one directory.
+/// One slot, as [`Store::status`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SlotStatus {
+    /// The slot.
+    pub slot: Slot,
+    /// The content version installed there.
+    pub content_version: u64,
+    /// Whether the agent reported healthy on it.
+    pub proven: bool,
+    /// Starts counted while pending.
+    pub boots: u32,
+    /// Whether it may run (not recalled or abandoned).
+    pub usable: bool,
+}
+
+/// What the store holds, read without changing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreStatus {
+    /// The active slot, if any.
+    pub active: Option<Slot>,
+    /// Both slots' records.
+    pub slots: [Option<SlotStatus>; 2],
+    /// Recalls seen, versions abandoned, the pause in force.
+    pub standing: Standing,
+    /// The version that ran last.
+    pub baseline: Option<u64>,
+    /// Whether the state was read from a valid copy (false: rebuilt from the slots, or read
+    /// from chanval 0.1's state file).
+    pub state_intact: bool,
+}
+
+/// The A/B store in one directory, for one channel.
 #[derive(Debug)]
 pub struct Store<F: StoreFs = RealFs> {
     dir: PathBuf,
@@ -348,15 +703,19 @@ pub struct Store<F: StoreFs = RealFs> {
 
 impl Store<RealFs> {
     /// A store in `dir` (which must exist) on the real file system; an update that has not been
-    /// marked healthy after `boot_limit` starts is rolled back.
+    /// marked healthy after `boot_limit` starts is abandoned. Opening reads nothing.
     #[must_use]
     pub fn open(dir: impl Into<PathBuf>, boot_limit: u32) -> Self {
-        Self::with_fs(dir, boot_limit, RealFs)
+        Self::with_fs(dir, boot_limit, RealFs::new())
     }
 }
 
 /// How a stored file is read: capped at the largest signed file.
 const MAX_SLOT_LEN: usize = crate::Limits::DEFAULT.max_file_len + MAX_ENVELOPE_LEN;
+
+fn io(what: &'static str) -> impl FnOnce(io::Error) -> StoreError {
+    move |source| StoreError::Io { what, source }
+}
 
 impl<F: StoreFs> Store<F> {
     /// A store over the file operations `fs`.
@@ -368,28 +727,47 @@ impl<F: StoreFs> Store<F> {
         }
     }
 
+    /// The file operations, for a test or a simulation to inspect.
+    pub fn fs_mut(&mut self) -> &mut F {
+        &mut self.fs
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
-    /// Writes `name` durably: a new temporary file of a unique name, fsync, rename, fsync of
-    /// the directory. A failed write removes its temporary file.
+    /// Runs `op` holding the lock, after removing the temporary files a crash may have left.
+    fn locked<R>(
+        &mut self,
+        op: impl FnOnce(&mut Self) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let lock = self.path(LOCK_FILE);
+        match self.fs.lock(&lock) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(StoreError::Busy),
+            // No lock can be taken where nothing can be written: go on without it.
+            Err(_) => {}
+        }
+        for name in WRITTEN {
+            let tmp = self.path(&temporary(name));
+            let _ = self.fs.remove(&tmp);
+        }
+        let result = op(self);
+        self.fs.unlock();
+        result
+    }
+
+    /// Writes `name` durably: a new temporary file (a leftover of that name removed first),
+    /// written and flushed, renamed over `name`, the directory flushed. A failed write removes
+    /// its temporary file.
     fn replace(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let io = |what| move |source| StoreError::Io { what, source };
-        let unique = TEMPORARY.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let tmp = self.path(&format!(
-            ".{name}.{}.{unique}.{nanos:09}.tmp",
-            std::process::id()
-        ));
+        let tmp = self.path(&temporary(name));
         let target = self.path(name);
+        let _ = self.fs.remove(&tmp);
         let written = self
             .fs
-            .write(&tmp, bytes)
+            .write_new(&tmp, bytes)
             .map_err(io("write"))
-            .and_then(|()| self.fs.sync_file(&tmp).map_err(io("fsync")))
             .and_then(|()| self.fs.rename(&tmp, &target).map_err(io("rename")));
         if written.is_err() {
             let _ = self.fs.remove(&tmp);
@@ -399,33 +777,151 @@ impl<F: StoreFs> Store<F> {
         self.fs.sync_dir(&dir).map_err(io("fsync directory"))
     }
 
-    /// The state: `Ok(None)` when there is none yet (a new store), `Err` when it exists but
-    /// cannot be read or is corrupt.
-    fn read_state(&mut self) -> Result<Option<State>, ()> {
-        let path = self.path("state");
+    /// Writes both copies of the state, with the next generation. Once the first copy is
+    /// renamed into place the change is made; the second copy then only adds redundancy (a
+    /// later operation rewrites it if it failed).
+    fn write_state(&mut self, state: &mut State) -> Result<(), StoreError> {
+        state.generation = state.generation.saturating_add(1);
+        let bytes = state.encode();
+        let [first, second] = STATE_FILES;
+        self.replace(first, &bytes)?;
+        self.fs
+            .fault_point(FaultPoint::BetweenStateCopies)
+            .map_err(io("write state"))?;
+        self.replace(second, &bytes)?;
+        let legacy = self.path(LEGACY_STATE);
+        let _ = self.fs.remove(&legacy);
+        Ok(())
+    }
+
+    fn read_copy(&mut self, name: &str) -> StateCopy {
+        let path = self.path(name);
         match self.fs.read(&path, STATE_LEN) {
-            Ok(bytes) => State::decode(&bytes).map(Some).ok_or(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(_) => Err(()),
+            Ok(bytes) => {
+                State::decode(&bytes).map_or(StateCopy::Damaged, |s| StateCopy::Valid(Box::new(s)))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => StateCopy::Absent,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => StateCopy::Damaged,
+            Err(_) => StateCopy::Unreadable,
         }
     }
 
-    fn read_slot(&mut self, slot: Slot) -> Option<Vec<u8>> {
+    fn read_slot(&mut self, slot: Slot) -> io::Result<Vec<u8>> {
         let path = self.path(slot.file());
-        self.fs.read(&path, MAX_SLOT_LEN).ok()
+        self.fs.read(&path, MAX_SLOT_LEN)
     }
 
-    /// Opens the slot's file as the record says it was installed.
+    /// The state: the valid copy of the higher generation; else chanval 0.1's state; else, if
+    /// a copy was damaged or a slot file exists, the state rebuilt from the slots (nothing
+    /// proven); else a new, empty store.
+    fn find_state<'s>(
+        &mut self,
+        agent: &Agent<'_, 's>,
+        request: &LoadRequest<'_>,
+        sink: &mut dyn FindingSink<'s>,
+    ) -> Found {
+        let [first, second] = STATE_FILES;
+        let copies = [self.read_copy(first), self.read_copy(second)];
+        let valid = copies.iter().filter_map(|c| match c {
+            StateCopy::Valid(s) => Some(**s),
+            _ => None,
+        });
+        if let Some(best) = valid.max_by_key(|s| s.generation) {
+            let both_equal = copies
+                .iter()
+                .all(|c| matches!(c, StateCopy::Valid(s) if **s == best));
+            return Found {
+                state: best,
+                dirty: !both_equal,
+                writable: true,
+                fresh: false,
+            };
+        }
+        let unreadable = copies.iter().any(|c| matches!(c, StateCopy::Unreadable));
+        if !unreadable {
+            let legacy = self.path(LEGACY_STATE);
+            if let Some(state) = self
+                .fs
+                .read(&legacy, LEGACY_STATE_LEN)
+                .ok()
+                .and_then(|b| State::from_legacy(&b))
+            {
+                return Found {
+                    state,
+                    dirty: true,
+                    writable: true,
+                    fresh: false,
+                };
+            }
+        }
+        let damaged = copies.iter().any(|c| matches!(c, StateCopy::Damaged));
+        let (state, slots_found) = self.rebuild(agent, request, sink);
+        Found {
+            state,
+            dirty: true,
+            writable: !unreadable,
+            fresh: !unreadable && !damaged && !slots_found,
+        }
+    }
+
+    /// The state rebuilt from the slots when no copy of it is left: each slot whose file still
+    /// verifies under the agent's root is recorded, unproven; the newer becomes active. Returns
+    /// whether any slot file was there at all.
+    fn rebuild<'s>(
+        &mut self,
+        agent: &Agent<'_, 's>,
+        request: &LoadRequest<'_>,
+        sink: &mut dyn FindingSink<'s>,
+    ) -> (State, bool) {
+        let mut state = State::EMPTY;
+        let mut any = false;
+        for slot in Slot::BOTH {
+            let bytes = match self.read_slot(slot) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    any |= e.kind() != io::ErrorKind::NotFound;
+                    continue;
+                }
+            };
+            any = true;
+            let adopt = LoadRequest {
+                purpose: Purpose::Adopt,
+                running_version: None,
+                rollout: None,
+                standing: &Standing::NONE,
+                ..*request
+            };
+            if let Ok(loaded) = load(&bytes, agent, &adopt, sink)
+                && let Some(r) = state.records.get_mut(slot.index())
+            {
+                *r = Some(Record {
+                    content_version: loaded.content_version,
+                    digest: sha256(&bytes),
+                    proven: false,
+                    boots: 0,
+                });
+            }
+        }
+        let newer = Slot::BOTH
+            .into_iter()
+            .filter_map(|s| state.record(s).map(|r| (r.content_version, s)))
+            .max_by_key(|(v, _)| *v)
+            .map(|(_, s)| s);
+        state.set_active(newer);
+        (state, any)
+    }
+
+    /// Opens `slot`'s file as the state records it was installed.
     fn resume<'s>(
         &mut self,
+        state: &State,
         slot: Slot,
-        record: Option<Record>,
         agent: &Agent<'_, 's>,
         request: &LoadRequest<'_>,
         sink: &mut dyn FindingSink<'s>,
     ) -> Option<Loaded<'s>> {
-        let record = record?;
-        let bytes = self.read_slot(slot)?;
+        let record = state.record(slot)?;
+        let bytes = self.read_slot(slot).ok()?;
         let request = LoadRequest {
             purpose: Purpose::Resume {
                 content_version: record.content_version,
@@ -433,76 +929,39 @@ impl<F: StoreFs> Store<F> {
             },
             running_version: None,
             rollout: None,
+            standing: &state.standing,
             ..*request
         };
         load(&bytes, agent, &request, sink).ok()
     }
 
-    /// The state rebuilt from the slots when it is lost: each slot that passes the load path
-    /// (as a resume of itself) is recorded; the newer becomes active but *pending*, since
-    /// nothing says it was proven, with the older as its previous.
-    fn recover<'s>(
-        &mut self,
-        agent: &Agent<'_, 's>,
-        request: &LoadRequest<'_>,
-        sink: &mut dyn FindingSink<'s>,
-    ) -> Option<State> {
-        let mut found: Vec<(Slot, Record)> = Vec::new();
-        for slot in [Slot::A, Slot::B] {
-            let Some(bytes) = self.read_slot(slot) else {
-                continue;
-            };
-            let Ok(file) = crate::parse(crate::channel_file_bytes(&bytes)) else {
-                continue;
-            };
-            let record = Record {
-                content_version: file.header().content_version,
-                digest: sha256(&bytes),
-            };
-            drop(bytes);
-            if self
-                .resume(slot, Some(record), agent, request, sink)
-                .is_some()
-            {
-                found.push((slot, record));
+    /// Deletes the files of slots whose content the standing bars (the state that bars them is
+    /// durable): even a store whose state is later lost cannot run them again.
+    fn discard_barred(&mut self, state: &State) {
+        for slot in Slot::BOTH {
+            if state.record(slot).is_some() && !state.usable(slot) {
+                if self.fs.fault_point(FaultPoint::BeforeDiscard).is_err() {
+                    return;
+                }
+                let path = self.path(slot.file());
+                let _ = self.fs.remove(&path);
             }
-        }
-        found.sort_by_key(|(_, r)| r.content_version);
-        let mut records = [None, None];
-        for (slot, record) in &found {
-            if let Some(r) = records.get_mut(slot.index()) {
-                *r = Some(*record);
-            }
-        }
-        match found.as_slice() {
-            [] => None,
-            [(only, _)] => Some(State {
-                active: *only,
-                previous: None,
-                pending: false,
-                boots: 0,
-                records,
-            }),
-            [(older, _), (newer, _), ..] => Some(State {
-                active: *newer,
-                previous: Some(*older),
-                pending: true,
-                boots: 0,
-                records,
-            }),
         }
     }
 
-    /// Installs `bytes` through the load path (as an install, against the running version the
-    /// store records) into the inactive slot and makes it active, keeping the current content
-    /// as the previous one. Until [`Self::mark_healthy`], the update is pending and counted by
-    /// [`Self::load`]. Returns the compiled content.
+    /// Installs `bytes` through the load path — as an install, against the version the store
+    /// runs (or, with nothing running, the version that ran last), the caller's running version
+    /// if newer, and the store's standing — into a slot that is not the last proven content,
+    /// and makes it active and pending. Until [`Self::mark_healthy`], the update's starts are
+    /// counted by [`Self::load`]. Returns the compiled content.
+    ///
+    /// The exact file a slot lost (same SHA-256 as its record) is restored in place.
     ///
     /// # Errors
-    /// [`StoreError::Refused`] when the load path refuses the file; [`StoreError::Io`] when a
-    /// write fails. In both cases the content installed before stays active.
-    /// [`StoreError::RolledBack`] when the file is a signed recall of the running content:
-    /// the previous content is active again.
+    /// [`StoreError::Refused`] when the load path refuses the file (nothing changed);
+    /// [`StoreError::RolledBack`] when the file's envelope recalls the running content (the
+    /// other slot is active now; a recall of a version that does not run is remembered and
+    /// refused as [`LoadError::Recalled`]); [`StoreError::Busy`]; [`StoreError::Io`].
     pub fn install<'s>(
         &mut self,
         bytes: &[u8],
@@ -510,190 +969,421 @@ impl<F: StoreFs> Store<F> {
         request: &LoadRequest<'_>,
         sink: &mut dyn FindingSink<'s>,
     ) -> Result<Loaded<'s>, StoreError> {
-        let current = match self.read_state() {
-            Ok(state) => state,
-            Err(()) => self.recover(agent, request, sink),
-        };
-        let running = current
-            .and_then(|s| s.record(s.active))
-            .map(|r| r.content_version);
-        let request = LoadRequest {
-            purpose: Purpose::Install,
-            running_version: running.max(request.running_version),
-            ..*request
-        };
-        let loaded = match load(bytes, agent, &request, sink) {
-            Ok(loaded) => loaded,
-            Err(LoadError::Recalled) => return Err(self.recall(bytes, current)),
-            Err(e) => return Err(StoreError::Refused(e)),
-        };
-        // While an update is pending, its slot is the one to replace: the previous slot holds
-        // the last content proven healthy, which must survive until the new one is proven.
-        let (target, previous) = match current {
-            None => (Slot::A, None),
-            Some(s) if s.pending => (s.active, s.previous),
-            Some(s) => (s.active.other(), Some(s.active)),
-        };
-        self.replace(target.file(), bytes)?;
-        let mut records = current.map_or([None, None], |s| s.records);
-        if let Some(r) = records.get_mut(target.index()) {
-            *r = Some(Record {
-                content_version: loaded.content_version,
-                digest: sha256(bytes),
+        self.locked(|store| store.install_locked(bytes, agent, request, sink))
+    }
+
+    fn install_locked<'s>(
+        &mut self,
+        bytes: &[u8],
+        agent: &Agent<'_, 's>,
+        request: &LoadRequest<'_>,
+        sink: &mut dyn FindingSink<'s>,
+    ) -> Result<Loaded<'s>, StoreError> {
+        let found = self.find_state(agent, request, sink);
+        if !found.writable {
+            return Err(StoreError::Io {
+                what: "read state",
+                source: io::Error::other("no copy of the state could be read"),
             });
         }
-        if let Some(other) = records.get_mut(target.other().index())
-            && previous.is_none()
-        {
-            *other = None;
+        let mut state = found.state;
+        let digest = sha256(bytes);
+        if let Some(restored) = self.restore(&state, bytes, &digest, agent, request, sink)? {
+            return Ok(restored);
         }
-        let state = State {
-            active: target,
-            previous,
-            pending: previous.is_some(),
-            boots: 0,
-            records,
+        let running = state
+            .active_version()
+            .or_else(|| state.baseline.map(|b| b.saturating_sub(1)));
+        let install = LoadRequest {
+            purpose: Purpose::Install,
+            running_version: running.max(request.running_version),
+            standing: &state.standing,
+            ..*request
         };
-        self.replace("state", &state.encode())?;
+        let loaded = match load(bytes, agent, &install, sink) {
+            Ok(loaded) => loaded,
+            Err(LoadError::Recalled) => return Err(self.envelope_recall(bytes, state)),
+            Err(e) => return Err(StoreError::Refused(e)),
+        };
+        let target = state.install_target();
+        self.replace(target.file(), bytes)?;
+        self.fs
+            .fault_point(FaultPoint::SlotWritten)
+            .map_err(io("install"))?;
+        if let Some(r) = state.records.get_mut(target.index()) {
+            *r = Some(Record {
+                content_version: loaded.content_version,
+                digest,
+                proven: false,
+                boots: 0,
+            });
+        }
+        state.set_active(Some(target));
+        self.write_state(&mut state)?;
+        self.discard_barred(&state);
         Ok(loaded)
     }
 
-    /// A validly signed recall (the load path checked its trust, digest, channel and target)
-    /// of the content version that runs: the previous slot becomes active again. The one case
-    /// in which a file rolls an agent back; a recall of any other version changes nothing.
-    fn recall(&mut self, bytes: &[u8], current: Option<State>) -> StoreError {
-        let recalled = crate::parse(crate::channel_file_bytes(bytes))
-            .map(|f| f.header().content_version)
-            .ok();
-        let Some(state) = current else {
-            return StoreError::Refused(LoadError::Recalled);
+    /// Rewrites the exact file a slot's record names when the slot no longer holds it (lost or
+    /// damaged on disk): the mirror serving it again heals the store, and the content runs
+    /// again if it is newer than what runs. `None` when `bytes` is no such file.
+    fn restore<'s>(
+        &mut self,
+        state: &State,
+        bytes: &[u8],
+        digest: &Digest,
+        agent: &Agent<'_, 's>,
+        request: &LoadRequest<'_>,
+        sink: &mut dyn FindingSink<'s>,
+    ) -> Result<Option<Loaded<'s>>, StoreError> {
+        let Some(slot) = Slot::BOTH
+            .into_iter()
+            .find(|s| state.usable(*s) && state.record(*s).is_some_and(|r| r.digest == *digest))
+        else {
+            return Ok(None);
         };
-        let running = state.record(state.active).map(|r| r.content_version);
-        let (Some(previous), true) = (state.previous, running.is_some() && running == recalled)
+        if self.read_slot(slot).is_ok_and(|on_disk| on_disk == bytes) {
+            return Ok(None);
+        }
+        let Some(record) = state.record(slot) else {
+            return Ok(None);
+        };
+        let resume = LoadRequest {
+            purpose: Purpose::Resume {
+                content_version: record.content_version,
+                digest: record.digest,
+            },
+            running_version: None,
+            rollout: None,
+            standing: &state.standing,
+            ..*request
+        };
+        let loaded = load(bytes, agent, &resume, sink).map_err(StoreError::Refused)?;
+        self.replace(slot.file(), bytes)?;
+        // Newer than what runs (it ran before the loss): it runs again, as proven as it was.
+        if state
+            .active_version()
+            .is_none_or(|v| record.content_version > v)
+        {
+            let mut state = *state;
+            state.set_active(Some(slot));
+            self.write_state(&mut state)?;
+        }
+        Ok(Some(loaded))
+    }
+
+    /// The envelope of `bytes` recalls its own version (the load path checked its trust,
+    /// channel and target): remembered like a recall brake.
+    fn envelope_recall(&mut self, bytes: &[u8], mut state: State) -> StoreError {
+        let Some(version) = crate::parse(crate::channel_file_bytes(bytes))
+            .ok()
+            .map(|f| f.header().content_version)
         else {
             return StoreError::Refused(LoadError::Recalled);
         };
-        let back = State {
-            active: previous,
-            previous: Some(state.active),
-            pending: false,
-            boots: 0,
-            ..state
-        };
-        match self.replace("state", &back.encode()) {
-            Ok(()) => StoreError::RolledBack,
+        if state.standing.barred(version).is_some() {
+            return StoreError::Refused(LoadError::Recalled);
+        }
+        match self.recall(&mut state, Versions::one(version)) {
+            Ok(true) => StoreError::RolledBack,
+            Ok(false) => StoreError::Refused(LoadError::Recalled),
             Err(e) => e,
         }
     }
 
-    /// The content to run now, compiled. While an update is pending, each call counts a start;
-    /// past the boot limit the update is rolled back. When the active slot fails the load path
-    /// (corrupted on disk, a key revoked since), the previous slot is used. When the state is
-    /// lost, it is rebuilt from the slots. A state that cannot be written never stops the
-    /// agent from getting good content.
+    /// Bars `versions` as recalled and, if the active content is one of them, makes the other
+    /// slot (or nothing) active; writes the state. Returns whether the running content changed.
+    fn recall(&mut self, state: &mut State, versions: Versions) -> Result<bool, StoreError> {
+        state.standing.ban(Ban {
+            versions,
+            reason: BanReason::Recalled,
+        });
+        let hit = state.active_version().is_some_and(|v| versions.contains(v));
+        if hit {
+            let fallback = state.fallback();
+            state.set_active(fallback);
+        }
+        self.write_state(state)?;
+        self.discard_barred(state);
+        Ok(hit)
+    }
+
+    /// Applies a brake statement (pause, resume, recall) after checking it through
+    /// [`check_brake`]: signed by a threshold of the root's release keys (an expired root
+    /// still counts: a brake only restricts), for this channel. The store keeps it: a recall
+    /// bars its versions for good (the running content among them is left for the other slot,
+    /// or for nothing); the pause or resume of the greatest serial decides what installs.
     ///
     /// # Errors
-    /// [`StoreError::NoGoodContent`] when no slot passes.
+    /// [`StoreError::Refused`] for a statement the check refuses; [`StoreError::Busy`];
+    /// [`StoreError::Io`] when it cannot be made durable (apply it again).
+    pub fn apply_brake(
+        &mut self,
+        bytes: &[u8],
+        agent: &Agent<'_, '_>,
+        request: &LoadRequest<'_>,
+    ) -> Result<BrakeOutcome, StoreError> {
+        let brake = check_brake(bytes, agent.root, request.channel).map_err(StoreError::Refused)?;
+        self.locked(|store| {
+            // Rebuilding needs a sink; a brake reports no findings.
+            let mut sink = crate::FindingBuf::<1>::new();
+            let found = store.find_state(agent, request, &mut sink);
+            if !found.writable {
+                return Err(StoreError::Io {
+                    what: "read state",
+                    source: io::Error::other("no copy of the state could be read"),
+                });
+            }
+            let mut state = found.state;
+            let (applied, rolled_back) = if brake.action() == BrakeAction::Recall {
+                let mut probe = state.standing;
+                let known = probe.ban(Ban {
+                    versions: brake.versions(),
+                    reason: BanReason::Recalled,
+                }) == Applied::Unchanged;
+                if known {
+                    if found.dirty {
+                        store.write_state(&mut state)?;
+                    }
+                    (Applied::Unchanged, false)
+                } else {
+                    (
+                        Applied::Changed,
+                        store.recall(&mut state, brake.versions())?,
+                    )
+                }
+            } else {
+                let applied = state.standing.apply(&brake);
+                if applied == Applied::Changed || found.dirty {
+                    store.write_state(&mut state)?;
+                }
+                (applied, false)
+            };
+            Ok(BrakeOutcome {
+                action: brake.action(),
+                versions: brake.versions(),
+                applied,
+                rolled_back,
+                active: state.active_version(),
+            })
+        })
+    }
+
+    /// The content to run now, compiled. While the active content is pending, each call counts
+    /// a start; past the boot limit it is abandoned (barred) and the other slot runs. Barred
+    /// content never runs; a slot that fails the load path gives way to the other. A state that
+    /// cannot be written never stops the agent from getting good content.
+    ///
+    /// # Errors
+    /// [`StoreError::NoGoodContent`] when no slot may run and passes; [`StoreError::Busy`].
     pub fn load<'s>(
         &mut self,
         agent: &Agent<'_, 's>,
         request: &LoadRequest<'_>,
         sink: &mut dyn FindingSink<'s>,
     ) -> Result<Resumed<'s>, StoreError> {
-        let (mut state, mut dirty) = match self.read_state() {
-            Ok(Some(state)) => (state, false),
-            Ok(None) | Err(()) => (
-                self.recover(agent, request, sink)
-                    .ok_or(StoreError::NoGoodContent)?,
-                true,
-            ),
-        };
+        self.locked(|store| store.load_locked(agent, request, sink))
+    }
+
+    fn load_locked<'s>(
+        &mut self,
+        agent: &Agent<'_, 's>,
+        request: &LoadRequest<'_>,
+        sink: &mut dyn FindingSink<'s>,
+    ) -> Result<Resumed<'s>, StoreError> {
+        let found = self.find_state(agent, request, sink);
+        if found.fresh {
+            return Err(StoreError::NoGoodContent);
+        }
+        let mut state = found.state;
+        let mut dirty = found.dirty;
+        let mut saved = found.writable;
         let mut rolled_back = false;
-        if state.pending {
-            state.boots = state.boots.saturating_add(1);
-            dirty = true;
-            if state.boots > self.boot_limit
-                && let Some(previous) = state.previous
-            {
-                state = State {
-                    active: previous,
-                    previous: Some(state.active),
-                    pending: false,
-                    boots: 0,
-                    ..state
-                };
-                rolled_back = true;
+        // Each pass either returns, or moves the active slot to the other one or to none, or
+        // gives up: two slots, so three passes bound it.
+        for _ in 0..3 {
+            let Some(active) = state.active else { break };
+            if !state.usable(active) {
+                let fallback = state.fallback();
+                state.set_active(fallback);
+                (dirty, rolled_back) = (true, true);
+                continue;
             }
-        }
-        let mut state_saved = !dirty || self.replace("state", &state.encode()).is_ok();
-        // Pending content runs only while its starts are counted.
-        if !state_saved
-            && state.pending
-            && let Some(previous) = state.previous
-        {
-            state = State {
-                active: previous,
-                previous: Some(state.active),
-                pending: false,
-                boots: 0,
-                ..state
+            if state.pending()
+                && let Some(record) = state.record_mut(active)
+            {
+                record.boots = record.boots.saturating_add(1);
+                dirty = true;
+                let (boots, version) = (record.boots, record.content_version);
+                if boots > self.boot_limit {
+                    state.standing.ban(Ban {
+                        versions: Versions::one(version),
+                        reason: BanReason::Abandoned,
+                    });
+                    rolled_back = true;
+                    continue;
+                }
+            }
+            if dirty && saved {
+                saved = self.write_state(&mut state).is_ok();
+                dirty = !saved;
+                if saved {
+                    self.discard_barred(&state);
+                }
+            }
+            // Pending content runs only while its starts are counted.
+            let run = if saved || !state.pending() {
+                Some(active)
+            } else {
+                state.fallback()
             };
-            rolled_back = true;
+            if let Some(run) = run
+                && let Some(loaded) = self.resume(&state, run, agent, request, sink)
+            {
+                return Ok(Resumed {
+                    loaded,
+                    slot: run,
+                    rolled_back: rolled_back || run != active,
+                    state_saved: saved && !dirty,
+                });
+            }
+            // The slot fails its check (damaged or lost on disk, or a contract the agent no
+            // longer has): the other slot runs, and the failing one is not barred (it may be
+            // installed again).
+            let fallback = state.fallback();
+            if fallback.is_none() || run != Some(active) {
+                break;
+            }
+            state.set_active(fallback);
+            (dirty, rolled_back) = (true, true);
         }
-        if let Some(loaded) = self.resume(
-            state.active,
-            state.record(state.active),
-            agent,
-            request,
-            sink,
-        ) {
-            return Ok(Resumed {
-                loaded,
-                slot: state.active,
-                rolled_back,
-                state_saved,
-            });
+        if dirty && saved {
+            let _ = self.write_state(&mut state);
         }
-        let previous = state.previous.ok_or(StoreError::NoGoodContent)?;
-        let loaded = self
-            .resume(previous, state.record(previous), agent, request, sink)
-            .ok_or(StoreError::NoGoodContent)?;
-        let fallback = State {
-            active: previous,
-            previous: Some(state.active),
-            pending: false,
-            boots: 0,
-            ..state
-        };
-        state_saved &= self.replace("state", &fallback.encode()).is_ok();
-        Ok(Resumed {
-            loaded,
-            slot: previous,
-            rolled_back: true,
-            state_saved,
+        Err(StoreError::NoGoodContent)
+    }
+
+    /// The agent runs well on `content_version`, the active content: it is proven, no longer
+    /// pending, and the fallback from now on.
+    ///
+    /// # Errors
+    /// [`StoreError::NotActive`] when `content_version` is not the active content (nothing
+    /// changes: a report about other content must not prove this one); [`StoreError::Busy`];
+    /// [`StoreError::Io`] when the state cannot be read or written.
+    pub fn mark_healthy(&mut self, content_version: u64) -> Result<(), StoreError> {
+        self.locked(|store| {
+            let mut state = store.read_valid_state()?;
+            let active = state.active_version();
+            if active != Some(content_version) {
+                return Err(StoreError::NotActive {
+                    named: content_version,
+                    active,
+                });
+            }
+            if state.pending()
+                && let Some(a) = state.active
+                && let Some(r) = state.record_mut(a)
+            {
+                r.proven = true;
+                r.boots = 0;
+                store.write_state(&mut state)?;
+            }
+            Ok(())
         })
     }
 
-    /// The agent runs well on the current content: it is no longer pending.
+    /// The state from a valid copy (or chanval 0.1's file), for operations that must not act on
+    /// a rebuilt one.
+    fn read_valid_state(&mut self) -> Result<State, StoreError> {
+        let [first, second] = STATE_FILES;
+        let copies = [self.read_copy(first), self.read_copy(second)];
+        let best = copies
+            .iter()
+            .filter_map(|c| match c {
+                StateCopy::Valid(s) => Some(**s),
+                _ => None,
+            })
+            .max_by_key(|s| s.generation);
+        if let Some(state) = best {
+            return Ok(state);
+        }
+        let legacy = self.path(LEGACY_STATE);
+        self.fs
+            .read(&legacy, LEGACY_STATE_LEN)
+            .ok()
+            .and_then(|b| State::from_legacy(&b))
+            .ok_or_else(|| StoreError::Io {
+                what: "read state",
+                source: io::Error::other("no valid copy of the state"),
+            })
+    }
+
+    /// What the store holds, without changing anything (a state with no valid copy is shown
+    /// as rebuilt from the slots, unwritten).
     ///
     /// # Errors
-    /// [`StoreError::Io`] when the state cannot be written (or read).
-    pub fn mark_healthy(&mut self) -> Result<(), StoreError> {
-        match self.read_state() {
-            Ok(Some(s)) if s.pending => self.replace(
-                "state",
-                &State {
-                    pending: false,
-                    boots: 0,
-                    ..s
-                }
-                .encode(),
-            ),
-            Ok(_) => Ok(()),
-            Err(()) => Err(StoreError::Io {
-                what: "read state",
-                source: io::Error::other("the state is unreadable or corrupt"),
-            }),
+    /// [`StoreError::Busy`].
+    pub fn status(
+        &mut self,
+        agent: &Agent<'_, '_>,
+        request: &LoadRequest<'_>,
+    ) -> Result<StoreStatus, StoreError> {
+        self.locked(|store| {
+            let mut sink = crate::FindingBuf::<1>::new();
+            let found = store.find_state(agent, request, &mut sink);
+            let state = found.state;
+            let slot_status = |slot: Slot| {
+                state.record(slot).map(|r| SlotStatus {
+                    slot,
+                    content_version: r.content_version,
+                    proven: r.proven,
+                    boots: r.boots,
+                    usable: state.usable(slot),
+                })
+            };
+            Ok(StoreStatus {
+                active: state.active,
+                slots: [slot_status(Slot::A), slot_status(Slot::B)],
+                standing: state.standing,
+                baseline: state.baseline,
+                state_intact: state.generation > 0,
+            })
+        })
+    }
+}
+
+/// The temporary file `name` is written through.
+fn temporary(name: &str) -> String {
+    format!(".{name}.tmp")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_round_trips_and_refuses_damage() {
+        let mut state = State::EMPTY;
+        state.records[1] = Some(Record {
+            content_version: 7,
+            digest: [3; 32],
+            proven: true,
+            boots: 2,
+        });
+        state.set_active(Some(Slot::B));
+        state.generation = 9;
+        state.standing.ban(Ban {
+            versions: Versions::one(8),
+            reason: BanReason::Abandoned,
+        });
+        let bytes = state.encode();
+        assert_eq!(bytes.len(), STATE_LEN);
+        assert_eq!(State::decode(&bytes), Some(state));
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 1;
+            assert_eq!(State::decode(&bad), None, "byte {i}");
         }
+        assert_eq!(State::decode(&bytes[..bytes.len() - 1]), None);
     }
 }

@@ -175,11 +175,12 @@ int main(int argc, char **argv) {
         uint32_t status = 0;
         rc = chanval_store_load(store, &config, &content, &status);
         if (rc == CHANVAL_OK) {
-            printf("restart: the store runs content version %llu%s\n",
-                   (unsigned long long)chanval_content_version(content),
+            uint64_t running = chanval_content_version(content);
+            printf("restart: the store runs content version %llu%s\n", (unsigned long long)running,
                    (status & CHANVAL_STORE_ROLLED_BACK) ? " (rolled back)" : "");
             chanval_content_free(content);
-            chanval_store_mark_healthy(store);
+            /* Healthy on this version: it is proven, and the fallback from now on. */
+            chanval_store_mark_healthy(store, running);
         } else {
             printf("restart: nothing to run (status %d)\n", rc);
         }

@@ -166,9 +166,29 @@
 #define CHANVAL_ERR_STORE_IO -27
 
 /**
- * No slot of the store holds content that passes the load path.
+ * No slot of the store holds content that may run and passes the load path.
  */
 #define CHANVAL_ERR_NO_GOOD_CONTENT -28
+
+/**
+ * The agent crash-looped on this content version and went back; it is not taken again.
+ */
+#define CHANVAL_ERR_ABANDONED -29
+
+/**
+ * The bytes are not a well-formed brake statement.
+ */
+#define CHANVAL_ERR_BAD_BRAKE -30
+
+/**
+ * Another process holds the store's lock; nothing was read or written.
+ */
+#define CHANVAL_ERR_STORE_BUSY -31
+
+/**
+ * `chanval_store_mark_healthy` named a content version that is not the active one.
+ */
+#define CHANVAL_ERR_NOT_ACTIVE -32
 
 /**
  * An internal error (a bug): nothing was written.
@@ -231,6 +251,33 @@
 #define CHANVAL_STORE_STATE_NOT_SAVED 2
 
 /**
+ * Brake action: no new installs of the versions (agents keep what they run).
+ */
+#define CHANVAL_BRAKE_PAUSE 1
+
+/**
+ * Brake action: lifts the pause of the channel.
+ */
+#define CHANVAL_BRAKE_RESUME 2
+
+/**
+ * Brake action: the versions must not run; agents running one go back.
+ */
+#define CHANVAL_BRAKE_RECALL 3
+
+/**
+ * `chanval_store_apply_brake` flag: the brake changed what the store holds (a recall already
+ * held, or a pause or resume older than the one in force, changes nothing).
+ */
+#define CHANVAL_BRAKE_APPLIED 1
+
+/**
+ * `chanval_store_apply_brake` flag: the running content was recalled; the store went back to
+ * the other slot (or to none), which `chanval_store_load` now returns.
+ */
+#define CHANVAL_BRAKE_ROLLED_BACK 2
+
+/**
  * Content through the load path, compiled for the agent's profile. Opaque to C; it owns its
  * compiled program, which owns everything it evaluates.
  */
@@ -276,7 +323,8 @@ typedef struct {
    */
   uint64_t now;
   /**
-   * The agent's id, for the rollout plan; null with length 0 ignores the rings.
+   * The agent's id, for the rollout plan; null with length 0 puts the agent in the plan's
+   * last ring. A pause or a recall binds the agent either way.
    */
   const uint8_t *agent_id;
   /**
@@ -344,6 +392,78 @@ typedef struct {
    */
   uint64_t number;
 } chanval_value;
+
+/**
+ * A brake statement, as `chanval_brake_check` reports it.
+ */
+typedef struct {
+  /**
+   * `CHANVAL_BRAKE_PAUSE`, `CHANVAL_BRAKE_RESUME` or `CHANVAL_BRAKE_RECALL`.
+   */
+  uint8_t action;
+  /**
+   * The channel.
+   */
+  uint32_t channel;
+  /**
+   * The first content version it names.
+   */
+  uint64_t first_version;
+  /**
+   * The last content version it names.
+   */
+  uint64_t last_version;
+  /**
+   * Its serial (of pauses and resumes, the greatest an agent has seen decides).
+   */
+  uint64_t serial;
+  /**
+   * When it was issued (Unix seconds).
+   */
+  uint64_t issued;
+} chanval_brake_info;
+
+/**
+ * What a last-known-good store holds, as `chanval_store_status` reports it.
+ */
+typedef struct {
+  /**
+   * 1 when content is active, 0 when none may run.
+   */
+  uint8_t has_active;
+  /**
+   * 1 when the active content has not been reported healthy yet.
+   */
+  uint8_t pending;
+  /**
+   * 1 when a pause is in force.
+   */
+  uint8_t paused;
+  /**
+   * 1 when the state was read from an intact copy (0: rebuilt from the slots).
+   */
+  uint8_t state_intact;
+  /**
+   * Starts counted on the pending content.
+   */
+  uint32_t boots;
+  /**
+   * The active content version (with `has_active`).
+   */
+  uint64_t active_version;
+  /**
+   * The paused versions (with `paused`).
+   */
+  uint64_t paused_first;
+  /**
+   * The paused versions (with `paused`).
+   */
+  uint64_t paused_last;
+  /**
+   * How many version ranges the store bars (recalled or abandoned).
+   */
+  uint32_t barred_ranges;
+} chanval_store_status;
 
 #ifdef __cplusplus
 extern "C" {
@@ -510,16 +630,73 @@ int32_t chanval_store_load(chanval_store *store,
                            uint32_t *flags);
 
 /**
- * The agent runs well on the content it loaded: the update is proven and is no longer rolled
- * back after a crash loop.
+ * The agent runs well on `content_version`, the store's active content (what
+ * `chanval_content_version` of the content it runs returns): it is proven and is no longer
+ * abandoned after a crash loop. A version that is not the active one changes nothing.
  *
- * Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL` or `CHANVAL_ERR_STORE_IO`.
+ * Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL`, `CHANVAL_ERR_NOT_ACTIVE`, `CHANVAL_ERR_STORE_BUSY`
+ * or `CHANVAL_ERR_STORE_IO`.
  *
  * # Safety
  * `store` must come from `chanval_store_open` and not be used by another thread during the
  * call.
  */
-int32_t chanval_store_mark_healthy(chanval_store *store);
+int32_t chanval_store_mark_healthy(chanval_store *store, uint64_t content_version);
+
+/**
+ * Checks a brake statement (pause, resume or recall) for the agent `config` describes: its
+ * layout, a threshold of the root's release keys (an expired root still counts: a brake only
+ * restricts) and its channel. Writes what it says to `*out`. For agents that keep no store;
+ * with a store, `chanval_store_apply_brake` checks it and keeps it.
+ *
+ * Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL`, `CHANVAL_ERR_TOO_LARGE`, `CHANVAL_ERR_BAD_BRAKE`,
+ * `CHANVAL_ERR_NO_TRUST_ROOT`, `CHANVAL_ERR_BAD_ROOT`, `CHANVAL_ERR_SIGNATURES` or
+ * `CHANVAL_ERR_WRONG_CHANNEL`; `*out` is written only with `CHANVAL_OK`.
+ *
+ * # Safety
+ * `config` as `chanval_load`; `bytes` must point to `len` readable bytes (or be null with
+ * `len` 0); `out` must be valid for writes.
+ */
+int32_t chanval_brake_check(const chanval_agent_config *config,
+                            const uint8_t *bytes,
+                            size_t len,
+                            chanval_brake_info *out);
+
+/**
+ * Applies a brake statement to the store after `chanval_brake_check`'s checks, and keeps it:
+ * a recall bars its versions for good (if the running content is one of them, the store goes
+ * back to the other slot, or to none, and `CHANVAL_BRAKE_ROLLED_BACK` is set); of pauses and
+ * resumes, the one with the greatest serial decides what installs. `CHANVAL_BRAKE_*` flags go
+ * to `*flags` (which may be null).
+ *
+ * Returns `CHANVAL_OK`, a refusal of `chanval_brake_check`, `CHANVAL_ERR_STORE_BUSY` or
+ * `CHANVAL_ERR_STORE_IO` (apply it again).
+ *
+ * # Safety
+ * `store` must come from `chanval_store_open` and not be used by another thread during the
+ * call; `config` as `chanval_load`; `bytes` must point to `len` readable bytes; `flags` null or
+ * valid for writes.
+ */
+int32_t chanval_store_apply_brake(chanval_store *store,
+                                  const chanval_agent_config *config,
+                                  const uint8_t *bytes,
+                                  size_t len,
+                                  uint32_t *flags);
+
+/**
+ * What the store holds — active version, whether it is pending and its starts, the pause in
+ * force, how many ranges are barred — without changing anything. Writes `*out`.
+ *
+ * Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL`, `CHANVAL_ERR_UNKNOWN_PROFILE`,
+ * `CHANVAL_ERR_BAD_ROOT` or `CHANVAL_ERR_STORE_BUSY`.
+ *
+ * # Safety
+ * `store` must come from `chanval_store_open` and not be used by another thread during the
+ * call; `config` as `chanval_load`; `out` must be valid for writes.
+ */
+int32_t chanval_store_status(chanval_store *store,
+                             const chanval_agent_config *config,
+                             chanval_store_status *out);
 
 /**
  * Releases a store handle (the files stay). Null is allowed and does nothing.

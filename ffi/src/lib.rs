@@ -103,8 +103,16 @@ pub const CHANVAL_ERR_BAD_ROOT: i32 = -25;
 pub const CHANVAL_ERR_ROOT_VERSION: i32 = -26;
 /// The store could not read or write its files (what was installed is unchanged).
 pub const CHANVAL_ERR_STORE_IO: i32 = -27;
-/// No slot of the store holds content that passes the load path.
+/// No slot of the store holds content that may run and passes the load path.
 pub const CHANVAL_ERR_NO_GOOD_CONTENT: i32 = -28;
+/// The agent crash-looped on this content version and went back; it is not taken again.
+pub const CHANVAL_ERR_ABANDONED: i32 = -29;
+/// The bytes are not a well-formed brake statement.
+pub const CHANVAL_ERR_BAD_BRAKE: i32 = -30;
+/// Another process holds the store's lock; nothing was read or written.
+pub const CHANVAL_ERR_STORE_BUSY: i32 = -31;
+/// `chanval_store_mark_healthy` named a content version that is not the active one.
+pub const CHANVAL_ERR_NOT_ACTIVE: i32 = -32;
 /// An internal error (a bug): nothing was written.
 pub const CHANVAL_ERR_INTERNAL: i32 = -99;
 
@@ -133,6 +141,20 @@ pub const CHANVAL_CHOICE_PINNED: u8 = 2;
 pub const CHANVAL_STORE_ROLLED_BACK: u32 = 1;
 /// `chanval_store_load` status flag: this start could not be recorded (full or read-only disk).
 pub const CHANVAL_STORE_STATE_NOT_SAVED: u32 = 2;
+
+/// Brake action: no new installs of the versions (agents keep what they run).
+pub const CHANVAL_BRAKE_PAUSE: u8 = 1;
+/// Brake action: lifts the pause of the channel.
+pub const CHANVAL_BRAKE_RESUME: u8 = 2;
+/// Brake action: the versions must not run; agents running one go back.
+pub const CHANVAL_BRAKE_RECALL: u8 = 3;
+
+/// `chanval_store_apply_brake` flag: the brake changed what the store holds (a recall already
+/// held, or a pause or resume older than the one in force, changes nothing).
+pub const CHANVAL_BRAKE_APPLIED: u32 = 1;
+/// `chanval_store_apply_brake` flag: the running content was recalled; the store went back to
+/// the other slot (or to none), which `chanval_store_load` now returns.
+pub const CHANVAL_BRAKE_ROLLED_BACK: u32 = 2;
 
 /// One input value of an event.
 #[repr(C)]
@@ -183,7 +205,8 @@ pub struct chanval_agent_config {
     pub running_version: u64,
     /// The agent's clock, in Unix seconds.
     pub now: u64,
-    /// The agent's id, for the rollout plan; null with length 0 ignores the rings.
+    /// The agent's id, for the rollout plan; null with length 0 puts the agent in the plan's
+    /// last ring. A pause or a recall binds the agent either way.
     pub agent_id: *const u8,
     /// Bytes of `agent_id`.
     pub agent_id_len: usize,
@@ -191,6 +214,48 @@ pub struct chanval_agent_config {
     pub choice: u8,
     /// With `CHANVAL_CHOICE_PINNED`: the newest content version to accept.
     pub pinned_version: u64,
+}
+
+/// A brake statement, as `chanval_brake_check` reports it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct chanval_brake_info {
+    /// `CHANVAL_BRAKE_PAUSE`, `CHANVAL_BRAKE_RESUME` or `CHANVAL_BRAKE_RECALL`.
+    pub action: u8,
+    /// The channel.
+    pub channel: u32,
+    /// The first content version it names.
+    pub first_version: u64,
+    /// The last content version it names.
+    pub last_version: u64,
+    /// Its serial (of pauses and resumes, the greatest an agent has seen decides).
+    pub serial: u64,
+    /// When it was issued (Unix seconds).
+    pub issued: u64,
+}
+
+/// What a last-known-good store holds, as `chanval_store_status` reports it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct chanval_store_status {
+    /// 1 when content is active, 0 when none may run.
+    pub has_active: u8,
+    /// 1 when the active content has not been reported healthy yet.
+    pub pending: u8,
+    /// 1 when a pause is in force.
+    pub paused: u8,
+    /// 1 when the state was read from an intact copy (0: rebuilt from the slots).
+    pub state_intact: u8,
+    /// Starts counted on the pending content.
+    pub boots: u32,
+    /// The active content version (with `has_active`).
+    pub active_version: u64,
+    /// The paused versions (with `paused`).
+    pub paused_first: u64,
+    /// The paused versions (with `paused`).
+    pub paused_last: u64,
+    /// How many version ranges the store bars (recalled or abandoned).
+    pub barred_ranges: u32,
 }
 
 /// A trust root the agent holds. Opaque to C; it owns its bytes.
@@ -280,6 +345,8 @@ const fn status(e: &LoadError) -> i32 {
         LoadError::RolloutPaused => CHANVAL_ERR_ROLLOUT_PAUSED,
         LoadError::RolloutPinned { .. } => CHANVAL_ERR_ROLLOUT_PINNED,
         LoadError::Recalled => CHANVAL_ERR_RECALLED,
+        LoadError::Abandoned { .. } => CHANVAL_ERR_ABANDONED,
+        LoadError::BadBrake(_) => CHANVAL_ERR_BAD_BRAKE,
         LoadError::Rejected(_) => CHANVAL_ERR_REJECTED,
         _ => CHANVAL_ERR_INTERNAL,
     }
@@ -677,6 +744,8 @@ fn store_status(e: &StoreError) -> i32 {
         StoreError::Refused(e) => status(e),
         StoreError::NoGoodContent => CHANVAL_ERR_NO_GOOD_CONTENT,
         StoreError::RolledBack => CHANVAL_ERR_RECALLED,
+        StoreError::Busy => CHANVAL_ERR_STORE_BUSY,
+        StoreError::NotActive { .. } => CHANVAL_ERR_NOT_ACTIVE,
         _ => CHANVAL_ERR_STORE_IO,
     }
 }
@@ -810,23 +879,202 @@ pub unsafe extern "C" fn chanval_store_load(
     })
 }
 
-/// The agent runs well on the content it loaded: the update is proven and is no longer rolled
-/// back after a crash loop.
+/// The agent runs well on `content_version`, the store's active content (what
+/// `chanval_content_version` of the content it runs returns): it is proven and is no longer
+/// abandoned after a crash loop. A version that is not the active one changes nothing.
 ///
-/// Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL` or `CHANVAL_ERR_STORE_IO`.
+/// Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL`, `CHANVAL_ERR_NOT_ACTIVE`, `CHANVAL_ERR_STORE_BUSY`
+/// or `CHANVAL_ERR_STORE_IO`.
 ///
 /// # Safety
 /// `store` must come from `chanval_store_open` and not be used by another thread during the
 /// call.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn chanval_store_mark_healthy(store: *mut chanval_store) -> i32 {
+pub unsafe extern "C" fn chanval_store_mark_healthy(
+    store: *mut chanval_store,
+    content_version: u64,
+) -> i32 {
     guarded(|| {
         if store.is_null() {
             return CHANVAL_ERR_NULL;
         }
         // SAFETY: a live handle by contract.
-        match unsafe { &mut *store }.store.mark_healthy() {
+        match unsafe { &mut *store }.store.mark_healthy(content_version) {
             Ok(()) => CHANVAL_OK,
+            Err(e) => store_status(&e),
+        }
+    })
+}
+
+/// Checks a brake statement (pause, resume or recall) for the agent `config` describes: its
+/// layout, a threshold of the root's release keys (an expired root still counts: a brake only
+/// restricts) and its channel. Writes what it says to `*out`. For agents that keep no store;
+/// with a store, `chanval_store_apply_brake` checks it and keeps it.
+///
+/// Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL`, `CHANVAL_ERR_TOO_LARGE`, `CHANVAL_ERR_BAD_BRAKE`,
+/// `CHANVAL_ERR_NO_TRUST_ROOT`, `CHANVAL_ERR_BAD_ROOT`, `CHANVAL_ERR_SIGNATURES` or
+/// `CHANVAL_ERR_WRONG_CHANNEL`; `*out` is written only with `CHANVAL_OK`.
+///
+/// # Safety
+/// `config` as `chanval_load`; `bytes` must point to `len` readable bytes (or be null with
+/// `len` 0); `out` must be valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_brake_check(
+    config: *const chanval_agent_config,
+    bytes: *const u8,
+    len: usize,
+    out: *mut chanval_brake_info,
+) -> i32 {
+    guarded(|| {
+        if config.is_null() || out.is_null() {
+            return CHANVAL_ERR_NULL;
+        }
+        // SAFETY: non-null and valid for reads by contract.
+        let config = unsafe { &*config };
+        // SAFETY: the config's pointers are valid by contract.
+        let (_, root, request) = match unsafe { agent_of(config) } {
+            Ok(parts) => parts,
+            Err(status) => return status,
+        };
+        // SAFETY: the caller's contract on `bytes`/`len`.
+        let Some(input) = (unsafe { slice(bytes, len) }) else {
+            return CHANVAL_ERR_NULL;
+        };
+        match chanval::agent::check_brake(input, root.as_ref(), request.channel) {
+            Ok(brake) => {
+                let info = chanval_brake_info {
+                    action: brake.action().code(),
+                    channel: brake.channel(),
+                    first_version: brake.versions().first,
+                    last_version: brake.versions().last,
+                    serial: brake.serial(),
+                    issued: brake.issued(),
+                };
+                // SAFETY: non-null and valid for writes by contract.
+                unsafe { out.write(info) };
+                CHANVAL_OK
+            }
+            Err(e) => status(&e),
+        }
+    })
+}
+
+/// Applies a brake statement to the store after `chanval_brake_check`'s checks, and keeps it:
+/// a recall bars its versions for good (if the running content is one of them, the store goes
+/// back to the other slot, or to none, and `CHANVAL_BRAKE_ROLLED_BACK` is set); of pauses and
+/// resumes, the one with the greatest serial decides what installs. `CHANVAL_BRAKE_*` flags go
+/// to `*flags` (which may be null).
+///
+/// Returns `CHANVAL_OK`, a refusal of `chanval_brake_check`, `CHANVAL_ERR_STORE_BUSY` or
+/// `CHANVAL_ERR_STORE_IO` (apply it again).
+///
+/// # Safety
+/// `store` must come from `chanval_store_open` and not be used by another thread during the
+/// call; `config` as `chanval_load`; `bytes` must point to `len` readable bytes; `flags` null or
+/// valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_store_apply_brake(
+    store: *mut chanval_store,
+    config: *const chanval_agent_config,
+    bytes: *const u8,
+    len: usize,
+    flags: *mut u32,
+) -> i32 {
+    guarded(|| {
+        if store.is_null() || config.is_null() {
+            return CHANVAL_ERR_NULL;
+        }
+        // SAFETY: live handles and valid pointers by contract.
+        let (store, config) = unsafe { (&mut *store, &*config) };
+        // SAFETY: the config's pointers are valid by contract.
+        let (profile, root, request) = match unsafe { agent_of(config) } {
+            Ok(parts) => parts,
+            Err(status) => return status,
+        };
+        // SAFETY: the caller's contract on `bytes`/`len`.
+        let Some(input) = (unsafe { slice(bytes, len) }) else {
+            return CHANVAL_ERR_NULL;
+        };
+        let agent = Agent {
+            schema: &schema::SCHEMA,
+            profile,
+            root: root.as_ref(),
+        };
+        match store.store.apply_brake(input, &agent, &request) {
+            Ok(outcome) => {
+                let bits = if outcome.applied == chanval::trust::Applied::Changed {
+                    CHANVAL_BRAKE_APPLIED
+                } else {
+                    0
+                } | if outcome.rolled_back {
+                    CHANVAL_BRAKE_ROLLED_BACK
+                } else {
+                    0
+                };
+                if !flags.is_null() {
+                    // SAFETY: non-null and valid for writes by contract.
+                    unsafe { flags.write(bits) };
+                }
+                CHANVAL_OK
+            }
+            Err(e) => store_status(&e),
+        }
+    })
+}
+
+/// What the store holds — active version, whether it is pending and its starts, the pause in
+/// force, how many ranges are barred — without changing anything. Writes `*out`.
+///
+/// Returns `CHANVAL_OK`, `CHANVAL_ERR_NULL`, `CHANVAL_ERR_UNKNOWN_PROFILE`,
+/// `CHANVAL_ERR_BAD_ROOT` or `CHANVAL_ERR_STORE_BUSY`.
+///
+/// # Safety
+/// `store` must come from `chanval_store_open` and not be used by another thread during the
+/// call; `config` as `chanval_load`; `out` must be valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chanval_store_status(
+    store: *mut chanval_store,
+    config: *const chanval_agent_config,
+    out: *mut chanval_store_status,
+) -> i32 {
+    guarded(|| {
+        if store.is_null() || config.is_null() || out.is_null() {
+            return CHANVAL_ERR_NULL;
+        }
+        // SAFETY: live handles and valid pointers by contract.
+        let (store, config) = unsafe { (&mut *store, &*config) };
+        // SAFETY: the config's pointers are valid by contract.
+        let (profile, root, request) = match unsafe { agent_of(config) } {
+            Ok(parts) => parts,
+            Err(status) => return status,
+        };
+        let agent = Agent {
+            schema: &schema::SCHEMA,
+            profile,
+            root: root.as_ref(),
+        };
+        match store.store.status(&agent, &request) {
+            Ok(s) => {
+                let active = s
+                    .active
+                    .and_then(|a| s.slots.iter().flatten().find(|x| x.slot == a).copied());
+                let pause = s.standing.pause();
+                let status = chanval_store_status {
+                    has_active: u8::from(active.is_some()),
+                    pending: u8::from(active.is_some_and(|a| !a.proven)),
+                    paused: u8::from(pause.is_some()),
+                    state_intact: u8::from(s.state_intact),
+                    boots: active.map_or(0, |a| a.boots),
+                    active_version: active.map_or(0, |a| a.content_version),
+                    paused_first: pause.map_or(0, |p| p.first),
+                    paused_last: pause.map_or(0, |p| p.last),
+                    barred_ranges: u32::try_from(s.standing.bans().count()).unwrap_or(u32::MAX)
+                        + u32::from(s.standing.floor().is_some()),
+                };
+                // SAFETY: non-null and valid for writes by contract.
+                unsafe { out.write(status) };
+                CHANVAL_OK
+            }
             Err(e) => store_status(&e),
         }
     })

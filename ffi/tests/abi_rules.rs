@@ -550,7 +550,8 @@ fn the_store_installs_loads_and_falls_back_through_the_load_path() {
         );
         assert_eq!((chanval_content_version(content), flags), (3, 0));
         chanval_content_free(content);
-        assert_eq!(chanval_store_mark_healthy(store), CHANVAL_OK);
+        assert_eq!(chanval_store_mark_healthy(store, 7), CHANVAL_ERR_NOT_ACTIVE);
+        assert_eq!(chanval_store_mark_healthy(store, 3), CHANVAL_OK);
         chanval_store_free(store);
         chanval_root_free(trusted);
     }

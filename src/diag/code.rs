@@ -227,6 +227,12 @@ codes! {
     Recalled = "CV0619", Error, "content recalled";
     /// The validator rejected the content for the agent's profile.
     LoadRejected = "CV0620", Error, "rejected by the validator for this profile";
+    /// The agent crash-looped on this version and went back; it is not taken again.
+    Abandoned = "CV0621", Error, "content abandoned after a crash loop";
+    /// A brake statement breaks its layout.
+    BadBrake = "CV0622", Error, "malformed brake statement";
+    /// The store is in use by another process.
+    StoreBusy = "CV0623", Error, "store in use by another process";
 
     /// An instance matched a larger share of the replayed events than allowed.
     TooBroad = "CV0701", Error, "instance matches too many replayed events";

@@ -107,10 +107,10 @@ fn find(segment: &[u8], hay: &[u8], fold: bool) -> Option<usize> {
             continue;
         }
         for b in [p, p.to_ascii_lowercase(), p.to_ascii_uppercase()] {
-            if b == p || fold {
-                if let Some(m) = masks.get_mut(usize::from(b)) {
-                    *m |= bit;
-                }
+            if (b == p || fold)
+                && let Some(m) = masks.get_mut(usize::from(b))
+            {
+                *m |= bit;
             }
         }
     }

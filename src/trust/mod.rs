@@ -12,16 +12,24 @@
 //!   an optional expiry and the staged-rollout plan ([`RolloutPlan`]), signed by release keys.
 //! - [`contract_digest`]: the digest an agent computes from its own compiled-in schema and
 //!   compares with the envelope's.
+//! - [`Brake`]: a signed pause, resume or recall of versions of a channel, with no content and
+//!   no gate behind it; [`Standing`]: what an agent holds against versions (recalls seen,
+//!   versions abandoned after a crash loop, the pause in force).
 //!
 //! Every signature is Ed25519 (RFC 8032, verified strictly) over a 48-byte statement: a 16-byte
 //! domain tag, then the SHA-256 of the signed bytes, so a signature made for one kind of
 //! document can never be taken for another. Byte layouts: docs/FORMAT.md §11 and §12.
 
+mod brake;
 mod digest;
 mod envelope;
 mod rollout;
 mod root;
+mod standing;
 
+pub use brake::{BRAKE_MAGIC, BRAKE_VERSION, Brake, BrakeAction, MAX_BRAKE_LEN, Versions};
+#[cfg(feature = "alloc")]
+pub use brake::{BrakeDraft, sign_brake};
 pub use digest::{Digest, contract_digest, sha256};
 pub use envelope::{ENVELOPE_VERSION, Envelope, MAX_ENVELOPE_LEN};
 #[cfg(feature = "alloc")]
@@ -32,6 +40,7 @@ pub use rollout::{
 pub use root::{MAX_KEYS, MAX_SIGNATURES, ROLE_RELEASE, ROLE_ROOT, ROOT_MAGIC, Role, Root};
 #[cfg(feature = "alloc")]
 pub use root::{RootDraft, sign_root};
+pub use standing::{Applied, Ban, BanReason, Barred, MAX_BANS, STANDING_LEN, Standing};
 
 use ed25519_dalek::{Signature, VerifyingKey};
 

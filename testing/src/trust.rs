@@ -74,3 +74,57 @@ pub fn gate_and_sign(
     .unwrap_or_else(|e| panic!("the gate rejects the file: {e}\n{findings:#?}"));
     sign(&gated, options, secrets, None).expect("gated content signs")
 }
+
+/// A brake statement for channel 291-style use: `action` on `versions` of `channel`, with
+/// `serial`, signed by each of `secrets`.
+#[must_use]
+pub fn brake(
+    channel: u32,
+    action: chanval::trust::BrakeAction,
+    versions: chanval::trust::Versions,
+    serial: u64,
+    secrets: &[[u8; 32]],
+) -> Vec<u8> {
+    let mut bytes = chanval::trust::BrakeDraft {
+        channel,
+        action,
+        serial,
+        issued: serial,
+        versions,
+    }
+    .encode()
+    .expect("a valid brake");
+    for s in secrets {
+        bytes = chanval::trust::sign_brake(&bytes, s).expect("signable brake");
+    }
+    bytes
+}
+
+/// `signed` (the envelope bytes before the signature count) followed by signatures of each of
+/// `secrets`, made here from FORMAT.md §11.1 alone (tag, then SHA-256 of the signed bytes), so
+/// tests can build envelopes `chanval::trust::sign` never writes.
+#[must_use]
+pub fn envelope_signed_by(signed: &[u8], secrets: &[[u8; 32]]) -> Vec<u8> {
+    use ed25519_dalek::Signer;
+    use sha2::Digest;
+    let mut statement = b"chanval-envl-v1\0".to_vec();
+    statement.extend_from_slice(&sha2::Sha256::digest(signed));
+    let mut entries: Vec<([u8; 32], [u8; 64])> = secrets
+        .iter()
+        .map(|s| {
+            let key = ed25519_dalek::SigningKey::from_bytes(s);
+            (
+                key.verifying_key().to_bytes(),
+                key.sign(&statement).to_bytes(),
+            )
+        })
+        .collect();
+    entries.sort_unstable_by_key(|(p, _)| *p);
+    let mut out = signed.to_vec();
+    out.push(u8::try_from(entries.len()).expect("at most 255 signatures"));
+    for (p, s) in entries {
+        out.extend_from_slice(&p);
+        out.extend_from_slice(&s);
+    }
+    out
+}

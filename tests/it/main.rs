@@ -11,6 +11,8 @@ mod incident;
 mod interpreter;
 mod layers;
 mod properties;
+#[cfg(feature = "store")]
+mod recovery;
 mod regressions;
 #[cfg(feature = "signing")]
 mod rollout;
