@@ -372,12 +372,6 @@ fn check_binding(
         None => {}
         Some(Barred::Recalled) => return Err(LoadError::Recalled),
         Some(Barred::Abandoned) => return Err(LoadError::Abandoned { version: offered }),
-        Some(Barred::BelowFloor { floor }) => {
-            return Err(LoadError::Rollback {
-                running: floor,
-                offered,
-            });
-        }
     }
     // A recall applies to the version it names whatever runs, so it is judged before versions:
     // the store acts on it for the content it runs.

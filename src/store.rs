@@ -155,7 +155,7 @@ pub trait StoreFs {
     /// # Errors
     /// [`io::ErrorKind::NotFound`] when there is no such file; any other I/O error.
     fn remove(&mut self, path: &Path) -> io::Result<()>;
-    /// Takes the store's exclusive lock on `path` without waiting.
+    /// Takes the store's exclusive lock on `path`, waiting at most a moment.
     ///
     /// # Errors
     /// [`io::ErrorKind::WouldBlock`] when another process holds it; any other error when the
@@ -254,13 +254,22 @@ impl StoreFs for RealFs {
             std::os::unix::fs::OpenOptionsExt::custom_flags(&mut read, nofollow());
             read.open(path).map_err(|_| e)
         })?;
-        match file.try_lock() {
-            Ok(()) => {
-                self.lock = Some(file);
-                Ok(())
+        // A lock is shared with a child forked by another thread until the child execs, so a
+        // moment's contention is not another writer: wait up to about a quarter of a second.
+        let mut wait = std::time::Duration::from_millis(1);
+        loop {
+            match file.try_lock() {
+                Ok(()) => {
+                    self.lock = Some(file);
+                    return Ok(());
+                }
+                Err(fs::TryLockError::WouldBlock) if wait.as_millis() <= 128 => {
+                    std::thread::sleep(wait);
+                    wait = wait.saturating_mul(2);
+                }
+                Err(fs::TryLockError::WouldBlock) => return Err(io::ErrorKind::WouldBlock.into()),
+                Err(fs::TryLockError::Error(e)) => return Err(e),
             }
-            Err(fs::TryLockError::WouldBlock) => Err(io::ErrorKind::WouldBlock.into()),
-            Err(fs::TryLockError::Error(e)) => Err(e),
         }
     }
     fn unlock(&mut self) {
@@ -391,6 +400,22 @@ impl State {
         if let Some(v) = self.active_version() {
             self.baseline = Some(v);
         }
+    }
+
+    /// Bars `ban`. When the standing is full, it first forgets the ranges below every version
+    /// the store holds and the one it ran last (nothing below them can install or run again);
+    /// a merge, if still needed, never covers a version a slot holds.
+    fn bar(&mut self, ban: Ban) -> Applied {
+        let held: [u64; 2] = [Slot::A, Slot::B].map(|s| {
+            self.record(s)
+                .filter(|_| self.usable(s))
+                .map_or(u64::MAX, |r| r.content_version)
+        });
+        if self.standing.bans().count() >= crate::trust::MAX_BANS {
+            let horizon = held.iter().copied().chain(self.baseline).min().unwrap_or(0);
+            self.standing.prune_below(horizon);
+        }
+        self.standing.ban_keeping(ban, &held)
     }
 
     /// What runs when the active slot may not: the other slot, if its content may run.
@@ -736,9 +761,14 @@ impl<F: StoreFs> Store<F> {
         self.dir.join(name)
     }
 
-    /// Runs `op` holding the lock, after removing the temporary files a crash may have left.
+    /// Runs `op` holding the lock, after removing the temporary files a crash may have left and
+    /// flushing the directory. The flush makes durable whatever an earlier operation renamed
+    /// but could not flush (it failed on that step): an answer given from the state must not
+    /// rest on a rename a crash could still take back. When `durable` is asked for and the
+    /// flush fails, the operation fails; a start goes on regardless.
     fn locked<R>(
         &mut self,
+        durable: bool,
         op: impl FnOnce(&mut Self) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         let lock = self.path(LOCK_FILE);
@@ -752,7 +782,14 @@ impl<F: StoreFs> Store<F> {
             let tmp = self.path(&temporary(name));
             let _ = self.fs.remove(&tmp);
         }
-        let result = op(self);
+        let dir = self.dir.clone();
+        let result = match self.fs.sync_dir(&dir) {
+            Err(e) if durable => Err(StoreError::Io {
+                what: "fsync directory",
+                source: e,
+            }),
+            _ => op(self),
+        };
         self.fs.unlock();
         result
     }
@@ -955,7 +992,8 @@ impl<F: StoreFs> Store<F> {
     /// and makes it active and pending. Until [`Self::mark_healthy`], the update's starts are
     /// counted by [`Self::load`]. Returns the compiled content.
     ///
-    /// The exact file a slot lost (same SHA-256 as its record) is restored in place.
+    /// The exact file a slot lost (same SHA-256 as its record, proven healthy, the active
+    /// content or newer) is restored in place and returned like an install.
     ///
     /// # Errors
     /// [`StoreError::Refused`] when the load path refuses the file (nothing changed);
@@ -969,7 +1007,9 @@ impl<F: StoreFs> Store<F> {
         request: &LoadRequest<'_>,
         sink: &mut dyn FindingSink<'s>,
     ) -> Result<Loaded<'s>, StoreError> {
-        self.locked(|store| store.install_locked(bytes, agent, request, sink))
+        self.locked(true, |store| {
+            store.install_locked(bytes, agent, request, sink)
+        })
     }
 
     fn install_locked<'s>(
@@ -1024,9 +1064,10 @@ impl<F: StoreFs> Store<F> {
         Ok(loaded)
     }
 
-    /// Rewrites the exact file a slot's record names when the slot no longer holds it (lost or
-    /// damaged on disk): the mirror serving it again heals the store, and the content runs
-    /// again if it is newer than what runs. `None` when `bytes` is no such file.
+    /// Rewrites the exact file a slot's record names, proven healthy, when the slot no longer
+    /// holds it (lost or damaged on disk) and it is the active content or newer: the mirror
+    /// serving it again heals the store, and the content runs again. `None` when `bytes` is no
+    /// such file.
     fn restore<'s>(
         &mut self,
         state: &State,
@@ -1036,18 +1077,34 @@ impl<F: StoreFs> Store<F> {
         request: &LoadRequest<'_>,
         sink: &mut dyn FindingSink<'s>,
     ) -> Result<Option<Loaded<'s>>, StoreError> {
-        let Some(slot) = Slot::BOTH
-            .into_iter()
-            .find(|s| state.usable(*s) && state.record(*s).is_some_and(|r| r.digest == *digest))
-        else {
+        // Only content this agent proved healthy: it ran, so no pause or rollout stands between
+        // it and the agent (an unproven record goes through the install's every check).
+        let Some(slot) = Slot::BOTH.into_iter().find(|s| {
+            state.usable(*s)
+                && state
+                    .record(*s)
+                    .is_some_and(|r| r.proven && r.digest == *digest)
+        }) else {
             return Ok(None);
         };
-        if self.read_slot(slot).is_ok_and(|on_disk| on_disk == bytes) {
-            return Ok(None);
-        }
         let Some(record) = state.record(slot) else {
             return Ok(None);
         };
+        // The active slot's own file, or newer than what runs (or anything when nothing
+        // does). An older slot is a fallback, not an update.
+        if state
+            .active_version()
+            .is_some_and(|v| record.content_version < v)
+        {
+            return Ok(None);
+        }
+        // Only a file that is gone or holds other bytes; a read that fails may pass.
+        match self.read_slot(slot) {
+            Ok(on_disk) if on_disk == bytes => return Ok(None),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(_) => return Ok(None),
+        }
         let resume = LoadRequest {
             purpose: Purpose::Resume {
                 content_version: record.content_version,
@@ -1061,14 +1118,9 @@ impl<F: StoreFs> Store<F> {
         let loaded = load(bytes, agent, &resume, sink).map_err(StoreError::Refused)?;
         self.replace(slot.file(), bytes)?;
         // Newer than what runs (it ran before the loss): it runs again, as proven as it was.
-        if state
-            .active_version()
-            .is_none_or(|v| record.content_version > v)
-        {
-            let mut state = *state;
-            state.set_active(Some(slot));
-            self.write_state(&mut state)?;
-        }
+        let mut state = *state;
+        state.set_active(Some(slot));
+        self.write_state(&mut state)?;
         Ok(Some(loaded))
     }
 
@@ -1094,7 +1146,7 @@ impl<F: StoreFs> Store<F> {
     /// Bars `versions` as recalled and, if the active content is one of them, makes the other
     /// slot (or nothing) active; writes the state. Returns whether the running content changed.
     fn recall(&mut self, state: &mut State, versions: Versions) -> Result<bool, StoreError> {
-        state.standing.ban(Ban {
+        state.bar(Ban {
             versions,
             reason: BanReason::Recalled,
         });
@@ -1124,7 +1176,7 @@ impl<F: StoreFs> Store<F> {
         request: &LoadRequest<'_>,
     ) -> Result<BrakeOutcome, StoreError> {
         let brake = check_brake(bytes, agent.root, request.channel).map_err(StoreError::Refused)?;
-        self.locked(|store| {
+        self.locked(true, |store| {
             // Rebuilding needs a sink; a brake reports no findings.
             let mut sink = crate::FindingBuf::<1>::new();
             let found = store.find_state(agent, request, &mut sink);
@@ -1136,8 +1188,8 @@ impl<F: StoreFs> Store<F> {
             }
             let mut state = found.state;
             let (applied, rolled_back) = if brake.action() == BrakeAction::Recall {
-                let mut probe = state.standing;
-                let known = probe.ban(Ban {
+                let mut probe = state;
+                let known = probe.bar(Ban {
                     versions: brake.versions(),
                     reason: BanReason::Recalled,
                 }) == Applied::Unchanged;
@@ -1182,7 +1234,7 @@ impl<F: StoreFs> Store<F> {
         request: &LoadRequest<'_>,
         sink: &mut dyn FindingSink<'s>,
     ) -> Result<Resumed<'s>, StoreError> {
-        self.locked(|store| store.load_locked(agent, request, sink))
+        self.locked(false, |store| store.load_locked(agent, request, sink))
     }
 
     fn load_locked<'s>(
@@ -1197,70 +1249,130 @@ impl<F: StoreFs> Store<F> {
         }
         let mut state = found.state;
         let mut dirty = found.dirty;
-        let mut saved = found.writable;
-        let mut rolled_back = false;
-        // Each pass either returns, or moves the active slot to the other one or to none, or
-        // gives up: two slots, so three passes bound it.
-        for _ in 0..3 {
-            let Some(active) = state.active else { break };
-            if !state.usable(active) {
-                let fallback = state.fallback();
-                state.set_active(fallback);
-                (dirty, rolled_back) = (true, true);
+        let writable = found.writable;
+        let first = state.active;
+        // The active slot, then the other; with none active, the newer usable slot first (a
+        // fallback that could not be read last time). Each tried once.
+        let candidates = match first {
+            Some(a) => [a, a.other()],
+            None => {
+                let version = |s: Slot| state.record(s).map(|r| r.content_version);
+                if version(Slot::B) > version(Slot::A) {
+                    [Slot::B, Slot::A]
+                } else {
+                    [Slot::A, Slot::B]
+                }
+            }
+        };
+        for slot in candidates {
+            if !state.usable(slot) {
+                // Barred content: never resumed, never a fallback. The state points at the
+                // fallback from now on, even if it cannot be read this time.
+                if state.active == Some(slot) {
+                    let fallback = state.fallback();
+                    state.set_active(fallback);
+                    dirty = true;
+                }
                 continue;
             }
-            if state.pending()
-                && let Some(record) = state.record_mut(active)
-            {
+            let pending = state.record(slot).is_some_and(|r| !r.proven);
+            if pending && let Some(record) = state.record_mut(slot) {
                 record.boots = record.boots.saturating_add(1);
                 dirty = true;
                 let (boots, version) = (record.boots, record.content_version);
                 if boots > self.boot_limit {
-                    state.standing.ban(Ban {
+                    // A crash loop: abandoned for good, like an A/B updater's failed slot.
+                    state.bar(Ban {
                         versions: Versions::one(version),
                         reason: BanReason::Abandoned,
                     });
-                    rolled_back = true;
+                    if state.active == Some(slot) {
+                        let fallback = state.fallback();
+                        state.set_active(fallback);
+                    }
                     continue;
                 }
             }
-            if dirty && saved {
-                saved = self.write_state(&mut state).is_ok();
-                dirty = !saved;
-                if saved {
-                    self.discard_barred(&state);
-                }
-            }
-            // Pending content runs only while its starts are counted.
-            let run = if saved || !state.pending() {
-                Some(active)
-            } else {
-                state.fallback()
+            // A slot that fails its check (damaged or lost on disk, a contract the agent no
+            // longer has) gives way to the other; it is not barred, and may be installed again.
+            let Some(loaded) = self.resume(&state, slot, agent, request, sink) else {
+                continue;
             };
-            if let Some(run) = run
-                && let Some(loaded) = self.resume(&state, run, agent, request, sink)
-            {
-                return Ok(Resumed {
-                    loaded,
-                    slot: run,
-                    rolled_back: rolled_back || run != active,
-                    state_saved: saved && !dirty,
-                });
+            if state.active != Some(slot) {
+                state.set_active(Some(slot));
+                dirty = true;
             }
-            // The slot fails its check (damaged or lost on disk, or a contract the agent no
-            // longer has): the other slot runs, and the failing one is not barred (it may be
-            // installed again).
-            let fallback = state.fallback();
-            if fallback.is_none() || run != Some(active) {
-                break;
+            let saved = !dirty || (writable && self.write_state(&mut state).is_ok());
+            if saved {
+                self.discard_barred(&state);
+            } else if pending {
+                // Pending content runs only while its starts are counted.
+                continue;
             }
-            state.set_active(fallback);
-            (dirty, rolled_back) = (true, true);
+            return Ok(Resumed {
+                loaded,
+                slot,
+                rolled_back: first.is_some_and(|f| f != slot),
+                state_saved: saved,
+            });
         }
-        if dirty && saved {
-            let _ = self.write_state(&mut state);
+        if let Some(rescued) = self.rescue(&mut state, writable, agent, request, sink) {
+            return Ok(rescued);
+        }
+        if dirty && writable && self.write_state(&mut state).is_ok() {
+            self.discard_barred(&state);
         }
         Err(StoreError::NoGoodContent)
+    }
+
+    /// The last resort of a start that found nothing: a slot whose file is exactly the proven
+    /// content the other slot's record names. An install writes its slot before it records it;
+    /// one that failed in between leaves the slot's file unrecorded, and if the recorded slot's
+    /// own file is lost later, the proven content is still on disk, in the other slot. Its
+    /// record moves there and it runs.
+    fn rescue<'s>(
+        &mut self,
+        state: &mut State,
+        writable: bool,
+        agent: &Agent<'_, 's>,
+        request: &LoadRequest<'_>,
+        sink: &mut dyn FindingSink<'s>,
+    ) -> Option<Resumed<'s>> {
+        for slot in Slot::BOTH {
+            let owner = slot.other();
+            let Some(record) = state.record(owner).filter(|r| r.proven) else {
+                continue;
+            };
+            if !state.usable(owner)
+                || state
+                    .record(slot)
+                    .is_some_and(|r| r.digest == record.digest)
+            {
+                continue;
+            }
+            let Ok(bytes) = self.read_slot(slot) else {
+                continue;
+            };
+            if sha256(&bytes) != record.digest {
+                continue;
+            }
+            let mut moved = *state;
+            moved.records = match slot {
+                Slot::A => [Some(record), None],
+                Slot::B => [None, Some(record)],
+            };
+            moved.set_active(Some(slot));
+            let loaded = self.resume(&moved, slot, agent, request, sink)?;
+            let saved = writable && self.write_state(&mut moved).is_ok();
+            *state = moved;
+            return Some(Resumed {
+                loaded,
+                slot,
+                rolled_back: true,
+                state_saved: saved,
+            });
+        }
+        None
     }
 
     /// The agent runs well on `content_version`, the active content: it is proven, no longer
@@ -1271,7 +1383,7 @@ impl<F: StoreFs> Store<F> {
     /// changes: a report about other content must not prove this one); [`StoreError::Busy`];
     /// [`StoreError::Io`] when the state cannot be read or written.
     pub fn mark_healthy(&mut self, content_version: u64) -> Result<(), StoreError> {
-        self.locked(|store| {
+        self.locked(true, |store| {
             let mut state = store.read_valid_state()?;
             let active = state.active_version();
             if active != Some(content_version) {
@@ -1328,7 +1440,7 @@ impl<F: StoreFs> Store<F> {
         agent: &Agent<'_, '_>,
         request: &LoadRequest<'_>,
     ) -> Result<StoreStatus, StoreError> {
-        self.locked(|store| {
+        self.locked(false, |store| {
             let mut sink = crate::FindingBuf::<1>::new();
             let found = store.find_state(agent, request, &mut sink);
             let state = found.state;

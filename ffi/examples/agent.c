@@ -9,7 +9,8 @@
  * PROFILE is sensor-7.11 or sensor-7.12 (from the compiled-in schema), ROOT a trust root from
  * `chanval root`. Files are offered in order as updates of channel 291; with --store each is
  * installed into the last-known-good store in DIR, and what runs at the end is what the store
- * loads. Exit status: 0 when every file loaded, 1 when at least one was refused, 2 on a usage or
+ * loads. A file that is a brake statement (`chanval brake`: it starts with "CVBK") is checked
+ * and, with --store, applied: a recall of the running content sends the store back. Exit status: 0 when every file loaded, 1 when at least one was refused, 2 on a usage or
  * I/O error. The event structures come from `chanval schema codegen --lang c`: the integration
  * code below names every input its profile supplies, and only those.
  */
@@ -146,6 +147,25 @@ int main(int argc, char **argv) {
         /* A channel file is at most 256 MiB plus its envelope; nothing bigger is read. */
         unsigned char *bytes = read_file(argv[i], (size_t)256 << 20 | 8192, &len);
         if (!bytes) { fprintf(stderr, "%s: cannot read\n", argv[i]); refused = 2; break; }
+        if (len >= 4 && memcmp(bytes, "CVBK", 4) == 0) {
+            /* A pause, resume or recall: signed by release keys, no content, no gate behind it. */
+            chanval_brake_info info;
+            rc = chanval_brake_check(&config, bytes, len, &info);
+            uint32_t outcome = 0;
+            if (rc == CHANVAL_OK && store) rc = chanval_store_apply_brake(store, &config, bytes, len, &outcome);
+            free(bytes);
+            if (rc != CHANVAL_OK) {
+                refused = 1;
+                printf("%s: brake REFUSED (status %d)\n", argv[i], rc);
+                continue;
+            }
+            printf("%s: brake %s of versions %llu..%llu%s%s\n", argv[i],
+                   info.action == CHANVAL_BRAKE_RECALL ? "recall" : info.action == CHANVAL_BRAKE_PAUSE ? "pause" : "resume",
+                   (unsigned long long)info.first_version, (unsigned long long)info.last_version,
+                   (outcome & CHANVAL_BRAKE_APPLIED) ? ", applied" : "",
+                   (outcome & CHANVAL_BRAKE_ROLLED_BACK) ? ", the running content was recalled" : "");
+            continue;
+        }
         chanval_finding findings[8];
         size_t found = 0;
         chanval_content *content = NULL;
@@ -183,6 +203,12 @@ int main(int argc, char **argv) {
             chanval_store_mark_healthy(store, running);
         } else {
             printf("restart: nothing to run (status %d)\n", rc);
+        }
+        chanval_store_info info;
+        if (chanval_store_status(store, &config, &info) == CHANVAL_OK) {
+            if (info.has_active) printf("store: active version %llu", (unsigned long long)info.active_version);
+            else printf("store: nothing active");
+            printf(", %u barred range(s)\n", info.barred_ranges);
         }
     }
     /* Null is harmless. */

@@ -463,7 +463,7 @@ typedef struct {
    * How many version ranges the store bars (recalled or abandoned).
    */
   uint32_t barred_ranges;
-} chanval_store_status;
+} chanval_store_info;
 
 #ifdef __cplusplus
 extern "C" {
@@ -696,7 +696,7 @@ int32_t chanval_store_apply_brake(chanval_store *store,
  */
 int32_t chanval_store_status(chanval_store *store,
                              const chanval_agent_config *config,
-                             chanval_store_status *out);
+                             chanval_store_info *out);
 
 /**
  * Releases a store handle (the files stay). Null is allowed and does nothing.

@@ -237,7 +237,7 @@ pub struct chanval_brake_info {
 /// What a last-known-good store holds, as `chanval_store_status` reports it.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
-pub struct chanval_store_status {
+pub struct chanval_store_info {
     /// 1 when content is active, 0 when none may run.
     pub has_active: u8,
     /// 1 when the active content has not been reported healthy yet.
@@ -1035,7 +1035,7 @@ pub unsafe extern "C" fn chanval_store_apply_brake(
 pub unsafe extern "C" fn chanval_store_status(
     store: *mut chanval_store,
     config: *const chanval_agent_config,
-    out: *mut chanval_store_status,
+    out: *mut chanval_store_info,
 ) -> i32 {
     guarded(|| {
         if store.is_null() || config.is_null() || out.is_null() {
@@ -1059,7 +1059,7 @@ pub unsafe extern "C" fn chanval_store_status(
                     .active
                     .and_then(|a| s.slots.iter().flatten().find(|x| x.slot == a).copied());
                 let pause = s.standing.pause();
-                let status = chanval_store_status {
+                let status = chanval_store_info {
                     has_active: u8::from(active.is_some()),
                     pending: u8::from(active.is_some_and(|a| !a.proven)),
                     paused: u8::from(pause.is_some()),
@@ -1068,8 +1068,7 @@ pub unsafe extern "C" fn chanval_store_status(
                     active_version: active.map_or(0, |a| a.content_version),
                     paused_first: pause.map_or(0, |p| p.first),
                     paused_last: pause.map_or(0, |p| p.last),
-                    barred_ranges: u32::try_from(s.standing.bans().count()).unwrap_or(u32::MAX)
-                        + u32::from(s.standing.floor().is_some()),
+                    barred_ranges: u32::try_from(s.standing.bans().count()).unwrap_or(u32::MAX),
                 };
                 // SAFETY: non-null and valid for writes by contract.
                 unsafe { out.write(status) };

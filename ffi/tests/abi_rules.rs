@@ -651,3 +651,178 @@ fn a_signed_file_loads_through_a_root_handle() {
         chanval_root_free(trusted);
     }
 }
+
+/// Brake statements through the ABI: checked with their own status per refusal, nothing written
+/// on a refusal; and a pause binds an agent that passes no agent id.
+#[test]
+fn brakes_are_checked_and_pauses_bind_agents_without_an_id() {
+    use chanval::trust::{BrakeAction, PLAN_PAUSED, Versions};
+    use chanval_testing::trust::brake;
+    let (_, trusted) = open_root(&root_bytes(1, NOW + 1000));
+    let agent = Config::new("sensor-7.12", trusted);
+    let config = agent.raw();
+    let recall = brake(
+        291,
+        BrakeAction::Recall,
+        Versions { first: 3, last: 5 },
+        7,
+        &[secret(11)],
+    );
+    let check = |config: *const chanval_agent_config, bytes: &[u8]| {
+        let mut info = chanval_brake_info::default();
+        info.serial = u64::MAX;
+        // SAFETY: valid pointers for the lengths given.
+        let rc = unsafe { chanval_brake_check(config, bytes.as_ptr(), bytes.len(), &mut info) };
+        (rc, info)
+    };
+    let (rc, info) = check(&config, &recall);
+    assert_eq!(rc, CHANVAL_OK);
+    assert_eq!(
+        (
+            info.action,
+            info.channel,
+            info.first_version,
+            info.last_version,
+            info.serial
+        ),
+        (CHANVAL_BRAKE_RECALL, 291, 3, 5, 7)
+    );
+    // Null pointers and refusals write nothing.
+    let mut info = chanval_brake_info::default();
+    // SAFETY: null where the ABI says it must not be; the call must refuse it.
+    unsafe {
+        assert_eq!(
+            chanval_brake_check(null(), recall.as_ptr(), recall.len(), &mut info),
+            CHANVAL_ERR_NULL
+        );
+        assert_eq!(
+            chanval_brake_check(&config, recall.as_ptr(), recall.len(), null_mut()),
+            CHANVAL_ERR_NULL
+        );
+        assert_eq!(
+            chanval_brake_check(&config, null(), 5, &mut info),
+            CHANVAL_ERR_NULL
+        );
+        assert_eq!(
+            chanval_store_apply_brake(
+                null_mut(),
+                &config,
+                recall.as_ptr(),
+                recall.len(),
+                null_mut()
+            ),
+            CHANVAL_ERR_NULL
+        );
+    }
+    assert_eq!(info.serial, 0, "nothing written");
+    assert_eq!(check(&config, &recall[..40]).0, CHANVAL_ERR_BAD_BRAKE);
+    let unrooted = Config::new("sensor-7.12", null());
+    assert_eq!(check(&unrooted.raw(), &recall).0, CHANVAL_ERR_NO_TRUST_ROOT);
+    let forged = brake(291, BrakeAction::Recall, Versions::one(3), 7, &[secret(66)]);
+    assert_eq!(check(&config, &forged).0, CHANVAL_ERR_SIGNATURES);
+    let other = brake(292, BrakeAction::Recall, Versions::one(3), 7, &[secret(11)]);
+    assert_eq!(check(&config, &other).0, CHANVAL_ERR_WRONG_CHANNEL);
+    // A paused envelope: refused by an agent with no id (the config passes none).
+    let paused = signed_v3(&SignOptions {
+        plan_flags: PLAN_PAUSED,
+        ..SignOptions::default()
+    });
+    let (rc, findings, content) = load(&agent, &paused);
+    assert_eq!(
+        (rc, code(&findings[0]), content),
+        (CHANVAL_ERR_ROLLOUT_PAUSED, "CV0617", null_mut())
+    );
+    // SAFETY: from chanval_root_open, freed once.
+    unsafe { chanval_root_free(trusted) };
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "the store verifies signatures and fsyncs: too slow under Miri"
+)]
+fn a_recall_applied_to_the_store_sends_it_back_and_stays() {
+    use chanval::trust::{BrakeAction, Versions};
+    use chanval_testing::trust::brake;
+    let dir = std::env::temp_dir().join(format!("chanval-ffi-brake-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = CString::new(dir.to_str().unwrap()).unwrap();
+    let (_, trusted) = open_root(&root_bytes(1, NOW + 1000));
+    let agent = Config::new("sensor-7.12", trusted);
+    let config = agent.raw();
+    let good = signed_v3(&SignOptions::default());
+    let recall = brake(291, BrakeAction::Recall, Versions::one(3), 1, &[secret(11)]);
+    let mut store = null_mut();
+    let mut found = 0usize;
+    let mut status = chanval_store_info::default();
+    let mut flags = 0u32;
+    // SAFETY: every pointer is valid; the handles are used by this thread only.
+    unsafe {
+        assert_eq!(chanval_store_open(path.as_ptr(), 2, &mut store), CHANVAL_OK);
+        assert_eq!(
+            chanval_store_install(
+                store,
+                &config,
+                good.as_ptr(),
+                good.len(),
+                null_mut(),
+                0,
+                &mut found,
+                null_mut()
+            ),
+            CHANVAL_OK
+        );
+        assert_eq!(
+            chanval_store_status(store, &config, &mut status),
+            CHANVAL_OK
+        );
+        assert_eq!(
+            (
+                status.has_active,
+                status.pending,
+                status.active_version,
+                status.barred_ranges
+            ),
+            (1, 1, 3, 0)
+        );
+        assert_eq!(
+            chanval_store_apply_brake(store, &config, recall.as_ptr(), recall.len(), &mut flags),
+            CHANVAL_OK
+        );
+        assert_eq!(flags, CHANVAL_BRAKE_APPLIED | CHANVAL_BRAKE_ROLLED_BACK);
+        // Again: nothing new.
+        assert_eq!(
+            chanval_store_apply_brake(store, &config, recall.as_ptr(), recall.len(), &mut flags),
+            CHANVAL_OK
+        );
+        assert_eq!(flags, 0);
+        let mut content = null_mut();
+        assert_eq!(
+            chanval_store_load(store, &config, &mut content, &mut flags),
+            CHANVAL_ERR_NO_GOOD_CONTENT
+        );
+        // The recalled file offered again (a stale mirror): refused for good.
+        assert_eq!(
+            chanval_store_install(
+                store,
+                &config,
+                good.as_ptr(),
+                good.len(),
+                null_mut(),
+                0,
+                &mut found,
+                null_mut()
+            ),
+            CHANVAL_ERR_RECALLED
+        );
+        assert_eq!(
+            chanval_store_status(store, &config, &mut status),
+            CHANVAL_OK
+        );
+        assert_eq!((status.has_active, status.barred_ranges), (0, 1));
+        chanval_store_free(store);
+        chanval_root_free(trusted);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -232,6 +232,61 @@ fn the_c_agent_runs_clean_under_sanitizers() {
         out.contains("restart: the store runs content version 3\n"),
         "{out}"
     );
+    assert!(
+        out.contains("store: active version 3, 0 barred range(s)\n"),
+        "{out}"
+    );
+
+    // A recall of version 3 (a brake statement: no gate, no content), signed by the release
+    // key: the store has nothing to go back to, so nothing runs, and the recall is kept.
+    let recall = chanval_testing::trust::brake(
+        291,
+        chanval::trust::BrakeAction::Recall,
+        chanval::trust::Versions::one(3),
+        1,
+        &[secret(11)],
+    );
+    std::fs::write(dir.join("recall-3.cvb"), &recall).unwrap();
+    let forged = chanval_testing::trust::brake(
+        291,
+        chanval::trust::BrakeAction::Recall,
+        chanval::trust::Versions::one(3),
+        1,
+        &[secret(66)],
+    );
+    std::fs::write(dir.join("forged.cvb"), &forged).unwrap();
+    let (code, out) = run(&[
+        "--store".as_ref(),
+        store.as_os_str(),
+        "sensor-7.12".as_ref(),
+        root_path.as_os_str(),
+        dir.join("forged.cvb").as_os_str(),
+        dir.join("recall-3.cvb").as_os_str(),
+        signed_path.as_os_str(),
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("forged.cvb: brake REFUSED (status -12)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "recall-3.cvb: brake recall of versions 3..3, applied, the running content was recalled"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("REFUSED under sensor-7.12 (status -24)\n  CV0619 error"),
+        "{out}"
+    );
+    assert!(
+        out.contains("restart: nothing to run (status -28)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("store: nothing active, 1 barred range(s)"),
+        "{out}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

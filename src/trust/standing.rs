@@ -4,14 +4,15 @@
 //! last-known-good store keeps the standing on disk, so a mirror that replays an old envelope
 //! cannot bring back what was stopped.
 //!
-//! Bounded and allocation-free: at most [`MAX_BANS`] ranges. When more arrive, the lowest range
-//! is folded into a *floor* (no version at or below it installs or runs again): a ban is made
-//! coarser, never forgotten.
+//! Bounded and allocation-free: at most [`MAX_BANS`] ranges. The store prunes ranges no version
+//! it could still install or run falls in ([`Standing::prune_below`]); should more arrive than
+//! fit even so, the two nearest ranges are merged, across a gap that holds none of the versions
+//! the caller protects (what its slots hold): a ban is made coarser, never forgotten.
 
 use super::brake::{Brake, BrakeAction, Versions};
 
-/// The most ranges a standing keeps before folding the lowest into its floor.
-pub const MAX_BANS: usize = 16;
+/// The most ranges a standing keeps before merging the nearest two.
+pub const MAX_BANS: usize = 64;
 /// Bytes of [`Standing::encode`].
 pub const STANDING_LEN: usize = 40 + MAX_BANS * BAN_LEN;
 const BAN_LEN: usize = 17;
@@ -58,11 +59,6 @@ pub enum Barred {
     Recalled,
     /// The agent abandoned it after a crash loop.
     Abandoned,
-    /// It is at or below the floor that older bans were folded into.
-    BelowFloor {
-        /// The floor.
-        floor: u64,
-    },
 }
 
 /// What applying a brake changed.
@@ -81,7 +77,6 @@ pub struct Standing {
     /// Sorted by `versions.first`; the first `len` are in use.
     bans: [Ban; MAX_BANS],
     len: u8,
-    floor: Option<u64>,
     pause: Option<Versions>,
     pause_serial: Option<u64>,
 }
@@ -102,7 +97,6 @@ impl Standing {
     pub const NONE: Self = Self {
         bans: [EMPTY_BAN; MAX_BANS],
         len: 0,
-        floor: None,
         pause: None,
         pause_serial: None,
     };
@@ -110,12 +104,6 @@ impl Standing {
     /// The ranges in force, lowest first.
     pub fn bans(&self) -> impl Iterator<Item = Ban> + '_ {
         self.bans.iter().take(usize::from(self.len)).copied()
-    }
-
-    /// The floor older bans were folded into, if any.
-    #[must_use]
-    pub const fn floor(&self) -> Option<u64> {
-        self.floor
     }
 
     /// The pause in force, if any.
@@ -133,11 +121,6 @@ impl Standing {
     /// Why `version` may not install or run, if it may not. A recall wins over an abandonment.
     #[must_use]
     pub fn barred(&self, version: u64) -> Option<Barred> {
-        if let Some(floor) = self.floor
-            && version <= floor
-        {
-            return Some(Barred::BelowFloor { floor });
-        }
         let mut found = None;
         for ban in self.bans() {
             if ban.versions.contains(version) {
@@ -156,29 +139,33 @@ impl Standing {
         self.pause.is_some_and(|p| p.contains(version))
     }
 
-    /// Whether every version of `versions` is already barred for `reason` (or below the floor).
+    /// Whether every version of `versions` is already barred for `reason`.
     fn covers(&self, versions: Versions, reason: BanReason) -> bool {
-        // The bans are merged per reason, so one range either holds all of `versions` or the
-        // floor does for its part.
-        let first = match self.floor {
-            Some(floor) if versions.last <= floor => return true,
-            Some(floor) if versions.first <= floor => floor.saturating_add(1),
-            _ => versions.first,
-        };
+        // The bans are merged per reason, so one range holds all of `versions` or none does.
         self.bans().any(|b| {
-            b.reason == reason && b.versions.first <= first && versions.last <= b.versions.last
+            b.reason == reason
+                && b.versions.first <= versions.first
+                && versions.last <= b.versions.last
         })
     }
 
     /// Bars `ban.versions` for `ban.reason`.
     pub fn ban(&mut self, ban: Ban) -> Applied {
+        self.ban_keeping(ban, &[])
+    }
+
+    /// Bars `ban.versions` for `ban.reason`; if more ranges are barred than fit, the two
+    /// nearest are merged across a gap holding none of `protected` (the versions the caller's
+    /// slots hold) where there is such a pair.
+    pub fn ban_keeping(&mut self, ban: Ban, protected: &[u64]) -> Applied {
         if self.covers(ban.versions, ban.reason) {
             return Applied::Unchanged;
         }
         let mut merged = ban;
-        // Merge with every range of the same reason it overlaps or touches.
-        let mut kept = [EMPTY_BAN; MAX_BANS];
-        let mut kept_len = 0usize;
+        // One more than fits: the ranges of other reasons or apart from the new one, in order,
+        // with the new one (grown over every range of its reason it overlaps or touches).
+        let mut all = [EMPTY_BAN; MAX_BANS + 1];
+        let mut n = 0usize;
         for b in self.bans() {
             let touches = b.reason == merged.reason
                 && b.versions.first <= merged.versions.last.saturating_add(1)
@@ -188,55 +175,26 @@ impl Standing {
                     first: b.versions.first.min(merged.versions.first),
                     last: b.versions.last.max(merged.versions.last),
                 };
-            } else if let Some(slot) = kept.get_mut(kept_len) {
+            } else if let Some(slot) = all.get_mut(n) {
                 *slot = b;
-                kept_len = kept_len.saturating_add(1);
-            }
-        }
-        // One more than fits, sorted; then fold the lowest into the floor while too many.
-        let mut all = [EMPTY_BAN; MAX_BANS + 1];
-        let mut n = 0usize;
-        let mut placed = false;
-        for b in kept.iter().take(kept_len) {
-            if !placed && merged.versions.first < b.versions.first {
-                if let Some(slot) = all.get_mut(n) {
-                    *slot = merged;
-                }
                 n = n.saturating_add(1);
-                placed = true;
             }
-            if let Some(slot) = all.get_mut(n) {
-                *slot = *b;
-            }
-            n = n.saturating_add(1);
         }
-        if !placed {
-            if let Some(slot) = all.get_mut(n) {
-                *slot = merged;
-            }
-            n = n.saturating_add(1);
+        let at = all
+            .iter()
+            .take(n)
+            .position(|b| merged.versions.first < b.versions.first)
+            .unwrap_or(n);
+        if let Some(tail) = all.get_mut(at..=n) {
+            tail.rotate_right(1);
         }
-        while n > MAX_BANS {
-            // The range that ends lowest goes into the floor, with everything it now covers.
-            let lowest = all
-                .iter()
-                .take(n)
-                .map(|b| b.versions.last)
-                .min()
-                .unwrap_or(0);
-            let floor = self.floor.map_or(lowest, |f| f.max(lowest));
-            self.floor = Some(floor);
-            let mut w = 0usize;
-            for r in 0..n {
-                let Some(b) = all.get(r).copied() else { break };
-                if b.versions.last > floor {
-                    if let Some(slot) = all.get_mut(w) {
-                        *slot = b;
-                    }
-                    w = w.saturating_add(1);
-                }
-            }
-            n = w;
+        if let Some(slot) = all.get_mut(at) {
+            *slot = merged;
+        }
+        n = n.saturating_add(1);
+        if n > MAX_BANS {
+            merge_nearest(&mut all, protected);
+            n = MAX_BANS;
         }
         self.bans = [EMPTY_BAN; MAX_BANS];
         for (slot, b) in self.bans.iter_mut().zip(all.iter().take(n)) {
@@ -244,6 +202,21 @@ impl Standing {
         }
         self.len = u8::try_from(n).unwrap_or(0);
         Applied::Changed
+    }
+
+    /// Forgets the ranges that end below `horizon`: versions the caller can neither install
+    /// nor run any more (the store: below every version it holds and the one it ran last).
+    pub fn prune_below(&mut self, horizon: u64) {
+        let mut kept = [EMPTY_BAN; MAX_BANS];
+        let mut n = 0usize;
+        for b in self.bans().filter(|b| b.versions.last >= horizon) {
+            if let Some(slot) = kept.get_mut(n) {
+                *slot = b;
+                n = n.saturating_add(1);
+            }
+        }
+        self.bans = kept;
+        self.len = u8::try_from(n).unwrap_or(0);
     }
 
     /// Applies a brake the caller has verified (signatures, channel): a recall bars its
@@ -266,19 +239,17 @@ impl Standing {
         }
     }
 
-    /// The standing's bytes (for the store's state): flags, ban count, floor, pause, serial,
+    /// The standing's bytes (for the store's state): flags, ban count, reserved, pause, serial,
     /// then [`MAX_BANS`] ranges (first, last, reason), unused ones zero.
     #[must_use]
     pub fn encode(&self) -> [u8; STANDING_LEN] {
         let mut out = [0u8; STANDING_LEN];
-        let flags = u8::from(self.floor.is_some())
-            | u8::from(self.pause.is_some()) << 1
-            | u8::from(self.pause_serial.is_some()) << 2;
+        let flags =
+            u8::from(self.pause.is_some()) << 1 | u8::from(self.pause_serial.is_some()) << 2;
         let pause = self.pause.unwrap_or(Versions { first: 0, last: 0 });
         let mut head = [0u8; 40];
         head[0] = flags;
         head[1] = self.len;
-        head[8..16].copy_from_slice(&self.floor.unwrap_or(0).to_le_bytes());
         head[16..24].copy_from_slice(&pause.first.to_le_bytes());
         head[24..32].copy_from_slice(&pause.last.to_le_bytes());
         head[32..40].copy_from_slice(&self.pause_serial.unwrap_or(0).to_le_bytes());
@@ -303,11 +274,10 @@ impl Standing {
             Some(u64::from_le_bytes(b))
         };
         let [flags, len, ..] = *head;
-        if flags & !7 != 0 || usize::from(len) > MAX_BANS || head.get(2..8)? != [0; 6] {
+        if flags & !6 != 0 || usize::from(len) > MAX_BANS || head.get(2..16)? != [0; 14] {
             return None;
         }
         let mut s = Self::NONE;
-        s.floor = (flags & 1 != 0).then_some(u64_at(8)?);
         let pause = Versions {
             first: u64_at(16)?,
             last: u64_at(24)?,
@@ -346,6 +316,52 @@ impl Standing {
     }
 }
 
+/// Merges the two adjacent ranges of `all` (`MAX_BANS + 1` of them, in order) with the
+/// smallest gap holding none of `protected` (or, if every gap holds one, the smallest gap), so
+/// that `MAX_BANS` remain; the merged range is a recall if either was.
+fn merge_nearest(all: &mut [Ban; MAX_BANS + 1], protected: &[u64]) {
+    let gap = |pair: &[Ban]| match pair {
+        [a, b] => b.versions.first.saturating_sub(a.versions.last),
+        _ => u64::MAX,
+    };
+    let shields = |pair: &[Ban]| match pair {
+        [a, b] => protected
+            .iter()
+            .any(|&v| a.versions.last < v && v < b.versions.first),
+        _ => true,
+    };
+    let best = all
+        .windows(2)
+        .enumerate()
+        .filter(|(_, pair)| !shields(pair))
+        .min_by_key(|(_, pair)| gap(pair))
+        .or_else(|| all.windows(2).enumerate().min_by_key(|(_, pair)| gap(pair)))
+        .map_or(0, |(i, _)| i);
+    let (Some(&a), Some(&b)) = (all.get(best), all.get(best.saturating_add(1))) else {
+        return;
+    };
+    let merged = Ban {
+        versions: Versions {
+            first: a.versions.first.min(b.versions.first),
+            last: a.versions.last.max(b.versions.last),
+        },
+        reason: if a.reason == BanReason::Recalled || b.reason == BanReason::Recalled {
+            BanReason::Recalled
+        } else {
+            BanReason::Abandoned
+        },
+    };
+    if let Some(slot) = all.get_mut(best) {
+        *slot = merged;
+    }
+    if let Some(tail) = all.get_mut(best.saturating_add(1)..) {
+        tail.rotate_left(1);
+    }
+    if let Some(last) = all.last_mut() {
+        *last = EMPTY_BAN;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,7 +374,7 @@ mod tests {
     }
 
     #[test]
-    fn bans_merge_fold_into_a_floor_and_round_trip() {
+    fn bans_merge_prune_and_round_trip() {
         let mut s = Standing::NONE;
         assert_eq!(s.ban(recall(5, 5)), Applied::Changed);
         assert_eq!(s.ban(recall(5, 5)), Applied::Unchanged);
@@ -371,18 +387,38 @@ mod tests {
             reason: BanReason::Abandoned,
         });
         assert_eq!(s.barred(6), Some(Barred::Recalled), "a recall wins");
-        // Far more ranges than fit: the lowest fold into the floor; none is forgotten.
-        for v in (100..200).step_by(3) {
-            s.ban(recall(v, v));
+        assert_eq!(Standing::decode(&s.encode()), Some(s));
+        s.prune_below(7);
+        assert_eq!(
+            s.bans().count(),
+            1,
+            "5..=7 still reaches 7; the abandonment of 6 is gone"
+        );
+        s.prune_below(8);
+        assert_eq!(s.bans().count(), 0);
+        let mut bad = s.encode();
+        bad[1] = 65;
+        assert_eq!(Standing::decode(&bad), None);
+    }
+
+    #[test]
+    fn more_ranges_than_fit_merge_around_protected_versions_and_none_is_forgotten() {
+        let mut s = Standing::NONE;
+        // Every third version recalled, far more ranges than fit; 101 is what the slots hold.
+        let recalled: Vec<u64> = (100..500).step_by(3).collect();
+        for &v in &recalled {
+            s.ban_keeping(recall(v, v), &[101, 251]);
         }
         assert!(s.bans().count() <= MAX_BANS);
-        for v in (100..200).step_by(3) {
+        for &v in &recalled {
             assert!(s.barred(v).is_some(), "version {v} forgotten");
         }
-        assert!(s.barred(5).is_some() && s.floor().is_some());
+        assert_eq!(
+            s.barred(101),
+            None,
+            "a protected version is never barred by a merge"
+        );
+        assert_eq!(s.barred(251), None);
         assert_eq!(Standing::decode(&s.encode()), Some(s));
-        let mut bad = s.encode();
-        bad[1] = 17;
-        assert_eq!(Standing::decode(&bad), None);
     }
 }

@@ -28,7 +28,7 @@ use chanval::{
 };
 
 /// The targets, by name: the folders of `corpus/` and the binaries of `fuzz/`.
-pub const TARGETS: [&str; 8] = [
+pub const TARGETS: [&str; 9] = [
     "parse",
     "validate",
     "generate",
@@ -37,6 +37,7 @@ pub const TARGETS: [&str; 8] = [
     "mutate",
     "engine",
     "trust",
+    "fleet",
 ];
 
 /// Runs the target called `name` on `data`.
@@ -50,6 +51,7 @@ pub fn run(name: &str, data: &[u8]) {
         "mutate" => mutate(data),
         "engine" => engine(data),
         "trust" => trust(data),
+        "fleet" => fleet(data),
         other => panic!("no fuzz target `{other}`"),
     }
 }
@@ -880,5 +882,23 @@ pub fn trust(data: &[u8]) {
             "a changed signed file loaded ({} bytes)",
             bytes.len()
         );
+    }
+}
+
+/// The fleet simulation (docs/RECOVERY.md) with the fuzzer choosing: the first 8 bytes are the
+/// seed (its options, scaled down to a few agents and tens of steps so that a run takes
+/// milliseconds), the rest are the decisions of the release side and the agents before the
+/// seed's generator takes over. Panics with the seed and the invariant when one breaks.
+pub fn fleet(data: &[u8]) {
+    let (head, rest) = data.split_at(data.len().min(8));
+    let mut seed = [0u8; 8];
+    seed[..head.len()].copy_from_slice(head);
+    let seed = u64::from_le_bytes(seed);
+    let mut options =
+        crate::sim::Options::from_seed(seed).scaled(2 + (seed % 5) as usize, 20 + seed % 40);
+    options.settle_steps = 30;
+    let mut chooser = crate::sim::Chooser::with_bytes(seed, rest);
+    if let Err(failure) = crate::sim::run_with(&options, &mut chooser) {
+        panic!("{failure}");
     }
 }

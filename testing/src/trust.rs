@@ -128,3 +128,37 @@ pub fn envelope_signed_by(signed: &[u8], secrets: &[[u8; 32]]) -> Vec<u8> {
     }
     out
 }
+
+/// `file` (a channel file valid for its targets) with an envelope built from FORMAT.md §11 —
+/// file digest, one contract digest per target from `schema`, `options`' expiry, rings and
+/// flags — and signed by each of `secrets`, without running the gate. For the fleet simulation,
+/// which tests the way back, not the gate, and signs thousands of envelopes.
+#[must_use]
+pub fn sign_without_gate(
+    file: &[u8],
+    schema: &Schema<'_>,
+    options: &SignOptions,
+    secrets: &[[u8; 32]],
+) -> Vec<u8> {
+    use sha2::Digest;
+    let parsed = chanval::parse(file).expect("a channel file");
+    let mut signed = b"CVEN".to_vec();
+    signed.extend_from_slice(&1u16.to_le_bytes());
+    signed.extend_from_slice(&0u16.to_le_bytes());
+    signed.extend_from_slice(&options.expires.to_le_bytes());
+    signed.extend_from_slice(&sha2::Sha256::digest(file));
+    signed.push(u8::try_from(parsed.targets().len()).expect("at most 64 targets"));
+    for (name, _) in parsed.targets().iter() {
+        let (_, profile) = schema.profile(name).expect("a target of the schema");
+        signed.extend_from_slice(&chanval::trust::contract_digest(schema, profile));
+    }
+    signed.push(u8::try_from(options.rings.len()).expect("at most 8 rings"));
+    signed.push(options.plan_flags);
+    for ring in &options.rings {
+        signed.extend_from_slice(&ring.upto.to_le_bytes());
+        signed.extend_from_slice(&ring.not_before.to_le_bytes());
+    }
+    let mut out = file.to_vec();
+    out.extend_from_slice(&envelope_signed_by(&signed, secrets));
+    out
+}

@@ -15,7 +15,9 @@ fn inputs(seed: u64, count: usize) -> impl Iterator<Item = Vec<u8>> {
 #[test]
 fn every_target_survives_seeded_inputs() {
     for (i, target) in TARGETS.iter().enumerate() {
-        for data in inputs(i as u64, 1500) {
+        // A fleet run simulates agents for tens of steps: fewer of them.
+        let count = if *target == "fleet" { 12 } else { 1500 };
+        for data in inputs(i as u64, count) {
             run(target, &data);
         }
     }

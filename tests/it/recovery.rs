@@ -117,11 +117,27 @@ fn proven(dir: &Path, version: u64) {
     healthy(dir, version);
 }
 
-fn fresh(name: &str) -> PathBuf {
+/// A new, empty directory, removed when dropped.
+struct Dir(PathBuf);
+
+impl std::ops::Deref for Dir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn fresh(name: &str) -> Dir {
     let d = std::env::temp_dir().join(format!("chanval-recovery-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    Dir(d)
 }
 
 /// The slot file holding `version`, if any.
@@ -235,23 +251,38 @@ fn defect_an_abandoned_update_is_not_taken_again() {
 fn defect_a_killed_install_leaves_no_temporary_file() {
     use chanval::store::{RealFs, StoreFs};
     /// Writes the temporary file, then dies: nothing after it happens, not even its removal.
-    struct Killed;
+    struct Killed(bool);
+    impl Killed {
+        fn alive(&self) -> std::io::Result<()> {
+            if self.0 {
+                Err(std::io::Error::other("killed"))
+            } else {
+                Ok(())
+            }
+        }
+    }
     impl StoreFs for Killed {
         fn write_new(&mut self, p: &Path, b: &[u8]) -> std::io::Result<()> {
+            self.alive()?;
             RealFs::new().write_new(p, b)?;
+            self.0 = true;
             Err(std::io::Error::other("killed"))
         }
-        fn rename(&mut self, _: &Path, _: &Path) -> std::io::Result<()> {
-            Err(std::io::Error::other("killed"))
+        fn rename(&mut self, f: &Path, t: &Path) -> std::io::Result<()> {
+            self.alive()?;
+            RealFs::new().rename(f, t)
         }
-        fn sync_dir(&mut self, _: &Path) -> std::io::Result<()> {
-            Err(std::io::Error::other("killed"))
+        fn sync_dir(&mut self, d: &Path) -> std::io::Result<()> {
+            self.alive()?;
+            RealFs::new().sync_dir(d)
         }
         fn read(&mut self, p: &Path, m: usize) -> std::io::Result<Vec<u8>> {
+            self.alive()?;
             RealFs::new().read(p, m)
         }
-        fn remove(&mut self, _: &Path) -> std::io::Result<()> {
-            Err(std::io::Error::other("killed"))
+        fn remove(&mut self, p: &Path) -> std::io::Result<()> {
+            self.alive()?;
+            RealFs::new().remove(p)
         }
         fn lock(&mut self, _: &Path) -> std::io::Result<()> {
             Ok(())
@@ -261,7 +292,7 @@ fn defect_a_killed_install_leaves_no_temporary_file() {
     let dir = fresh("garbage");
     proven(&dir, 4);
     let r = with_agent(&root_v1(), NOW, |agent, request| {
-        Store::with_fs(&dir, LIMIT, Killed)
+        Store::with_fs(&*dir, LIMIT, Killed(false))
             .install(&signed(5), agent, request, &mut FindingBuf::<32>::new())
             .map(|_| ())
     });
@@ -321,7 +352,7 @@ fn defect_an_expired_root_keeps_installed_content() {
     assert_eq!(boot_with(&dir, &root_v1(), NOW + 400 * DAY).ok(), Some(4));
     // New content is refused until a fresh root arrives.
     let r = with_agent(&root_v1(), NOW + 2 * DAY, |agent, request| {
-        Store::open(&dir, LIMIT)
+        Store::open(&*dir, LIMIT)
             .install(&signed(5), agent, request, &mut FindingBuf::<32>::new())
             .map(|l| l.content_version)
     });
@@ -422,7 +453,7 @@ fn a_recall_brake_needs_no_gate_names_a_range_and_holds_under_an_expired_root() 
     // Recall 5 to 7 with the root expired on the agent's clock: a brake only restricts.
     let recall = brake_of(BrakeAction::Recall, 5, 7, 1);
     let outcome = with_agent(&root_v1(), NOW + 3 * DAY, |agent, request| {
-        Store::open(&dir, LIMIT).apply_brake(&recall, agent, request)
+        Store::open(&*dir, LIMIT).apply_brake(&recall, agent, request)
     })
     .unwrap();
     assert_eq!(
@@ -503,7 +534,7 @@ fn a_health_report_about_other_content_proves_nothing() {
     install(&dir, &signed(5)).unwrap();
     // The agent still runs v4 in memory and reports it healthy: v5 stays pending.
     assert!(matches!(
-        Store::open(&dir, LIMIT).mark_healthy(4),
+        Store::open(&*dir, LIMIT).mark_healthy(4),
         Err(StoreError::NotActive {
             named: 4,
             active: Some(5)
@@ -572,7 +603,7 @@ fn losing_both_copies_rebuilds_with_nothing_proven_and_nothing_barred_back() {
     std::fs::remove_file(dir.join("state-2")).unwrap();
     // v4 is pending again: a lost state proves nothing.
     let status = with_agent(&root_v1(), NOW, |agent, request| {
-        Store::open(&dir, LIMIT).status(agent, request)
+        Store::open(&*dir, LIMIT).status(agent, request)
     })
     .unwrap();
     assert!(!status.state_intact);
@@ -614,7 +645,7 @@ fn a_key_rotation_that_revokes_the_signing_key_keeps_the_running_content() {
     assert_eq!(boot_with(&dir, &v2, NOW).ok(), Some(4));
     // New content signed by the revoked key is refused; by a current key it installs.
     let r = with_agent(&v2, NOW, |agent, request| {
-        Store::open(&dir, LIMIT)
+        Store::open(&*dir, LIMIT)
             .install(&signed(5), agent, request, &mut FindingBuf::<32>::new())
             .map(|l| l.content_version)
     });
