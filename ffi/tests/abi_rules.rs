@@ -669,8 +669,10 @@ fn brakes_are_checked_and_pauses_bind_agents_without_an_id() {
         &[secret(11)],
     );
     let check = |config: *const chanval_agent_config, bytes: &[u8]| {
-        let mut info = chanval_brake_info::default();
-        info.serial = u64::MAX;
+        let mut info = chanval_brake_info {
+            serial: u64::MAX,
+            ..Default::default()
+        };
         // SAFETY: valid pointers for the lengths given.
         let rc = unsafe { chanval_brake_check(config, bytes.as_ptr(), bytes.len(), &mut info) };
         (rc, info)
