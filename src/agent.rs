@@ -32,7 +32,7 @@ use crate::limits::Limits;
 use crate::schema::{ProfileSet, Schema};
 use crate::trust::{
     Barred, Brake, Choice, Decision, Digest, Envelope, MAX_BRAKE_LEN, MAX_ENVELOPE_LEN, Root,
-    Standing, TrustError,
+    Standing, TrustError, UnixTime,
 };
 use crate::trust::{contract_digest, sha256};
 use crate::validate::{Validated, Validator};
@@ -165,7 +165,11 @@ pub enum LoadError {
     #[error("the envelope's file digest does not match the file: it was changed after signing")]
     FileDigest,
     /// The content has expired.
-    #[error("the content expired at {expires}; the time is {now}")]
+    #[error(
+        "the content expired at {}; the agent's clock says {}",
+        UnixTime(*.expires),
+        UnixTime(*.now)
+    )]
     ContentExpired {
         /// Its expiry (Unix seconds).
         expires: u64,
@@ -224,7 +228,7 @@ pub enum LoadError {
     #[error("the file is not the one that was installed (version or digest differs)")]
     NotInstalled,
     /// The rollout has not reached this agent's ring yet.
-    #[error("rollout: ring {ring} opens at {not_before}")]
+    #[error("rollout: ring {ring} opens at {}", UnixTime(*.not_before))]
     RolloutWait {
         /// The agent's ring.
         ring: u8,

@@ -65,6 +65,7 @@ enum Command {
     Replay(cmd::replay::Args),
     Keygen(cmd::keygen::Args),
     Sign(cmd::sign::Args),
+    Brake(cmd::brake::Args),
     Verify(cmd::verify::Args),
     Root(cmd::root::Args),
     Rollout(cmd::rollout::Args),
@@ -87,6 +88,7 @@ impl Command {
             Self::Sign(a) => a.format,
             Self::Schema(a) => a.format(),
             Self::Keygen(_)
+            | Self::Brake(_)
             | Self::Verify(_)
             | Self::Root(_)
             | Self::Rollout(_)
@@ -106,6 +108,7 @@ impl Command {
             Self::Replay(_) => "replay",
             Self::Keygen(_) => "keygen",
             Self::Sign(_) => "sign",
+            Self::Brake(_) => "brake",
             Self::Verify(_) => "verify",
             Self::Root(_) => "root",
             Self::Rollout(_) => "rollout",
@@ -156,6 +159,7 @@ fn run(command: &Command) -> cmd::Outcome {
         Command::Replay(args) => cmd::replay::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
         Command::Sign(args) => cmd::sign::run(args),
+        Command::Brake(args) => cmd::brake::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Root(args) => cmd::root::run(args),
         Command::Rollout(args) => cmd::rollout::run(args),

@@ -23,9 +23,12 @@
 mod brake;
 mod digest;
 mod envelope;
+#[cfg(feature = "alloc")]
+mod health;
 mod rollout;
 mod root;
 mod standing;
+mod time;
 
 pub use brake::{BRAKE_MAGIC, BRAKE_VERSION, Brake, BrakeAction, MAX_BRAKE_LEN, Versions};
 #[cfg(feature = "alloc")]
@@ -34,6 +37,12 @@ pub use digest::{Digest, contract_digest, sha256};
 pub use envelope::{ENVELOPE_VERSION, Envelope, MAX_ENVELOPE_LEN};
 #[cfg(feature = "alloc")]
 pub use envelope::{SignError, SignOptions, sign};
+#[cfg(feature = "alloc")]
+pub use health::{
+    Breach, HealthReport, HealthStatus, RingHealth, Thresholds, breaches, rollout_health,
+};
+#[cfg(feature = "alloc")]
+pub use rollout::plan_bytes;
 pub use rollout::{
     BUCKETS, Choice, Decision, MAX_RINGS, PLAN_PAUSED, PLAN_RECALLED, Ring, RolloutPlan, bucket,
 };
@@ -41,6 +50,7 @@ pub use root::{MAX_KEYS, MAX_SIGNATURES, ROLE_RELEASE, ROLE_ROOT, ROOT_MAGIC, Ro
 #[cfg(feature = "alloc")]
 pub use root::{RootDraft, sign_root};
 pub use standing::{Applied, Ban, BanReason, Barred, MAX_BANS, STANDING_LEN, Standing};
+pub use time::UnixTime;
 
 use ed25519_dalek::{Signature, VerifyingKey};
 
@@ -75,7 +85,11 @@ pub enum TrustError {
         rejected: Option<u64>,
     },
     /// The root has expired (freeze attack: a stale root could hide a revocation).
-    #[error("the trust root (version {version}) expired at {expires}; the time is {now}")]
+    #[error(
+        "the trust root (version {version}) expired at {}; the agent's clock says {}",
+        UnixTime(*.expires),
+        UnixTime(*.now)
+    )]
     RootExpired {
         /// The root's version.
         version: u64,

@@ -130,6 +130,21 @@ impl<'a> RolloutPlan<'a> {
         Ok(plan)
     }
 
+    /// A plan on its own, in the envelope's encoding (ring count, flags, rings: what
+    /// [`plan_bytes`] writes), for tools that preview a plan before it is signed.
+    ///
+    /// # Errors
+    /// [`TrustError::Malformed`] when the plan breaks a rule of FORMAT.md §11.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, TrustError> {
+        let mut r = Reader::new("rollout plan", bytes);
+        let plan = Self::read(&mut r)?;
+        if r.rest.is_empty() {
+            Ok(plan)
+        } else {
+            Err(malformed(&r, "bytes follow the last ring", r.offset))
+        }
+    }
+
     /// The rings, in order.
     pub fn rings(&self) -> impl Iterator<Item = Ring> + use<'a> {
         self.rings.chunks_exact(RING_LEN).filter_map(|ring| {
@@ -248,6 +263,16 @@ pub fn bucket(agent_id: &[u8], channel: u32) -> u16 {
         .checked_rem(u64::from(BUCKETS))
         .unwrap_or(0);
     u16::try_from(b).unwrap_or(0)
+}
+
+/// The bytes of a plan as the envelope carries them (feature `alloc`); [`RolloutPlan::parse`]
+/// reads them.
+#[cfg(feature = "alloc")]
+#[must_use]
+pub fn plan_bytes(rings: &[Ring], flags: u8) -> alloc::vec::Vec<u8> {
+    let mut out = alloc::vec::Vec::new();
+    encode(rings, flags, &mut out);
+    out
 }
 
 /// The bytes of a plan in the envelope (feature `alloc`).

@@ -1,8 +1,10 @@
 //! Times on the command line: `--now`, `--expires`, rollout start times and bake durations.
 //!
 //! A time is Unix seconds (`1767225600`), a UTC date (`2026-12-31` or `2026-12-31T08:00:00Z`)
-//! or an offset from now (`+30d`, `+12h`, `+90m`, `+45s`). A duration is a number with an
-//! optional unit (`s` by default, `m`, `h`, `d`).
+//! or an offset from now (`+30d`, `+12h`, `+90min`, `+45s`). A duration is a number and a unit
+//! that cannot be misread: `s`, `min`, `h`, `d` or `w` (or the words). `m` is refused — `+12m`
+//! is 12 minutes to one reader and 12 months to another — and so are months and years, whose
+//! length varies.
 
 use crate::files::Failure;
 
@@ -23,26 +25,48 @@ pub fn now(given: Option<&str>) -> Result<u64, Failure> {
 
 /// A duration in seconds.
 pub fn duration(text: &str, what: &str) -> Result<u64, Failure> {
-    let bad = || {
-        Failure(format!(
-            "{what} `{}` is not a duration (a number with s, m, h or d, e.g. `2h`)",
-            text.escape_debug()
-        ))
-    };
+    let shown = text.escape_debug().to_string();
+    let bad = |why: &str| Failure(format!("{what} `{shown}`: {why}"));
     let text = text.trim();
     let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),
-        None => (text, "s"),
+        None => (text, ""),
     };
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(bad()),
+    let n: u64 = digits.parse().map_err(|_| {
+        bad("not a duration (a whole number and a unit: s, min, h, d or w, e.g. `4h`)")
+    })?;
+    let scale = match unit.trim() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3_600,
+        "d" | "day" | "days" => 86_400,
+        "w" | "week" | "weeks" => 604_800,
+        "" => {
+            return Err(bad(&format!(
+                "a duration needs its unit: `{n}s`, `{n}min`, `{n}h` or `{n}d`"
+            )));
+        }
+        "m" => {
+            return Err(bad(&format!(
+                "`m` could be minutes or months: write `{n}min` for minutes, or days for months \
+                 (`{}d`)",
+                n.saturating_mul(30)
+            )));
+        }
+        "mo" | "mon" | "month" | "months" | "y" | "yr" | "year" | "years" => {
+            return Err(bad(&format!(
+                "months and years vary in length: write days (`{}d`)",
+                n.saturating_mul(if unit.starts_with('y') { 365 } else { 30 })
+            )));
+        }
+        other => {
+            return Err(bad(&format!(
+                "unknown unit `{}` (s, min, h, d or w)",
+                other.escape_debug()
+            )));
+        }
     };
-    n.checked_mul(scale).ok_or_else(bad)
+    n.checked_mul(scale).ok_or_else(|| bad("too long"))
 }
 
 /// A time in Unix seconds (see the module's forms); offsets are from `now`.
@@ -104,23 +128,40 @@ fn date(text: &str) -> Option<u64> {
 
 /// A Unix time as a UTC date and time, for people.
 pub fn show(seconds: u64) -> String {
-    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
-    let rest = seconds % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    chanval::trust::UnixTime(seconds).to_string()
+}
+
+/// A span of seconds as people say it: `4h`, `1d 12h`, `90min`.
+pub fn span(seconds: u64) -> String {
+    let (d, h, m, s) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+        seconds % 60,
+    );
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "min"), (s, "s")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, u)| format!("{n}{u}"))
+        .collect();
+    if parts.is_empty() {
+        "0s".to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// `when` must be after `now`: an expiry in the past would sign something no agent takes.
+pub fn future(when: u64, now: u64, what: &str) -> Result<u64, Failure> {
+    if when <= now {
+        return Err(Failure(format!(
+            "{what} {} is not in the future (the time is {}); give a later time, or an offset \
+             such as +30d",
+            show(when),
+            show(now)
+        )));
+    }
+    Ok(when)
 }
 
 #[cfg(test)]
@@ -135,7 +176,15 @@ mod tests {
         assert_eq!(time("42", 0, "t").unwrap(), 42);
         assert!(time("yesterday", 0, "t").is_err());
         assert_eq!(show(1_796_083_200 + 3661), "2026-12-01T01:01:01Z");
-        assert_eq!(duration("90m", "d").unwrap(), 5400);
-        assert!(duration("5w", "d").is_err());
+        assert_eq!(duration("90min", "d").unwrap(), 5400);
+        assert_eq!(duration("2w", "d").unwrap(), 1_209_600);
+        assert_eq!(span(129_600), "1d 12h");
+        // Ambiguous or unitless durations are refused, with the unambiguous spelling.
+        let m = duration("12m", "--expires").unwrap_err().0;
+        assert!(m.contains("12min") && m.contains("360d"), "{m}");
+        assert!(time("+12m", 0, "--expires").is_err());
+        assert!(duration("3mo", "bake").unwrap_err().0.contains("90d"));
+        assert!(duration("90", "bake").unwrap_err().0.contains("90min"));
+        assert!(future(5, 10, "--expires").is_err());
     }
 }

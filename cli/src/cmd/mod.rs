@@ -1,5 +1,6 @@
 //! One file per command, each with its own `Args`; `main` only dispatches.
 
+pub mod brake;
 pub mod build;
 mod clock;
 pub mod completions;
@@ -7,6 +8,7 @@ pub mod diff;
 pub mod inspect;
 pub mod keygen;
 mod keys;
+mod plan;
 pub mod replay;
 pub mod rollout;
 pub mod root;

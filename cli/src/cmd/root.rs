@@ -11,7 +11,7 @@ use clap::Subcommand;
 
 use super::Outcome;
 use super::clock;
-use super::keys::{PUBLIC_TAG, SECRET_TAG, read_key};
+use super::keys::{PUBLIC_TAG, SECRET_TAG, read_key, read_root, threshold_note};
 use crate::files::{Failure, ensure_distinct, read, write_atomically};
 
 /// Trust roots: which keys may sign content (k of n) and which may replace the root.
@@ -67,13 +67,18 @@ enum RootCommand {
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Add a signature to a root (in place, unless -o is given).
+    /// Add a signature to a root (in place, unless -o is given). The key must be a root key of
+    /// this root, or (for a rotation) of the trusted root given with --trusted; the output says
+    /// how many of the required root signatures it now has.
     Sign {
         /// The secret key file.
         #[arg(long)]
         key: PathBuf,
         /// The root.
         root: PathBuf,
+        /// For a rotation: the root agents trust now, whose root keys must also sign.
+        #[arg(long)]
+        trusted: Option<PathBuf>,
         /// Write the signed root here instead.
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -101,23 +106,68 @@ pub fn run(args: &Args) -> Outcome {
                 Root::parse(&old).map_err(|e| Failure(format!("`{}`: {e}", from.display())))?;
             write_draft(keys, old.version().saturating_add(1), output)
         }
-        RootCommand::Sign { key, root, output } => {
-            let out = output.as_deref().unwrap_or(root);
-            ensure_distinct(out, &[(key, "the key file")])?;
-            let secret = read_key(key, SECRET_TAG)?;
-            let bytes = read(root)?;
-            let signed = sign_root(&bytes, &secret)
-                .map_err(|e| Failure(format!("`{}`: {e}", root.display())))?;
-            write_atomically(out, &signed)?;
-            note!(
-                "chanval: signed root `{}` with key id {:#018x}",
-                out.display(),
-                key_id(&public_key(&secret))
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        RootCommand::Sign {
+            key,
+            root,
+            trusted,
+            output,
+        } => sign(key, root, trusted.as_deref(), output.as_deref()),
         RootCommand::Show { root, trusted, now } => show(root, trusted.as_deref(), now.as_deref()),
     }
+}
+
+fn sign(key: &Path, root: &Path, trusted: Option<&Path>, output: Option<&Path>) -> Outcome {
+    let out = output.unwrap_or(root);
+    let mut inputs = vec![(key, "the key file")];
+    if let Some(t) = trusted {
+        inputs.push((t, "the trusted root"));
+    }
+    ensure_distinct(out, &inputs)?;
+    let secret = read_key(key, SECRET_TAG)?;
+    let bytes = read(root)?;
+    let new = Root::parse(&bytes).map_err(|e| Failure(format!("`{}`: {e}", root.display())))?;
+    let old_bytes = trusted.map(read_root).transpose()?;
+    let old = old_bytes
+        .as_deref()
+        .map(Root::parse)
+        .transpose()
+        .map_err(|e| Failure(e.to_string()))?;
+    // A signature counts only by a root key: of this root, or of the one it rotates from.
+    let public = public_key(&secret);
+    let counts =
+        new.has_key(&public, Role::Root) || old.is_some_and(|o| o.has_key(&public, Role::Root));
+    if !counts {
+        let role_note = match old {
+            Some(o) => format!("of trust root version {} or {}", new.version(), o.version()),
+            None => format!(
+                "of trust root version {} (for a rotation, name the root it replaces with \
+                 --trusted)",
+                new.version()
+            ),
+        };
+        return Err(Failure(format!(
+            "`{}` (key id {:#018x}) is not a root key {role_note}: roots are signed by root \
+             keys, content and brakes by release keys",
+            key.display(),
+            key_id(&public)
+        )));
+    }
+    let signed =
+        sign_root(&bytes, &secret).map_err(|e| Failure(format!("`{}`: {e}", root.display())))?;
+    write_atomically(out, &signed)?;
+    note!(
+        "chanval: signed root `{}` with key id {:#018x}",
+        out.display(),
+        key_id(&public)
+    );
+    let signed_root = Root::parse(&signed).map_err(|e| Failure(e.to_string()))?;
+    let (_, own) = threshold_note(&signed_root, Role::Root, signed_root.signers());
+    note!("chanval: by its own root keys: {own}");
+    if let Some(old) = old {
+        let (_, by_old) = threshold_note(&old, Role::Root, signed_root.signers());
+        note!("chanval: by the trusted root's root keys: {by_old}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn write_draft(keys: &KeysArgs, version: u64, output: &Path) -> Outcome {
@@ -140,7 +190,11 @@ fn write_draft(keys: &KeysArgs, version: u64, output: &Path) -> Outcome {
     let roots = listed.iter().filter(|(_, r)| r & ROLE_ROOT != 0).count();
     let draft = RootDraft {
         version,
-        expires: clock::time(&keys.expires, now, "--expires")?,
+        expires: clock::future(
+            clock::time(&keys.expires, now, "--expires")?,
+            now,
+            "--expires",
+        )?,
         root_threshold: keys
             .root_threshold
             .unwrap_or(u8::try_from(roots).unwrap_or(u8::MAX)),

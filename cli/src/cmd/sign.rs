@@ -1,26 +1,26 @@
 //! `chanval sign`: the whole gate, then the signature envelope that carries its verdict
 //! (docs/FORMAT.md §11). Content that fails the gate is not signed: exit 1, nothing written.
+//! Co-signing (k of n) adds a signature to exactly the statement already signed; a different
+//! statement is refused unless `--replace-signatures` says to start over.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chanval::trust::{
-    BUCKETS, Envelope, PLAN_PAUSED, PLAN_RECALLED, Ring, SignOptions, key_id, public_key, sign,
-};
+use chanval::trust::{Envelope, Role, Root, SignOptions, key_id, public_key, sign};
 use chanval::{Finding, Validator, exercise_scratch_len, parse};
-use serde::Deserialize;
 
 use super::Outcome;
 use super::clock;
-use super::keys::{SECRET_TAG, read_key};
+use super::keys::{SECRET_TAG, check_role, read_key, read_root, threshold_note};
+use super::plan;
 use crate::Format;
-use crate::files::{Failure, ensure_distinct, load_schema, read, read_text, write_atomically};
+use crate::files::{Failure, ensure_distinct, load_schema, read, write_atomically};
 use crate::report::{FileReport, Report};
 use crate::settings::{GateArgs, note, tell};
 
 /// Run the whole gate on a channel file for its targets and, only if it passes, sign it: the
 /// envelope carries the file's digest, each target's contract digest, the expiry and the
-/// rollout plan. Signing a signed file again with the same options adds signatures (k of n).
+/// rollout plan. Signing a signed file again adds a signature to the same statement (k of n).
 #[derive(clap::Args)]
 pub struct Args {
     /// The schema (TOML) the content is gated against.
@@ -29,19 +29,28 @@ pub struct Args {
     /// A secret key file from `chanval keygen` (repeatable: each adds a signature).
     #[arg(long = "key", required = true)]
     keys: Vec<PathBuf>,
-    /// When the content expires: Unix seconds, a UTC date, or an offset such as `+30d`.
-    /// Default: never (or the expiry of the envelope being co-signed).
+    /// The trust root agents hold: every key must be one of its release keys, and the output
+    /// says how many of the required signatures the file now has.
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// When the content expires: Unix seconds, a UTC date, or an offset such as `+30d`
+    /// (units s, min, h, d, w). Default: never (or the expiry already signed).
     #[arg(long)]
     expires: Option<String>,
-    /// The staged-rollout plan (TOML: `start`, then `[[ring]]` with `share` in percent and
-    /// `bake`). Default: the whole fleet at once (or the plan being co-signed).
+    /// The staged-rollout plan (TOML, docs/ROLLOUT.md). Default: the whole fleet at once (or
+    /// the plan already signed).
     #[arg(long)]
     rollout: Option<PathBuf>,
-    /// Pause the rollout: no new installs (agents keep what they run).
+    /// Sign a different statement than the one already signed (another expiry, plan or
+    /// schema), dropping the signatures made for the old one.
     #[arg(long)]
+    replace_signatures: bool,
+    /// No longer here: a pause is a brake statement (`chanval brake pause`), signed with no
+    /// gate and no schema.
+    #[arg(long, hide = true)]
     pause: bool,
-    /// Recall the content: agents that run it go back to what they ran before.
-    #[arg(long)]
+    /// No longer here: a recall is a brake statement (`chanval brake recall`).
+    #[arg(long, hide = true)]
     recall: bool,
     /// The time to sign at (for `+` offsets and the default rollout start).
     #[arg(long)]
@@ -58,72 +67,51 @@ pub struct Args {
     output: Option<PathBuf>,
 }
 
-/// A rollout plan as people write it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlanToml {
-    /// When the first ring may start (a time, see `clock`); default: now.
-    start: Option<String>,
-    #[serde(default)]
-    ring: Vec<RingToml>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RingToml {
-    #[allow(dead_code)] // for people reading the plan; `rollout plan` prints ring numbers
-    name: Option<String>,
-    /// This ring's share of the fleet, in percent.
-    share: f64,
-    /// How long after the previous ring opened this one opens (the first: after `start`).
-    #[serde(default)]
-    bake: Option<String>,
-}
-
-fn read_plan(path: &Path, now: u64) -> Result<Vec<Ring>, Failure> {
-    let text = read_text(path, "rollout plan")?;
-    let bad = |m: String| Failure(format!("rollout plan `{}`: {m}", path.display()));
-    let plan: PlanToml = toml::from_str(&text).map_err(|e| bad(e.message().to_string()))?;
-    let mut at = match &plan.start {
-        Some(t) => clock::time(t, now, "start")?,
-        None => now,
+/// What differs between the statement already signed and the one asked for.
+fn differences(old: &Envelope<'_>, new: &Envelope<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    if old.expires() != new.expires() {
+        let show = |e: u64| {
+            if e == 0 {
+                "never".to_string()
+            } else {
+                clock::show(e)
+            }
+        };
+        out.push(format!(
+            "expiry {} -> {}",
+            show(old.expires()),
+            show(new.expires())
+        ));
+    }
+    if old.plan() != new.plan() {
+        out.push("rollout plan".to_string());
+    }
+    if old.file_digest() != new.file_digest() {
+        out.push("the channel file itself".to_string());
+    }
+    let digests = |e: &Envelope<'_>| -> Vec<u8> {
+        let signed = e.signed_bytes();
+        signed
+            .get(48..48 + 1 + 32 * e.target_count())
+            .unwrap_or(&[])
+            .to_vec()
     };
-    let mut total = 0u64;
-    let mut rings = Vec::with_capacity(plan.ring.len());
-    for (i, r) in plan.ring.iter().enumerate() {
-        if !(r.share > 0.0 && r.share <= 100.0) {
-            return Err(bad(format!(
-                "ring {} has share {}; give a percentage above 0 and at most 100",
-                i + 1,
-                r.share
-            )));
-        }
-        if let Some(bake) = &r.bake {
-            at = at.saturating_add(clock::duration(bake, "bake")?);
-        }
-        // Percent to buckets of 0.01 %, rounded; every ring gets at least one bucket.
-        total += ((r.share * 100.0).round() as u64).max(1);
-        if total > u64::from(BUCKETS) {
-            return Err(bad(format!(
-                "the shares add up to more than 100 % by ring {}",
-                i + 1
-            )));
-        }
-        rings.push(Ring {
-            upto: u16::try_from(total).unwrap_or(BUCKETS),
-            not_before: at,
-        });
+    if digests(old) != digests(new) {
+        out.push("the contract digests (the schema differs for a target)".to_string());
     }
-    if total != u64::from(BUCKETS) {
-        return Err(bad(format!(
-            "the shares add up to {:.2} %; the rings must cover the whole fleet (100 %)",
-            total as f64 / 100.0
-        )));
-    }
-    Ok(rings)
+    out
 }
 
 pub fn run(args: &Args) -> Outcome {
+    if args.pause || args.recall {
+        return Err(Failure(format!(
+            "pausing and recalling are brake statements, signed with no gate and no schema: \
+             `chanval brake {} --file {} --key KEY -o BRAKE` (docs/ROLLOUT.md)",
+            if args.recall { "recall" } else { "pause" },
+            args.file.display()
+        )));
+    }
     let policy = crate::settings::get().policy(&args.gate)?;
     let now = clock::now(args.now.as_deref())?;
     let out = args.output.as_deref().unwrap_or(&args.file);
@@ -132,6 +120,9 @@ pub fn run(args: &Args) -> Outcome {
     if let Some(r) = &args.rollout {
         inputs.push((r, "the rollout plan"));
     }
+    if let Some(r) = &args.root {
+        inputs.push((r, "the trust root"));
+    }
     ensure_distinct(out, &inputs)?;
     let doc = load_schema(&args.schema)?;
     let secrets = args
@@ -139,6 +130,17 @@ pub fn run(args: &Args) -> Outcome {
         .iter()
         .map(|k| read_key(k, SECRET_TAG))
         .collect::<Result<Vec<_>, _>>()?;
+    let root_bytes = args.root.as_deref().map(read_root).transpose()?;
+    let root = root_bytes
+        .as_deref()
+        .map(Root::parse)
+        .transpose()
+        .map_err(|e| Failure(e.to_string()))?;
+    if let Some(root) = &root {
+        for (secret, path) in secrets.iter().zip(&args.keys) {
+            check_role(root, secret, Role::Release, path)?;
+        }
+    }
     let bytes = read(&args.file)?;
     let (file_bytes, previous) = match Envelope::split(&bytes) {
         Ok(split) => split,
@@ -146,26 +148,21 @@ pub fn run(args: &Args) -> Outcome {
         Err(_) => (chanval::channel_file_bytes(&bytes), None),
     };
     let rings = match &args.rollout {
-        Some(path) => read_plan(path, now)?,
+        Some(path) => plan::read(path, now)?.envelope_rings(),
         None => previous.map_or_else(
             || SignOptions::default().rings,
             |p| p.plan().rings().collect(),
         ),
     };
-    let mut plan_flags = previous.map_or(0, |p| p.plan().flags());
-    if args.pause {
-        plan_flags |= PLAN_PAUSED;
-    }
-    if args.recall {
-        plan_flags |= PLAN_RECALLED;
-    }
+    let expires = match &args.expires {
+        Some(t) => clock::future(clock::time(t, now, "--expires")?, now, "--expires")?,
+        None => previous.map_or(0, |p| p.expires()),
+    };
     let options = SignOptions {
-        expires: match &args.expires {
-            Some(t) => clock::time(t, now, "--expires")?,
-            None => previous.map_or(0, |p| p.expires()),
-        },
+        expires,
         rings,
-        plan_flags,
+        // The plan flags of chanval 0.1 envelopes are kept as they were signed.
+        plan_flags: previous.map_or(0, |p| p.plan().flags()),
     };
     let path = args.file.display().to_string();
     doc.with_schema(|schema| {
@@ -196,17 +193,32 @@ pub fn run(args: &Args) -> Outcome {
         };
         let signed = sign(&gated, &options, &secrets, previous.as_ref())
             .map_err(|e| Failure(format!("cannot sign `{}`: {e}", args.file.display())))?;
+        let envelope = Envelope::split(&signed)
+            .ok()
+            .and_then(|(_, e)| e)
+            .ok_or_else(|| Failure("the signed file has no envelope".into()))?;
+        // Co-signing: the signatures already made are kept only for the very same statement.
+        if let Some(previous) = &previous
+            && previous.signed_bytes() != envelope.signed_bytes()
+            && !args.replace_signatures
+        {
+            return Err(Failure(format!(
+                "`{}` is already signed ({} signature(s)) for another statement than this one \
+                 ({}): co-signing adds a signature to the same statement, so give the same \
+                 options (or none); to sign the new statement and drop the old signatures, add \
+                 --replace-signatures",
+                args.file.display(),
+                previous.signers().count(),
+                differences(previous, &envelope).join(", ")
+            )));
+        }
         write_atomically(out, &signed)?;
         let ids: Vec<String> = secrets
             .iter()
             .map(|s| format!("{:#018x}", key_id(&public_key(s))))
             .collect();
-        let signers = Envelope::split(&signed)
-            .ok()
-            .and_then(|(_, e)| e)
-            .map_or(0, |e| e.signers().count());
         note!(
-            "chanval: signed `{}` for {} with key id {} ({signers} signature(s) in all){}{}",
+            "chanval: signed `{}` for {} with key id {} ({} signature(s) in all){}",
             out.display(),
             gated
                 .file()
@@ -216,20 +228,23 @@ pub fn run(args: &Args) -> Outcome {
                 .collect::<Vec<_>>()
                 .join(", "),
             ids.join(", "),
+            envelope.signers().count(),
             if options.expires == 0 {
                 String::new()
             } else {
                 format!("; expires {}", clock::show(options.expires))
-            },
-            match (
-                options.plan_flags & PLAN_PAUSED != 0,
-                options.plan_flags & PLAN_RECALLED != 0
-            ) {
-                (_, true) => "; RECALLED",
-                (true, false) => "; rollout PAUSED",
-                _ => "",
             }
         );
+        match &root {
+            Some(root) => {
+                let (_, n) = threshold_note(root, Role::Release, envelope.signers());
+                note!("chanval: {n}");
+            }
+            None => note!(
+                "chanval: no --root given: whether these keys count, and how many signatures \
+                 agents need, is not checked"
+            ),
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

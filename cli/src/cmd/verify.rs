@@ -25,8 +25,9 @@ pub enum ChoiceArg {
 }
 
 /// Check a file as the agent of PROFILE holding ROOT would load it: size, trust root and
-/// signatures, file digest, expiry, channel, targets, versions, rollout and, with --schema,
-/// the contract digest and validation for the profile. Exit 0 accepted, 1 refused.
+/// signatures, file digest, expiry, channel, targets, the brakes it holds, versions, rollout
+/// and, with --schema, the contract digest and validation for the profile. Exit 0 accepted, 1
+/// refused.
 #[derive(clap::Args)]
 pub struct Args {
     /// The trust root the agent holds (from `chanval root`).
@@ -47,9 +48,14 @@ pub struct Args {
     /// The agent's schema: adds the contract-digest check and validation for the profile.
     #[arg(long)]
     schema: Option<PathBuf>,
-    /// The agent's id, to decide its rollout ring.
+    /// The agent's id, to decide its rollout ring. Without one, the agent is in the plan's
+    /// last ring (it installs when the whole fleet may); a pause or a recall binds it either way.
     #[arg(long)]
     agent_id: Option<String>,
+    /// A brake statement the agent holds (`chanval brake`; repeatable): recalls and the pause
+    /// in force are judged as the agent's store would.
+    #[arg(long = "brake")]
+    brakes: Vec<PathBuf>,
     /// The customer's rollout choice (with --agent-id).
     #[arg(long, value_enum, default_value_t = ChoiceArg::General)]
     choice: ChoiceArg,
@@ -60,44 +66,21 @@ pub struct Args {
     file: PathBuf,
 }
 
-/// The refusal, with what a person needs to act on it: the targets and the agent's profile, or
-/// the times as dates.
+/// The refusal, with what a person needs to act on it (the targets and the agent's profile).
 fn explain(file: &str, bytes: &[u8], profile: &str, e: &LoadError) -> ExitCode {
     say!("{file}: REFUSED: {} {e}", e.code());
-    match e {
-        LoadError::NotForThisAgent => {
-            let targets = chanval::parse(chanval::channel_file_bytes(bytes)).map_or_else(
-                |_| String::from("?"),
-                |f| {
-                    f.targets()
-                        .iter()
-                        .map(|(n, _)| n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-            );
-            say!("  the file targets: {targets}; this agent is `{profile}`");
-        }
-        LoadError::ContentExpired { expires, now } => {
-            say!(
-                "  expired at {}; the agent's clock says {}",
-                clock::show(*expires),
-                clock::show(*now)
-            );
-        }
-        LoadError::RootExpired(chanval::trust::TrustError::RootExpired {
-            expires, now, ..
-        }) => {
-            say!(
-                "  the root expired at {}; the agent's clock says {}",
-                clock::show(*expires),
-                clock::show(*now)
-            );
-        }
-        LoadError::RolloutWait { not_before, .. } => {
-            say!("  the agent's ring opens at {}", clock::show(*not_before));
-        }
-        _ => {}
+    if *e == LoadError::NotForThisAgent {
+        let targets = chanval::parse(chanval::channel_file_bytes(bytes)).map_or_else(
+            |_| String::from("?"),
+            |f| {
+                f.targets()
+                    .iter()
+                    .map(|(n, _)| n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        );
+        say!("  the file targets: {targets}; this agent is `{profile}`");
     }
     ExitCode::from(1)
 }
@@ -119,9 +102,36 @@ pub fn run(args: &Args) -> Outcome {
             return Err(Failure("--choice pinned needs --pinned-version".into()));
         }
     };
+    let mut standing = chanval::trust::Standing::NONE;
+    for path in &args.brakes {
+        let bytes = read(path)?;
+        match chanval::agent::check_brake(&bytes, Some(&root), args.channel) {
+            Ok(brake) => {
+                standing.apply(&brake);
+                say!(
+                    "{}: holds the {} of {} (serial {})",
+                    path.display(),
+                    brake.action(),
+                    brake.versions(),
+                    brake.serial()
+                );
+            }
+            Err(e) => say!(
+                "{}: ignored, as an agent would: {} {e}",
+                path.display(),
+                e.code()
+            ),
+        }
+    }
     let mut request = LoadRequest::new(args.channel, now);
     request.running_version = args.running_version;
     request.rollout = args.agent_id.as_deref().map(|id| (id.as_bytes(), choice));
+    request.standing = &standing;
+    let ring_note = if args.agent_id.is_some() {
+        "rollout"
+    } else {
+        "rollout (no --agent-id: as the last ring)"
+    };
     let doc = args.schema.as_deref().map(load_schema).transpose()?;
     let bytes = read(&args.file)?;
     let name = args.file.display().to_string();
@@ -169,8 +179,10 @@ pub fn run(args: &Args) -> Outcome {
                 accepted(
                     &v.file,
                     v.envelope,
-                    "trust, digest, expiry, channel, target, versions, rollout \
-                     (not the contract digest or validation: pass --schema)",
+                    &format!(
+                        "trust, digest, expiry, channel, target, brakes, versions, {ring_note} \
+                         (not the contract digest or validation: pass --schema)"
+                    ),
                 );
                 ExitCode::SUCCESS
             }
@@ -197,8 +209,10 @@ pub fn run(args: &Args) -> Outcome {
                 accepted(
                     opened.validated.file(),
                     opened.envelope,
-                    "trust, digest, expiry, channel, target, versions, rollout, contract \
-                     digest, validation",
+                    &format!(
+                        "trust, digest, expiry, channel, target, brakes, versions, {ring_note}, \
+                         contract digest, validation"
+                    ),
                 );
                 Ok(ExitCode::SUCCESS)
             }
