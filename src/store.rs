@@ -856,6 +856,27 @@ impl<F: StoreFs> Store<F> {
         agent: &Agent<'_, 's>,
         request: &LoadRequest<'_>,
         sink: &mut dyn FindingSink<'s>,
+        repair: bool,
+    ) -> Found {
+        let mut found = self.read_state(agent, request, sink);
+        // Copies that disagree (one stale after a failed write, or damaged) are made one again
+        // at once: left as they are, losing the good copy next would lose what it alone holds.
+        if repair
+            && found.dirty
+            && found.writable
+            && !found.fresh
+            && self.write_state(&mut found.state).is_ok()
+        {
+            found.dirty = false;
+        }
+        found
+    }
+
+    fn read_state<'s>(
+        &mut self,
+        agent: &Agent<'_, 's>,
+        request: &LoadRequest<'_>,
+        sink: &mut dyn FindingSink<'s>,
     ) -> Found {
         let [first, second] = STATE_FILES;
         let copies = [self.read_copy(first), self.read_copy(second)];
@@ -1019,7 +1040,7 @@ impl<F: StoreFs> Store<F> {
         request: &LoadRequest<'_>,
         sink: &mut dyn FindingSink<'s>,
     ) -> Result<Loaded<'s>, StoreError> {
-        let found = self.find_state(agent, request, sink);
+        let found = self.find_state(agent, request, sink, true);
         if !found.writable {
             return Err(StoreError::Io {
                 what: "read state",
@@ -1179,7 +1200,7 @@ impl<F: StoreFs> Store<F> {
         self.locked(true, |store| {
             // Rebuilding needs a sink; a brake reports no findings.
             let mut sink = crate::FindingBuf::<1>::new();
-            let found = store.find_state(agent, request, &mut sink);
+            let found = store.find_state(agent, request, &mut sink, true);
             if !found.writable {
                 return Err(StoreError::Io {
                     what: "read state",
@@ -1243,7 +1264,7 @@ impl<F: StoreFs> Store<F> {
         request: &LoadRequest<'_>,
         sink: &mut dyn FindingSink<'s>,
     ) -> Result<Resumed<'s>, StoreError> {
-        let found = self.find_state(agent, request, sink);
+        let found = self.find_state(agent, request, sink, true);
         if found.fresh {
             return Err(StoreError::NoGoodContent);
         }
@@ -1384,7 +1405,7 @@ impl<F: StoreFs> Store<F> {
     /// [`StoreError::Io`] when the state cannot be read or written.
     pub fn mark_healthy(&mut self, content_version: u64) -> Result<(), StoreError> {
         self.locked(true, |store| {
-            let mut state = store.read_valid_state()?;
+            let (mut state, dirty) = store.read_valid_state()?;
             let active = state.active_version();
             if active != Some(content_version) {
                 return Err(StoreError::NotActive {
@@ -1392,12 +1413,16 @@ impl<F: StoreFs> Store<F> {
                     active,
                 });
             }
-            if state.pending()
+            let pending = state.pending();
+            if pending
                 && let Some(a) = state.active
                 && let Some(r) = state.record_mut(a)
             {
                 r.proven = true;
                 r.boots = 0;
+            }
+            // Written also when already proven but the copies disagree (see `find_state`).
+            if pending || dirty {
                 store.write_state(&mut state)?;
             }
             Ok(())
@@ -1405,8 +1430,8 @@ impl<F: StoreFs> Store<F> {
     }
 
     /// The state from a valid copy (or chanval 0.1's file), for operations that must not act on
-    /// a rebuilt one.
-    fn read_valid_state(&mut self) -> Result<State, StoreError> {
+    /// a rebuilt one, and whether the copies disagree.
+    fn read_valid_state(&mut self) -> Result<(State, bool), StoreError> {
         let [first, second] = STATE_FILES;
         let copies = [self.read_copy(first), self.read_copy(second)];
         let best = copies
@@ -1417,13 +1442,17 @@ impl<F: StoreFs> Store<F> {
             })
             .max_by_key(|s| s.generation);
         if let Some(state) = best {
-            return Ok(state);
+            let same = copies
+                .iter()
+                .all(|c| matches!(c, StateCopy::Valid(s) if **s == state));
+            return Ok((state, !same));
         }
         let legacy = self.path(LEGACY_STATE);
         self.fs
             .read(&legacy, LEGACY_STATE_LEN)
             .ok()
             .and_then(|b| State::from_legacy(&b))
+            .map(|s| (s, true))
             .ok_or_else(|| StoreError::Io {
                 what: "read state",
                 source: io::Error::other("no valid copy of the state"),
@@ -1442,7 +1471,7 @@ impl<F: StoreFs> Store<F> {
     ) -> Result<StoreStatus, StoreError> {
         self.locked(false, |store| {
             let mut sink = crate::FindingBuf::<1>::new();
-            let found = store.find_state(agent, request, &mut sink);
+            let found = store.find_state(agent, request, &mut sink, false);
             let state = found.state;
             let slot_status = |slot: Slot| {
                 state.record(slot).map(|r| SlotStatus {

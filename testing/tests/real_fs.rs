@@ -3,7 +3,8 @@
 //! files is made to fail (EIO, and ENOSPC for writes and creates) or has the process killed
 //! there (SIGKILL) — by `strace --inject` from outside the process, on the real syscalls of the
 //! real binary — and then the agent restarts on an undamaged system and the invariants are
-//! checked. Needs strace (CI installs it).
+//! checked. Needs strace: without it the test says so on standard error and does not run, unless
+//! `CHANVAL_REQUIRE_STRACE` is set, as CI sets it (and installs strace), which makes it fail.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -266,10 +267,17 @@ const SCENARIOS: [Scenario; 4] = [
 #[test]
 fn every_syscall_of_every_store_operation_failed_or_killed_leaves_the_invariants() {
     let strace = Command::new("strace").arg("-V").output();
-    assert!(
-        strace.is_ok_and(|o| o.status.success()),
-        "strace is needed for this test (apt-get install strace); CI installs it"
-    );
+    if !strace.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CHANVAL_REQUIRE_STRACE").is_none(),
+            "strace is needed for this test (apt-get install strace)"
+        );
+        eprintln!(
+            "NOT RUN: fault injection on the real file system needs strace (apt-get install \
+             strace); CI installs it and requires this test"
+        );
+        return;
+    }
     let f = Fixture::new();
     let log = f.dir.join("trace");
     let mut runs = 0;

@@ -691,3 +691,72 @@ fn a_store_of_chanval_0_1_is_read_and_upgraded() {
     assert_eq!(crash_loop(&dir), [Some(5), Some(4), Some(4)]);
     assert_eq!(files(&dir), ["lock", "slot-a.cvc", "state-1", "state-2"]);
 }
+
+// ---- The documented layouts (docs/FORMAT.md §14 and §15), read from the bytes. ----
+
+#[test]
+fn a_brake_assembled_from_format_md_14_is_the_one_the_library_reads_and_signs() {
+    let mut b = b"CVBK".to_vec();
+    b.extend_from_slice(&1u16.to_le_bytes()); // version
+    b.extend_from_slice(&0u16.to_le_bytes()); // flags
+    b.extend_from_slice(&291u32.to_le_bytes()); // channel
+    b.extend_from_slice(&[3, 0, 0, 0]); // recall, reserved
+    b.extend_from_slice(&9u64.to_le_bytes()); // serial
+    b.extend_from_slice(&9u64.to_le_bytes()); // issued
+    b.extend_from_slice(&5u64.to_le_bytes()); // first
+    b.extend_from_slice(&u64::MAX.to_le_bytes()); // last: every later version
+    b.push(0); // no signature yet
+    assert_eq!(b.len(), 49);
+    let library = brake(
+        291,
+        BrakeAction::Recall,
+        Versions {
+            first: 5,
+            last: u64::MAX,
+        },
+        9,
+        &[],
+    );
+    assert_eq!(b, library);
+    let signed = chanval::trust::sign_brake(&b, &secret(12)).unwrap();
+    assert_eq!(signed.len(), 49 + 96);
+    assert_eq!(signed[48], 1);
+    assert_eq!(&signed[49..81], &chanval::trust::public_key(&secret(12)));
+}
+
+#[test]
+fn the_state_file_is_laid_out_as_format_md_15_says() {
+    let dir = fresh("layout");
+    proven(&dir, 4);
+    install(&dir, &signed(5)).unwrap();
+    apply(&dir, &brake_of(BrakeAction::Recall, 7, 8, 3)).unwrap();
+    apply(&dir, &brake_of(BrakeAction::Pause, 9, 9, 4)).unwrap();
+    let s = std::fs::read(dir.join("state-1")).unwrap();
+    assert_eq!(s, std::fs::read(dir.join("state-2")).unwrap(), "two copies");
+    let u64_at = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    assert_eq!(s.len(), 1252);
+    assert_eq!(&s[..4], b"CVST");
+    assert_eq!((s[4], s[6], s[7]), (3, 1, 0));
+    let active = s[5];
+    assert!(active <= 1);
+    assert!(u64_at(8) >= 5, "a generation per write");
+    assert_eq!(u64_at(16), 5, "the baseline: the version that ran last");
+    // The active slot's record: v5, unproven; the other: v4, proven.
+    let record = |slot: usize| &s[24 + 48 * slot..24 + 48 * (slot + 1)];
+    let (new, old) = (record(usize::from(active)), record(1 - usize::from(active)));
+    assert_eq!((new[0], new[1]), (1, 0));
+    assert_eq!(u64::from_le_bytes(new[8..16].try_into().unwrap()), 5);
+    assert_eq!(&new[16..48], &chanval::trust::sha256(&signed(5)));
+    assert_eq!((old[0], old[1]), (1, 1));
+    assert_eq!(u64::from_le_bytes(old[8..16].try_into().unwrap()), 4);
+    // The standing: a pause of 9 by serial 4, one recalled range 7..=8.
+    assert_eq!((s[120], s[121]), (0b110, 1));
+    assert!(s[122..136].iter().all(|&b| b == 0));
+    assert_eq!((u64_at(136), u64_at(144), u64_at(152)), (9, 9, 4));
+    assert_eq!((u64_at(160), u64_at(168), s[176]), (7, 8, 1));
+    assert!(s[177..1248].iter().all(|&b| b == 0));
+    assert_eq!(
+        u32::from_le_bytes(s[1248..].try_into().unwrap()),
+        chanval::crc32c(&s[..1248])
+    );
+}

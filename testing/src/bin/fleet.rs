@@ -7,7 +7,8 @@
 //!
 //! Runs seeds `from..from+N` (or the one `--seed`), each at its own options or scaled to
 //! `--agents`/`--steps`, prints a line per failure with its replay command, and a summary.
-//! Exits 1 when a seed fails.
+//! Exits 1 when a seed fails. `--input FILE` runs the `fleet` fuzz target's function on a saved
+//! input (a crash libFuzzer found), outside libFuzzer.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -16,6 +17,13 @@ use chanval_testing::sim::{Options, run};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--input") {
+        let path = args.get(i + 1).expect("--input FILE");
+        let data = std::fs::read(path).expect("the input");
+        chanval_testing::fuzzing::fleet(&data);
+        println!("{path}: no invariant broken");
+        return ExitCode::SUCCESS;
+    }
     let get = |name: &str| -> Option<u64> {
         args.iter()
             .position(|a| a == name)

@@ -84,7 +84,8 @@ impl Model {
             ));
         }
         // (The same version again only as the store's restore of a lost slot it had proven.)
-        let restore = self.running == Some(v) && self.proven.contains(&v);
+        let restore =
+            self.running == Some(v) && (self.proven.contains(&v) || self.maybe_proven.contains(&v));
         if let Some(r) = self.running
             && v <= r
             && self.in_step
@@ -220,6 +221,13 @@ impl SimAgent {
     }
 
     fn note(&mut self, world: &World, what: String) {
+        // A store call that met a fault may leave the state copies apart (one stale); one that
+        // met none has made them one again (every operation repairs them).
+        let faulted = {
+            let fs = self.store.fs_mut();
+            fs.dead() || fs.injected() > 0
+        };
+        self.state_at_risk = faulted;
         let keep = std::env::var("FLEET_HISTORY")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -250,10 +258,23 @@ impl SimAgent {
                     .unwrap_or_else(|| "?".to_string()),
             })
             .collect();
+        // And the state copies' generations (`bad`: not a valid state).
+        let generations: Vec<String> = ["state-1", "state-2"]
+            .iter()
+            .map(|name| match fs.contents(name) {
+                None => "-".to_string(),
+                Some(b) if b.len() == 1252 && b.starts_with(b"CVST") => b
+                    .get(8..16)
+                    .and_then(|g| <[u8; 8]>::try_from(g).ok())
+                    .map_or("?".to_string(), |g| u64::from_le_bytes(g).to_string()),
+                Some(_) => "bad".to_string(),
+            })
+            .collect();
         self.history.push_back(format!(
-            "step {}: {what}{faults} (slots {})",
+            "step {}: {what}{faults} (slots {}, states {})",
             world.step,
-            held.join("/")
+            held.join("/"),
+            generations.join("/")
         ));
     }
 
@@ -324,9 +345,6 @@ impl SimAgent {
         let clean = self.store.fs_mut().injected() == 0;
         match result {
             Ok((v, saved)) => {
-                if saved && clean {
-                    self.state_at_risk = false;
-                }
                 self.model.in_step = saved;
                 self.reported = false;
                 let bad = self.bad(world, v);
