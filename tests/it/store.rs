@@ -559,3 +559,65 @@ fn a_signed_recall_of_the_running_content_returns_to_the_previous_one() {
     assert_eq!(boot(&mut s).unwrap().0, 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Fails the first write of one file name, as a full disk would, then behaves.
+struct FailOnce(&'static str, bool);
+
+impl StoreFs for FailOnce {
+    fn write_new(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        if !self.1 && path.ends_with(self.0) {
+            self.1 = true;
+            RealFs::new().write_new(path, &bytes[..bytes.len() / 2])?;
+            return Err(io::Error::new(io::ErrorKind::StorageFull, "short write"));
+        }
+        RealFs::new().write_new(path, bytes)
+    }
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        RealFs::new().rename(from, to)
+    }
+    fn sync_dir(&mut self, dir: &Path) -> io::Result<()> {
+        RealFs::new().sync_dir(dir)
+    }
+    fn read(&mut self, path: &Path, max: usize) -> io::Result<Vec<u8>> {
+        RealFs::new().read(path, max)
+    }
+    fn remove(&mut self, path: &Path) -> io::Result<()> {
+        RealFs::new().remove(path)
+    }
+    fn lock(&mut self, _: &Path) -> io::Result<()> {
+        Ok(())
+    }
+    fn unlock(&mut self) {}
+}
+
+/// Found by the `fleet` fuzz target (the input was not kept; this is the sequence it found): a
+/// health report whose second state copy failed to write left the copies apart; the report made
+/// again saw the update already proven and wrote nothing; then the one good copy was corrupted
+/// at rest, the proof went with it, and the store abandoned proven content.
+#[test]
+fn regression_fleet_a_health_report_made_again_repairs_the_stale_copy() {
+    let dir = fresh_dir("stale-copy");
+    store_with_v1(&dir);
+    install(&mut Store::open(&dir, 1), &signed(2)).unwrap();
+    let mut failing = Store::with_fs(&dir, 1, FailOnce(".state-2.tmp", false));
+    assert!(matches!(
+        failing.mark_healthy(2),
+        Err(StoreError::Io { .. })
+    ));
+    Store::open(&dir, 1).mark_healthy(2).unwrap();
+    assert!(
+        std::fs::read(dir.join("state-1")).unwrap() == std::fs::read(dir.join("state-2")).unwrap(),
+        "the copies are one again"
+    );
+    let mut s1 = std::fs::read(dir.join("state-1")).unwrap();
+    s1[30] ^= 1;
+    std::fs::write(dir.join("state-1"), s1).unwrap();
+    for _ in 0..4 {
+        assert_eq!(
+            boot(&mut Store::open(&dir, 1)).unwrap().0,
+            2,
+            "v2 stays proven"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
