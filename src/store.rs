@@ -969,6 +969,24 @@ impl<F: StoreFs> Store<F> {
         (state, any)
     }
 
+    /// The request that opens a file as `record` says it was installed.
+    fn resume_request<'r>(
+        record: &Record,
+        standing: &'r Standing,
+        request: &LoadRequest<'r>,
+    ) -> LoadRequest<'r> {
+        LoadRequest {
+            purpose: Purpose::Resume {
+                content_version: record.content_version,
+                digest: record.digest,
+            },
+            running_version: None,
+            rollout: None,
+            standing,
+            ..*request
+        }
+    }
+
     /// Opens `slot`'s file as the state records it was installed.
     fn resume<'s>(
         &mut self,
@@ -980,16 +998,7 @@ impl<F: StoreFs> Store<F> {
     ) -> Option<Loaded<'s>> {
         let record = state.record(slot)?;
         let bytes = self.read_slot(slot).ok()?;
-        let request = LoadRequest {
-            purpose: Purpose::Resume {
-                content_version: record.content_version,
-                digest: record.digest,
-            },
-            running_version: None,
-            rollout: None,
-            standing: &state.standing,
-            ..*request
-        };
+        let request = Self::resume_request(&record, &state.standing, request);
         load(&bytes, agent, &request, sink).ok()
     }
 
@@ -1126,16 +1135,7 @@ impl<F: StoreFs> Store<F> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(_) => return Ok(None),
         }
-        let resume = LoadRequest {
-            purpose: Purpose::Resume {
-                content_version: record.content_version,
-                digest: record.digest,
-            },
-            running_version: None,
-            rollout: None,
-            standing: &state.standing,
-            ..*request
-        };
+        let resume = Self::resume_request(&record, &state.standing, request);
         let loaded = load(bytes, agent, &resume, sink).map_err(StoreError::Refused)?;
         self.replace(slot.file(), bytes)?;
         // Newer than what runs (it ran before the loss): it runs again, as proven as it was.

@@ -52,6 +52,27 @@ fn chanval(args: &[&dyn AsRef<std::ffi::OsStr>]) -> (i32, String) {
     (o.status.code().unwrap_or(-1), text)
 }
 
+/// `chanval verify` as sensor 7.12 of channel 291 holding `root` (and `brakes`) at 2026-12-01.
+fn verify(root: &Path, file: &Path, brakes: &[&Path]) -> (i32, String) {
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+        &"verify",
+        &"--root",
+        &root,
+        &"--channel",
+        &"291",
+        &"--profile",
+        &"sensor-7.12",
+        &"--now",
+        &"2026-12-01",
+    ];
+    for b in brakes {
+        args.push(&"--brake");
+        args.push(b);
+    }
+    args.push(&file);
+    chanval(&args)
+}
+
 /// A root whose two release keys (test-release, test-other) must both sign content.
 fn two_of_two_root(s: &Scratch) -> PathBuf {
     let root = s.path("root.cvr");
@@ -136,18 +157,7 @@ fn co_signing_keeps_signatures_for_the_same_statement_and_refuses_a_changed_one(
         "{out}"
     );
     assert_eq!(signers(&file), 2);
-    let (code, out) = chanval(&[
-        &"verify",
-        &"--root",
-        &root,
-        &"--channel",
-        &"291",
-        &"--profile",
-        &"sensor-7.12",
-        &"--now",
-        &"2026-12-01",
-        &file,
-    ]);
+    let (code, out) = verify(&root, &file, &[]);
     assert_eq!(code, 0, "{out}");
     // Starting over is explicit.
     let (code, out) = sign(
@@ -202,25 +212,7 @@ fn a_brake_needs_no_gate_and_binds_verify_without_an_agent_id() {
     let s = Scratch::new("brake");
     let root = inputs("root.cvr");
     let signed = inputs("signed-v3.cvc");
-    let verify = |brakes: &[&Path]| {
-        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
-            &"verify",
-            &"--root",
-            &root,
-            &"--channel",
-            &"291",
-            &"--profile",
-            &"sensor-7.12",
-            &"--now",
-            &"2026-12-01",
-        ];
-        for b in brakes {
-            args.push(&"--brake");
-            args.push(b);
-        }
-        args.push(&signed);
-        chanval(&args)
-    };
+    let verify = |brakes: &[&Path]| verify(&root, &signed, brakes);
     // The incident's content, which the gate rejects: it can still be stopped.
     let stop = s.path("stop-v2.cvb");
     let (code, out) = chanval(&[
@@ -371,20 +363,7 @@ fn the_health_gate_pauses_a_rollout_past_its_threshold_and_signs_the_pause() {
         out.contains("PAST THRESHOLD: ring 0: 4.00% crash-looped"),
         "{out}"
     );
-    let (code, out) = chanval(&[
-        &"verify",
-        &"--root",
-        &root,
-        &"--channel",
-        &"291",
-        &"--profile",
-        &"sensor-7.12",
-        &"--now",
-        &"2026-12-01",
-        &"--brake",
-        &pause,
-        &signed,
-    ]);
+    let (code, out) = verify(&root, &signed, &[&pause]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("CV0617"), "{out}");
     // A bad line is named, and nothing is judged.

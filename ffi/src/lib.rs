@@ -413,6 +413,24 @@ unsafe fn agent_of<'c>(
     Ok((profile.name, root, request))
 }
 
+/// Runs `f` with the agent and request of a config ([`agent_of`]'s answer), or returns the
+/// status of what is wrong with the config.
+fn with_agent(
+    parts: Result<(&'static str, Option<Root<'_>>, LoadRequest<'_>), i32>,
+    f: impl FnOnce(&Agent<'_, 'static>, &LoadRequest<'_>) -> i32,
+) -> i32 {
+    let (profile, root, request) = match parts {
+        Ok(parts) => parts,
+        Err(status) => return status,
+    };
+    let agent = Agent {
+        schema: &schema::SCHEMA,
+        profile,
+        root: root.as_ref(),
+    };
+    f(&agent, &request)
+}
+
 /// Writes `found` to the caller's findings array and count.
 ///
 /// # Safety
@@ -571,37 +589,30 @@ pub unsafe extern "C" fn chanval_load(
         // SAFETY: non-null and valid for reads by contract.
         let config = unsafe { &*config };
         // SAFETY: the config's pointers are valid by contract.
-        let (profile, root, request) = match unsafe { agent_of(config) } {
-            Ok(parts) => parts,
-            Err(status) => return status,
-        };
-        // SAFETY: the caller's contract on `bytes`/`len`; nothing keeps them after the call.
-        let Some(input) = (unsafe { slice(bytes, len) }) else {
-            return CHANVAL_ERR_NULL;
-        };
-        let agent = Agent {
-            schema: &schema::SCHEMA,
-            profile,
-            root: root.as_ref(),
-        };
-        let mut found: Vec<Finding<'static>> = Vec::new();
-        let result = chanval::agent::load(input, &agent, &request, &mut found);
-        if let Err(e) = &result
-            && found.is_empty()
-        {
-            found.push(refusal(e));
-        }
-        // SAFETY: the findings pointers are valid by contract (checked non-null above).
-        unsafe { write_findings(&found, findings, capacity, findings_len) };
-        match result {
-            Ok(loaded) => {
-                let handle = Box::new(chanval_content { loaded });
-                // SAFETY: `out` is non-null and valid for writes by contract.
-                unsafe { out.write(Box::into_raw(handle)) };
-                CHANVAL_OK
+        with_agent(unsafe { agent_of(config) }, |agent, request| {
+            // SAFETY: the caller's contract on `bytes`/`len`; nothing keeps them after the call.
+            let Some(input) = (unsafe { slice(bytes, len) }) else {
+                return CHANVAL_ERR_NULL;
+            };
+            let mut found: Vec<Finding<'static>> = Vec::new();
+            let result = chanval::agent::load(input, agent, request, &mut found);
+            if let Err(e) = &result
+                && found.is_empty()
+            {
+                found.push(refusal(e));
             }
-            Err(e) => status(&e),
-        }
+            // SAFETY: the findings pointers are valid by contract (checked non-null above).
+            unsafe { write_findings(&found, findings, capacity, findings_len) };
+            match result {
+                Ok(loaded) => {
+                    let handle = Box::new(chanval_content { loaded });
+                    // SAFETY: `out` is non-null and valid for writes by contract.
+                    unsafe { out.write(Box::into_raw(handle)) };
+                    CHANVAL_OK
+                }
+                Err(e) => status(&e),
+            }
+        })
     })
 }
 
@@ -784,38 +795,31 @@ pub unsafe extern "C" fn chanval_store_install(
         // SAFETY: live handles and valid pointers by contract.
         let (store, config) = unsafe { (&mut *store, &*config) };
         // SAFETY: the config's pointers are valid by contract.
-        let (profile, root, request) = match unsafe { agent_of(config) } {
-            Ok(parts) => parts,
-            Err(status) => return status,
-        };
-        // SAFETY: the caller's contract on `bytes`/`len`.
-        let Some(input) = (unsafe { slice(bytes, len) }) else {
-            return CHANVAL_ERR_NULL;
-        };
-        let agent = Agent {
-            schema: &schema::SCHEMA,
-            profile,
-            root: root.as_ref(),
-        };
-        let mut found: Vec<Finding<'static>> = Vec::new();
-        let result = store.store.install(input, &agent, &request, &mut found);
-        if let Err(StoreError::Refused(e)) = &result
-            && found.is_empty()
-        {
-            found.push(refusal(e));
-        }
-        // SAFETY: the findings pointers are valid by contract.
-        unsafe { write_findings(&found, findings, capacity, findings_len) };
-        match result {
-            Ok(loaded) => {
-                if !out.is_null() {
-                    // SAFETY: non-null and valid for writes by contract.
-                    unsafe { out.write(Box::into_raw(Box::new(chanval_content { loaded }))) };
-                }
-                CHANVAL_OK
+        with_agent(unsafe { agent_of(config) }, |agent, request| {
+            // SAFETY: the caller's contract on `bytes`/`len`.
+            let Some(input) = (unsafe { slice(bytes, len) }) else {
+                return CHANVAL_ERR_NULL;
+            };
+            let mut found: Vec<Finding<'static>> = Vec::new();
+            let result = store.store.install(input, agent, request, &mut found);
+            if let Err(StoreError::Refused(e)) = &result
+                && found.is_empty()
+            {
+                found.push(refusal(e));
             }
-            Err(e) => store_status(&e),
-        }
+            // SAFETY: the findings pointers are valid by contract.
+            unsafe { write_findings(&found, findings, capacity, findings_len) };
+            match result {
+                Ok(loaded) => {
+                    if !out.is_null() {
+                        // SAFETY: non-null and valid for writes by contract.
+                        unsafe { out.write(Box::into_raw(Box::new(chanval_content { loaded }))) };
+                    }
+                    CHANVAL_OK
+                }
+                Err(e) => store_status(&e),
+            }
+        })
     })
 }
 
@@ -843,39 +847,32 @@ pub unsafe extern "C" fn chanval_store_load(
         // SAFETY: live handles and valid pointers by contract.
         let (store, config) = unsafe { (&mut *store, &*config) };
         // SAFETY: the config's pointers are valid by contract.
-        let (profile, root, request) = match unsafe { agent_of(config) } {
-            Ok(parts) => parts,
-            Err(status) => return status,
-        };
-        let agent = Agent {
-            schema: &schema::SCHEMA,
-            profile,
-            root: root.as_ref(),
-        };
-        let mut found: Vec<Finding<'static>> = Vec::new();
-        match store.store.load(&agent, &request, &mut found) {
-            Ok(resumed) => {
-                let bits = if resumed.rolled_back {
-                    CHANVAL_STORE_ROLLED_BACK
-                } else {
-                    0
-                } | if resumed.state_saved {
-                    0
-                } else {
-                    CHANVAL_STORE_STATE_NOT_SAVED
-                };
-                let handle = Box::new(chanval_content {
-                    loaded: resumed.loaded,
-                });
-                // SAFETY: non-null and valid for writes by contract.
-                unsafe {
-                    out.write(Box::into_raw(handle));
-                    flags.write(bits);
+        with_agent(unsafe { agent_of(config) }, |agent, request| {
+            let mut found: Vec<Finding<'static>> = Vec::new();
+            match store.store.load(agent, request, &mut found) {
+                Ok(resumed) => {
+                    let bits = if resumed.rolled_back {
+                        CHANVAL_STORE_ROLLED_BACK
+                    } else {
+                        0
+                    } | if resumed.state_saved {
+                        0
+                    } else {
+                        CHANVAL_STORE_STATE_NOT_SAVED
+                    };
+                    let handle = Box::new(chanval_content {
+                        loaded: resumed.loaded,
+                    });
+                    // SAFETY: non-null and valid for writes by contract.
+                    unsafe {
+                        out.write(Box::into_raw(handle));
+                        flags.write(bits);
+                    }
+                    CHANVAL_OK
                 }
-                CHANVAL_OK
+                Err(e) => store_status(&e),
             }
-            Err(e) => store_status(&e),
-        }
+        })
     })
 }
 
@@ -987,38 +984,31 @@ pub unsafe extern "C" fn chanval_store_apply_brake(
         // SAFETY: live handles and valid pointers by contract.
         let (store, config) = unsafe { (&mut *store, &*config) };
         // SAFETY: the config's pointers are valid by contract.
-        let (profile, root, request) = match unsafe { agent_of(config) } {
-            Ok(parts) => parts,
-            Err(status) => return status,
-        };
-        // SAFETY: the caller's contract on `bytes`/`len`.
-        let Some(input) = (unsafe { slice(bytes, len) }) else {
-            return CHANVAL_ERR_NULL;
-        };
-        let agent = Agent {
-            schema: &schema::SCHEMA,
-            profile,
-            root: root.as_ref(),
-        };
-        match store.store.apply_brake(input, &agent, &request) {
-            Ok(outcome) => {
-                let bits = if outcome.applied == chanval::trust::Applied::Changed {
-                    CHANVAL_BRAKE_APPLIED
-                } else {
-                    0
-                } | if outcome.rolled_back {
-                    CHANVAL_BRAKE_ROLLED_BACK
-                } else {
-                    0
-                };
-                if !flags.is_null() {
-                    // SAFETY: non-null and valid for writes by contract.
-                    unsafe { flags.write(bits) };
+        with_agent(unsafe { agent_of(config) }, |agent, request| {
+            // SAFETY: the caller's contract on `bytes`/`len`.
+            let Some(input) = (unsafe { slice(bytes, len) }) else {
+                return CHANVAL_ERR_NULL;
+            };
+            match store.store.apply_brake(input, agent, request) {
+                Ok(outcome) => {
+                    let bits = if outcome.applied == chanval::trust::Applied::Changed {
+                        CHANVAL_BRAKE_APPLIED
+                    } else {
+                        0
+                    } | if outcome.rolled_back {
+                        CHANVAL_BRAKE_ROLLED_BACK
+                    } else {
+                        0
+                    };
+                    if !flags.is_null() {
+                        // SAFETY: non-null and valid for writes by contract.
+                        unsafe { flags.write(bits) };
+                    }
+                    CHANVAL_OK
                 }
-                CHANVAL_OK
+                Err(e) => store_status(&e),
             }
-            Err(e) => store_status(&e),
-        }
+        })
     })
 }
 
@@ -1044,38 +1034,31 @@ pub unsafe extern "C" fn chanval_store_status(
         // SAFETY: live handles and valid pointers by contract.
         let (store, config) = unsafe { (&mut *store, &*config) };
         // SAFETY: the config's pointers are valid by contract.
-        let (profile, root, request) = match unsafe { agent_of(config) } {
-            Ok(parts) => parts,
-            Err(status) => return status,
-        };
-        let agent = Agent {
-            schema: &schema::SCHEMA,
-            profile,
-            root: root.as_ref(),
-        };
-        match store.store.status(&agent, &request) {
-            Ok(s) => {
-                let active = s
-                    .active
-                    .and_then(|a| s.slots.iter().flatten().find(|x| x.slot == a).copied());
-                let pause = s.standing.pause();
-                let status = chanval_store_info {
-                    has_active: u8::from(active.is_some()),
-                    pending: u8::from(active.is_some_and(|a| !a.proven)),
-                    paused: u8::from(pause.is_some()),
-                    state_intact: u8::from(s.state_intact),
-                    boots: active.map_or(0, |a| a.boots),
-                    active_version: active.map_or(0, |a| a.content_version),
-                    paused_first: pause.map_or(0, |p| p.first),
-                    paused_last: pause.map_or(0, |p| p.last),
-                    barred_ranges: u32::try_from(s.standing.bans().count()).unwrap_or(u32::MAX),
-                };
-                // SAFETY: non-null and valid for writes by contract.
-                unsafe { out.write(status) };
-                CHANVAL_OK
+        with_agent(unsafe { agent_of(config) }, |agent, request| {
+            match store.store.status(agent, request) {
+                Ok(s) => {
+                    let active = s
+                        .active
+                        .and_then(|a| s.slots.iter().flatten().find(|x| x.slot == a).copied());
+                    let pause = s.standing.pause();
+                    let status = chanval_store_info {
+                        has_active: u8::from(active.is_some()),
+                        pending: u8::from(active.is_some_and(|a| !a.proven)),
+                        paused: u8::from(pause.is_some()),
+                        state_intact: u8::from(s.state_intact),
+                        boots: active.map_or(0, |a| a.boots),
+                        active_version: active.map_or(0, |a| a.content_version),
+                        paused_first: pause.map_or(0, |p| p.first),
+                        paused_last: pause.map_or(0, |p| p.last),
+                        barred_ranges: u32::try_from(s.standing.bans().count()).unwrap_or(u32::MAX),
+                    };
+                    // SAFETY: non-null and valid for writes by contract.
+                    unsafe { out.write(status) };
+                    CHANVAL_OK
+                }
+                Err(e) => store_status(&e),
             }
-            Err(e) => store_status(&e),
-        }
+        })
     })
 }
 

@@ -306,12 +306,11 @@ impl BrakeDraft {
 #[cfg(feature = "alloc")]
 pub fn sign_brake(brake: &[u8], secret: &[u8; 32]) -> Result<alloc::vec::Vec<u8>, TrustError> {
     let parsed = Brake::parse(brake)?;
-    let signature = super::sign_statement(secret, &statement(BRAKE_TAG, parsed.signed));
-    super::with_signature(
+    super::add_signature(
         parsed.signed,
         parsed.signatures,
-        &super::public_key(secret),
-        &signature,
+        BRAKE_TAG,
+        secret,
         DOCUMENT,
     )
 }

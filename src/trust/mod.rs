@@ -283,6 +283,26 @@ fn count_signatures(
     }
 }
 
+/// A signed document's bytes (`signed`, then `signatures`) with a signature by `secret` over
+/// `signed` under `tag` added (feature `alloc`): co-signing a root or a brake.
+#[cfg(feature = "alloc")]
+fn add_signature(
+    signed: &[u8],
+    signatures: &[u8],
+    tag: &[u8; 16],
+    secret: &[u8; 32],
+    document: &'static str,
+) -> Result<alloc::vec::Vec<u8>, TrustError> {
+    let signature = sign_statement(secret, &statement(tag, signed));
+    with_signature(
+        signed,
+        signatures,
+        &public_key(secret),
+        &signature,
+        document,
+    )
+}
+
 /// `signed` followed by the signature entries `signatures` with `(public, signature)` added in
 /// its sorted place (replacing an entry of the same key): a signed document's bytes.
 #[cfg(feature = "alloc")]

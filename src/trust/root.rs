@@ -334,14 +334,7 @@ impl RootDraft {
 #[cfg(feature = "alloc")]
 pub fn sign_root(root: &[u8], secret: &[u8; 32]) -> Result<alloc::vec::Vec<u8>, TrustError> {
     let parsed = Root::parse(root)?;
-    let signature = super::sign_statement(secret, &statement(ROOT_TAG, parsed.signed));
-    super::with_signature(
-        parsed.signed,
-        parsed.signatures,
-        &super::public_key(secret),
-        &signature,
-        DOCUMENT,
-    )
+    super::add_signature(parsed.signed, parsed.signatures, ROOT_TAG, secret, DOCUMENT)
 }
 
 #[cfg(test)]

@@ -307,6 +307,18 @@ fn every_syscall_of_every_store_operation_failed_or_killed_leaves_the_invariants
             "{}: no fsync traced: {trace}",
             scenario.name
         );
+        // Each file is flushed through the descriptor that wrote it: no file is opened again
+        // just to flush it (chanval 0.1 did, and could flush another file put there meanwhile).
+        for line in trace
+            .lines()
+            .filter(|l| l.contains("openat(") && l.contains(".tmp"))
+        {
+            assert!(
+                line.contains("O_CREAT|O_EXCL") && line.contains("O_NOFOLLOW"),
+                "{}: a temporary file opened other than new: {line}",
+                scenario.name
+            );
+        }
         for (syscall, &count) in &counts {
             let mut faults = vec!["error=EIO", "signal=KILL"];
             if matches!(*syscall, "write" | "openat") {
