@@ -345,7 +345,8 @@ struct State {
     active: Option<Slot>,
     /// Per slot (A, B), what was installed there.
     records: [Option<Record>; 2],
-    /// The version that ran last: with nothing active, installs must be at least this new.
+    /// The version the store last handed out to run: with nothing it can run, installs must be
+    /// at least this new.
     baseline: Option<u64>,
     /// Recalls seen, versions abandoned, the pause in force.
     standing: Standing,
@@ -397,9 +398,13 @@ impl State {
     /// Makes `slot` (or nothing) the one that runs.
     fn set_active(&mut self, slot: Option<Slot>) {
         self.active = slot;
-        if let Some(v) = self.active_version() {
-            self.baseline = Some(v);
-        }
+    }
+
+    /// The store hands `version` out to run: with nothing runnable later, installs must be at
+    /// least this new. (What only became active — an install that failed part-way — did not
+    /// run, and does not count.)
+    fn handed_out(&mut self, version: u64) {
+        self.baseline = Some(version);
     }
 
     /// Bars `ban`. When the standing is full, it first forgets the ranges below every version
@@ -571,8 +576,9 @@ impl State {
             };
             *state.records.get_mut(slot.index())? = record;
         }
-        state.record(active)?;
+        let version = state.record(active)?.content_version;
         state.set_active(Some(active));
+        state.handed_out(version);
         Some(state)
     }
 }
@@ -963,9 +969,12 @@ impl<F: StoreFs> Store<F> {
         let newer = Slot::BOTH
             .into_iter()
             .filter_map(|s| state.record(s).map(|r| (r.content_version, s)))
-            .max_by_key(|(v, _)| *v)
-            .map(|(_, s)| s);
-        state.set_active(newer);
+            .max_by_key(|(v, _)| *v);
+        state.set_active(newer.map(|(_, s)| s));
+        // What ran is unknown: the newest file found may have, and nothing older installs.
+        if let Some((v, _)) = newer {
+            state.handed_out(v);
+        }
         (state, any)
     }
 
@@ -1061,9 +1070,16 @@ impl<F: StoreFs> Store<F> {
         if let Some(restored) = self.restore(&state, bytes, &digest, agent, request, sink)? {
             return Ok(restored);
         }
-        let running = state
-            .active_version()
-            .or_else(|| state.baseline.map(|b| b.saturating_sub(1)));
+        // Anti-rollback measures against what the store can run: a slot whose file is gone or
+        // damaged (not merely unreadable for now) runs nothing, and the fallback is what runs.
+        let runnable = [state.active, state.fallback()]
+            .into_iter()
+            .flatten()
+            .find(|s| !self.lost(&state, *s));
+        let running = match runnable {
+            Some(s) => state.record(s).map(|r| r.content_version),
+            None => state.baseline.map(|b| b.saturating_sub(1)),
+        };
         let install = LoadRequest {
             purpose: Purpose::Install,
             running_version: running.max(request.running_version),
@@ -1089,9 +1105,22 @@ impl<F: StoreFs> Store<F> {
             });
         }
         state.set_active(Some(target));
+        state.handed_out(loaded.content_version);
         self.write_state(&mut state)?;
         self.discard_barred(&state);
         Ok(loaded)
+    }
+
+    /// Whether `slot`'s file is definitely not what its record names: missing, or other bytes.
+    /// A read that fails otherwise may pass, and does not count.
+    fn lost(&mut self, state: &State, slot: Slot) -> bool {
+        let Some(record) = state.record(slot) else {
+            return true;
+        };
+        match self.read_slot(slot) {
+            Ok(bytes) => sha256(&bytes) != record.digest,
+            Err(e) => e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::InvalidData,
+        }
     }
 
     /// Rewrites the exact file a slot's record names, proven healthy, when the slot no longer
@@ -1141,6 +1170,7 @@ impl<F: StoreFs> Store<F> {
         // Newer than what runs (it ran before the loss): it runs again, as proven as it was.
         let mut state = *state;
         state.set_active(Some(slot));
+        state.handed_out(record.content_version);
         self.write_state(&mut state)?;
         Ok(Some(loaded))
     }
@@ -1323,6 +1353,10 @@ impl<F: StoreFs> Store<F> {
                 state.set_active(Some(slot));
                 dirty = true;
             }
+            if state.baseline != Some(loaded.content_version) {
+                state.handed_out(loaded.content_version);
+                dirty = true;
+            }
             let saved = !dirty || (writable && self.write_state(&mut state).is_ok());
             if saved {
                 self.discard_barred(&state);
@@ -1383,6 +1417,7 @@ impl<F: StoreFs> Store<F> {
                 Slot::B => [None, Some(record)],
             };
             moved.set_active(Some(slot));
+            moved.handed_out(record.content_version);
             let loaded = self.resume(&moved, slot, agent, request, sink)?;
             let saved = writable && self.write_state(&mut moved).is_ok();
             *state = moved;

@@ -64,8 +64,17 @@ fn seeds_that_found_bugs_stay_fixed() {
     // 108: an install that failed between writing a slot and recording it, then the other
     //      slot lost: the proven content was on disk, unrecorded.
     // 332: the active slot's own lost file could not be restored.
-    let failures = run_all([15, 40, 108, 332].into_iter(), |o| o);
+    // 1329, 1768: an update that became active but never ran counted as what ran last.
+    let failures = run_all([15, 40, 108, 332, 1329, 1768].into_iter(), |o| o);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Found by the `fleet` fuzz target (crash-dcf7e9ae…): an update committed by an install that
+/// failed part-way, never run, its file then lost; the store counted it as what ran last, so the
+/// good version below it could not install and the agent ran nothing after the faults stopped.
+#[test]
+fn regression_fleet_an_update_that_never_ran_does_not_hold_the_agent_back() {
+    chanval_testing::fuzzing::fleet(&[0x01, 0x00, 0x00, 0x00, 0xbf, 0xf7, 0x00]);
 }
 
 #[test]
