@@ -345,8 +345,7 @@ struct State {
     active: Option<Slot>,
     /// Per slot (A, B), what was installed there.
     records: [Option<Record>; 2],
-    /// The version the store last handed out to run: with nothing it can run, installs must be
-    /// at least this new.
+    /// The newest version the agent proved healthy: nothing older installs.
     baseline: Option<u64>,
     /// Recalls seen, versions abandoned, the pause in force.
     standing: Standing,
@@ -400,11 +399,17 @@ impl State {
         self.active = slot;
     }
 
-    /// The store hands `version` out to run: with nothing runnable later, installs must be at
-    /// least this new. (What only became active — an install that failed part-way — did not
-    /// run, and does not count.)
-    fn handed_out(&mut self, version: u64) {
-        self.baseline = Some(version);
+    /// The oldest version an install may take: the newest version proven healthy here, unless
+    /// a recall bars it (going back below it is then what the team asked for).
+    fn floor(&self) -> Option<u64> {
+        self.baseline.filter(|b| self.standing.barred(*b).is_none())
+    }
+
+    /// The agent proved `version` healthy: nothing older installs from now on. (Pending and
+    /// abandoned versions raise nothing: after an abandoned update with nothing to go back to,
+    /// the good version below it may still install.)
+    fn proved(&mut self, version: u64) {
+        self.baseline = self.baseline.max(Some(version));
     }
 
     /// Bars `ban`. When the standing is full, it first forgets the ranges below every version
@@ -576,9 +581,13 @@ impl State {
             };
             *state.records.get_mut(slot.index())? = record;
         }
-        let version = state.record(active)?.content_version;
+        state.record(active)?;
         state.set_active(Some(active));
-        state.handed_out(version);
+        for slot in Slot::BOTH {
+            if let Some(r) = state.record(slot).filter(|r| r.proven) {
+                state.proved(r.content_version);
+            }
+        }
         Some(state)
     }
 }
@@ -971,9 +980,10 @@ impl<F: StoreFs> Store<F> {
             .filter_map(|s| state.record(s).map(|r| (r.content_version, s)))
             .max_by_key(|(v, _)| *v);
         state.set_active(newer.map(|(_, s)| s));
-        // What ran is unknown: the newest file found may have, and nothing older installs.
+        // What was proven is unknown: the newest file found may have been, and nothing older
+        // installs.
         if let Some((v, _)) = newer {
-            state.handed_out(v);
+            state.proved(v);
         }
         (state, any)
     }
@@ -1025,10 +1035,11 @@ impl<F: StoreFs> Store<F> {
         }
     }
 
-    /// Installs `bytes` through the load path — as an install, against the version the store
-    /// runs (or, with nothing running, the version that ran last), the caller's running version
-    /// if newer, and the store's standing — into a slot that is not the last proven content,
-    /// and makes it active and pending. Until [`Self::mark_healthy`], the update's starts are
+    /// Installs `bytes` through the load path — as an install, newer than the content the store
+    /// runs (a slot whose file is gone runs nothing) and than the caller's running version, not
+    /// older than the newest version the agent proved healthy, and not barred by the store's
+    /// standing — into a slot that is not the last proven content, and makes it active and
+    /// pending. Until [`Self::mark_healthy`], the update's starts are
     /// counted by [`Self::load`]. Returns the compiled content.
     ///
     /// The exact file a slot lost (same SHA-256 as its record, proven healthy, the active
@@ -1070,16 +1081,15 @@ impl<F: StoreFs> Store<F> {
         if let Some(restored) = self.restore(&state, bytes, &digest, agent, request, sink)? {
             return Ok(restored);
         }
-        // Anti-rollback measures against what the store can run: a slot whose file is gone or
-        // damaged (not merely unreadable for now) runs nothing, and the fallback is what runs.
-        let runnable = [state.active, state.fallback()]
-            .into_iter()
-            .flatten()
-            .find(|s| !self.lost(&state, *s));
-        let running = match runnable {
-            Some(s) => state.record(s).map(|r| r.content_version),
-            None => state.baseline.map(|b| b.saturating_sub(1)),
-        };
+        // Anti-rollback: newer than what the store runs (the active content, unless its file is
+        // gone or damaged: then it runs nothing), and never older than the newest version the
+        // agent proved healthy, unless a recall bars that one.
+        let runs = state
+            .active
+            .filter(|a| !self.lost(&state, *a))
+            .and_then(|a| state.record(a))
+            .map(|r| r.content_version);
+        let running = runs.max(state.floor().map(|b| b.saturating_sub(1)));
         let install = LoadRequest {
             purpose: Purpose::Install,
             running_version: running.max(request.running_version),
@@ -1105,7 +1115,6 @@ impl<F: StoreFs> Store<F> {
             });
         }
         state.set_active(Some(target));
-        state.handed_out(loaded.content_version);
         self.write_state(&mut state)?;
         self.discard_barred(&state);
         Ok(loaded)
@@ -1170,7 +1179,6 @@ impl<F: StoreFs> Store<F> {
         // Newer than what runs (it ran before the loss): it runs again, as proven as it was.
         let mut state = *state;
         state.set_active(Some(slot));
-        state.handed_out(record.content_version);
         self.write_state(&mut state)?;
         Ok(Some(loaded))
     }
@@ -1353,10 +1361,6 @@ impl<F: StoreFs> Store<F> {
                 state.set_active(Some(slot));
                 dirty = true;
             }
-            if state.baseline != Some(loaded.content_version) {
-                state.handed_out(loaded.content_version);
-                dirty = true;
-            }
             let saved = !dirty || (writable && self.write_state(&mut state).is_ok());
             if saved {
                 self.discard_barred(&state);
@@ -1417,7 +1421,6 @@ impl<F: StoreFs> Store<F> {
                 Slot::B => [None, Some(record)],
             };
             moved.set_active(Some(slot));
-            moved.handed_out(record.content_version);
             let loaded = self.resume(&moved, slot, agent, request, sink)?;
             let saved = writable && self.write_state(&mut moved).is_ok();
             *state = moved;
@@ -1428,7 +1431,74 @@ impl<F: StoreFs> Store<F> {
                 state_saved: saved,
             });
         }
+        if writable {
+            return self.adopt(state, agent, request, sink);
+        }
         None
+    }
+
+    /// The very last resort, with nothing recorded to run: a slot file that is not what the
+    /// state records there — an install that failed after writing its slot — and passes what an
+    /// install would have asked of it (signatures under the root, not barred, not paused, not
+    /// below the floor) is recorded as pending and runs, its starts counted from this one.
+    fn adopt<'s>(
+        &mut self,
+        state: &mut State,
+        agent: &Agent<'_, 's>,
+        request: &LoadRequest<'_>,
+        sink: &mut dyn FindingSink<'s>,
+    ) -> Option<Resumed<'s>> {
+        let mut found: Option<(Slot, Record)> = None;
+        for slot in Slot::BOTH {
+            let Ok(bytes) = self.read_slot(slot) else {
+                continue;
+            };
+            let digest = sha256(&bytes);
+            if state.record(slot).is_some_and(|r| r.digest == digest) {
+                continue;
+            }
+            let adopt = LoadRequest {
+                purpose: Purpose::Adopt,
+                running_version: None,
+                rollout: None,
+                standing: &state.standing,
+                ..*request
+            };
+            let Ok(loaded) = load(&bytes, agent, &adopt, sink) else {
+                continue;
+            };
+            let v = loaded.content_version;
+            if state.standing.paused(v) || state.floor().is_some_and(|f| v < f) {
+                continue;
+            }
+            if found.is_none_or(|(_, r)| v > r.content_version) {
+                found = Some((
+                    slot,
+                    Record {
+                        content_version: v,
+                        digest,
+                        proven: false,
+                        boots: 1,
+                    },
+                ));
+            }
+        }
+        let (slot, record) = found?;
+        let mut adopted = *state;
+        if let Some(r) = adopted.records.get_mut(slot.index()) {
+            *r = Some(record);
+        }
+        adopted.set_active(Some(slot));
+        // Pending content runs only while its starts are counted.
+        self.write_state(&mut adopted).ok()?;
+        let loaded = self.resume(&adopted, slot, agent, request, sink)?;
+        *state = adopted;
+        Some(Resumed {
+            loaded,
+            slot,
+            rolled_back: true,
+            state_saved: true,
+        })
     }
 
     /// The agent runs well on `content_version`, the active content: it is proven, no longer
@@ -1455,6 +1525,7 @@ impl<F: StoreFs> Store<F> {
             {
                 r.proven = true;
                 r.boots = 0;
+                state.proved(content_version);
             }
             // Written also when already proven but the copies disagree (see `find_state`).
             if pending || dirty {

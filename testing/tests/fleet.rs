@@ -77,6 +77,14 @@ fn regression_fleet_an_update_that_never_ran_does_not_hold_the_agent_back() {
     chanval_testing::fuzzing::fleet(&[0x01, 0x00, 0x00, 0x00, 0xbf, 0xf7, 0x00]);
 }
 
+/// Found by the `fleet` fuzz target (crash-9300f0d1…): with nothing to run after a recall, a
+/// re-install failed after writing its slot; the complete, valid file on disk was ignored and
+/// the agent ran nothing. A start that finds nothing now adopts it, after an install's checks.
+#[test]
+fn regression_fleet_a_written_file_a_failed_install_left_is_adopted() {
+    chanval_testing::fuzzing::fleet(&[0xce, 0x02, 0x00, 0x00, 0x18]);
+}
+
 #[test]
 fn a_seed_replays_exactly() {
     let options = Options::from_seed(7).scaled(10, 60);

@@ -489,7 +489,7 @@ fn a_recall_brake_needs_no_gate_names_a_range_and_holds_under_an_expired_root() 
 }
 
 #[test]
-fn a_recall_with_nothing_to_go_back_to_leaves_no_content_until_something_newer() {
+fn a_recall_with_nothing_to_go_back_to_leaves_no_content_until_other_content_arrives() {
     let dir = fresh("recall-only");
     proven(&dir, 4);
     assert_eq!(
@@ -497,9 +497,28 @@ fn a_recall_with_nothing_to_go_back_to_leaves_no_content_until_something_newer()
         (Applied::Changed, true)
     );
     assert!(matches!(boot(&dir), Err(StoreError::NoGoodContent)));
-    assert!(install(&dir, &signed(3)).is_err(), "older than what ran");
+    // Going back below the recalled version is what a recall asks: the version before it may
+    // install, and once it runs, nothing older does.
+    assert_eq!(install(&dir, &signed(3)).unwrap(), 3);
+    assert_eq!(boot(&dir).unwrap(), 3);
+    healthy(&dir, 3);
+    assert!(install(&dir, &signed(2)).is_err(), "older than what runs");
     assert_eq!(install(&dir, &signed(5)).unwrap(), 5);
     assert_eq!(boot(&dir).unwrap(), 5);
+}
+
+#[test]
+fn an_abandoned_update_with_nothing_to_go_back_to_lets_the_good_version_below_it_install() {
+    let dir = fresh("abandoned-first");
+    proven(&dir, 2);
+    // v2's slot lost at rest, v4 installed and crash-looping: nothing runs.
+    std::fs::remove_file(slot_of(&dir, 2).unwrap()).unwrap();
+    install(&dir, &signed(4)).unwrap();
+    crash_loop(&dir);
+    assert!(matches!(boot(&dir), Err(StoreError::NoGoodContent)));
+    // Abandoned v4 raises nothing: v3, newer than the proven v2, installs; v1 does not.
+    assert!(install(&dir, &signed(1)).is_err());
+    assert_eq!(install(&dir, &signed(3)).unwrap(), 3);
 }
 
 #[test]
@@ -740,7 +759,11 @@ fn the_state_file_is_laid_out_as_format_md_15_says() {
     let active = s[5];
     assert!(active <= 1);
     assert!(u64_at(8) >= 5, "a generation per write");
-    assert_eq!(u64_at(16), 5, "the baseline: the version that ran last");
+    assert_eq!(
+        u64_at(16),
+        4,
+        "the baseline: the newest version proven healthy"
+    );
     // The active slot's record: v5, unproven; the other: v4, proven.
     let record = |slot: usize| &s[24 + 48 * slot..24 + 48 * (slot + 1)];
     let (new, old) = (record(usize::from(active)), record(1 - usize::from(active)));

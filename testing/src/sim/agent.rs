@@ -83,15 +83,29 @@ impl Model {
                 "installed version {v} while a pause of it is in force"
             ));
         }
-        // (The same version again only as the store's restore of a lost slot it had proven.)
+        // Never older than the newest version this agent proved healthy, unless a recall bars
+        // that one.
+        if let Some(&floor) = self.proven.iter().max()
+            && !self.maybe_recalled(floor)
+            && v < floor
+        {
+            return Err(format!(
+                "installed version {v}, older than version {floor} it proved healthy"
+            ));
+        }
+        // Never over proven content it runs, with older or the same (but the store's restore of
+        // a lost slot, which is the same content).
         let restore =
             self.running == Some(v) && (self.proven.contains(&v) || self.maybe_proven.contains(&v));
         if let Some(r) = self.running
             && v <= r
             && self.in_step
+            && self.proven.contains(&r)
             && !restore
         {
-            return Err(format!("installed version {v} over version {r}: backwards"));
+            return Err(format!(
+                "installed version {v} over proven version {r}: backwards"
+            ));
         }
         self.installed.insert(v);
         *self.installs.entry(v).or_default() += 1;
@@ -790,38 +804,55 @@ impl SimAgent {
         self.skew = 0;
     }
 
-    /// What this agent should run once everything has settled: the newest version that targets
+    /// What this agent may run once everything has settled: the newest version that targets
     /// its profile, is neither recalled, crash-looping on its profile nor abandoned by it, is
-    /// not older than what it ran last, and installs under the newest root (or is what it ran
-    /// last and proved healthy, which its store keeps or restores).
-    pub fn expected(&mut self, world: &World) -> Option<u64> {
-        let root = Root::parse(world.roots.last()?).ok()?;
+    /// not older than the newest version it proved healthy, and installs under the newest root
+    /// (or is that proven version, which its store keeps or restores). Two answers when a health
+    /// report may or may not have been recorded (the floor it would set is in doubt).
+    pub fn expected(&mut self, world: &World) -> Vec<Option<u64>> {
+        let Some(root) = world.roots.last().and_then(|r| Root::parse(r).ok()) else {
+            return vec![None];
+        };
         let agent = Agent {
             schema: &FLEET,
             profile: PROFILES[self.profile],
             root: Some(&root),
         };
         let request = LoadRequest::new(CHANNEL, world.now);
-        let standing = self.store.status(&agent, &request).ok()?.standing;
+        let Ok(status) = self.store.status(&agent, &request) else {
+            return vec![None];
+        };
+        let standing = status.standing;
         let abandoned = |v: u64| {
             standing
                 .bans()
                 .any(|b| b.reason == BanReason::Abandoned && b.versions.contains(v))
         };
-        world
-            .releases
-            .values()
-            .filter(|r| r.targets.contains(&self.profile))
-            .filter(|r| !r.bad_on.contains(&self.profile))
-            .filter(|r| !world.is_recalled(r.version) && !abandoned(r.version))
-            .filter(|r| self.model.last_ran.is_none_or(|l| r.version >= l))
-            // What it ran and proved can be restored from the same file whatever root holds
-            // now; anything else must install under the newest root.
-            .filter(|r| {
-                (Some(r.version) == self.model.last_ran && self.model.proven.contains(&r.version))
-                    || world.installable(r.version)
-            })
-            .map(|r| r.version)
-            .max()
+        let newest = |floor: Option<u64>| {
+            world
+                .releases
+                .values()
+                .filter(|r| r.targets.contains(&self.profile))
+                .filter(|r| !r.bad_on.contains(&self.profile))
+                .filter(|r| !world.is_recalled(r.version) && !abandoned(r.version))
+                .filter(|r| floor.is_none_or(|f| r.version >= f))
+                .filter(|r| Some(r.version) == floor || world.installable(r.version))
+                .map(|r| r.version)
+                .max()
+        };
+        // The store's floor: the newest version proven, unless a recall bars it; in doubt
+        // where a report or a recall may or may not have been recorded.
+        let proven = self.model.proven.iter().max().copied();
+        let maybe_proven = proven.max(self.model.maybe_proven.iter().max().copied());
+        let mut floors = Vec::new();
+        for p in [proven, maybe_proven] {
+            let sure_recall = p.is_some_and(|v| self.model.recalled(v));
+            let maybe_recall = p.is_some_and(|v| self.model.maybe_recalled(v));
+            floors.push(if sure_recall { None } else { p });
+            if maybe_recall {
+                floors.push(None);
+            }
+        }
+        floors.into_iter().map(newest).collect()
     }
 }

@@ -310,10 +310,12 @@ pub fn run_with(options: &Options, chooser: &mut Chooser) -> Result<Report, Box<
     }
     for a in &mut agents {
         let expected = a.expected(&world);
-        if a.model.running != expected {
+        if !expected.contains(&a.model.running) {
             let what = format!(
-                "after settling runs {:?}, expected {expected:?} (last ran {:?})",
-                a.model.running, a.model.last_ran
+                "after settling runs {:?}, expected {:?} (last ran {:?})",
+                a.model.running,
+                expected.first().copied().flatten(),
+                a.model.last_ran
             );
             return Err(fail(
                 "settling",
