@@ -212,6 +212,18 @@ pub enum LoadError {
         /// Offered.
         offered: u64,
     },
+    /// Older than the newest version this agent proved healthy (the store's anti-rollback
+    /// floor), which no recall bars.
+    #[error(
+        "content version {offered} is older than version {floor}, the newest this agent proved \
+         healthy (the store's anti-rollback floor)"
+    )]
+    BelowFloor {
+        /// The floor.
+        floor: u64,
+        /// Offered.
+        offered: u64,
+    },
     /// Too far ahead of the running content.
     #[error(
         "content version {offered} jumps more than {max_jump} past the running version {running}"
@@ -280,7 +292,7 @@ impl LoadError {
             Self::NotForThisAgent => Code::NotForThisAgent,
             Self::UnknownProfile => Code::AgentProfileUnknown,
             Self::SchemaMismatch { .. } => Code::SchemaMismatch,
-            Self::Rollback { .. } => Code::Rollback,
+            Self::Rollback { .. } | Self::BelowFloor { .. } => Code::Rollback,
             Self::FastForward { .. } => Code::FastForward,
             Self::NotInstalled => Code::NotInstalled,
             Self::RolloutWait { .. } => Code::RolloutWait,

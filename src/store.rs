@@ -6,12 +6,13 @@
 //! Files in the store's directory (layouts in docs/FORMAT.md §15):
 //!
 //! - `slot-a.cvc`, `slot-b.cvc`: the signed files, exactly as installed;
-//! - `state-1`, `state-2`: two copies of the state (a generation number, the active slot, per
-//!   slot the content version, the SHA-256 of its bytes, whether it was proven healthy and how
-//!   many starts it has had, then the [`Standing`]: recalls seen, versions abandoned, the pause
-//!   in force), each with a CRC-32C. Both are written on every change, one after the other, so
-//!   losing or tearing either never loses what the store knew; the valid copy of the higher
-//!   generation is read, and a stale or damaged copy is rewritten;
+//! - `state-1`, `state-2`: two copies of the state (a generation number, the active slot, the
+//!   newest versions proven healthy, per slot the content version, the SHA-256 of its bytes,
+//!   whether it was proven healthy and how many starts it has had, then the [`Standing`]:
+//!   recalls seen, versions abandoned, the pause in force), each with a CRC-32C. Both are
+//!   written on every change, one after the other, so losing or tearing either never loses
+//!   what the store knew; the valid copy of the higher generation is read, and a stale or
+//!   damaged copy is rewritten;
 //! - `lock`: held (an advisory lock) for the length of each operation, so a second process
 //!   cannot interleave writes (it gets [`StoreError::Busy`]).
 //!
@@ -34,8 +35,11 @@
 //!   good; if the running content is one of them, the other slot runs (or nothing);
 //! - barred content is never resumed, never a fallback, and its slot file is deleted once the
 //!   state that bars it is durable;
+//! - installs never go below the *floor*: the newest version proven healthy that no recall
+//!   bars; a version proven before is proven again when installed again;
 //! - a state lost entirely (both copies) is rebuilt from the slots with nothing proven: every
-//!   slot that still verifies under the root is pending again, the newer first.
+//!   slot that still verifies under the root is pending again, the newer first, and nothing
+//!   older than the newer installs.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -345,16 +349,25 @@ struct State {
     active: Option<Slot>,
     /// Per slot (A, B), what was installed there.
     records: [Option<Record>; 2],
-    /// The newest version the agent proved healthy: nothing older installs.
-    baseline: Option<u64>,
+    /// The newest versions the agent proved healthy, newest first (the first `proven_len`):
+    /// the newest of them that no recall bars is the floor no install goes below.
+    proven: [u64; PROVEN_KEPT],
+    proven_len: u8,
+    /// When the state was rebuilt from the slots (both copies lost), the newest version found
+    /// then: nothing older installs, though no one knows it was proven (0: none).
+    rebuilt: u64,
     /// Recalls seen, versions abandoned, the pause in force.
     standing: Standing,
 }
 
+/// How many proven versions the state keeps: a recall of the newest proven version leaves the
+/// one before it as the floor.
+const PROVEN_KEPT: usize = 16;
+
 const STATE_MAGIC: [u8; 4] = *b"CVST";
 const STATE_VERSION: u8 = 3;
 const RECORD_LEN: usize = 48;
-const HEAD_LEN: usize = 24;
+const HEAD_LEN: usize = 24 + 8 * PROVEN_KEPT;
 const STATE_LEN: usize = HEAD_LEN + 2 * RECORD_LEN + STANDING_LEN + 4;
 /// Chanval 0.1's state file (version 2): 98 bytes.
 const LEGACY_STATE_LEN: usize = 98;
@@ -364,9 +377,19 @@ impl State {
         generation: 0,
         active: None,
         records: [None, None],
-        baseline: None,
+        proven: [0; PROVEN_KEPT],
+        proven_len: 0,
+        rebuilt: 0,
         standing: Standing::NONE,
     };
+
+    /// The versions proven healthy, newest first.
+    fn proven_versions(&self) -> impl Iterator<Item = u64> + '_ {
+        self.proven
+            .iter()
+            .take(usize::from(self.proven_len))
+            .copied()
+    }
 
     fn record(&self, slot: Slot) -> Option<Record> {
         self.records.get(slot.index()).copied().flatten()
@@ -399,17 +422,40 @@ impl State {
         self.active = slot;
     }
 
-    /// The oldest version an install may take: the newest version proven healthy here, unless
-    /// a recall bars it (going back below it is then what the team asked for).
+    /// The oldest version an install may take: the newest version proven healthy here (or
+    /// found when the state was rebuilt) that no recall bars (going back below a recalled
+    /// version is what the recall asks).
     fn floor(&self) -> Option<u64> {
-        self.baseline.filter(|b| self.standing.barred(*b).is_none())
+        let recalled = |v: u64| self.standing.barred(v) == Some(crate::trust::Barred::Recalled);
+        let proven = self.proven_versions().find(|v| !recalled(*v));
+        let rebuilt = (self.rebuilt != 0 && !recalled(self.rebuilt)).then_some(self.rebuilt);
+        proven.max(rebuilt)
+    }
+
+    /// Whether the agent proved `version` healthy here (among the versions kept).
+    fn was_proven(&self, version: u64) -> bool {
+        self.proven_versions().any(|v| v == version)
     }
 
     /// The agent proved `version` healthy: nothing older installs from now on. (Pending and
     /// abandoned versions raise nothing: after an abandoned update with nothing to go back to,
     /// the good version below it may still install.)
     fn proved(&mut self, version: u64) {
-        self.baseline = self.baseline.max(Some(version));
+        if self.was_proven(version) {
+            return;
+        }
+        let mut kept = [0u64; PROVEN_KEPT];
+        let mut n = 0usize;
+        let newer = self.proven_versions().take_while(|v| *v > version);
+        let older = self.proven_versions().skip_while(|v| *v > version);
+        for v in newer.chain(core::iter::once(version)).chain(older) {
+            if let Some(slot) = kept.get_mut(n) {
+                *slot = v;
+                n = n.saturating_add(1);
+            }
+        }
+        self.proven = kept;
+        self.proven_len = u8::try_from(n).unwrap_or(0);
     }
 
     /// Bars `ban`. When the standing is full, it first forgets the ranges below every version
@@ -422,7 +468,15 @@ impl State {
                 .map_or(u64::MAX, |r| r.content_version)
         });
         if self.standing.bans().count() >= crate::trust::MAX_BANS {
-            let horizon = held.iter().copied().chain(self.baseline).min().unwrap_or(0);
+            // Below every version held and every proven version kept (the floor never falls
+            // below the oldest of them), nothing installs or runs again.
+            let horizon = held
+                .iter()
+                .copied()
+                .chain(self.proven_versions().last())
+                .chain((self.rebuilt != 0).then_some(self.rebuilt))
+                .min()
+                .unwrap_or(0);
             self.standing.prune_below(horizon);
         }
         self.standing.ban_keeping(ban, &held)
@@ -455,14 +509,12 @@ impl State {
     fn encode(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(STATE_LEN);
         b.extend_from_slice(&STATE_MAGIC);
-        b.extend_from_slice(&[
-            STATE_VERSION,
-            Slot::code(self.active),
-            u8::from(self.baseline.is_some()),
-            0,
-        ]);
+        b.extend_from_slice(&[STATE_VERSION, Slot::code(self.active), self.proven_len, 0]);
         b.extend_from_slice(&self.generation.to_le_bytes());
-        b.extend_from_slice(&self.baseline.unwrap_or(0).to_le_bytes());
+        b.extend_from_slice(&self.rebuilt.to_le_bytes());
+        for v in self.proven {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
         for record in self.records {
             match record {
                 Some(r) => {
@@ -490,16 +542,29 @@ impl State {
         }
         let (head, rest) = body.split_first_chunk::<HEAD_LEN>()?;
         let (fixed, tail) = head.split_first_chunk::<8>()?;
-        let [m0, m1, m2, m3, version, active, has_baseline, reserved] = *fixed;
+        let [m0, m1, m2, m3, version, active, proven_len, reserved] = *fixed;
         if [m0, m1, m2, m3] != STATE_MAGIC
             || version != STATE_VERSION
-            || has_baseline > 1
+            || usize::from(proven_len) > PROVEN_KEPT
             || reserved != 0
         {
             return None;
         }
         let (generation, tail) = tail.split_first_chunk::<8>()?;
-        let (baseline, _) = tail.split_first_chunk::<8>()?;
+        let (rebuilt, tail) = tail.split_first_chunk::<8>()?;
+        // Proven versions: newest first, strictly decreasing; unused entries zero.
+        let mut proven = [0u64; PROVEN_KEPT];
+        for (i, (slot, raw)) in proven.iter_mut().zip(tail.chunks_exact(8)).enumerate() {
+            let v = u64::from_le_bytes(raw.try_into().ok()?);
+            if i >= usize::from(proven_len) && v != 0 {
+                return None;
+            }
+            *slot = v;
+        }
+        let listed = proven.get(..usize::from(proven_len))?;
+        if listed.windows(2).any(|w| matches!(w, [a, b] if a <= b)) {
+            return None;
+        }
         let (raw_records, standing) = rest.split_at_checked(2 * RECORD_LEN)?;
         let mut records = [None, None];
         for (slot, raw) in records.iter_mut().zip(raw_records.chunks_exact(RECORD_LEN)) {
@@ -522,7 +587,9 @@ impl State {
             generation: u64::from_le_bytes(*generation),
             active: Slot::from_code(active)?,
             records,
-            baseline: (has_baseline == 1).then_some(u64::from_le_bytes(*baseline)),
+            proven,
+            proven_len,
+            rebuilt: u64::from_le_bytes(*rebuilt),
             standing: Standing::decode(standing.first_chunk::<STANDING_LEN>()?)?,
         };
         // The active slot is always a recorded one.
@@ -726,8 +793,9 @@ pub struct StoreStatus {
     pub slots: [Option<SlotStatus>; 2],
     /// Recalls seen, versions abandoned, the pause in force.
     pub standing: Standing,
-    /// The version that ran last.
-    pub baseline: Option<u64>,
+    /// The oldest version an install may take: the newest version proven healthy here (or
+    /// found when a lost state was rebuilt) that no recall bars.
+    pub floor: Option<u64>,
     /// Whether the state was read from a valid copy (false: rebuilt from the slots, or read
     /// from chanval 0.1's state file).
     pub state_intact: bool,
@@ -981,9 +1049,9 @@ impl<F: StoreFs> Store<F> {
             .max_by_key(|(v, _)| *v);
         state.set_active(newer.map(|(_, s)| s));
         // What was proven is unknown: the newest file found may have been, and nothing older
-        // installs.
+        // installs (but it is not known good: installed again, it is pending).
         if let Some((v, _)) = newer {
-            state.proved(v);
+            state.rebuilt = v;
         }
         (state, any)
     }
@@ -1040,10 +1108,13 @@ impl<F: StoreFs> Store<F> {
     /// older than the newest version the agent proved healthy, and not barred by the store's
     /// standing — into a slot that is not the last proven content, and makes it active and
     /// pending. Until [`Self::mark_healthy`], the update's starts are
-    /// counted by [`Self::load`]. Returns the compiled content.
+    /// counted by [`Self::load`]. (A version the agent proved healthy before, such as the one a
+    /// recall of everything newer sends it back to, is proven at once.) Returns the compiled
+    /// content.
     ///
     /// The exact file a slot lost (same SHA-256 as its record, proven healthy, the active
-    /// content or newer) is restored in place and returned like an install.
+    /// content or newer) is restored in place and returned like an install; the same file,
+    /// intact in a slot a start fell back from, runs again.
     ///
     /// # Errors
     /// [`StoreError::Refused`] when the load path refuses the file (nothing changed);
@@ -1089,7 +1160,8 @@ impl<F: StoreFs> Store<F> {
             .filter(|a| !self.lost(&state, *a))
             .and_then(|a| state.record(a))
             .map(|r| r.content_version);
-        let running = runs.max(state.floor().map(|b| b.saturating_sub(1)));
+        let floor = state.floor();
+        let running = runs.max(floor.map(|b| b.saturating_sub(1)));
         let install = LoadRequest {
             purpose: Purpose::Install,
             running_version: running.max(request.running_version),
@@ -1099,6 +1171,15 @@ impl<F: StoreFs> Store<F> {
         let loaded = match load(bytes, agent, &install, sink) {
             Ok(loaded) => loaded,
             Err(LoadError::Recalled) => return Err(self.envelope_recall(bytes, state)),
+            Err(LoadError::Rollback { offered, .. })
+                if floor.is_some_and(|f| offered < f) && runs.is_none_or(|r| offered > r) =>
+            {
+                let floor = floor.unwrap_or(offered);
+                return Err(StoreError::Refused(LoadError::BelowFloor {
+                    floor,
+                    offered,
+                }));
+            }
             Err(e) => return Err(StoreError::Refused(e)),
         };
         let target = state.install_target();
@@ -1106,11 +1187,15 @@ impl<F: StoreFs> Store<F> {
         self.fs
             .fault_point(FaultPoint::SlotWritten)
             .map_err(io("install"))?;
+        // A version this agent proved healthy before (a recall of everything newer sends it
+        // back there) is known good: proven again at once, the fallback of the next update, and
+        // never abandoned for a start a fault cut short.
+        let proven = state.was_proven(loaded.content_version);
         if let Some(r) = state.records.get_mut(target.index()) {
             *r = Some(Record {
                 content_version: loaded.content_version,
                 digest,
-                proven: false,
+                proven,
                 boots: 0,
             });
         }
@@ -1134,8 +1219,8 @@ impl<F: StoreFs> Store<F> {
 
     /// Rewrites the exact file a slot's record names, proven healthy, when the slot no longer
     /// holds it (lost or damaged on disk) and it is the active content or newer: the mirror
-    /// serving it again heals the store, and the content runs again. `None` when `bytes` is no
-    /// such file.
+    /// serving it again heals the store, and the content runs again (without a rewrite when the
+    /// file is intact but a start fell back from it). `None` when `bytes` is no such file.
     fn restore<'s>(
         &mut self,
         state: &State,
@@ -1166,16 +1251,22 @@ impl<F: StoreFs> Store<F> {
         {
             return Ok(None);
         }
-        // Only a file that is gone or holds other bytes; a read that fails may pass.
-        match self.read_slot(slot) {
-            Ok(on_disk) if on_disk == bytes => return Ok(None),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        // A file that is gone or holds other bytes is rewritten; an intact one that does not run
+        // (a read that failed once made a start fall back from it) runs again as it is — an
+        // install would make proven content pending. A read that fails now may pass.
+        let intact = match self.read_slot(slot) {
+            Ok(on_disk) => on_disk == bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
             Err(_) => return Ok(None),
+        };
+        if intact && state.active == Some(slot) {
+            return Ok(None);
         }
         let resume = Self::resume_request(&record, &state.standing, request);
         let loaded = load(bytes, agent, &resume, sink).map_err(StoreError::Refused)?;
-        self.replace(slot.file(), bytes)?;
+        if !intact {
+            self.replace(slot.file(), bytes)?;
+        }
         // Newer than what runs (it ran before the loss): it runs again, as proven as it was.
         let mut state = *state;
         state.set_active(Some(slot));
@@ -1440,7 +1531,8 @@ impl<F: StoreFs> Store<F> {
     /// The very last resort, with nothing recorded to run: a slot file that is not what the
     /// state records there — an install that failed after writing its slot — and passes what an
     /// install would have asked of it (signatures under the root, not barred, not paused, not
-    /// below the floor) is recorded as pending and runs, its starts counted from this one.
+    /// below the floor) is recorded as pending (proven, if the agent proved that version before)
+    /// and runs, its starts counted from this one.
     fn adopt<'s>(
         &mut self,
         state: &mut State,
@@ -1455,6 +1547,17 @@ impl<F: StoreFs> Store<F> {
             };
             let digest = sha256(&bytes);
             if state.record(slot).is_some_and(|r| r.digest == digest) {
+                continue;
+            }
+            // Only a version the state records nowhere: one it records keeps its record (a
+            // pending one its count of starts).
+            let version = crate::parse(crate::channel_file_bytes(&bytes))
+                .map(|f| f.header().content_version)
+                .ok();
+            if Slot::BOTH
+                .into_iter()
+                .any(|s| state.record(s).map(|r| r.content_version) == version)
+            {
                 continue;
             }
             let adopt = LoadRequest {
@@ -1477,8 +1580,8 @@ impl<F: StoreFs> Store<F> {
                     Record {
                         content_version: v,
                         digest,
-                        proven: false,
-                        boots: 1,
+                        proven: state.was_proven(v),
+                        boots: u32::from(!state.was_proven(v)),
                     },
                 ));
             }
@@ -1592,7 +1695,7 @@ impl<F: StoreFs> Store<F> {
                 active: state.active,
                 slots: [slot_status(Slot::A), slot_status(Slot::B)],
                 standing: state.standing,
-                baseline: state.baseline,
+                floor: state.floor(),
                 state_intact: state.generation > 0,
             })
         })

@@ -208,7 +208,8 @@ int main(int argc, char **argv) {
         if (chanval_store_status(store, &config, &info) == CHANVAL_OK) {
             if (info.has_active) printf("store: active version %llu", (unsigned long long)info.active_version);
             else printf("store: nothing active");
-            printf(", %u barred range(s)\n", info.barred_ranges);
+            printf(", %u barred range(s), floor %llu\n", info.barred_ranges,
+                   (unsigned long long)info.floor);
         }
     }
     /* Null is harmless. */

@@ -463,6 +463,11 @@ typedef struct {
    * How many version ranges the store bars (recalled or abandoned).
    */
   uint32_t barred_ranges;
+  /**
+   * The oldest content version the store installs — the newest it proved healthy that no
+   * recall bars — or 0 when there is none.
+   */
+  uint64_t floor;
 } chanval_store_info;
 
 #ifdef __cplusplus

@@ -256,6 +256,9 @@ pub struct chanval_store_info {
     pub paused_last: u64,
     /// How many version ranges the store bars (recalled or abandoned).
     pub barred_ranges: u32,
+    /// The oldest content version the store installs — the newest it proved healthy that no
+    /// recall bars — or 0 when there is none.
+    pub floor: u64,
 }
 
 /// A trust root the agent holds. Opaque to C; it owns its bytes.
@@ -338,7 +341,7 @@ const fn status(e: &LoadError) -> i32 {
         LoadError::NotForThisAgent => CHANVAL_ERR_NOT_FOR_THIS_AGENT,
         LoadError::UnknownProfile => CHANVAL_ERR_UNKNOWN_PROFILE,
         LoadError::SchemaMismatch { .. } => CHANVAL_ERR_SCHEMA_MISMATCH,
-        LoadError::Rollback { .. } => CHANVAL_ERR_ROLLBACK,
+        LoadError::Rollback { .. } | LoadError::BelowFloor { .. } => CHANVAL_ERR_ROLLBACK,
         LoadError::FastForward { .. } => CHANVAL_ERR_FAST_FORWARD,
         LoadError::NotInstalled => CHANVAL_ERR_NOT_INSTALLED,
         LoadError::RolloutWait { .. } => CHANVAL_ERR_ROLLOUT_WAIT,
@@ -1051,6 +1054,7 @@ pub unsafe extern "C" fn chanval_store_status(
                         paused_first: pause.map_or(0, |p| p.first),
                         paused_last: pause.map_or(0, |p| p.last),
                         barred_ranges: u32::try_from(s.standing.bans().count()).unwrap_or(u32::MAX),
+                        floor: s.floor.unwrap_or(0),
                     };
                     // SAFETY: non-null and valid for writes by contract.
                     unsafe { out.write(status) };

@@ -784,10 +784,18 @@ fn a_recall_applied_to_the_store_sends_it_back_and_stays() {
                 status.has_active,
                 status.pending,
                 status.active_version,
-                status.barred_ranges
+                status.barred_ranges,
+                status.floor
             ),
-            (1, 1, 3, 0)
+            (1, 1, 3, 0, 0)
         );
+        // Proven: no pending content, and nothing older installs from now on.
+        assert_eq!(chanval_store_mark_healthy(store, 3), CHANVAL_OK);
+        assert_eq!(
+            chanval_store_status(store, &config, &mut status),
+            CHANVAL_OK
+        );
+        assert_eq!((status.pending, status.floor), (0, 3));
         assert_eq!(
             chanval_store_apply_brake(store, &config, recall.as_ptr(), recall.len(), &mut flags),
             CHANVAL_OK
@@ -822,7 +830,11 @@ fn a_recall_applied_to_the_store_sends_it_back_and_stays() {
             chanval_store_status(store, &config, &mut status),
             CHANVAL_OK
         );
-        assert_eq!((status.has_active, status.barred_ranges), (0, 1));
+        // The recall of the only proven version lowers the floor with it.
+        assert_eq!(
+            (status.has_active, status.barred_ranges, status.floor),
+            (0, 1, 0)
+        );
         chanval_store_free(store);
         chanval_root_free(trusted);
     }

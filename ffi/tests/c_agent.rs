@@ -233,7 +233,7 @@ fn the_c_agent_runs_clean_under_sanitizers() {
         "{out}"
     );
     assert!(
-        out.contains("store: active version 3, 0 barred range(s)\n"),
+        out.contains("store: active version 3, 0 barred range(s), floor 3\n"),
         "{out}"
     );
 
@@ -284,7 +284,7 @@ fn the_c_agent_runs_clean_under_sanitizers() {
         "{out}"
     );
     assert!(
-        out.contains("store: nothing active, 1 barred range(s)"),
+        out.contains("store: nothing active, 1 barred range(s), floor 0\n"),
         "{out}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

@@ -72,7 +72,7 @@ pub enum Applied {
 }
 
 /// An agent's standing for one channel. `Copy`, fixed size, no allocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Standing {
     /// Sorted by `versions.first`; the first `len` are in use.
     bans: [Ban; MAX_BANS],
@@ -85,6 +85,20 @@ const EMPTY_BAN: Ban = Ban {
     versions: Versions { first: 0, last: 0 },
     reason: BanReason::Recalled,
 };
+
+/// Only the bans in use (the unused rest of the fixed array says nothing).
+impl core::fmt::Debug for Standing {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Standing")
+            .field(
+                "bans",
+                &self.bans.get(..usize::from(self.len)).unwrap_or(&[]),
+            )
+            .field("pause", &self.pause)
+            .field("pause_serial", &self.pause_serial)
+            .finish()
+    }
+}
 
 impl Default for Standing {
     fn default() -> Self {

@@ -65,7 +65,14 @@ fn seeds_that_found_bugs_stay_fixed() {
     //      slot lost: the proven content was on disk, unrecorded.
     // 332: the active slot's own lost file could not be restored.
     // 1329, 1768: an update that became active but never ran counted as what ran last.
-    let failures = run_all([15, 40, 108, 332, 1329, 1768].into_iter(), |o| o);
+    // 241: proven content a start fell back from was installed again as a pending update.
+    // 227: a version proven before, installed again after a recall, was pending and abandoned.
+    // 1800: (the fix for 227) a version found when the state was rebuilt counted as proven, and
+    //      installed again, crash-looped without end.
+    let failures = run_all(
+        [15, 40, 108, 227, 241, 332, 1329, 1768, 1800].into_iter(),
+        |o| o,
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

@@ -106,6 +106,12 @@ fn boot(dir: &Path) -> Result<u64, StoreError> {
     boot_with(dir, &root_v1(), NOW)
 }
 
+fn status(dir: &Path) -> chanval::store::StoreStatus {
+    with_agent(&root_v1(), NOW, |agent, request| {
+        Store::open(dir, LIMIT).status(agent, request).unwrap()
+    })
+}
+
 fn healthy(dir: &Path, version: u64) {
     Store::open(dir, LIMIT).mark_healthy(version).unwrap();
 }
@@ -651,6 +657,109 @@ fn a_lost_slot_falls_back_and_is_restored_when_the_mirror_serves_it_again() {
     assert_eq!(boot(&dir).unwrap(), 4);
 }
 
+#[test]
+fn defect_proven_content_a_start_fell_back_from_runs_again_as_proven() {
+    // Found by the fleet simulation (seed 241): a read of the proven v5 failed once, the start
+    // fell back to v4; the mirror then served v5 again and the store installed it over its own
+    // proven record as a pending update — one killed start later it was abandoned, and the
+    // agent sat below its floor with nothing it could install.
+    let dir = fresh("fell-back");
+    proven(&dir, 4);
+    proven(&dir, 5);
+    let slot5 = slot_of(&dir, 5).unwrap();
+    let good = std::fs::read(&slot5).unwrap();
+    corrupt(&slot5);
+    assert_eq!(boot(&dir).unwrap(), 4);
+    // The disk heals (the failure was the read's, not the file's).
+    std::fs::write(&slot5, &good).unwrap();
+    assert_eq!(install(&dir, &signed(5)).unwrap(), 5);
+    // Still proven: starts without a health report never abandon it.
+    for _ in 0..=LIMIT {
+        assert_eq!(boot(&dir).unwrap(), 5);
+    }
+    let status = status(&dir);
+    let record = status
+        .slots
+        .iter()
+        .flatten()
+        .find(|s| s.content_version == 5);
+    assert!(record.is_some_and(|r| r.proven && r.usable), "{status:?}");
+}
+
+#[test]
+fn defect_a_version_proven_before_is_known_good_when_a_recall_sends_the_agent_back_to_it() {
+    // Found by the fleet simulation (seed 227): everything newer recalled, the agent installed
+    // v4 again — proven here before — as a pending update, and two starts cut short by faults
+    // abandoned it: the agent ran nothing though known-good content was on disk.
+    let dir = fresh("proven-again");
+    proven(&dir, 4);
+    proven(&dir, 5);
+    proven(&dir, 6);
+    assert_eq!(slot_of(&dir, 4), None);
+    let (_, rolled_back) = apply(&dir, &brake_of(BrakeAction::Recall, 5, 6, 1)).unwrap();
+    assert!(rolled_back);
+    assert!(matches!(boot(&dir), Err(StoreError::NoGoodContent)));
+    assert_eq!(install(&dir, &signed(4)).unwrap(), 4);
+    assert_eq!(
+        crash_loop(&dir),
+        vec![Some(4); usize::try_from(LIMIT).unwrap() + 1]
+    );
+    assert!(
+        status(&dir)
+            .slots
+            .iter()
+            .flatten()
+            .any(|s| s.content_version == 4 && s.proven)
+    );
+}
+
+#[test]
+fn defect_a_version_found_in_a_rebuild_is_not_known_good() {
+    // Found by a campaign (seed 1800) on the fix above: an install killed after writing its
+    // slot left a file and no state; the rebuilt state put that version among the proven ones
+    // (as the anti-rollback floor), so when its slot was damaged and the same crash-looping
+    // file installed again, it counted as proven — and crash-looped without end.
+    let dir = fresh("rebuilt-not-proven");
+    std::fs::write(dir.join(Slot::A.file()), signed(1)).unwrap();
+    assert_eq!(boot(&dir).unwrap(), 1);
+    let slot = dir.join(Slot::A.file());
+    let bytes = std::fs::read(&slot).unwrap();
+    std::fs::write(&slot, &bytes[..100]).unwrap();
+    assert!(boot(&dir).is_err());
+    assert_eq!(install(&dir, &signed(1)).unwrap(), 1);
+    // Pending, so its starts are counted and the loop ends.
+    let starts = crash_loop(&dir);
+    assert_eq!(starts.last(), Some(&None), "{starts:?}");
+    // And still nothing older than the version found installs.
+    assert_eq!(status(&dir).floor, Some(1));
+}
+
+#[test]
+fn an_install_below_the_floor_names_the_floor() {
+    let dir = fresh("below-floor");
+    proven(&dir, 4);
+    proven(&dir, 6);
+    // v6's file is lost: the store runs v4, yet v5 is older than v6, proven here.
+    std::fs::remove_file(slot_of(&dir, 6).unwrap()).unwrap();
+    assert_eq!(boot(&dir).unwrap(), 4);
+    let refused = install(&dir, &signed(5)).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            StoreError::Refused(LoadError::BelowFloor {
+                floor: 6,
+                offered: 5
+            })
+        ),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("anti-rollback floor"),
+        "{refused}"
+    );
+    assert_eq!(install(&dir, &signed(6)).unwrap(), 6);
+}
+
 // ---- Trust changes and clocks never empty an agent. ----
 
 #[test]
@@ -746,26 +855,33 @@ fn a_brake_assembled_from_format_md_14_is_the_one_the_library_reads_and_signs() 
 #[test]
 fn the_state_file_is_laid_out_as_format_md_15_says() {
     let dir = fresh("layout");
+    proven(&dir, 3);
     proven(&dir, 4);
     install(&dir, &signed(5)).unwrap();
     apply(&dir, &brake_of(BrakeAction::Recall, 7, 8, 3)).unwrap();
     apply(&dir, &brake_of(BrakeAction::Pause, 9, 9, 4)).unwrap();
     let s = std::fs::read(dir.join("state-1")).unwrap();
-    assert_eq!(s, std::fs::read(dir.join("state-2")).unwrap(), "two copies");
+    assert!(
+        s == std::fs::read(dir.join("state-2")).unwrap(),
+        "two copies"
+    );
     let u64_at = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
-    assert_eq!(s.len(), 1252);
+    assert_eq!(s.len(), 1380);
     assert_eq!(&s[..4], b"CVST");
-    assert_eq!((s[4], s[6], s[7]), (3, 1, 0));
+    assert_eq!(
+        (s[4], s[6], s[7]),
+        (3, 2, 0),
+        "version, two proven versions"
+    );
     let active = s[5];
     assert!(active <= 1);
     assert!(u64_at(8) >= 5, "a generation per write");
-    assert_eq!(
-        u64_at(16),
-        4,
-        "the baseline: the newest version proven healthy"
-    );
+    assert_eq!(u64_at(16), 0, "never rebuilt");
+    // The proven versions, newest first: 4, 3 (the pending 5 is not one).
+    assert_eq!((u64_at(24), u64_at(32)), (4, 3));
+    assert!(s[40..152].iter().all(|&b| b == 0));
     // The active slot's record: v5, unproven; the other: v4, proven.
-    let record = |slot: usize| &s[24 + 48 * slot..24 + 48 * (slot + 1)];
+    let record = |slot: usize| &s[152 + 48 * slot..152 + 48 * (slot + 1)];
     let (new, old) = (record(usize::from(active)), record(1 - usize::from(active)));
     assert_eq!((new[0], new[1]), (1, 0));
     assert_eq!(u64::from_le_bytes(new[8..16].try_into().unwrap()), 5);
@@ -773,13 +889,20 @@ fn the_state_file_is_laid_out_as_format_md_15_says() {
     assert_eq!((old[0], old[1]), (1, 1));
     assert_eq!(u64::from_le_bytes(old[8..16].try_into().unwrap()), 4);
     // The standing: a pause of 9 by serial 4, one recalled range 7..=8.
-    assert_eq!((s[120], s[121]), (0b110, 1));
-    assert!(s[122..136].iter().all(|&b| b == 0));
-    assert_eq!((u64_at(136), u64_at(144), u64_at(152)), (9, 9, 4));
-    assert_eq!((u64_at(160), u64_at(168), s[176]), (7, 8, 1));
-    assert!(s[177..1248].iter().all(|&b| b == 0));
+    assert_eq!((s[248], s[249]), (0b110, 1));
+    assert!(s[250..264].iter().all(|&b| b == 0));
+    assert_eq!((u64_at(264), u64_at(272), u64_at(280)), (9, 9, 4));
+    assert_eq!((u64_at(288), u64_at(296), s[304]), (7, 8, 1));
+    assert!(s[305..1376].iter().all(|&b| b == 0));
     assert_eq!(
-        u32::from_le_bytes(s[1248..].try_into().unwrap()),
-        chanval::crc32c(&s[..1248])
+        u32::from_le_bytes(s[1376..].try_into().unwrap()),
+        chanval::crc32c(&s[..1376])
     );
+    // A state rebuilt from the slots records the newest version found, not as proven.
+    let dir = fresh("layout-rebuilt");
+    std::fs::write(dir.join(Slot::A.file()), signed(6)).unwrap();
+    assert_eq!(boot(&dir).unwrap(), 6);
+    let s = std::fs::read(dir.join("state-1")).unwrap();
+    let u64_at = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    assert_eq!((s[6], u64_at(16)), (0, 6), "nothing proven; rebuilt at 6");
 }

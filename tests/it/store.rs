@@ -507,7 +507,7 @@ fn reads_are_capped_and_refuse_fifos_and_symlinks() {
             .status()
             .unwrap();
         assert!(status.success());
-        assert!(RealFs::new().read(&dir.join(name), 436).is_err());
+        assert!(RealFs::new().read(&dir.join(name), 1380).is_err());
     }
     assert_eq!(version_after_boot(&dir), 1);
     // A symlinked slot is not followed.

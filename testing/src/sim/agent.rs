@@ -37,6 +37,9 @@ pub struct Model {
     /// Versions the store proved healthy (it said so), and that it may have.
     proven: BTreeSet<u64>,
     maybe_proven: BTreeSet<u64>,
+    /// The content the store last said was active: what it started or installed, or a brake
+    /// left active (a recall may have sent it back there).
+    active: Option<u64>,
     /// What the process runs, and the last version it ran.
     pub running: Option<u64>,
     pub last_ran: Option<u64>,
@@ -83,20 +86,22 @@ impl Model {
                 "installed version {v} while a pause of it is in force"
             ));
         }
-        // Never older than the newest version this agent proved healthy, unless a recall bars
-        // that one.
-        if let Some(&floor) = self.proven.iter().max()
-            && !self.maybe_recalled(floor)
+        // The store's restore of a lost slot rewrites the proven content that runs, or that the
+        // store last had active: the same content, neither an update nor a rollback (the
+        // fallback to it was a start's or a recall's).
+        let restore = (self.running == Some(v) || self.active == Some(v))
+            && (self.proven.contains(&v) || self.maybe_proven.contains(&v));
+        // Never older than the newest version this agent proved healthy that no recall (seen,
+        // or maybe seen) bars.
+        if let Some(&floor) = self.proven.iter().rev().find(|p| !self.maybe_recalled(**p))
             && v < floor
+            && !restore
         {
             return Err(format!(
                 "installed version {v}, older than version {floor} it proved healthy"
             ));
         }
-        // Never over proven content it runs, with older or the same (but the store's restore of
-        // a lost slot, which is the same content).
-        let restore =
-            self.running == Some(v) && (self.proven.contains(&v) || self.maybe_proven.contains(&v));
+        // Never over proven content it runs, with older or the same.
         if let Some(r) = self.running
             && v <= r
             && self.in_step
@@ -108,6 +113,7 @@ impl Model {
             ));
         }
         self.installed.insert(v);
+        self.active = Some(v);
         *self.installs.entry(v).or_default() += 1;
         Ok(())
     }
@@ -135,6 +141,7 @@ impl Model {
             ));
         }
         self.running = Some(v);
+        self.active = Some(v);
         self.last_ran = Some(v);
         Ok(())
     }
@@ -277,15 +284,16 @@ impl SimAgent {
             .iter()
             .map(|name| match fs.contents(name) {
                 None => "-".to_string(),
-                Some(b) if b.len() == 1252 && b.starts_with(b"CVST") => b
+                Some(b) if b.len() == 1380 && b.starts_with(b"CVST") => b
                     .get(8..16)
                     .and_then(|g| <[u8; 8]>::try_from(g).ok())
                     .map_or("?".to_string(), |g| u64::from_le_bytes(g).to_string()),
                 Some(_) => "bad".to_string(),
             })
             .collect();
+        let root = Root::parse(&self.root).map_or(0, |r| r.version());
         self.history.push_back(format!(
-            "step {}: {what}{faults} (slots {}, states {})",
+            "step {}: {what}{faults} (slots {}, states {}, root v{root})",
             world.step,
             held.join("/"),
             generations.join("/")
@@ -531,6 +539,7 @@ impl SimAgent {
             Ok(outcome) => {
                 self.applied.insert(bytes.to_vec());
                 self.model.brake(&brake, true);
+                self.model.active = outcome.active;
                 if outcome.rolled_back {
                     let hit = !self.model.in_step
                         || self
@@ -807,8 +816,9 @@ impl SimAgent {
     /// What this agent may run once everything has settled: the newest version that targets
     /// its profile, is neither recalled, crash-looping on its profile nor abandoned by it, is
     /// not older than the newest version it proved healthy, and installs under the newest root
-    /// (or is that proven version, which its store keeps or restores). Two answers when a health
-    /// report may or may not have been recorded (the floor it would set is in doubt).
+    /// (or is what it ran last and proved, which its store keeps or restores). Several answers
+    /// when a health report or a recall may or may not have been recorded (the floor is in
+    /// doubt).
     pub fn expected(&mut self, world: &World) -> Vec<Option<u64>> {
         let Some(root) = world.roots.last().and_then(|r| Root::parse(r).ok()) else {
             return vec![None];
@@ -828,6 +838,13 @@ impl SimAgent {
                 .bans()
                 .any(|b| b.reason == BanReason::Abandoned && b.versions.contains(v))
         };
+        // Proven content the store holds runs on without verifying under the newest root: what
+        // the agent ran last and proved (its slot is never the one an install overwrites).
+        let model = &self.model;
+        let kept = |v: u64| {
+            model.last_ran == Some(v)
+                && (model.proven.contains(&v) || model.maybe_proven.contains(&v))
+        };
         let newest = |floor: Option<u64>| {
             world
                 .releases
@@ -836,23 +853,22 @@ impl SimAgent {
                 .filter(|r| !r.bad_on.contains(&self.profile))
                 .filter(|r| !world.is_recalled(r.version) && !abandoned(r.version))
                 .filter(|r| floor.is_none_or(|f| r.version >= f))
-                .filter(|r| Some(r.version) == floor || world.installable(r.version))
+                .filter(|r| world.installable(r.version) || kept(r.version))
                 .map(|r| r.version)
                 .max()
         };
-        // The store's floor: the newest version proven, unless a recall bars it; in doubt
-        // where a report or a recall may or may not have been recorded.
-        let proven = self.model.proven.iter().max().copied();
-        let maybe_proven = proven.max(self.model.maybe_proven.iter().max().copied());
-        let mut floors = Vec::new();
-        for p in [proven, maybe_proven] {
-            let sure_recall = p.is_some_and(|v| self.model.recalled(v));
-            let maybe_recall = p.is_some_and(|v| self.model.maybe_recalled(v));
-            floors.push(if sure_recall { None } else { p });
-            if maybe_recall {
-                floors.push(None);
-            }
-        }
+        // The store's floor: the newest version proven that no recall bars; in doubt where a
+        // report or a recall may or may not have been recorded.
+        let floor = |proven: &BTreeSet<u64>, barred: &dyn Fn(u64) -> bool| {
+            proven.iter().rev().copied().find(|v| !barred(*v))
+        };
+        let with_maybe: BTreeSet<u64> = model.proven.union(&model.maybe_proven).copied().collect();
+        let floors = [
+            floor(&model.proven, &|v| model.recalled(v)),
+            floor(&model.proven, &|v| model.maybe_recalled(v)),
+            floor(&with_maybe, &|v| model.recalled(v)),
+            floor(&with_maybe, &|v| model.maybe_recalled(v)),
+        ];
         floors.into_iter().map(newest).collect()
     }
 }
