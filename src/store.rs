@@ -1402,8 +1402,22 @@ impl<F: StoreFs> Store<F> {
         let writable = found.writable;
         let first = state.active;
         // The active slot, then the other; with none active, the newer usable slot first (a
-        // fallback that could not be read last time). Each tried once.
+        // fallback that could not be read last time). Each tried once. Proven content never
+        // stands in for newer proven content the other slot holds: a start that fell back from
+        // it on a read that failed once goes back to it, before an install could overwrite the
+        // newest known-good content with something that may fail (fleet seed 5003).
+        let proven_version = |s: Slot| {
+            state
+                .record(s)
+                .filter(|r| r.proven && state.usable(s))
+                .map(|r| r.content_version)
+        };
+        let forward = first.map(Slot::other).filter(|o| {
+            first.and_then(proven_version).is_some()
+                && proven_version(*o) > first.and_then(proven_version)
+        });
         let candidates = match first {
+            Some(a) if forward == Some(a.other()) => [a.other(), a],
             Some(a) => [a, a.other()],
             None => {
                 let version = |s: Slot| state.record(s).map(|r| r.content_version);
@@ -1462,7 +1476,8 @@ impl<F: StoreFs> Store<F> {
             return Ok(Resumed {
                 loaded,
                 slot,
-                rolled_back: first.is_some_and(|f| f != slot),
+                // Going back to newer proven content is not a rollback.
+                rolled_back: first.is_some_and(|f| f != slot) && Some(slot) != forward,
                 state_saved: saved,
             });
         }

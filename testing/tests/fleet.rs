@@ -92,6 +92,15 @@ fn regression_fleet_a_written_file_a_failed_install_left_is_adopted() {
     chanval_testing::fuzzing::fleet(&[0xce, 0x02, 0x00, 0x00, 0x18]);
 }
 
+/// Found by the `fleet` fuzz target (crash-904eb68b…): not a store bug but the checker's own
+/// bound. An agent must try each crash-looping version no one recalled before its store
+/// abandons it, and 40 settling steps were too few for several in a row; the settling phase now
+/// grows by the starts each such version costs.
+#[test]
+fn regression_fleet_settling_allows_for_every_crash_looping_version() {
+    chanval_testing::fuzzing::fleet(&[0x05, 0x00, 0x6c, 0xbf]);
+}
+
 #[test]
 fn a_seed_replays_exactly() {
     let options = Options::from_seed(7).scaled(10, 60);

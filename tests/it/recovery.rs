@@ -687,6 +687,25 @@ fn defect_proven_content_a_start_fell_back_from_runs_again_as_proven() {
 }
 
 #[test]
+fn defect_a_start_goes_back_to_newer_proven_content_once_it_reads_again() {
+    // Found by a 2,000-agent simulation run (seed 5003): a read of the proven v5 failed once
+    // and the start fell back to v4; every later start kept running v4, so the next install
+    // went over v5's slot — the newest known-good content — and when that update crash-looped
+    // the agent was left below its floor, with v5 gone and no longer signed under the root.
+    let dir = fresh("back-to-newer");
+    proven(&dir, 4);
+    proven(&dir, 5);
+    let slot5 = slot_of(&dir, 5).unwrap();
+    let good = std::fs::read(&slot5).unwrap();
+    corrupt(&slot5);
+    assert_eq!(boot(&dir).unwrap(), 4);
+    std::fs::write(&slot5, &good).unwrap();
+    assert_eq!(boot(&dir).unwrap(), 5);
+    assert_eq!(install(&dir, &signed(6)).unwrap(), 6);
+    assert_eq!(slot_of(&dir, 5), Some(slot5), "the install went over v5");
+}
+
+#[test]
 fn defect_a_version_proven_before_is_known_good_when_a_recall_sends_the_agent_back_to_it() {
     // Found by the fleet simulation (seed 227): everything newer recalled, the agent installed
     // v4 again — proven here before — as a pending update, and two starts cut short by faults

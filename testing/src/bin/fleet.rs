@@ -17,6 +17,24 @@ use chanval_testing::sim::{Options, run};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    const USAGE: &str = "usage: fleet [--from SEED] [--seeds N] [--agents N] [--steps N] \
+                         [--seed SEED] | --input FILE";
+    let flags = [
+        "--from", "--seeds", "--agents", "--steps", "--seed", "--input",
+    ];
+    for pair in args.chunks(2) {
+        match pair {
+            [flag, _] if flags.contains(&flag.as_str()) => {}
+            [flag, ..] if flag == "--help" || flag == "-h" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            _ => {
+                eprintln!("fleet: unexpected arguments {pair:?}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     if let Some(i) = args.iter().position(|a| a == "--input") {
         let path = args.get(i + 1).expect("--input FILE");
         let data = std::fs::read(path).expect("the input");

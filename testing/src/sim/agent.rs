@@ -871,4 +871,22 @@ impl SimAgent {
         ];
         floors.into_iter().map(newest).collect()
     }
+
+    /// Why `v` is not among the expected versions: each test of [`SimAgent::expected`] it meets.
+    pub fn explain(&self, world: &World, v: u64) -> String {
+        let release = world.releases.get(&v);
+        format!(
+            "version {v}: targets this profile {:?}, crash-loops here {:?}, recalled {}, \
+             installable under the newest root {}, proven {} (maybe {}); proven here {:?}, \
+             maybe {:?}",
+            release.map(|r| r.targets.contains(&self.profile)),
+            release.map(|r| r.bad_on.contains(&self.profile)),
+            world.is_recalled(v),
+            world.installable(v),
+            self.model.proven.contains(&v),
+            self.model.maybe_proven.contains(&v),
+            self.model.proven,
+            self.model.maybe_proven,
+        )
+    }
 }

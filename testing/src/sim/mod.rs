@@ -299,7 +299,16 @@ pub fn run_with(options: &Options, chooser: &mut Chooser) -> Result<Report, Box<
     for a in &mut agents {
         a.calm();
     }
-    for step in 0..options.settle_steps {
+    // An agent may have to try each crash-looping version no one recalled before its store
+    // abandons it: an install, then `boot_limit` counted starts, each a crash and a restart.
+    let crash_loopers = world
+        .releases
+        .values()
+        .filter(|r| !r.bad_on.is_empty() && !world.is_recalled(r.version))
+        .count() as u64;
+    let settle_steps =
+        options.settle_steps + crash_loopers * 2 * (u64::from(options.boot_limit) + 2);
+    for step in 0..settle_steps {
         world.step += 1;
         world.now += HOUR;
         for a in &mut agents {
@@ -312,17 +321,16 @@ pub fn run_with(options: &Options, chooser: &mut Chooser) -> Result<Report, Box<
         let expected = a.expected(&world);
         if !expected.contains(&a.model.running) {
             let what = format!(
-                "after settling runs {:?}, expected {:?} (last ran {:?})",
+                "after settling runs {:?}, expected {:?} (last ran {:?}){}",
                 a.model.running,
                 expected.first().copied().flatten(),
-                a.model.last_ran
+                a.model.last_ran,
+                a.model
+                    .running
+                    .map(|v| format!("; {}", a.explain(&world, v)))
+                    .unwrap_or_default()
             );
-            return Err(fail(
-                "settling",
-                options.settle_steps,
-                a.violation(&what),
-                &world,
-            ));
+            return Err(fail("settling", settle_steps, a.violation(&what), &world));
         }
         for (sum, n) in report.calls.iter_mut().zip(a.calls) {
             *sum += n;
