@@ -5,6 +5,8 @@
 //! `--deny-warnings`, or a source that does not compile), 2 the command could not run.
 
 #![forbid(unsafe_code)]
+// `print!` and friends panic on a closed pipe: every line goes through `settings`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod cmd;
 mod files;
@@ -130,11 +132,11 @@ fn main() -> ExitCode {
             // Messages quote paths and names from the input: shown with control characters
             // escaped, so no input can drive the terminal.
             let paint = report::human::Paint(settings::get().color_stderr);
-            eprintln!(
+            settings::line_to_stderr(&format_args!(
                 "chanval: {}: {}",
                 paint.paint(report::human::Paint::ERROR, "error"),
                 chanval::Shown(&e.0)
-            );
+            ));
             // Machine-readable output says it too, on standard output, where the report would
             // have been.
             if !settings::get().quiet {

@@ -2,7 +2,10 @@
 //! (`chanval.toml`), which holds the defaults of the gate's policy — warnings allowed or denied
 //! by code — so a team writes them once and every run (CI, pre-commit, a person) judges alike.
 //!
-//! Precedence: the command line, then the configuration file, then the built-in defaults.
+//! Precedence: the command line, then the configuration file, then the built-in defaults. No
+//! setting of the file loosens a threshold the command line gives: a warning the command line
+//! denies is denied, and replay's `allow_broad` list applies only to the file's own
+//! `max_match_rate`.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -149,11 +152,21 @@ pub fn init(
     Ok(())
 }
 
+/// `chanval.toml` in the current directory or its nearest ancestor that has one, looking no
+/// higher than the repository's root (the nearest directory with a `.git`): a file planted
+/// above the checkout never judges its content.
 fn find_config() -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
-    cwd.ancestors()
-        .map(|dir| dir.join(CONFIG_FILE))
-        .find(|p| p.is_file())
+    for dir in cwd.ancestors() {
+        let candidate = dir.join(CONFIG_FILE);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+    }
+    None
 }
 
 /// `NO_COLOR` (any non-empty value) turns colour off unless it is asked for explicitly;
@@ -227,6 +240,11 @@ impl Settings {
         &self.config.replay
     }
 
+    /// The configuration file this run read, if any (reports name it).
+    pub fn config_path(&self) -> Option<&Path> {
+        self.config_path.as_deref()
+    }
+
     /// The policy of a run with `args`: the configuration's lists, with the command line's
     /// codes moved to the list it names.
     pub fn policy(&self, args: &GateArgs) -> Result<Policy, Failure> {
@@ -293,12 +311,35 @@ impl Settings {
     }
 }
 
+/// Writes one line to standard output. A closed pipe (`chanval … | head`) is not a failure of
+/// the command: what it writes is dropped, the work (a file written, a verdict) goes on, and
+/// the exit code is the verdict's. Every line chanval prints goes through here or
+/// [`line_to_stderr`]; `print!` and `eprint!`, which panic on a closed pipe, are denied.
+pub fn line_to_stdout(line: &dyn std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// Writes one line to standard error, as [`line_to_stdout`] does to standard output.
+pub fn line_to_stderr(line: &dyn std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Writes text with no line end to standard error (a progress line), as [`line_to_stderr`].
+pub fn text_to_stderr(text: &dyn std::fmt::Display) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{text}");
+    let _ = err.flush();
+}
+
 /// An informational note on standard error (`chanval: wrote …`), left out under `--quiet`;
 /// control characters escaped, as in every line chanval prints.
 macro_rules! note {
     ($($t:tt)*) => {
         if !$crate::settings::get().quiet {
-            eprintln!("{}", chanval::Shown(&format!($($t)*)));
+            $crate::settings::line_to_stderr(&chanval::Shown(&format!($($t)*)));
         }
     };
 }
@@ -308,7 +349,7 @@ pub(crate) use note;
 macro_rules! say {
     ($($t:tt)*) => {
         if !$crate::settings::get().quiet {
-            println!("{}", chanval::Shown(&format!($($t)*)));
+            $crate::settings::line_to_stdout(&chanval::Shown(&format!($($t)*)));
         }
     };
 }
@@ -319,7 +360,7 @@ pub(crate) use say;
 /// the input, so each is shown with control characters escaped.
 macro_rules! tell {
     ($($t:tt)*) => {
-        eprintln!("{}", chanval::Shown(&format!($($t)*)))
+        $crate::settings::line_to_stderr(&chanval::Shown(&format!($($t)*)))
     };
 }
 pub(crate) use tell;

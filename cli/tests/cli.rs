@@ -5,5 +5,9 @@
 
 #[test]
 fn cli() {
+    // The cases that write a file write it here (ignored by git), never under cargo's target
+    // directory, which may be anywhere (`CARGO_TARGET_DIR`).
+    let scratch = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
     trycmd::TestCases::new().case("tests/cmd/*.toml");
 }

@@ -7,6 +7,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// An output path the rejected cases must not write (relative to the repository, where the
+/// commands run; not under cargo's target directory, which may be anywhere).
+const NEVER_WRITTEN: &str = "cli/tests/scratch/never-written.cvc";
+
 fn run(args: &[&str]) -> (i32, Value) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = Command::new(env!("CARGO_BIN_EXE_chanval"))
@@ -288,7 +292,7 @@ fn every_json_document_follows_the_schema_errors_included() {
                 "examples/incident/schema.toml",
                 "examples/incident/channel-291-v2.toml",
                 "-o",
-                "target/never-written.cvc",
+                NEVER_WRITTEN,
             ],
             1,
             "build",
@@ -304,7 +308,7 @@ fn every_json_document_follows_the_schema_errors_included() {
                 "cli/tests/inputs/test-release.key",
                 "examples/incident/channel-291-v2.cvc",
                 "-o",
-                "target/never-written.cvc",
+                NEVER_WRITTEN,
             ],
             1,
             "sign",
@@ -481,7 +485,7 @@ fn sarif_output_has_what_sarif_2_1_0_requires() {
 #[test]
 fn sarif_uris_are_encoded_and_relative_to_srcroot() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = root.join("target/sarif-uri-test");
+    let dir = root.join("cli/tests/scratch/sarif-uri-test");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(
         root.join("examples/incident/channel-291-v2.cvc"),
@@ -498,7 +502,7 @@ fn sarif_uris_are_encoded_and_relative_to_srcroot() {
         "sarif",
         "--schema",
         "examples/incident/schema.toml",
-        "target/sarif-uri-test/my file#1.cvc",
+        "cli/tests/scratch/sarif-uri-test/my file#1.cvc",
         outside.to_str().unwrap(),
     ]);
     std::fs::remove_dir_all(&absolute).unwrap();
@@ -517,12 +521,9 @@ fn sarif_uris_are_encoded_and_relative_to_srcroot() {
         .iter()
         .map(|r| &r["locations"][0]["physicalLocation"]["artifactLocation"])
         .collect();
-    assert!(
-        locations
-            .iter()
-            .any(|l| l["uri"] == "target/sarif-uri-test/my%20file%231.cvc"
-                && l["uriBaseId"] == "%SRCROOT%")
-    );
+    assert!(locations.iter().any(|l| l["uri"]
+        == "cli/tests/scratch/sarif-uri-test/my%20file%231.cvc"
+        && l["uriBaseId"] == "%SRCROOT%"));
     let encoded_dir = absolute
         .to_str()
         .unwrap()

@@ -39,7 +39,8 @@ fn action(files: &str, sarif: &str, args: &str) -> (i32, String) {
 
 #[test]
 fn the_action_refuses_the_incident_and_writes_sarif() {
-    let sarif = "target/action-incident.sarif";
+    let sarif = "cli/tests/scratch/action-incident.sarif";
+    std::fs::create_dir_all(root().join("cli/tests/scratch")).unwrap();
     let (code, outputs) = action("examples/incident/channel-291-v*.cvc", sarif, "");
     assert_eq!(code, 1);
     assert!(outputs.contains("verdict=reject"), "{outputs}");

@@ -26,7 +26,12 @@ pub enum ContentError<'s> {
     Malformed(chanval::Error),
     /// It does not pass the gate: no program is built from content the gate rejects, and the
     /// findings say why.
-    Rejected(Vec<Finding<'s>>),
+    Rejected {
+        /// What the gate found.
+        findings: Vec<Finding<'s>>,
+        /// The gate stopped at its finding limit (which rejects, whatever the findings).
+        truncated: bool,
+    },
 }
 
 /// Validated content, compiled for each profile it targets.
@@ -56,7 +61,10 @@ impl<'s> Content<'s> {
         let mut findings = Vec::new();
         let mut scratch = vec![0u8; exercise_scratch_len(&file)];
         let validated = chanval::gate(&Validator::new(schema), &file, &mut scratch, &mut findings)
-            .map_err(|_| ContentError::Rejected(findings))?;
+            .map_err(|chanval::Rejected(summary)| ContentError::Rejected {
+                findings,
+                truncated: summary.truncated,
+            })?;
         let mut programs: Vec<Option<Program<'s>>> = schema.profiles.iter().map(|_| None).collect();
         for (index, profile) in validated.profiles().iter(schema) {
             // Validated for the profile, so compiling cannot fail; a profile it would fail for

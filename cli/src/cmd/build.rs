@@ -8,7 +8,7 @@ use chanval::{Finding, Validator, encode, exercise_scratch_len, parse};
 use super::Outcome;
 use crate::Format;
 use crate::files::{Failure, ensure_distinct, load_schema, located, read_text, write_atomically};
-use crate::report::{FileReport, Report};
+use crate::report::{FileReport, Report, Verdict};
 use crate::settings::{GateArgs, Policy, note, tell};
 
 /// Compile a content source (TOML) into a channel file: the whole gate (schema, contract for
@@ -94,14 +94,18 @@ fn build(
         if let Ok(validated) = &gated {
             chanval::source::run_tests(&source.tests, validated, &mut findings);
         }
-        let report = FileReport::new(source_path.display().to_string(), &findings, false, policy)
-            .with_bytes(bytes.clone());
-        let errors = report.errors > 0;
-        if errors || gated.is_err() || !report.findings.is_empty() {
+        // The verdict is the gate's: a gate that stopped at its finding limit rejects, however
+        // few of the findings are errors, and the report says so.
+        let truncated = matches!(&gated, Err(chanval::Rejected(s)) if s.truncated);
+        let report =
+            FileReport::new(source_path.display().to_string(), &findings, truncated, policy)
+                .with_bytes(bytes.clone());
+        let rejected = report.verdict == Verdict::Reject;
+        if rejected || !report.findings.is_empty() {
             // Findings go to standard output, like `validate`'s; the verdict is the exit code.
             let _ = Report::new("build", vec![report]).emit(format);
         }
-        if errors || gated.is_err() {
+        if rejected {
             tell!(
                 "chanval: `{}` does not pass the gate; nothing written to `{}`",
                 source_path.display(),

@@ -80,17 +80,18 @@ fn diff_files(
         doc.with_schema(|schema| {
             let mut gated: Vec<Finding<'_>> = Vec::new();
             let mut scratch = vec![0u8; chanval::exercise_scratch_len(&new)];
-            let _ = chanval::gate(
+            let result = chanval::gate(
                 &chanval::Validator::new(schema),
                 &new,
                 &mut scratch,
                 &mut gated,
             );
+            let truncated = matches!(&result, Err(chanval::Rejected(s)) if s.truncated);
             // Findings borrow the schema's names; the report keeps them as text.
             extra = Some(FileReport::new(
                 new_path.display().to_string(),
                 &gated,
-                false,
+                truncated,
                 policy,
             ));
         });

@@ -105,7 +105,13 @@ fn config_rate(r: Option<&RateToml>, what: &str) -> Result<Option<u64>, Failure>
 fn thresholds(args: &Args) -> Result<Thresholds, Failure> {
     let config = crate::settings::get().replay();
     let from = "chanval.toml [replay]";
-    let mut allow_broad = config.allow_broad.clone();
+    // The file's exemptions go with the file's threshold: a rate given on the command line is
+    // loosened only by instances the command line exempts too.
+    let mut allow_broad = if args.max_match_rate.is_some() {
+        Vec::new()
+    } else {
+        config.allow_broad.clone()
+    };
     allow_broad.extend(&args.allow_broad);
     Ok(Thresholds {
         max_match_rate_ppm: match &args.max_match_rate {
@@ -229,9 +235,9 @@ pub fn run(args: &Args) -> Outcome {
                     path.display(),
                     match e {
                         ContentError::Malformed(e) => format!("{} {e}", e.code()),
-                        ContentError::Rejected(f) => format!(
+                        ContentError::Rejected { findings, .. } => format!(
                             "it does not pass the gate ({} finding(s); run `chanval validate`)",
-                            f.len()
+                            findings.len()
                         ),
                     }
                 ))
@@ -339,11 +345,15 @@ fn not_replayable(
     e: ContentError<'_>,
     policy: &crate::settings::Policy,
 ) -> ExitCode {
-    let findings = match e {
-        ContentError::Malformed(e) => vec![chanval::Finding::structural(&e)],
-        ContentError::Rejected(f) => f,
+    let (findings, truncated) = match e {
+        ContentError::Malformed(e) => (vec![chanval::Finding::structural(&e)], false),
+        ContentError::Rejected {
+            findings,
+            truncated,
+        } => (findings, truncated),
     };
-    let file = FileReport::new(path.to_string(), &findings, false, policy)
+    // A gate that stopped at its finding limit rejects, however few of the findings are errors.
+    let file = FileReport::new(path.to_string(), &findings, truncated, policy)
         .with_bytes(chanval::channel_file_bytes(bytes).to_vec());
     let code = Report::new("replay", vec![file]).emit(args.format);
     tell!("chanval: `{path}` does not pass the gate; nothing was replayed");

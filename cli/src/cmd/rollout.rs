@@ -420,7 +420,7 @@ fn health(a: &HealthArgs<'_>) -> Outcome {
                 "breaches": found.iter().map(describe).collect::<Vec<_>>(),
                 "verdict": if found.is_empty() { "continue" } else { "pause" },
             });
-            println!("{doc:#}");
+            crate::settings::line_to_stdout(&format_args!("{doc:#}"));
         }
     }
     if found.is_empty() {

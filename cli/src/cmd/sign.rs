@@ -15,7 +15,7 @@ use super::keys::{SECRET_TAG, check_role, read_key, read_root, threshold_note};
 use super::plan;
 use crate::Format;
 use crate::files::{Failure, ensure_distinct, load_schema, read, write_atomically};
-use crate::report::{FileReport, Report};
+use crate::report::{FileReport, Report, Verdict};
 use crate::settings::{GateArgs, note, tell};
 
 /// Run the whole gate on a channel file for its targets and, only if it passes, sign it: the
@@ -167,6 +167,7 @@ pub fn run(args: &Args) -> Outcome {
     let path = args.file.display().to_string();
     doc.with_schema(|schema| {
         let mut findings: Vec<Finding<'_>> = Vec::new();
+        let mut truncated = false;
         let gated = match parse(file_bytes) {
             Err(e) => {
                 findings.push(Finding::structural(&e));
@@ -174,13 +175,16 @@ pub fn run(args: &Args) -> Outcome {
             }
             Ok(file) => {
                 let mut scratch = vec![0u8; exercise_scratch_len(&file)];
-                chanval::gate(&Validator::new(schema), &file, &mut scratch, &mut findings).ok()
+                let result =
+                    chanval::gate(&Validator::new(schema), &file, &mut scratch, &mut findings);
+                truncated = matches!(&result, Err(chanval::Rejected(s)) if s.truncated);
+                result.ok()
             }
         };
-        let report = FileReport::new(path, &findings, false, &policy).with_bytes(bytes.clone());
+        let report = FileReport::new(path, &findings, truncated, &policy).with_bytes(bytes.clone());
         // Warnings the policy denies refuse the signature like errors: what is signed is what
         // the team's gate passes.
-        let gated = gated.filter(|_| report.errors == 0);
+        let gated = gated.filter(|_| report.verdict != Verdict::Reject);
         if !report.findings.is_empty() || gated.is_none() {
             Report::new("sign", vec![report]).emit(args.format);
         }

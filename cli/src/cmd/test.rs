@@ -191,9 +191,8 @@ pub fn run(args: &Args) -> Outcome {
                 };
                 // JSON escapes every control character itself.
                 if !crate::settings::get().quiet {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&report).unwrap_or_default()
+                    crate::settings::line_to_stdout(
+                        &serde_json::to_string_pretty(&report).unwrap_or_default(),
                     );
                 }
             }

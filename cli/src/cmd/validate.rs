@@ -101,12 +101,12 @@ fn validate(
         let mut reports = Vec::with_capacity(files.len());
         for (i, path) in files.iter().enumerate() {
             if progress {
-                eprint!(
+                crate::settings::text_to_stderr(&format_args!(
                     "\r\x1b[2K[{}/{}] {}",
                     i + 1,
                     files.len(),
                     chanval::Shown(&path.display().to_string())
-                );
+                ));
             }
             let bytes = read(path)?;
             // A content source (TOML) is built in memory, and its rule tests run on the result.
@@ -167,7 +167,7 @@ fn validate(
             reports.push(report);
         }
         if progress {
-            eprint!("\r\x1b[2K");
+            crate::settings::text_to_stderr(&"\r\x1b[2K");
         }
         Ok(Report::new("validate", reports).emit(format))
     })

@@ -103,6 +103,10 @@ pub fn render_with(report: &Report, paint: Paint) -> String {
             }
         );
     }
+    if let Some(config) = &report.config {
+        // The policy it applied came partly from this file: a reader of the log can find it.
+        let _ = writeln!(out, "config: {}", Shown(config));
+    }
     if report.files.len() > 1 {
         let rejected = report
             .files

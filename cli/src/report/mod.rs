@@ -48,6 +48,9 @@ pub struct Report {
     pub command: &'static str,
     pub verdict: Verdict,
     pub files: Vec<FileReport>,
+    /// The configuration file the run read (`chanval.toml`), absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<DiffOut>,
     /// Only for `chanval replay`: what the content did on the replayed events (docs/REPLAY.md).
@@ -310,6 +313,9 @@ impl Report {
             command,
             verdict,
             files,
+            config: crate::settings::get()
+                .config_path()
+                .map(|p| p.display().to_string()),
             diff: None,
             replay: None,
             preface: None,

@@ -1,0 +1,262 @@
+//! The command line's contract (README "Exit codes", "Policy"): the verdict line and the exit code
+//! always say the same; a closed pipe changes neither; the configuration file never loosens a
+//! threshold given on the command line, is looked for no higher than the repository's root, and
+//! the report names it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+/// A fresh empty directory for one test (not under cargo's target directory's parent).
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("contract-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn chanval(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chanval"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A source whose every instance matches every event: 1,500 warnings (CV0110), more than the
+/// gate reports (1,000), and not one error.
+fn noisy_source(dir: &Path) -> PathBuf {
+    let mut s = String::from(
+        "channel_id = 100\ncontent_version = 42\ntargets = [\"sensor-7.10\", \"sensor-7.11\", \"sensor-7.12\"]\n",
+    );
+    for id in 1..=1500 {
+        s.push_str(&format!(
+            "\n[[instance]]\nid = {id}\ntemplate_type = \"process_start\"\n"
+        ));
+    }
+    let path = dir.join("noisy.toml");
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+#[test]
+fn a_gate_that_stops_at_its_finding_limit_rejects_in_words_and_in_exit_code() {
+    let dir = scratch("verdict");
+    let source = noisy_source(&dir);
+    let schema = repo("examples/fleet/schema.toml");
+    let out = dir.join("never.cvc");
+    for format in ["human", "json"] {
+        let o = chanval(
+            &dir,
+            &[
+                "build",
+                "--format",
+                format,
+                "--schema",
+                schema.to_str().unwrap(),
+                source.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(!out.exists(), "a rejected build wrote its output");
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(!stdout.contains("— ship"), "{format}: {stdout}");
+        if format == "json" {
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(v["verdict"], "reject");
+            assert_eq!(v["files"][0]["truncated"], true);
+        } else {
+            assert!(stdout.contains("DO NOT SHIP"), "{stdout}");
+        }
+    }
+    // validate and replay judge the same content the same way.
+    let cvc = repo("examples/fleet/channel-100.cvc");
+    let o = chanval(
+        &dir,
+        &[
+            "replay",
+            "--schema",
+            schema.to_str().unwrap(),
+            "--content",
+            source.to_str().unwrap(),
+            repo("examples/telemetry/fleet.jsonl").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("DO NOT SHIP") && !text(&o).contains("— ship"),
+        "{}",
+        text(&o)
+    );
+    assert!(cvc.exists());
+}
+
+/// Standard output and standard error both a pipe nobody reads (`… 2>&1 | true`).
+fn with_closed_pipes(dir: &Path, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let writer2 = writer.try_clone().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_chanval"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::from(writer2))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_pipe_changes_neither_the_work_nor_the_exit_code() {
+    let dir = scratch("pipe");
+    let schema = repo("examples/fleet/schema.toml");
+    let out = dir.join("channel-100.cvc");
+    let o = with_closed_pipes(
+        &dir,
+        &[
+            "build",
+            "--schema",
+            schema.to_str().unwrap(),
+            repo("examples/fleet/channel-100.toml").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "build into a closed pipe");
+    assert!(out.exists(), "the build wrote nothing");
+    let o = with_closed_pipes(
+        &dir,
+        &[
+            "validate",
+            "--schema",
+            repo("examples/incident/schema.toml").to_str().unwrap(),
+            repo("examples/incident/channel-291-v2.cvc")
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "validate into a closed pipe");
+    for args in [
+        &["inspect", "--format", "json"][..],
+        &["test", "--schema"][..],
+    ] {
+        let mut args = args.to_vec();
+        let schema = schema.to_str().unwrap().to_string();
+        let content = repo("examples/fleet/channel-100.toml");
+        let events = repo("cli/tests/inputs/events.jsonl");
+        let (content, events) = (
+            content.to_str().unwrap().to_string(),
+            events.to_str().unwrap().to_string(),
+        );
+        if args[0] == "test" {
+            args.extend([schema.as_str(), content.as_str(), events.as_str()]);
+        } else {
+            args.push(out.to_str().unwrap());
+        }
+        let o = with_closed_pipes(&dir, &args);
+        assert_ne!(o.status.code(), Some(101), "{args:?} panicked");
+        assert!(o.status.code().is_some_and(|c| c <= 2), "{args:?}");
+    }
+}
+
+#[test]
+fn a_configuration_above_the_repository_is_not_read() {
+    let dir = scratch("boundary");
+    std::fs::write(dir.join("chanval.toml"), "[gate]\nallow = [\"CV0110\"]\n").unwrap();
+    let checkout = dir.join("checkout");
+    std::fs::create_dir_all(checkout.join(".git")).unwrap();
+    std::fs::create_dir_all(checkout.join("content")).unwrap();
+    let schema = repo("examples/fleet/schema.toml");
+    let warning = repo("cli/tests/inputs/warning.cvc");
+    let args = [
+        "validate",
+        "--format",
+        "json",
+        "--schema",
+        schema.to_str().unwrap(),
+        warning.to_str().unwrap(),
+    ];
+    let o = chanval(&checkout.join("content"), &args);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"][0]["warnings"], 1, "{}", text(&o));
+    assert!(v.get("config").is_none(), "{v}");
+    // Inside the checkout, the project's file is read and named.
+    std::fs::write(
+        checkout.join("chanval.toml"),
+        "[gate]\nallow = [\"CV0110\"]\n",
+    )
+    .unwrap();
+    let o = chanval(&checkout.join("content"), &args);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"][0]["warnings"], 0, "{}", text(&o));
+    assert!(
+        v["config"]
+            .as_str()
+            .is_some_and(|c| c.ends_with("checkout/chanval.toml")),
+        "{v}"
+    );
+}
+
+#[test]
+fn the_configuration_never_loosens_a_threshold_given_on_the_command_line() {
+    let dir = scratch("loosen");
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    std::fs::write(
+        dir.join("chanval.toml"),
+        "[replay]\nmax_match_rate = \"5%\"\nallow_broad = [10]\n",
+    )
+    .unwrap();
+    let schema = repo("examples/fleet/schema.toml");
+    let content = repo("cli/tests/inputs/broad.toml");
+    let events = repo("examples/telemetry/fleet.jsonl");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "replay",
+            "--schema",
+            schema.to_str().unwrap(),
+            "--content",
+            content.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        args.push(events.to_str().unwrap());
+        chanval(&dir, &args)
+    };
+    // The file's own threshold with its own exemption: passes, and says which file it read.
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("config: "), "{}", text(&o));
+    // A rate on the command line is not loosened by the file's list.
+    let o = run(&["--max-match-rate", "5%"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("CV0701"), "{}", text(&o));
+    // Unless the command line exempts the instance itself.
+    let o = run(&["--max-match-rate", "5%", "--allow-broad", "10"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // A warning the command line denies stays denied, whatever the file allows.
+    std::fs::write(dir.join("chanval.toml"), "[gate]\nallow = [\"CV0110\"]\n").unwrap();
+    let o = chanval(
+        &dir,
+        &[
+            "validate",
+            "--deny",
+            "CV0110",
+            "--schema",
+            schema.to_str().unwrap(),
+            repo("cli/tests/inputs/warning.cvc").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
