@@ -124,6 +124,13 @@ pub enum ErrorKind {
     /// Bytes follow the trailer.
     #[error("{0} byte(s) follow the trailer")]
     TrailingBytes(usize),
+    /// Bytes follow the trailer that are not exactly one well-formed signature envelope
+    /// (docs/FORMAT.md §2, §11): trailing bytes, as every tool and the agent judge them.
+    #[error("the bytes after the trailer are not a signature envelope: {what}")]
+    BadEnvelope {
+        /// The envelope's rule broken.
+        what: &'static str,
+    },
     /// A target name in the targets block breaks a rule of the format (docs/FORMAT.md §4).
     #[error("bad target: {what}")]
     BadTarget {

@@ -260,3 +260,29 @@ fn the_configuration_never_loosens_a_threshold_given_on_the_command_line() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 }
+
+#[test]
+fn validate_refuses_what_the_agent_refuses_after_the_trailer() {
+    let dir = scratch("trailing");
+    let file = std::fs::read(repo("examples/fleet/channel-100.cvc")).unwrap();
+    let mut legacy = b"CVSG".to_vec();
+    legacy.resize(84, 0);
+    for (name, tail) in [
+        ("legacy", legacy),
+        ("garbage-envelope", [&b"CVEN"[..], &[1; 30]].concat()),
+    ] {
+        let path = dir.join(format!("{name}.cvc"));
+        std::fs::write(&path, [&file[..], &tail].concat()).unwrap();
+        let o = chanval(
+            &dir,
+            &[
+                "validate",
+                "--schema",
+                repo("examples/fleet/schema.toml").to_str().unwrap(),
+                path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o));
+        assert!(text(&o).contains("error[CV0010]"), "{name}: {}", text(&o));
+    }
+}

@@ -3,7 +3,7 @@
 
 use chanval::{
     ChannelFile, EvalError, Finding, Program, Schema, Scratch, Span, Validator, Value,
-    exercise_scratch_len, parse,
+    exercise_scratch_len,
 };
 
 /// One instance of the file, as the report names it.
@@ -56,8 +56,11 @@ impl<'s> Content<'s> {
     /// # Errors
     /// [`ContentError`].
     pub fn compile(schema: &'s Schema<'s>, bytes: &[u8]) -> Result<Self, ContentError<'s>> {
-        let file: ChannelFile<'_> =
-            parse(chanval::channel_file_bytes(bytes)).map_err(ContentError::Malformed)?;
+        // What follows the trailer is judged as the agent judges it: nothing, or one
+        // well-formed envelope.
+        let (file, _): (ChannelFile<'_>, _) =
+            chanval::trust::Envelope::parse_signed(bytes, &chanval::Limits::default())
+                .map_err(ContentError::Malformed)?;
         let mut findings = Vec::new();
         let mut scratch = vec![0u8; exercise_scratch_len(&file)];
         let validated = chanval::gate(&Validator::new(schema), &file, &mut scratch, &mut findings)

@@ -85,7 +85,7 @@ codes! {
     BadPayloadLength = "CV0008", Error, "bad criterion payload length";
     /// Trailer checksum does not match.
     ChecksumMismatch = "CV0009", Error, "checksum mismatch";
-    /// Bytes after the trailer.
+    /// Bytes after the trailer (that are not exactly one well-formed signature envelope).
     TrailingBytes = "CV0010", Error, "trailing bytes";
     /// Undefined criterion flag bits set.
     BadCriterionFlags = "CV0011", Error, "bad criterion flags";
@@ -264,7 +264,7 @@ impl ErrorKind {
             Self::UnknownCriterionKind(_) => Code::UnknownCriterionKind,
             Self::BadPayloadLength { .. } => Code::BadPayloadLength,
             Self::ChecksumMismatch { .. } => Code::ChecksumMismatch,
-            Self::TrailingBytes(_) => Code::TrailingBytes,
+            Self::TrailingBytes(_) | Self::BadEnvelope { .. } => Code::TrailingBytes,
             Self::BadCriterionFlags { .. } => Code::BadCriterionFlags,
             Self::BadTarget { .. } => Code::BadTarget,
         }

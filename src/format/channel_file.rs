@@ -4,8 +4,7 @@ use super::cursor::Cursor;
 use super::instance::Instances;
 use super::targets::Targets;
 use super::{
-    ENVELOPE_MAGIC, FORMAT_VERSION, FORMAT_VERSION_1, HEADER_LEN, LEGACY_SIGNATURE_MAGIC, MAGIC,
-    Span, TRAILER_LEN,
+    ENVELOPE_MAGIC, FORMAT_VERSION, FORMAT_VERSION_1, HEADER_LEN, MAGIC, Span, TRAILER_LEN,
 };
 use crate::checksum::crc32c;
 use crate::error::{Error, ErrorKind};
@@ -172,19 +171,17 @@ pub fn declared_len(bytes: &[u8]) -> Option<usize> {
 
 /// The channel file inside `bytes`: without the signature envelope that follows it, when one
 /// does (the bytes after the length the header declares start with an envelope's magic), and
-/// unchanged otherwise, so that [`parse`] still reports truncation and trailing bytes. For
-/// tools that judge the content and leave the signature to the agent's load path.
+/// unchanged otherwise, so that [`parse`] still reports truncation and trailing bytes. For bytes
+/// whose envelope was judged already (the store's installed files); a tool judging content
+/// reads it with `Envelope::parse_signed`, which judges what follows the trailer as the agent
+/// does.
 #[must_use]
 pub fn channel_file_bytes(bytes: &[u8]) -> &[u8] {
     let Some(len) = declared_len(bytes) else {
         return bytes;
     };
     match bytes.split_at_checked(len) {
-        Some((file, rest))
-            if rest.starts_with(&ENVELOPE_MAGIC) || rest.starts_with(&LEGACY_SIGNATURE_MAGIC) =>
-        {
-            file
-        }
+        Some((file, rest)) if rest.starts_with(&ENVELOPE_MAGIC) => file,
         _ => bytes,
     }
 }

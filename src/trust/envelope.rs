@@ -59,6 +59,54 @@ impl<'a> Envelope<'a> {
         Ok((file, Some(Self::parse(rest)?)))
     }
 
+    /// The channel file in `bytes`, parsed, and the envelope after it — judged as every tool
+    /// and the agent's load path judge them, without keys (docs/FORMAT.md §2, §11): what
+    /// follows the trailer is nothing or exactly one well-formed envelope with one contract
+    /// digest per target of the file. Anything else there — bytes that start like an envelope
+    /// but break its layout, chanval 0.1's `CVSG` block, anything at all — is trailing bytes
+    /// (CV0010), located at the first byte at fault. `max_file_len` counts the channel file
+    /// alone; an envelope is bounded by [`MAX_ENVELOPE_LEN`].
+    ///
+    /// # Errors
+    /// The structural [`Error`](crate::Error) of the file, or of what follows it.
+    pub fn parse_signed(
+        bytes: &'a [u8],
+        limits: &crate::Limits,
+    ) -> Result<(ChannelFile<'a>, Option<Self>), crate::Error> {
+        // Bytes after the trailer are judged where §3 puts the file's length: after the
+        // header, before the trailer and everything inside. Whatever is wrong with them, the
+        // range is the one §13 gives trailing bytes: all of them.
+        let trailing = |what: &'static str| match crate::format::parse_with_limits(bytes, limits) {
+            Err(e) if matches!(e.kind, crate::ErrorKind::TrailingBytes(_)) => crate::Error {
+                kind: crate::ErrorKind::BadEnvelope { what },
+                ..e
+            },
+            Err(e) => e,
+            // Not reached: something follows the trailer, so the whole input does not parse.
+            Ok(_) => {
+                let at = declared_len(bytes).unwrap_or(0).min(bytes.len());
+                crate::Error {
+                    kind: crate::ErrorKind::BadEnvelope { what },
+                    offset: at,
+                    len: bytes.len().saturating_sub(at),
+                }
+            }
+        };
+        let (file_bytes, envelope) = match Self::split(bytes) {
+            Ok(split) => split,
+            Err(TrustError::Malformed { what, .. }) => return Err(trailing(what)),
+            Err(_) => return Err(trailing("not an envelope")),
+        };
+        let file = crate::format::parse_with_limits(file_bytes, limits)?;
+        match envelope {
+            Some(e) if e.target_count() != file.targets().len() => Err(trailing(
+                "the envelope's target count differs from the file's: one contract digest per \
+                 target",
+            )),
+            envelope => Ok((file, envelope)),
+        }
+    }
+
     /// Parses an envelope on its own: layout, at most [`MAX_TARGETS`] target digests, a valid
     /// rollout plan, 1 to [`MAX_SIGNATURES`] signatures sorted by key, nothing after them.
     ///

@@ -485,3 +485,55 @@ fn resume_opens_only_the_exact_file_that_was_installed() {
         LoadError::NotInstalled
     );
 }
+
+/// FORMAT.md §2, §11: after the trailer comes nothing or exactly one well-formed envelope, and
+/// the gate (`Envelope::parse_signed`, what `validate` reads files with) and the agent's load
+/// path judge every other tail alike — the gate as trailing bytes (CV0010), the agent as a
+/// malformed envelope.
+#[test]
+fn the_gate_and_the_agent_judge_what_follows_the_trailer_alike() {
+    use chanval::trust::Envelope;
+    let root = fleet_root(1);
+    let signed = good(5);
+    let file_len = chanval::declared_len(&signed).unwrap();
+    let (file, envelope) = signed.split_at(file_len);
+    let with = |tail: &[u8]| [file, tail].concat();
+    let mut legacy = b"CVSG".to_vec();
+    legacy.resize(84, 0x5a);
+    let tails: Vec<(&str, Vec<u8>)> = vec![
+        ("one byte after the envelope", [envelope, &[0][..]].concat()),
+        (
+            "the envelope cut short",
+            envelope[..envelope.len() - 1].to_vec(),
+        ),
+        (
+            "an envelope's magic, then garbage",
+            [&b"CVEN"[..], &[7; 40]].concat(),
+        ),
+        ("chanval 0.1's CVSG block", legacy),
+        ("bytes that are no envelope", b"hello, agent".to_vec()),
+        ("two envelopes", [envelope, envelope].concat()),
+    ];
+    for (what, tail) in &tails {
+        let bytes = with(tail);
+        let gate = Envelope::parse_signed(&bytes, &chanval::Limits::default());
+        let error = gate
+            .err()
+            .unwrap_or_else(|| panic!("{what}: the gate accepted it"));
+        assert_eq!(error.kind.code().as_str(), "CV0010", "{what}: {error}");
+        assert!(
+            error.offset >= file_len && error.end() <= bytes.len(),
+            "{what}: {error:?}"
+        );
+        assert!(
+            try_load(&bytes, &root, &request(None)).is_err(),
+            "{what}: the agent loaded it"
+        );
+    }
+    // The signed file and the bare file: the gate reads both, the agent loads the signed one.
+    let (_, e) = Envelope::parse_signed(&signed, &chanval::Limits::default()).unwrap();
+    assert!(e.is_some());
+    assert_eq!(try_load(&signed, &root, &request(None)).unwrap(), 5);
+    let (_, e) = Envelope::parse_signed(file, &chanval::Limits::default()).unwrap();
+    assert!(e.is_none());
+}

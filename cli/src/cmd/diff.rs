@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use chanval::Finding;
 use chanval::Schema;
 use chanval::diff::{check_publication, diff};
-use chanval::{Finding, parse};
 
 use super::Outcome;
 use crate::Format;
@@ -56,10 +56,7 @@ fn diff_files(
         FileReport::new(path.display().to_string(), findings, false, policy)
             .with_bytes(bytes.to_vec())
     };
-    let (old, new) = match (
-        parse(chanval::channel_file_bytes(&old_bytes)),
-        parse(chanval::channel_file_bytes(&new_bytes)),
-    ) {
+    let (old, new) = match (signed_file(&old_bytes), signed_file(&new_bytes)) {
         (Ok(o), Ok(n)) => (o, n),
         (o, n) => {
             let mut files = Vec::new();
@@ -155,4 +152,10 @@ fn diff_files(
     let mut out = Report::new("diff", vec![file]);
     out.diff = Some(diff_out);
     Ok(out.emit(format))
+}
+
+/// A channel file, signed or not, read as the agent reads it (what follows the trailer is nothing
+/// or one well-formed envelope).
+fn signed_file(bytes: &[u8]) -> Result<chanval::ChannelFile<'_>, chanval::Error> {
+    chanval::trust::Envelope::parse_signed(bytes, &chanval::Limits::default()).map(|(f, _)| f)
 }

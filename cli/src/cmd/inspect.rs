@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chanval::{ChannelFile, Criterion, CriterionAt, Finding, Instance, Schema, Shown, parse};
+use chanval::{ChannelFile, Criterion, CriterionAt, Finding, Instance, Schema, Shown};
 use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
@@ -42,7 +42,9 @@ fn inspect(path: &Path, schema_path: Option<&Path>, format: Format) -> Outcome {
     }
     let doc = schema_path.map(load_schema).transpose()?;
     let bytes = read(path)?;
-    let file = match parse(chanval::channel_file_bytes(&bytes)) {
+    let file = match chanval::trust::Envelope::parse_signed(&bytes, &chanval::Limits::default())
+        .map(|(f, _)| f)
+    {
         Ok(f) => f,
         Err(e) => {
             let report = FileReport::new(

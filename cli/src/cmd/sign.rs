@@ -145,7 +145,12 @@ pub fn run(args: &Args) -> Outcome {
     let (file_bytes, previous) = match Envelope::split(&bytes) {
         Ok(split) => split,
         // A damaged or old envelope is replaced; the file itself is judged by the gate.
-        Err(_) => (chanval::channel_file_bytes(&bytes), None),
+        Err(_) => (
+            chanval::declared_len(&bytes)
+                .and_then(|n| bytes.get(..n))
+                .unwrap_or(&bytes),
+            None,
+        ),
     };
     let rings = match &args.rollout {
         Some(path) => plan::read(path, now)?.envelope_rings(),

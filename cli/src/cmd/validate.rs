@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use chanval::exercise_scratch_len;
-use chanval::{Finding, ProfileSet, Validator, parse};
+use chanval::{Finding, ProfileSet, Validator};
 
 use super::Outcome;
 use crate::Format;
@@ -127,38 +127,41 @@ fn validate(
             };
             let mut findings: Vec<Finding<'_>> = Vec::new();
             let mut targets = None;
-            let truncated = match parse(chanval::channel_file_bytes(&bytes)) {
-                Err(e) => {
-                    findings.push(Finding::structural(&e));
-                    false
-                }
-                Ok(file) => {
-                    let targeted = chanval::targeted(schema, file.targets());
-                    let excluded = ProfileSet::all(schema).iter(schema).fold(
-                        ProfileSet::EMPTY,
-                        |set, (i, _)| {
-                            if targeted.contains(i) {
-                                set
-                            } else {
-                                set.with(i)
-                            }
-                        },
-                    );
-                    targets = Some((
-                        file.targets().iter().map(|(n, _)| n.to_string()).collect(),
-                        names(validator.profiles_for(&file)),
-                        names(excluded),
-                    ));
-                    let mut scratch = vec![0u8; exercise_scratch_len(&file)];
-                    match chanval::gate(&validator, &file, &mut scratch, &mut findings) {
-                        Ok(validated) => {
-                            chanval::source::run_tests(&tests, &validated, &mut findings);
-                            false
-                        }
-                        Err(rejected) => rejected.0.truncated,
+            let truncated =
+                match chanval::trust::Envelope::parse_signed(&bytes, &chanval::Limits::default())
+                    .map(|(f, _)| f)
+                {
+                    Err(e) => {
+                        findings.push(Finding::structural(&e));
+                        false
                     }
-                }
-            };
+                    Ok(file) => {
+                        let targeted = chanval::targeted(schema, file.targets());
+                        let excluded = ProfileSet::all(schema).iter(schema).fold(
+                            ProfileSet::EMPTY,
+                            |set, (i, _)| {
+                                if targeted.contains(i) {
+                                    set
+                                } else {
+                                    set.with(i)
+                                }
+                            },
+                        );
+                        targets = Some((
+                            file.targets().iter().map(|(n, _)| n.to_string()).collect(),
+                            names(validator.profiles_for(&file)),
+                            names(excluded),
+                        ));
+                        let mut scratch = vec![0u8; exercise_scratch_len(&file)];
+                        match chanval::gate(&validator, &file, &mut scratch, &mut findings) {
+                            Ok(validated) => {
+                                chanval::source::run_tests(&tests, &validated, &mut findings);
+                                false
+                            }
+                            Err(rejected) => rejected.0.truncated,
+                        }
+                    }
+                };
             let path = path.display().to_string();
             let mut report = FileReport::new(path, &findings, truncated, policy).with_bytes(bytes);
             if let Some((targets, checked, excluded)) = targets {
