@@ -99,13 +99,127 @@ pub struct RuleTest {
     pub misses: Vec<u32>,
 }
 
-/// A compiled source: the content, and its rule tests.
+/// A compiled source: the content, its rule tests, and where each part was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     /// The content, ready for [`crate::encode`].
     pub content: ChannelContent,
     /// The rule tests.
     pub tests: Vec<RuleTest>,
+    /// Where each part of the content is in the source, to report findings on the compiled
+    /// content at the source's lines rather than at the compiled bytes.
+    pub map: SourceMap,
+}
+
+/// A line and a column in a source, both from 1 (the column in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Position {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1, in characters.
+    pub column: usize,
+}
+
+/// Where an instance's parts are in its source.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct InstancePositions {
+    id: Position,
+    template_type: Position,
+    /// The value of each criterion written, by field index.
+    criteria: BTreeMap<u16, Position>,
+}
+
+/// Where the parts of a source are: what [`SourceMap::locate`] uses to put a finding on the
+/// compiled content at the line and column of the TOML value at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourceMap {
+    targets: Option<Position>,
+    /// By instance id.
+    instances: BTreeMap<u32, InstancePositions>,
+    /// Each template type's first instance, by type id: where a finding on a type goes.
+    first_of_type: BTreeMap<u16, u32>,
+}
+
+impl SourceMap {
+    /// Where `location` (of a finding on the compiled content) is in the source: the value of
+    /// the criterion at fault, else its instance's `template_type` (a field the instance does
+    /// not write: a wildcard) or `id`, else the first instance of its template type, else
+    /// `targets` for a finding about a profile. `None` for a finding on the file as a whole.
+    #[must_use]
+    pub fn locate(&self, location: &crate::diag::Location<'_>) -> Option<Position> {
+        if let Some(instance) = location.instance
+            && let Some(at) = self.instances.get(&instance.id)
+        {
+            return Some(match location.field {
+                Some(field) => at
+                    .criteria
+                    .get(&field.index)
+                    .copied()
+                    .unwrap_or(at.template_type),
+                None => at.id,
+            });
+        }
+        if let Some(t) = location.template_type
+            && let Some(at) = self
+                .first_of_type
+                .get(&t.id)
+                .and_then(|id| self.instances.get(id))
+        {
+            return Some(at.template_type);
+        }
+        location.profile.and(self.targets)
+    }
+}
+
+/// Line starts of a text, to turn many byte offsets into lines and columns without rescanning.
+struct Lines<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> Lines<'t> {
+    fn new(text: &'t str) -> Self {
+        let starts = core::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i.saturating_add(1)))
+            .collect();
+        Self { text, starts }
+    }
+
+    fn position(&self, offset: usize) -> Position {
+        let line = self.starts.partition_point(|s| *s <= offset).max(1);
+        let start = self
+            .starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(0, |l| l.chars().count())
+            .saturating_add(1);
+        Position { line, column }
+    }
+}
+
+/// Whether `bytes` (read from `path`, if from a file) are a content source rather than a
+/// channel file — the one rule every command uses. Never when they begin with the channel
+/// file's magic or a prefix of it; otherwise when they are UTF-8 text and either the path ends
+/// in `.toml` or the text looks like a source (it opens with a comment or declares
+/// `channel_id`). Anything else is judged as a channel file, so the parser says what is wrong
+/// with it (a damaged file, or one that is no channel file at all: CV0002).
+#[must_use]
+pub fn is_source(path: Option<&std::path::Path>, bytes: &[u8]) -> bool {
+    let magic = crate::format::MAGIC;
+    let prefix = bytes.get(..bytes.len().min(magic.len())).unwrap_or(bytes);
+    if magic.starts_with(prefix) {
+        return false;
+    }
+    let Ok(text) = core::str::from_utf8(bytes) else {
+        return false;
+    };
+    path.is_some_and(|p| p.extension().is_some_and(|e| e == "toml"))
+        || text.trim_start().starts_with('#')
+        || text.contains("channel_id")
 }
 
 /// `targets`: a list of profile names, or a range of the schema's profiles.
@@ -296,6 +410,14 @@ pub fn build(text: &str, schema: &Schema<'_>) -> Result<Source, TomlError> {
         )
     })?;
     let targets = resolve_targets(text, source.targets.as_ref(), schema)?;
+    let lines = Lines::new(text);
+    let mut map = SourceMap {
+        targets: source
+            .targets
+            .as_ref()
+            .map(|t| lines.position(t.span().start)),
+        ..SourceMap::default()
+    };
     let mut instances: Vec<(Spanned<u32>, InstanceModel)> =
         Vec::with_capacity(source.instance.len());
     // Where each id was first given: repeated ids found in one pass.
@@ -316,6 +438,11 @@ pub fn build(text: &str, schema: &Schema<'_>) -> Result<Source, TomlError> {
             )
         })?;
         let mut criteria = vec![CriterionModel::Wildcard; t.fields.len()];
+        let mut positions = InstancePositions {
+            id: lines.position(i.id.span().start),
+            template_type: lines.position(i.template_type.span().start),
+            criteria: BTreeMap::new(),
+        };
         for (name, criterion) in &i.criteria {
             let (index, field) = t
                 .fields
@@ -358,9 +485,14 @@ pub fn build(text: &str, schema: &Schema<'_>) -> Result<Source, TomlError> {
             if let Some(slot) = criteria.get_mut(index) {
                 *slot = model;
             }
+            if let Ok(index) = u16::try_from(index) {
+                positions
+                    .criteria
+                    .insert(index, lines.position(criterion.span().start));
+            }
         }
         if let Some(&first) = seen.get(i.id.get_ref()) {
-            let line = TomlError::at(text, first, String::new()).line;
+            let line = lines.position(first).line;
             return Err(at(
                 i.id.span().start,
                 format!(
@@ -370,6 +502,8 @@ pub fn build(text: &str, schema: &Schema<'_>) -> Result<Source, TomlError> {
             ));
         }
         seen.insert(*i.id.get_ref(), i.id.span().start);
+        map.first_of_type.entry(t.id).or_insert(*i.id.get_ref());
+        map.instances.insert(*i.id.get_ref(), positions);
         let model = InstanceModel {
             id: *i.id.get_ref(),
             template_type: t.id,
@@ -381,7 +515,7 @@ pub fn build(text: &str, schema: &Schema<'_>) -> Result<Source, TomlError> {
     let tests = source
         .test
         .iter()
-        .map(|t| rule_test(text, schema, &targets, t))
+        .map(|t| rule_test(text, &lines, schema, &targets, t))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Source {
         content: ChannelContent {
@@ -391,12 +525,14 @@ pub fn build(text: &str, schema: &Schema<'_>) -> Result<Source, TomlError> {
             instances: instances.into_iter().map(|(_, m)| m).collect(),
         },
         tests,
+        map,
     })
 }
 
 /// A `[[test]]`, its event resolved for its profile or each target.
 fn rule_test(
     text: &str,
+    lines: &Lines<'_>,
     schema: &Schema<'_>,
     targets: &[String],
     test: &Spanned<TestToml>,
@@ -442,7 +578,7 @@ fn rule_test(
     }
     Ok(RuleTest {
         name: t.name.clone(),
-        line: TomlError::at(text, test.span().start, String::new()).line,
+        line: lines.position(test.span().start).line,
         events,
         matches: t.matches.clone(),
         misses: t.misses.clone(),

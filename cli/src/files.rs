@@ -109,6 +109,45 @@ pub fn located(path: &Path, e: &TomlError) -> String {
     format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message)
 }
 
+/// Content as every command reads it: a channel file's bytes, or a content source compiled in
+/// memory (one rule decides which: `chanval::source::is_source`).
+pub struct ContentIn {
+    /// The channel file's bytes (a source's, encoded).
+    pub bytes: Vec<u8>,
+    /// The source and its text, when the content was one.
+    pub source: Option<(chanval::source::Source, String)>,
+}
+
+/// Reads the content `bytes` read from `path`: a channel file as it is, a source compiled
+/// against `schema`.
+pub fn content_in(
+    path: &Path,
+    bytes: Vec<u8>,
+    schema: &chanval::Schema<'_>,
+) -> Result<ContentIn, Failure> {
+    let named = (path.as_os_str() != "-").then_some(path);
+    if !chanval::source::is_source(named, &bytes) {
+        return Ok(ContentIn {
+            bytes,
+            source: None,
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Failure(format!(
+            "`{}` is neither a channel file nor a UTF-8 content source",
+            path.display()
+        ))
+    })?;
+    let source = chanval::source::build(&text, schema)
+        .map_err(|e| Failure(format!("source {}", located(path, &e))))?;
+    let bytes = chanval::encode(&source.content)
+        .map_err(|e| Failure(format!("source `{}`: {e}", path.display())))?;
+    Ok(ContentIn {
+        bytes,
+        source: Some((source, text)),
+    })
+}
+
 pub fn load_schema(path: &Path) -> Result<SchemaDoc, Failure> {
     let text = read_text(path, "schema")?;
     SchemaDoc::from_toml(&text).map_err(|e| Failure(format!("schema {}", located(path, &e))))

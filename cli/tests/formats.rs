@@ -597,3 +597,42 @@ fn sarif_says_when_the_gate_could_not_run() {
         .unwrap();
     assert!(text.contains("no-such-schema.toml"), "{text}");
 }
+
+/// A finding on a content source is at the line and column of the TOML value at fault, in JSON
+/// (`line`, `column`, no byte range: the compiled bytes are not the author's) and in SARIF
+/// (`startLine`, `startColumn`), so code scanning annotates the right line.
+#[test]
+fn findings_on_a_source_point_at_its_lines() {
+    let args = |format: &'static str| {
+        [
+            "validate",
+            "--format",
+            format,
+            "--schema",
+            "examples/incident/schema.toml",
+            "examples/incident/channel-291-v2.toml",
+        ]
+    };
+    let (status, v) = run(&args("json"));
+    assert_eq!(status, 1);
+    let findings = v["files"][0]["findings"].as_array().unwrap();
+    let cv0202 = findings.iter().find(|f| f["code"] == "CV0202").unwrap();
+    let l = &cv0202["location"];
+    assert_eq!(
+        (l["line"].as_u64(), l["column"].as_u64()),
+        (Some(31), Some(22))
+    );
+    assert!(l["byte_start"].is_null(), "{l}");
+    let (status, v) = run(&args("sarif"));
+    assert_eq!(status, 1);
+    let result = v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "CV0202")
+        .unwrap();
+    let region = &result["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 31, "{region}");
+    assert_eq!(region["startColumn"], 22, "{region}");
+    assert!(region.get("byteOffset").is_none(), "{region}");
+}

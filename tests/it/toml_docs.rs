@@ -91,3 +91,43 @@ fn source_md_describes_every_key_of_every_table() {
         }
     });
 }
+
+/// Findings on content compiled from a source land where the source wrote the value at fault
+/// (`Source::map`): the criterion's value, or the instance's id, columns counted in characters.
+#[test]
+fn the_source_map_places_findings_on_the_source() {
+    use chanval::{FieldRef, InstanceRef, Location, SchemaDoc};
+    let schema = SchemaDoc::from_toml(include_str!("../../examples/fleet/schema.toml")).unwrap();
+    schema
+        .with_schema(|schema| {
+            let text = "# é\nchannel_id = 1\ncontent_version = 1\ntargets = [\"sensor-7.12\"]\n\n\
+                    [[instance]]\nid = 9\ntemplate_type = \"process_start\"\n\
+                    criteria.image_name = { exact = \"é.exe\" }\n\n\
+                    [[instance]]\nid = 3\ntemplate_type = \"process_start\"\n";
+            let source = chanval::source::build(text, schema).unwrap();
+            let at = |id: u32, field: Option<u16>| {
+                source
+                    .map
+                    .locate(&{
+                        let mut l = Location::default();
+                        l.instance = Some(InstanceRef { index: 0, id });
+                        l.field = field.map(|index| FieldRef { index, name: "" });
+                        l
+                    })
+                    .map(|p| (p.line, p.column))
+            };
+            assert_eq!(at(9, Some(0)), Some((9, 23)), "the criterion's value");
+            assert_eq!(at(9, None), Some((7, 6)), "the instance's id");
+            assert_eq!(
+                at(3, Some(0)),
+                Some((13, 17)),
+                "a wildcard: the template type"
+            );
+            assert_eq!(at(4, None), None, "no such instance");
+            assert!(chanval::source::is_source(None, text.as_bytes()));
+            assert!(!chanval::source::is_source(None, b"CH"));
+            assert!(!chanval::source::is_source(None, b"XXXX\0\0\0\0"));
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+}

@@ -97,9 +97,14 @@ fn build(
         // The verdict is the gate's: a gate that stopped at its finding limit rejects, however
         // few of the findings are errors, and the report says so.
         let truncated = matches!(&gated, Err(chanval::Rejected(s)) if s.truncated);
-        let report =
-            FileReport::new(source_path.display().to_string(), &findings, truncated, policy)
-                .with_bytes(bytes.clone());
+        let report = FileReport::of_source(
+            source_path.display().to_string(),
+            &findings,
+            truncated,
+            policy,
+            &source,
+            text.clone(),
+        );
         let rejected = report.verdict == Verdict::Reject;
         if rejected || !report.findings.is_empty() {
             // Findings go to standard output, like `validate`'s; the verdict is the exit code.

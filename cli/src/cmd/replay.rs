@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::Outcome;
 use crate::Format;
-use crate::files::{Failure, load_schema, located, read};
+use crate::files::{ContentIn, Failure, content_in, load_schema, read};
 use crate::report::{FileReport, Report};
 use crate::settings::{GateArgs, RateToml, tell};
 
@@ -134,19 +134,7 @@ fn thresholds(args: &Args) -> Result<Thresholds, Failure> {
 
 /// The bytes of a channel file, building a source in memory when given one.
 fn content_bytes(path: &Path, schema: &Schema<'_>) -> Result<Vec<u8>, Failure> {
-    let bytes = read(path)?;
-    if bytes.starts_with(&chanval::MAGIC) {
-        return Ok(bytes);
-    }
-    let text = String::from_utf8(bytes).map_err(|_| {
-        Failure(format!(
-            "`{}` is neither a channel file nor a UTF-8 content source",
-            path.display()
-        ))
-    })?;
-    let source = chanval::source::build(&text, schema)
-        .map_err(|e| Failure(format!("source {}", located(path, &e))))?;
-    chanval::encode(&source.content).map_err(|e| Failure(format!("`{}`: {e}", path.display())))
+    Ok(content_in(path, read(path)?, schema)?.bytes)
 }
 
 fn open_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, Failure> {
@@ -217,7 +205,8 @@ pub fn run(args: &Args) -> Outcome {
             })?),
             None => None,
         };
-        let new_bytes = content_bytes(&args.content, schema)?;
+        let new_content = content_in(&args.content, read(&args.content)?, schema)?;
+        let new_bytes = new_content.bytes.clone();
         let old_bytes = args
             .baseline
             .as_deref()
@@ -226,7 +215,15 @@ pub fn run(args: &Args) -> Outcome {
         let content_path = args.content.display().to_string();
         let new = match Content::compile(schema, &new_bytes) {
             Ok(c) => c,
-            Err(e) => return Ok(not_replayable(args, &content_path, &new_bytes, e, &policy)),
+            Err(e) => {
+                return Ok(not_replayable(
+                    args,
+                    &content_path,
+                    &new_content,
+                    e,
+                    &policy,
+                ));
+            }
         };
         let old = match (&old_bytes, &args.baseline) {
             (Some(bytes), Some(path)) => Some(Content::compile(schema, bytes).map_err(|e| {
@@ -309,8 +306,18 @@ pub fn run(args: &Args) -> Outcome {
             (Some(old), Some(t)) => Some(compare((&new, &new_tally), (old, t))),
             _ => None,
         };
-        let file = FileReport::new(content_path.clone(), &findings, false, &policy)
-            .with_bytes(chanval::channel_file_bytes(&new_bytes).to_vec());
+        let file = match &new_content.source {
+            Some((source, text)) => FileReport::of_source(
+                content_path.clone(),
+                &findings,
+                false,
+                &policy,
+                source,
+                text.clone(),
+            ),
+            None => FileReport::new(content_path.clone(), &findings, false, &policy)
+                .with_bytes(chanval::channel_file_bytes(&new_bytes).to_vec()),
+        };
         let mut report = Report::new("replay", vec![file]);
         let view = View {
             schema,
@@ -341,7 +348,7 @@ pub fn run(args: &Args) -> Outcome {
 fn not_replayable(
     args: &Args,
     path: &str,
-    bytes: &[u8],
+    content: &ContentIn,
     e: ContentError<'_>,
     policy: &crate::settings::Policy,
 ) -> ExitCode {
@@ -353,8 +360,18 @@ fn not_replayable(
         } => (findings, truncated),
     };
     // A gate that stopped at its finding limit rejects, however few of the findings are errors.
-    let file = FileReport::new(path.to_string(), &findings, truncated, policy)
-        .with_bytes(chanval::channel_file_bytes(bytes).to_vec());
+    let file = match &content.source {
+        Some((source, text)) => FileReport::of_source(
+            path.to_string(),
+            &findings,
+            truncated,
+            policy,
+            source,
+            text.clone(),
+        ),
+        None => FileReport::new(path.to_string(), &findings, truncated, policy)
+            .with_bytes(chanval::channel_file_bytes(&content.bytes).to_vec()),
+    };
     let code = Report::new("replay", vec![file]).emit(args.format);
     tell!("chanval: `{path}` does not pass the gate; nothing was replayed");
     code

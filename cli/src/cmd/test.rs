@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::Outcome;
 use crate::Format;
-use crate::files::{Failure, MAX_BINARY, load_schema, located, read, read_capped};
+use crate::files::{Failure, MAX_BINARY, content_in, load_schema, read, read_capped};
 use crate::report::{REPORT_VERSION, Tool};
 
 /// Evaluate content against events (JSON Lines: template type and inputs by field name, an
@@ -72,20 +72,8 @@ pub fn run(args: &Args) -> Outcome {
     let doc = load_schema(&args.schema)?;
     let content = read(&args.content)?;
     doc.with_schema(|schema| {
-        let bytes = if content.starts_with(&chanval::MAGIC) {
-            chanval::channel_file_bytes(&content).to_vec()
-        } else {
-            let text = String::from_utf8(content.clone()).map_err(|_| {
-                Failure(format!(
-                    "`{}` is neither a channel file nor a UTF-8 content source",
-                    args.content.display()
-                ))
-            })?;
-            let source = chanval::source::build(&text, schema)
-                .map_err(|e| Failure(format!("source {}", located(&args.content, &e))))?;
-            chanval::encode(&source.content)
-                .map_err(|e| Failure(format!("`{}`: {e}", args.content.display())))?
-        };
+        let content = content_in(&args.content, content, schema)?;
+        let bytes = chanval::channel_file_bytes(&content.bytes).to_vec();
         let file = parse(&bytes).map_err(|e| {
             Failure(format!(
                 "`{}` is not a well-formed channel file: {} {e}",

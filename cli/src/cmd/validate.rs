@@ -8,7 +8,7 @@ use chanval::{Finding, ProfileSet, Validator};
 
 use super::Outcome;
 use crate::Format;
-use crate::files::{Failure, load_schema, located, read};
+use crate::files::{Failure, content_in, load_schema, read};
 use crate::report::{FileReport, Report};
 use crate::settings::{GateArgs, Policy};
 
@@ -108,23 +108,13 @@ fn validate(
                     chanval::Shown(&path.display().to_string())
                 ));
             }
-            let bytes = read(path)?;
             // A content source (TOML) is built in memory, and its rule tests run on the result.
-            let (bytes, tests) = if is_source(path, &bytes) {
-                let text = String::from_utf8(bytes).map_err(|_| {
-                    Failure(format!(
-                        "`{}` is neither a channel file nor a UTF-8 content source",
-                        path.display()
-                    ))
-                })?;
-                let source = chanval::source::build(&text, schema)
-                    .map_err(|e| Failure(format!("source {}", located(path, &e))))?;
-                let bytes = chanval::encode(&source.content)
-                    .map_err(|e| Failure(format!("source `{}`: {e}", path.display())))?;
-                (bytes, source.tests)
-            } else {
-                (bytes, Vec::new())
-            };
+            let content = content_in(path, read(path)?, schema)?;
+            let bytes = content.bytes;
+            let tests = content
+                .source
+                .as_ref()
+                .map_or_else(Vec::new, |(s, _)| s.tests.clone());
             let mut findings: Vec<Finding<'_>> = Vec::new();
             let mut targets = None;
             let truncated =
@@ -163,7 +153,12 @@ fn validate(
                     }
                 };
             let path = path.display().to_string();
-            let mut report = FileReport::new(path, &findings, truncated, policy).with_bytes(bytes);
+            let mut report = match content.source {
+                Some((source, text)) => {
+                    FileReport::of_source(path, &findings, truncated, policy, &source, text)
+                }
+                None => FileReport::new(path, &findings, truncated, policy).with_bytes(bytes),
+            };
             if let Some((targets, checked, excluded)) = targets {
                 report = report.with_targets(targets, Some(checked), Some(excluded));
             }
@@ -174,13 +169,4 @@ fn validate(
         }
         Ok(Report::new("validate", reports).emit(format))
     })
-}
-
-/// Whether `bytes` read from `path` are a content source rather than a channel file: not the
-/// channel-file magic, and a `.toml` name or text that starts like TOML.
-fn is_source(path: &Path, bytes: &[u8]) -> bool {
-    !bytes.starts_with(&chanval::MAGIC)
-        && (path.extension().is_some_and(|e| e == "toml")
-            || std::str::from_utf8(bytes)
-                .is_ok_and(|t| t.trim_start().starts_with('#') || t.contains("channel_id")))
 }

@@ -181,7 +181,25 @@ fn finding(out: &mut String, file: &FileReport, f: &FindingOut, paint: Paint) {
     if let (Some(bytes), Some(s), Some(e)) = (&file.bytes, l.byte_start, l.byte_end) {
         hex_snippet(out, bytes, s, e);
     }
+    if let (Some(text), Some(line), Some(column)) = (&file.source_text, l.line, l.column) {
+        source_snippet(out, text, line, column, paint);
+    }
     out.push('\n');
+}
+
+/// The source line at fault with a caret under its column, as compilers show it.
+fn source_snippet(out: &mut String, text: &str, line: usize, column: usize, paint: Paint) {
+    let Some(shown) = text.lines().nth(line.saturating_sub(1)) else {
+        return;
+    };
+    let number = line.to_string();
+    let pad = " ".repeat(number.len());
+    let _ = writeln!(out, "{pad} |");
+    let _ = writeln!(out, "{number} | {}", Shown(shown));
+    // The caret sits under the column's character, as the line is shown (escapes included).
+    let before: String = shown.chars().take(column.saturating_sub(1)).collect();
+    let lead = " ".repeat(Shown(&before).to_string().chars().count());
+    let _ = writeln!(out, "{pad} | {lead}{}", paint.paint(Paint::ARROW, "^"));
 }
 
 /// Rows of 16 bytes covering `start..end`, each followed by a marker row under the range.

@@ -82,6 +82,10 @@ pub struct FileReport {
     /// The schema's profiles it does not target: not checked, and their agents refuse it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub excluded_profiles: Option<Vec<String>>,
+    /// The source's text, for the line at fault in human output (findings on a source);
+    /// not serialized.
+    #[serde(skip)]
+    pub source_text: Option<String>,
     /// The file's bytes, for hex snippets in human output; not serialized.
     #[serde(skip)]
     pub bytes: Option<Vec<u8>>,
@@ -155,6 +159,40 @@ impl FileReport {
         Self::located(path, findings, truncated, policy, |_| None)
     }
 
+    /// The report of findings on content compiled from a source: each placed at the line and
+    /// column of the TOML value at fault (the byte ranges of the compiled bytes mean nothing to
+    /// the source's author and are left out), a failed rule test at its `[[test]]` and by its
+    /// name.
+    pub fn of_source(
+        path: String,
+        findings: &[Finding<'_>],
+        truncated: bool,
+        policy: &Policy,
+        source: &chanval::source::Source,
+        text: String,
+    ) -> Self {
+        let at = |f: &Finding<'_>| match f.detail {
+            chanval::Detail::RuleTest { line, .. } => Some((usize::try_from(line).ok()?, 1)),
+            _ => source.map.locate(&f.location).map(|p| (p.line, p.column)),
+        };
+        let mut report = Self::located(path, findings, truncated, policy, at);
+        for f in &mut report.findings {
+            f.location.byte_start = None;
+            f.location.byte_end = None;
+            if f.code == chanval::Code::RuleTestFailed.as_str()
+                && let Some(name) = source
+                    .tests
+                    .iter()
+                    .find(|t| Some(t.line) == f.location.line)
+                    .and_then(|t| t.name.as_deref())
+            {
+                f.message = format!("rule test `{name}`: {}", f.message);
+            }
+        }
+        report.source_text = Some(text);
+        report
+    }
+
     /// [`FileReport::new`] with each finding placed at the line and column `at` gives (findings
     /// about a TOML document).
     pub fn located(
@@ -201,6 +239,7 @@ impl FileReport {
             targets: None,
             checked_profiles: None,
             excluded_profiles: None,
+            source_text: None,
             bytes: None,
         }
     }
