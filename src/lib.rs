@@ -28,9 +28,10 @@
 //! validate              file, schema, contract and exercise checks -> Validated
 //! interpret             the compiled Program and the Interpreter
 //! model, diff, codegen, owned content and the encoder, publication diffs, code generation,
-//! trust                 trust roots, signed envelopes, contract digests, rollout plans
+//! trust, event          trust roots, signed envelopes (and what may follow a channel file),
+//!                       brakes and standing, contract digests, rollout plans; events by name
 //! agent, source         the one load path an agent has (size, trust, targets, versions,
-//!                       rollout, validation, compilation); TOML sources
+//!                       rollout, validation, compilation); TOML sources and their source maps
 //! store                 the last-known-good store, through the load path
 //! ```
 //!

@@ -49,15 +49,52 @@ fn module_of(src: &Path, file: &Path) -> String {
     first.trim_end_matches(".rs").to_string()
 }
 
-/// Every `crate::name` the text refers to, with its line, outside test modules.
-fn crate_refs(text: &str) -> Vec<(usize, String)> {
+/// The text without its test modules (`#[cfg(test)]` and the item after it, braces matched):
+/// unit tests may reach anywhere. Lines are kept (blanked), so line numbers stay right.
+fn without_tests(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim_start().starts_with("#[cfg(test)]") {
-            break; // unit tests may reach anywhere
-        }
+    let mut skipping = false;
+    let mut depth = 0i32;
+    let mut opened = false;
+    for line in text.lines() {
         let code = line.split("//").next().unwrap_or("");
-        let mut rest = code;
+        if !skipping && code.trim_start().starts_with("#[cfg(test)]") {
+            skipping = true;
+            depth = 0;
+            opened = false;
+            out.push(String::new());
+            continue;
+        }
+        if skipping {
+            for c in code.chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            // The item ends where its braces close, or at a `;` before any brace.
+            if (opened && depth <= 0) || (!opened && code.trim_end().ends_with(';')) {
+                skipping = false;
+            }
+            out.push(String::new());
+            continue;
+        }
+        out.push(code.to_string());
+    }
+    out
+}
+
+/// Every `crate::name` the text refers to, with its line, outside test modules — including
+/// each module of a `use crate::{a, b::{…}, …}` list, however many lines it spans.
+fn crate_refs(text: &str) -> Vec<(usize, String)> {
+    let lines = without_tests(text);
+    let mut out = Vec::new();
+    for (n, code) in lines.iter().enumerate() {
+        let mut rest = code.as_str();
         while let Some(i) = rest.find("crate::") {
             rest = &rest[i + "crate::".len()..];
             let name: String = rest
@@ -68,16 +105,57 @@ fn crate_refs(text: &str) -> Vec<(usize, String)> {
                 out.push((n + 1, name));
             }
         }
-        // `use crate::{a, b}` lists several modules at once.
-        if let Some(i) = code.find("crate::{") {
-            let list = &code[i + "crate::{".len()..];
-            for name in list.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-                if layer_of(name).is_some() {
-                    out.push((n + 1, name.to_string()));
+        // `use crate::{a, b}` lists several modules at once, possibly over several lines:
+        // the first name of each element at the list's top level.
+        let Some(i) = code.find("crate::{") else {
+            continue;
+        };
+        let mut depth = 1;
+        let mut element = String::new();
+        let mut first_of_element = true;
+        let tail = std::iter::once(&code[i + "crate::{".len()..])
+            .chain(lines[n + 1..].iter().map(String::as_str));
+        'list: for (k, part) in tail.enumerate() {
+            for c in part.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            if first_of_element && !element.is_empty() {
+                                out.push((n + 1 + k, element.clone()));
+                            }
+                            break 'list;
+                        }
+                    }
+                    ',' if depth == 1 => {
+                        if first_of_element && !element.is_empty() {
+                            out.push((n + 1 + k, element.clone()));
+                        }
+                        element.clear();
+                        first_of_element = true;
+                        continue;
+                    }
+                    _ => {}
                 }
+                if depth == 1 && first_of_element {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        element.push(c);
+                    } else if !element.is_empty() {
+                        out.push((n + 1 + k, element.clone()));
+                        element.clear();
+                        first_of_element = false;
+                    }
+                }
+            }
+            if depth == 1 && first_of_element && !element.is_empty() {
+                out.push((n + 1 + k, element.clone()));
+                element.clear();
+                first_of_element = false;
             }
         }
     }
+    out.retain(|(_, name)| !name.is_empty());
     out
 }
 
@@ -138,4 +216,20 @@ fn the_check_sees_an_upward_import() {
     let targets: Vec<&str> = refs.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!(targets, ["validate", "eval", "format"]);
     assert!(layer_of("validate") > layer_of("diag"));
+}
+
+/// The scan reads whole files: a `use crate::{…}` list over several lines, and code after a
+/// test module, are seen; the test module itself is not.
+#[test]
+fn the_scan_sees_multi_line_lists_and_code_after_tests() {
+    let text = "use crate::{\n    format::{ChannelFile, parse},\n    store,\n};\n\
+                #[cfg(test)]\nmod tests {\n    use crate::agent;\n    fn f() {}\n}\n\
+                fn later() { crate::trust::x(); }\n";
+    let names: Vec<(usize, String)> = crate_refs(text);
+    let modules: Vec<&str> = names.iter().map(|(_, n)| n.as_str()).collect();
+    assert!(modules.contains(&"format"), "{names:?}");
+    assert!(modules.contains(&"store"), "{names:?}");
+    assert!(modules.contains(&"trust"), "{names:?}");
+    assert!(!modules.contains(&"agent"), "{names:?}");
+    assert!(names.contains(&(10, "trust".to_string())), "{names:?}");
 }

@@ -46,6 +46,8 @@ pub struct Model {
     /// Whether the store's active content is what the process runs: false after a start the
     /// store could not record, or an install or brake that failed part-way.
     pub in_step: bool,
+    /// The contents of slots damaged at rest (lost, truncated, corrupted), as they were.
+    damaged: Vec<Vec<u8>>,
 }
 
 impl Model {
@@ -783,6 +785,9 @@ impl SimAgent {
                 (false, false) => "slot-b.cvc",
             };
             let fs = self.store.fs_mut();
+            if !state && let Some(bytes) = fs.contents(name) {
+                self.model.damaged.push(bytes.to_vec());
+            }
             let how = chooser.below(3);
             match how {
                 0 => fs.lose(name),
@@ -862,10 +867,33 @@ impl SimAgent {
         let floor = |proven: &BTreeSet<u64>, barred: &dyn Fn(u64) -> bool| {
             proven.iter().rev().copied().find(|v| !barred(*v))
         };
-        let with_maybe: BTreeSet<u64> = model.proven.union(&model.maybe_proven).copied().collect();
+        // Proven content a fault destroyed at rest, which the newest root no longer installs,
+        // is gone for good: the store's last resort is older proven content it still holds
+        // (its floor stays, so nothing older installs). Content the store itself overwrote
+        // is not excused: that is its choice (fleet seed 5003).
+        let destroyed = |v: u64| {
+            !world.installable(v)
+                && model.damaged.iter().any(|d| {
+                    world
+                        .log
+                        .iter()
+                        .any(|(_, item)| matches!(item, Item::Content(x, b) if *x == v && b == d))
+                })
+        };
+        let proven: BTreeSet<u64> = model
+            .proven
+            .iter()
+            .copied()
+            .filter(|v| !destroyed(*v))
+            .collect();
+        let with_maybe: BTreeSet<u64> = proven
+            .union(&model.maybe_proven)
+            .copied()
+            .filter(|v| !destroyed(*v))
+            .collect();
         let floors = [
-            floor(&model.proven, &|v| model.recalled(v)),
-            floor(&model.proven, &|v| model.maybe_recalled(v)),
+            floor(&proven, &|v| model.recalled(v)),
+            floor(&proven, &|v| model.maybe_recalled(v)),
             floor(&with_maybe, &|v| model.recalled(v)),
             floor(&with_maybe, &|v| model.maybe_recalled(v)),
         ];
