@@ -192,21 +192,89 @@ impl RealFs {
     }
 }
 
+/// Creates `path` (never an existing entry, never through a link) with permission bits `mode`
+/// (on Unix, exactly: the umask does not narrow them), writes `bytes` and flushes them through
+/// the descriptor that wrote them — reopening the path could flush another file put there in
+/// between. `Err` names the step that failed.
+fn create_written(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
+    let step = |step: &'static str| move |source| WriteError { step, source };
+    let mut options = fs::OpenOptions::new();
+    // create_new is O_CREAT|O_EXCL: it fails on any existing entry, a symlink included.
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode).custom_flags(nofollow());
+    }
+    let mut file = options.open(path).map_err(step("create"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(step("set permissions"))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    file.write_all(bytes).map_err(step("write"))?;
+    file.sync_all().map_err(step("sync"))
+}
+
+/// Why [`write_atomically`] failed: the step, and the system's error.
+#[derive(Debug, thiserror::Error)]
+#[error("{step}: {source}")]
+pub struct WriteError {
+    /// `create`, `set permissions`, `write`, `sync`, `rename` or `sync directory`.
+    pub step: &'static str,
+    /// The system's error.
+    #[source]
+    pub source: io::Error,
+}
+
+/// Writes `bytes` to `path` atomically and durably, the way the store writes its own files and
+/// the one way chanval writes any file (the command line's outputs too): a new temporary file
+/// beside `path`, created exclusively with permission bits `mode`, written and flushed, renamed
+/// over `path`, the directory flushed. On any failure the temporary file is removed and `path`
+/// is as it was: the old content or none, never a part.
+///
+/// # Errors
+/// [`WriteError`], naming the step that failed.
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = create_written(&tmp, bytes, mode).and_then(|()| {
+        fs::rename(&tmp, path).map_err(|source| WriteError {
+            step: "rename",
+            source,
+        })
+    });
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written?;
+    // Make the rename itself durable; not every platform can open a directory.
+    match fs::File::open(&dir) {
+        Ok(d) => d.sync_all().map_err(|source| WriteError {
+            step: "sync directory",
+            source,
+        }),
+        Err(_) if cfg!(not(unix)) => Ok(()),
+        Err(source) => Err(WriteError {
+            step: "sync directory",
+            source,
+        }),
+    }
+}
+
 impl StoreFs for RealFs {
     fn write_new(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let mut options = fs::OpenOptions::new();
-        // create_new is O_CREAT|O_EXCL: it fails on any existing entry, a symlink included.
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600).custom_flags(nofollow());
-        }
-        let mut file = options.open(path)?;
-        file.write_all(bytes)?;
-        // The descriptor that wrote the bytes flushes them: reopening the path could flush
-        // another file put there in between.
-        file.sync_all()
+        create_written(path, bytes, 0o600).map_err(|e| e.source)
     }
     fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
         fs::rename(from, to)

@@ -4,8 +4,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chanval::{SchemaDoc, TomlError};
 
@@ -195,53 +194,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 /// [`write_atomically`] with the file's permission bits (on Unix) set when it is created, so a
-/// secret is never readable by others, not even for a moment.
+/// secret is never readable by others, not even for a moment. The write itself is the
+/// library's, the store's own (`chanval::store::write_atomically`).
 pub fn write_atomically_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Failure> {
-    let fail = |what: &str, e: std::io::Error| {
-        Failure(format!("cannot write `{}`: {what}: {e}", path.display()))
-    };
     if path.is_dir() {
         return Err(Failure(format!(
             "cannot write `{}`: it is a directory",
             path.display()
         )));
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
-        #[cfg(not(unix))]
-        let _ = mode;
-        let mut f = options.open(&tmp).map_err(|e| fail("create", e))?;
-        // The mode given at creation is reduced by the umask; a replaced file keeps its own.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(fs::Permissions::from_mode(mode))
-                .map_err(|e| fail("set permissions", e))?;
-        }
-        f.write_all(bytes).map_err(|e| fail("write", e))?;
-        f.sync_all().map_err(|e| fail("sync", e))?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(|e| fail("rename", e))?;
-        // Make the rename itself durable; not every platform can open a directory.
-        if let Ok(d) = fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    chanval::store::write_atomically(path, bytes, mode)
+        .map_err(|e| Failure(format!("cannot write `{}`: {e}", path.display())))
 }
