@@ -1,5 +1,6 @@
 //! A position in the input that reads little-endian integers and byte runs as
-//! `Result<_, Error>` with absolute offsets.
+//! `Result<_, Error>` with absolute offsets — the one bounds-checked byte reader of the crate:
+//! the trust documents' reader (`trust::Reader`) is this cursor with its own error.
 //!
 //! The record and criterion walk runs once per criterion of every file an agent loads, so it is
 //! written with `split_first_chunk` / `split_at_checked` (bounds-checked, zero-copy) rather than
@@ -47,14 +48,28 @@ impl<'a> Cursor<'a> {
         )
     }
 
+    /// The next `N` bytes, or `None` (and nothing consumed) when fewer are left.
+    #[inline]
+    pub(crate) fn take_array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.rest.split_first_chunk::<N>()?;
+        self.rest = rest;
+        self.offset = self.offset.saturating_add(N);
+        Some(*head)
+    }
+
+    /// The next `len` bytes, or `None` (and nothing consumed) when fewer are left.
+    #[inline]
+    pub(crate) fn take(&mut self, len: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.rest.split_at_checked(len)?;
+        self.rest = rest;
+        self.offset = self.offset.saturating_add(len);
+        Some(head)
+    }
+
     #[inline]
     fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Error> {
-        match self.rest.split_first_chunk::<N>() {
-            Some((head, rest)) => {
-                self.rest = rest;
-                self.offset = self.offset.saturating_add(N);
-                Ok(*head)
-            }
+        match self.take_array::<N>() {
+            Some(head) => Ok(head),
             None => Err(self.truncated(N, what)),
         }
     }
@@ -66,12 +81,8 @@ impl<'a> Cursor<'a> {
 
     #[inline]
     pub(crate) fn bytes(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], Error> {
-        match self.rest.split_at_checked(len) {
-            Some((head, rest)) => {
-                self.rest = rest;
-                self.offset = self.offset.saturating_add(len);
-                Ok(head)
-            }
+        match self.take(len) {
+            Some(head) => Ok(head),
             None => Err(self.truncated(len, what)),
         }
     }

@@ -5,7 +5,7 @@
 
 mod channel_file;
 mod criterion;
-mod cursor;
+pub(crate) mod cursor;
 mod instance;
 mod targets;
 
@@ -30,9 +30,6 @@ pub const FORMAT_VERSION_1: u16 = 1;
 /// The first four bytes of the signature envelope that may follow a channel file
 /// (docs/FORMAT.md §11).
 pub const ENVELOPE_MAGIC: [u8; 4] = *b"CVEN";
-/// The first four bytes of the signature block of chanval 0.1 (84 bytes, no verdict under the
-/// signature): recognised so that tools can read such files and agents refuse them by name.
-pub const LEGACY_SIGNATURE_MAGIC: [u8; 4] = *b"CVSG";
 
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 32;

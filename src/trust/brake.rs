@@ -169,7 +169,7 @@ impl<'a> Brake<'a> {
         if first > last {
             return Err(malformed("the first version is greater than the last", 32));
         }
-        let signed_len = r.offset;
+        let signed_len = r.offset();
         let count = usize::from(r.u8("the statement ends before its signature count")?);
         if count > MAX_SIGNATURES {
             return Err(malformed(
@@ -178,8 +178,8 @@ impl<'a> Brake<'a> {
             ));
         }
         let signatures = signature_entries(&mut r, count)?;
-        if !r.rest.is_empty() {
-            return Err(malformed("bytes follow the last signature", r.offset));
+        if !r.rest().is_empty() {
+            return Err(malformed("bytes follow the last signature", r.offset()));
         }
         Ok(Self {
             channel,

@@ -166,42 +166,47 @@ fn sign_statement(secret: &[u8; 32], statement: &[u8; 48]) -> [u8; 64] {
         .to_bytes()
 }
 
-/// A bounds-checked reader over a trust document, failing with [`TrustError::Malformed`].
+/// A bounds-checked reader over a trust document, failing with [`TrustError::Malformed`]: the
+/// crate's one byte reader (`format::cursor::Cursor`), with the trust documents' error.
 struct Reader<'a> {
     document: &'static str,
-    rest: &'a [u8],
-    offset: usize,
+    cur: crate::format::cursor::Cursor<'a>,
 }
 
 impl<'a> Reader<'a> {
     const fn new(document: &'static str, bytes: &'a [u8]) -> Self {
         Self {
             document,
-            rest: bytes,
-            offset: 0,
+            cur: crate::format::cursor::Cursor::new(bytes, 0),
         }
+    }
+
+    /// Bytes read so far: the offset of the next one in the document.
+    const fn offset(&self) -> usize {
+        self.cur.offset()
+    }
+
+    /// What is left to read.
+    const fn rest(&self) -> &'a [u8] {
+        self.cur.rest()
     }
 
     const fn fail(&self, what: &'static str) -> TrustError {
         TrustError::Malformed {
             document: self.document,
             what,
-            offset: self.offset,
+            offset: self.offset(),
         }
     }
 
     fn bytes(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], TrustError> {
-        let (head, rest) = self.rest.split_at_checked(len).ok_or(self.fail(what))?;
-        self.rest = rest;
-        self.offset = self.offset.saturating_add(len);
-        Ok(head)
+        let failed = self.fail(what);
+        self.cur.take(len).ok_or(failed)
     }
 
     fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], TrustError> {
-        let (head, rest) = self.rest.split_first_chunk::<N>().ok_or(self.fail(what))?;
-        self.rest = rest;
-        self.offset = self.offset.saturating_add(N);
-        Ok(*head)
+        let failed = self.fail(what);
+        self.cur.take_array::<N>().ok_or(failed)
     }
 
     fn u8(&mut self, what: &'static str) -> Result<u8, TrustError> {
@@ -223,7 +228,7 @@ fn signature_entries<'a>(r: &mut Reader<'a>, count: usize) -> Result<&'a [u8], T
     let len = count
         .checked_mul(SIGNATURE_ENTRY)
         .ok_or(r.fail("signature count"))?;
-    let start = r.offset;
+    let start = r.offset();
     let entries = r.bytes(len, "the signatures run past the end")?;
     let mut previous: Option<&[u8]> = None;
     for (i, entry) in entries.chunks_exact(SIGNATURE_ENTRY).enumerate() {

@@ -80,12 +80,12 @@ impl<'a> RolloutPlan<'a> {
     /// Reads a plan: ring count (1..=[`MAX_RINGS`]), flags, rings with strictly increasing
     /// `upto` ending at [`BUCKETS`] and non-decreasing `not_before`.
     pub(super) fn read(r: &mut Reader<'a>) -> Result<Self, TrustError> {
-        let count_at = r.offset;
+        let count_at = r.offset();
         let count = usize::from(r.u8("the envelope ends inside its rollout plan")?);
         if count == 0 || count > MAX_RINGS {
             return Err(malformed(r, "a rollout plan has 1 to 8 rings", count_at));
         }
-        let flags_at = r.offset;
+        let flags_at = r.offset();
         let flags = r.u8("the envelope ends inside its rollout plan")?;
         if flags & !(PLAN_PAUSED | PLAN_RECALLED) != 0 {
             return Err(malformed(
@@ -94,7 +94,7 @@ impl<'a> RolloutPlan<'a> {
                 flags_at,
             ));
         }
-        let start = r.offset;
+        let start = r.offset();
         let rings = r.bytes(
             count.saturating_mul(RING_LEN),
             "the envelope ends inside its rollout rings",
@@ -138,10 +138,10 @@ impl<'a> RolloutPlan<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Self, TrustError> {
         let mut r = Reader::new("rollout plan", bytes);
         let plan = Self::read(&mut r)?;
-        if r.rest.is_empty() {
+        if r.rest().is_empty() {
             Ok(plan)
         } else {
-            Err(malformed(&r, "bytes follow the last ring", r.offset))
+            Err(malformed(&r, "bytes follow the last ring", r.offset()))
         }
     }
 

@@ -141,7 +141,7 @@ impl<'a> Root<'a> {
                 25,
             ));
         }
-        let signed_len = r.offset;
+        let signed_len = r.offset();
         let count = usize::from(r.u8("the root ends before its signature count")?);
         if count > MAX_SIGNATURES {
             return Err(malformed(
@@ -150,8 +150,8 @@ impl<'a> Root<'a> {
             ));
         }
         let signatures = signature_entries(&mut r, count)?;
-        if !r.rest.is_empty() {
-            return Err(malformed("bytes follow the last signature", r.offset));
+        if !r.rest().is_empty() {
+            return Err(malformed("bytes follow the last signature", r.offset()));
         }
         Ok(Self {
             version,
