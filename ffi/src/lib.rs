@@ -325,34 +325,44 @@ fn refusal(e: &LoadError) -> Finding<'static> {
     }
 }
 
-/// The status code of each refusal.
-const fn status(e: &LoadError) -> i32 {
-    match e {
-        LoadError::TooLarge { .. } => CHANVAL_ERR_TOO_LARGE,
-        LoadError::Unsigned => CHANVAL_ERR_UNSIGNED,
-        LoadError::NoTrustRoot => CHANVAL_ERR_NO_TRUST_ROOT,
-        LoadError::Envelope(_) => CHANVAL_ERR_BAD_ENVELOPE,
-        LoadError::RootExpired(_) => CHANVAL_ERR_ROOT_EXPIRED,
-        LoadError::Signatures(_) => CHANVAL_ERR_SIGNATURES,
-        LoadError::FileDigest => CHANVAL_ERR_FILE_DIGEST,
-        LoadError::ContentExpired { .. } => CHANVAL_ERR_CONTENT_EXPIRED,
-        LoadError::Structure(_) => CHANVAL_ERR_STRUCTURE,
-        LoadError::WrongChannel { .. } => CHANVAL_ERR_WRONG_CHANNEL,
-        LoadError::NotForThisAgent => CHANVAL_ERR_NOT_FOR_THIS_AGENT,
-        LoadError::UnknownProfile => CHANVAL_ERR_UNKNOWN_PROFILE,
-        LoadError::SchemaMismatch { .. } => CHANVAL_ERR_SCHEMA_MISMATCH,
-        LoadError::Rollback { .. } | LoadError::BelowFloor { .. } => CHANVAL_ERR_ROLLBACK,
-        LoadError::FastForward { .. } => CHANVAL_ERR_FAST_FORWARD,
-        LoadError::NotInstalled => CHANVAL_ERR_NOT_INSTALLED,
-        LoadError::RolloutWait { .. } => CHANVAL_ERR_ROLLOUT_WAIT,
-        LoadError::RolloutPaused => CHANVAL_ERR_ROLLOUT_PAUSED,
-        LoadError::RolloutPinned { .. } => CHANVAL_ERR_ROLLOUT_PINNED,
-        LoadError::Recalled => CHANVAL_ERR_RECALLED,
-        LoadError::Abandoned { .. } => CHANVAL_ERR_ABANDONED,
-        LoadError::BadBrake(_) => CHANVAL_ERR_BAD_BRAKE,
-        LoadError::Rejected(_) => CHANVAL_ERR_REJECTED,
-        _ => CHANVAL_ERR_INTERNAL,
+/// The C status of each refusal, by its code: the load path alone decides which refusal a
+/// failure is (`LoadError::code`, the one refusal table); this only numbers the codes for C.
+const STATUS_OF_CODE: &[(Code, i32)] = &[
+    (Code::TooLarge, CHANVAL_ERR_TOO_LARGE),
+    (Code::Unsigned, CHANVAL_ERR_UNSIGNED),
+    (Code::NoTrustRoot, CHANVAL_ERR_NO_TRUST_ROOT),
+    (Code::BadEnvelope, CHANVAL_ERR_BAD_ENVELOPE),
+    (Code::RootExpired, CHANVAL_ERR_ROOT_EXPIRED),
+    (Code::SignatureThreshold, CHANVAL_ERR_SIGNATURES),
+    (Code::FileDigestMismatch, CHANVAL_ERR_FILE_DIGEST),
+    (Code::ContentExpired, CHANVAL_ERR_CONTENT_EXPIRED),
+    (Code::WrongChannel, CHANVAL_ERR_WRONG_CHANNEL),
+    (Code::NotForThisAgent, CHANVAL_ERR_NOT_FOR_THIS_AGENT),
+    (Code::AgentProfileUnknown, CHANVAL_ERR_UNKNOWN_PROFILE),
+    (Code::SchemaMismatch, CHANVAL_ERR_SCHEMA_MISMATCH),
+    (Code::Rollback, CHANVAL_ERR_ROLLBACK),
+    (Code::FastForward, CHANVAL_ERR_FAST_FORWARD),
+    (Code::NotInstalled, CHANVAL_ERR_NOT_INSTALLED),
+    (Code::RolloutWait, CHANVAL_ERR_ROLLOUT_WAIT),
+    (Code::RolloutPaused, CHANVAL_ERR_ROLLOUT_PAUSED),
+    (Code::RolloutPinned, CHANVAL_ERR_ROLLOUT_PINNED),
+    (Code::Recalled, CHANVAL_ERR_RECALLED),
+    (Code::LoadRejected, CHANVAL_ERR_REJECTED),
+    (Code::Abandoned, CHANVAL_ERR_ABANDONED),
+    (Code::BadBrake, CHANVAL_ERR_BAD_BRAKE),
+    (Code::StoreBusy, CHANVAL_ERR_STORE_BUSY),
+];
+
+/// The status code of a refusal: a structural error of the file, else its code's.
+fn status(e: &LoadError) -> i32 {
+    if let LoadError::Structure(_) = e {
+        return CHANVAL_ERR_STRUCTURE;
     }
+    let code = e.code();
+    STATUS_OF_CODE
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(CHANVAL_ERR_INTERNAL, |(_, s)| *s)
 }
 
 /// # Safety
@@ -1075,5 +1085,34 @@ pub unsafe extern "C" fn chanval_store_free(store: *mut chanval_store) {
     if !store.is_null() {
         // SAFETY: made by Box::into_raw in chanval_store_open and not freed before, by contract.
         drop(unsafe { Box::from_raw(store) });
+    }
+}
+
+#[cfg(test)]
+mod refusal_table {
+    use super::*;
+
+    /// Every refusal code of the load path and the store (CV06xx) has its own C status.
+    #[test]
+    fn every_refusal_code_has_one_status_of_its_own() {
+        let refusals: Vec<Code> = Code::ALL
+            .iter()
+            .copied()
+            .filter(|c| c.as_str().starts_with("CV06"))
+            .collect();
+        for code in &refusals {
+            assert!(
+                STATUS_OF_CODE.iter().any(|(c, _)| c == code),
+                "{code} has no C status"
+            );
+        }
+        let mut statuses: Vec<i32> = STATUS_OF_CODE.iter().map(|(_, s)| *s).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        assert_eq!(
+            statuses.len(),
+            STATUS_OF_CODE.len(),
+            "two codes share a status"
+        );
     }
 }
