@@ -30,6 +30,8 @@
 //! model, diff, codegen, owned content and the encoder, publication diffs, code generation,
 //! trust, event          trust roots, signed envelopes (and what may follow a channel file),
 //!                       brakes and standing, contract digests, rollout plans; events by name
+//! gated                 the gate as one call (validation, exercise through the programs,
+//!                       rule tests, the policy) -> Gated content and its Verdict
 //! agent, source         the one load path an agent has (size, trust, targets, versions,
 //!                       rollout, validation, compilation); TOML sources and their source maps
 //! store                 the last-known-good store, through the load path
@@ -123,6 +125,8 @@ pub mod codegen;
 pub mod diff;
 #[cfg(feature = "std")]
 pub mod event;
+#[cfg(feature = "std")]
+pub mod gated;
 #[cfg(feature = "alloc")]
 mod model;
 #[cfg(feature = "std")]
@@ -134,6 +138,8 @@ pub mod trust;
 
 pub use checksum::crc32c;
 pub use common::{CriterionKind, CriterionSet, FLAG_FOLD, InputKind, PayloadSize, Span};
+#[cfg(feature = "alloc")]
+pub use diag::{CannotAllow, Judged, Policy, Verdict};
 pub use diag::{
     Code, Detail, FieldRef, Finding, FindingBuf, FindingSink, InstanceRef, Location, Message,
     Severity, Shown, Summary, TypeRef,

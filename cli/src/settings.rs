@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use chanval::{Code, Severity};
+use chanval::Code;
 use clap::ValueEnum;
 use serde::Deserialize;
 
@@ -198,28 +198,9 @@ pub struct GateArgs {
     pub deny: Vec<String>,
 }
 
-/// How the gate judges findings: which warnings are left out and which fail it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Policy {
-    allowed: Vec<Code>,
-    denied: Vec<Code>,
-    deny_warnings: bool,
-}
-
-impl Policy {
-    /// The severity a finding of `code` counts with, or `None` when it is allowed (not
-    /// reported).
-    pub fn judge(&self, code: Code, severity: Severity) -> Option<Severity> {
-        match severity {
-            Severity::Error => Some(Severity::Error),
-            Severity::Warning if self.denied.contains(&code) || self.deny_warnings => {
-                Some(Severity::Error)
-            }
-            Severity::Warning if self.allowed.contains(&code) => None,
-            Severity::Warning => Some(Severity::Warning),
-        }
-    }
-}
+/// How the gate judges findings: the library's policy (a sink adapter the gate's findings pass
+/// through), built from the configuration and the flags.
+pub use chanval::Policy;
 
 fn code(name: &str, from: &str) -> Result<Code, Failure> {
     Code::ALL
@@ -252,27 +233,18 @@ impl Settings {
             || "configuration".to_string(),
             |p| format!("configuration file `{}`", p.display()),
         );
-        let mut policy = Policy {
-            deny_warnings: args.deny_warnings || self.config.gate.deny_warnings,
-            ..Policy::default()
-        };
+        let mut policy =
+            Policy::new().with_deny_warnings(args.deny_warnings || self.config.gate.deny_warnings);
         let mut put = |name: &str, from: &str, allow: bool| -> Result<(), Failure> {
             let c = code(name, from)?;
-            if allow && c.severity() == Severity::Error {
-                return Err(Failure(format!(
-                    "{from}: {c} ({}) is an error and cannot be allowed: content with it fails on \
-                     agents. Only warnings can be allowed",
-                    c.title()
-                )));
-            }
-            policy.allowed.retain(|&x| x != c);
-            policy.denied.retain(|&x| x != c);
             if allow {
-                policy.allowed.push(c);
+                policy
+                    .allow(c)
+                    .map_err(|e| Failure(format!("{from}: {e}. Only warnings can be allowed")))
             } else {
-                policy.denied.push(c);
+                policy.deny(c);
+                Ok(())
             }
-            Ok(())
         };
         let gate = &self.config.gate;
         if let Some(both) = gate.allow.iter().find(|a| {
@@ -368,6 +340,7 @@ pub(crate) use tell;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chanval::Severity;
 
     fn settings(allow: &[&str], deny: &[&str]) -> Settings {
         Settings {

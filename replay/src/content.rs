@@ -1,10 +1,7 @@
 //! A channel file ready to replay: gated like any content, then compiled once for every profile
 //! it targets — the same programs agents run (`chanval::Program`), not the reference scan.
 
-use chanval::{
-    ChannelFile, EvalError, Finding, Program, Schema, Scratch, Span, Validator, Value,
-    exercise_scratch_len,
-};
+use chanval::{ChannelFile, EvalError, Finding, Program, Schema, Scratch, Span, Validator, Value};
 
 /// One instance of the file, as the report names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,12 +22,12 @@ pub enum ContentError<'s> {
     /// Not a well-formed channel file.
     Malformed(chanval::Error),
     /// It does not pass the gate: no program is built from content the gate rejects, and the
-    /// findings say why.
+    /// findings (judged by the policy given) say why.
     Rejected {
-        /// What the gate found.
+        /// What the gate found, as the policy judged it.
         findings: Vec<Finding<'s>>,
-        /// The gate stopped at its finding limit (which rejects, whatever the findings).
-        truncated: bool,
+        /// The gate's verdict.
+        verdict: chanval::Verdict,
     },
 }
 
@@ -56,26 +53,41 @@ impl<'s> Content<'s> {
     /// # Errors
     /// [`ContentError`].
     pub fn compile(schema: &'s Schema<'s>, bytes: &[u8]) -> Result<Self, ContentError<'s>> {
+        Self::compile_judged(schema, bytes, &chanval::Policy::new())
+    }
+
+    /// [`Content::compile`] under the team's `policy` (warnings it denies reject the content,
+    /// as they would in `chanval validate`).
+    ///
+    /// # Errors
+    /// [`ContentError`].
+    pub fn compile_judged(
+        schema: &'s Schema<'s>,
+        bytes: &[u8],
+        policy: &chanval::Policy,
+    ) -> Result<Self, ContentError<'s>> {
         // What follows the trailer is judged as the agent judges it: nothing, or one
         // well-formed envelope.
         let (file, _): (ChannelFile<'_>, _) =
             chanval::trust::Envelope::parse_signed(bytes, &chanval::Limits::default())
                 .map_err(ContentError::Malformed)?;
         let mut findings = Vec::new();
-        let mut scratch = vec![0u8; exercise_scratch_len(&file)];
-        let validated = chanval::gate(&Validator::new(schema), &file, &mut scratch, &mut findings)
-            .map_err(|chanval::Rejected(summary)| ContentError::Rejected {
+        // The gate's own programs, compiled once: the programs agents run.
+        let judgement =
+            chanval::gated::judge(&Validator::new(schema), &file, &[], policy, &mut findings);
+        let Some(gated) = judgement.gated else {
+            return Err(ContentError::Rejected {
                 findings,
-                truncated: summary.truncated,
-            })?;
+                verdict: judgement.verdict,
+            });
+        };
+        let (validated, compiled) = gated.into_parts();
         let mut programs: Vec<Option<Program<'s>>> = schema.profiles.iter().map(|_| None).collect();
-        for (index, profile) in validated.profiles().iter(schema) {
-            // Validated for the profile, so compiling cannot fail; a profile it would fail for
-            // is left without a program, and its events are counted as not targeted.
-            if let (Ok(program), Some(slot)) = (
-                Program::compile(&validated, profile.name),
-                programs.get_mut(index),
-            ) {
+        for program in compiled {
+            if let Some((index, _)) = schema.profile(program.profile().name)
+                && validated.profiles().contains(index)
+                && let Some(slot) = programs.get_mut(index)
+            {
                 *slot = Some(program);
             }
         }

@@ -5,7 +5,9 @@
 //!   field, profile) and [`Detail`] (the numbers behind the message);
 //! - [`message`]: the sentence each finding prints;
 //! - [`sink`]: where findings go ([`FindingSink`], [`FindingBuf`]) and the counting
-//!   [`Summary`].
+//!   [`Summary`];
+//! - `policy`: the team's policy over findings ([`Policy`]) as a sink adapter ([`Judged`]),
+//!   and the [`Verdict`] it gives.
 //!
 //! The format, schema, validate and diff layers all report here; this module imports only the
 //! shared vocabulary and the error types beneath it (the layering test checks that).
@@ -13,10 +15,14 @@
 mod code;
 mod finding;
 mod message;
+#[cfg(feature = "alloc")]
+mod policy;
 mod sink;
 
 pub use code::{Code, Severity};
 pub use finding::{Detail, FieldRef, Finding, InstanceRef, Location, TypeRef};
 pub use message::{Message, Shown};
+#[cfg(feature = "alloc")]
+pub use policy::{CannotAllow, Judged, Policy, Verdict};
 pub(crate) use sink::Reporter;
 pub use sink::{FindingBuf, FindingSink, Summary};

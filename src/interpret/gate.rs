@@ -29,6 +29,18 @@ pub fn gate<'a, 's>(
     scratch: &mut [u8],
     sink: &mut dyn FindingSink<'s>,
 ) -> Result<Validated<'a, 's>, Rejected> {
+    gate_compiled(validator, file, scratch, sink).0
+}
+
+/// [`gate`], with the programs the exercise compiled (one per profile it ran through a
+/// program; a profile that supplies exactly what an earlier one did is not compiled again), so
+/// that what comes after the gate does not compile them a second time.
+pub(crate) fn gate_compiled<'a, 's>(
+    validator: &Validator<'s>,
+    file: &ChannelFile<'a>,
+    scratch: &mut [u8],
+    sink: &mut dyn FindingSink<'s>,
+) -> (Result<Validated<'a, 's>, Rejected>, Vec<Program<'s>>) {
     let schema = validator.schema();
     let profiles = validator.profiles_for(file);
     let validated = validator.validate(file, sink);
@@ -38,18 +50,18 @@ pub fn gate<'a, 's>(
         Err(Rejected(s)) => *s,
     };
     if first.truncated {
-        return validated;
+        return (validated, Vec::new());
     }
     let mut r = Reporter::new(
         sink,
         validator.max_findings().saturating_sub(reported(&first)),
     );
+    let mut programs: Vec<Program<'s>> = Vec::new();
     let flow = match &validated {
         Err(_) => exercise(schema, profiles, file, scratch, &mut r, &mut scan),
         Ok(v) => {
             // Compiled on first use: the exercise skips a profile that supplies exactly what an
             // earlier, clean one did, so most fleets compile one program, not one per profile.
-            let mut programs: Vec<Program<'s>> = Vec::new();
             let mut eval_scratch = Scratch::new();
             let mut through_program =
                 |p: &Profile<'_>,
@@ -97,8 +109,9 @@ pub fn gate<'a, 's>(
         warnings: first.warnings.saturating_add(second.warnings),
         truncated: flow == ControlFlow::Break(()) || second.truncated,
     };
-    match validated {
+    let result = match validated {
         Ok(v) if total.errors == 0 && !total.truncated => Ok(v.exercised_with(total)),
         _ => Err(Rejected(total)),
-    }
+    };
+    (result, programs)
 }

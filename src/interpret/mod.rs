@@ -14,6 +14,7 @@ mod program;
 
 #[cfg(feature = "alloc")]
 pub use gate::gate;
+pub(crate) use gate::gate_compiled;
 #[cfg(feature = "alloc")]
 pub use program::{CompileOptions, Program, Scratch};
 

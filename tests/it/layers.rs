@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["validate"],
     &["interpret"],
     &["model", "diff", "codegen", "trust", "event"],
+    &["gated"],
     &["agent", "source"],
     &["store"],
 ];

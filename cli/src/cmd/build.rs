@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chanval::{Finding, Validator, encode, exercise_scratch_len, parse};
+use chanval::{Finding, Validator, encode, parse};
 
 use super::Outcome;
 use crate::Format;
 use crate::files::{Failure, ensure_distinct, load_schema, located, read_text, write_atomically};
-use crate::report::{FileReport, Report, Verdict};
+use crate::report::{FileReport, Judging, Report, Verdict};
 use crate::settings::{GateArgs, Policy, note, tell};
 
 /// Compile a content source (TOML) into a channel file: the whole gate (schema, contract for
@@ -89,19 +89,19 @@ fn build(
             ))
         })?;
         let mut findings: Vec<Finding<'_>> = Vec::new();
-        let mut scratch = vec![0u8; exercise_scratch_len(&file)];
-        let gated = chanval::gate(&Validator::new(schema), &file, &mut scratch, &mut findings);
-        if let Ok(validated) = &gated {
-            chanval::source::run_tests(&source.tests, validated, &mut findings);
-        }
-        // The verdict is the gate's: a gate that stopped at its finding limit rejects, however
-        // few of the findings are errors, and the report says so.
-        let truncated = matches!(&gated, Err(chanval::Rejected(s)) if s.truncated);
+        let judgement = chanval::gated::judge(
+            &Validator::new(schema),
+            &file,
+            &source.tests,
+            policy,
+            &mut findings,
+        );
+        // The verdict is the gate's (a gate that stopped at its finding limit rejects, however
+        // few of the findings are errors), and the report shows it.
         let report = FileReport::of_source(
             source_path.display().to_string(),
             &findings,
-            truncated,
-            policy,
+            Judging::Gated(&judgement.verdict),
             &source,
             text.clone(),
         );

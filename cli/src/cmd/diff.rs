@@ -76,20 +76,18 @@ fn diff_files(
     if let Some(doc) = &doc {
         doc.with_schema(|schema| {
             let mut gated: Vec<Finding<'_>> = Vec::new();
-            let mut scratch = vec![0u8; chanval::exercise_scratch_len(&new)];
-            let result = chanval::gate(
+            let judgement = chanval::gated::judge(
                 &chanval::Validator::new(schema),
                 &new,
-                &mut scratch,
+                &[],
+                policy,
                 &mut gated,
             );
-            let truncated = matches!(&result, Err(chanval::Rejected(s)) if s.truncated);
             // Findings borrow the schema's names; the report keeps them as text.
-            extra = Some(FileReport::new(
+            extra = Some(FileReport::gated(
                 new_path.display().to_string(),
                 &gated,
-                truncated,
-                policy,
+                &judgement.verdict,
             ));
         });
     }

@@ -20,7 +20,7 @@ use serde_json::json;
 use super::Outcome;
 use crate::Format;
 use crate::files::{ContentIn, Failure, content_in, load_schema, read};
-use crate::report::{FileReport, Report};
+use crate::report::{FileReport, Judging, Report};
 use crate::settings::{GateArgs, RateToml, tell};
 
 /// Replay recorded events (JSON Lines, or Parquet) through new content and, with --baseline,
@@ -213,7 +213,7 @@ pub fn run(args: &Args) -> Outcome {
             .map(|p| content_bytes(p, schema))
             .transpose()?;
         let content_path = args.content.display().to_string();
-        let new = match Content::compile(schema, &new_bytes) {
+        let new = match Content::compile_judged(schema, &new_bytes, &policy) {
             Ok(c) => c,
             Err(e) => {
                 return Ok(not_replayable(
@@ -310,8 +310,7 @@ pub fn run(args: &Args) -> Outcome {
             Some((source, text)) => FileReport::of_source(
                 content_path.clone(),
                 &findings,
-                false,
-                &policy,
+                Judging::By(&policy, false),
                 source,
                 text.clone(),
             ),
@@ -352,24 +351,19 @@ fn not_replayable(
     e: ContentError<'_>,
     policy: &crate::settings::Policy,
 ) -> ExitCode {
-    let (findings, truncated) = match e {
-        ContentError::Malformed(e) => (vec![chanval::Finding::structural(&e)], false),
-        ContentError::Rejected {
-            findings,
-            truncated,
-        } => (findings, truncated),
+    let (findings, verdict) = match e {
+        ContentError::Malformed(e) => (vec![chanval::Finding::structural(&e)], None),
+        ContentError::Rejected { findings, verdict } => (findings, Some(verdict)),
     };
-    // A gate that stopped at its finding limit rejects, however few of the findings are errors.
+    // The gate's verdict, when it judged (a structural error is an error under any policy).
+    let judging = verdict
+        .as_ref()
+        .map_or(Judging::By(policy, false), Judging::Gated);
     let file = match &content.source {
-        Some((source, text)) => FileReport::of_source(
-            path.to_string(),
-            &findings,
-            truncated,
-            policy,
-            source,
-            text.clone(),
-        ),
-        None => FileReport::new(path.to_string(), &findings, truncated, policy)
+        Some((source, text)) => {
+            FileReport::of_source(path.to_string(), &findings, judging, source, text.clone())
+        }
+        None => FileReport::located(path.to_string(), &findings, judging, |_| None)
             .with_bytes(chanval::channel_file_bytes(&content.bytes).to_vec()),
     };
     let code = Report::new("replay", vec![file]).emit(args.format);

@@ -124,8 +124,7 @@ fn check_one(
         FileReport::located(
             path.display().to_string(),
             &findings,
-            summary.truncated,
-            policy,
+            crate::report::Judging::By(policy, summary.truncated),
             |f| {
                 let l = &f.location;
                 doc.locate(

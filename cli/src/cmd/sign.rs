@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chanval::trust::{Envelope, Role, Root, SignOptions, key_id, public_key, sign};
-use chanval::{Finding, Validator, exercise_scratch_len, parse};
+use chanval::{Finding, Validator, parse};
 
 use super::Outcome;
 use super::clock;
@@ -15,7 +15,7 @@ use super::keys::{SECRET_TAG, check_role, read_key, read_root, threshold_note};
 use super::plan;
 use crate::Format;
 use crate::files::{Failure, ensure_distinct, load_schema, read, write_atomically};
-use crate::report::{FileReport, Report, Verdict};
+use crate::report::{FileReport, Report};
 use crate::settings::{GateArgs, note, tell};
 
 /// Run the whole gate on a channel file for its targets and, only if it passes, sign it: the
@@ -172,24 +172,27 @@ pub fn run(args: &Args) -> Outcome {
     let path = args.file.display().to_string();
     doc.with_schema(|schema| {
         let mut findings: Vec<Finding<'_>> = Vec::new();
-        let mut truncated = false;
-        let gated = match parse(file_bytes) {
+        // Warnings the policy denies refuse the signature like errors: what is signed is what
+        // the team's gate passes, judged by the gate itself.
+        let (gated, report) = match parse(file_bytes) {
             Err(e) => {
                 findings.push(Finding::structural(&e));
-                None
+                let report = FileReport::new(path, &findings, false, &policy);
+                (None, report)
             }
             Ok(file) => {
-                let mut scratch = vec![0u8; exercise_scratch_len(&file)];
-                let result =
-                    chanval::gate(&Validator::new(schema), &file, &mut scratch, &mut findings);
-                truncated = matches!(&result, Err(chanval::Rejected(s)) if s.truncated);
-                result.ok()
+                let judgement = chanval::gated::judge(
+                    &Validator::new(schema),
+                    &file,
+                    &[],
+                    &policy,
+                    &mut findings,
+                );
+                let report = FileReport::gated(path, &findings, &judgement.verdict);
+                (judgement.gated, report)
             }
         };
-        let report = FileReport::new(path, &findings, truncated, &policy).with_bytes(bytes.clone());
-        // Warnings the policy denies refuse the signature like errors: what is signed is what
-        // the team's gate passes.
-        let gated = gated.filter(|_| report.verdict != Verdict::Reject);
+        let report = report.with_bytes(bytes.clone());
         if !report.findings.is_empty() || gated.is_none() {
             Report::new("sign", vec![report]).emit(args.format);
         }
@@ -200,7 +203,7 @@ pub fn run(args: &Args) -> Outcome {
             );
             return Ok(ExitCode::from(1));
         };
-        let signed = sign(&gated, &options, &secrets, previous.as_ref())
+        let signed = sign(gated.validated(), &options, &secrets, previous.as_ref())
             .map_err(|e| Failure(format!("cannot sign `{}`: {e}", args.file.display())))?;
         let envelope = Envelope::split(&signed)
             .ok()
@@ -230,6 +233,7 @@ pub fn run(args: &Args) -> Outcome {
             "chanval: signed `{}` for {} with key id {} ({} signature(s) in all){}",
             out.display(),
             gated
+                .validated()
                 .file()
                 .targets()
                 .iter()

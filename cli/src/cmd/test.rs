@@ -6,7 +6,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chanval::{Interpreter, Program, Scratch, Shown, Validator, exercise_scratch_len, parse};
+use chanval::{Interpreter, Scratch, Shown, Validator, parse};
 use chanval_events::{LineError, Lines};
 use serde::Serialize;
 
@@ -82,23 +82,31 @@ pub fn run(args: &Args) -> Outcome {
             ))
         })?;
         let mut findings = Vec::new();
-        let mut scratch = vec![0u8; exercise_scratch_len(&file)];
-        let validated = chanval::gate(&Validator::new(schema), &file, &mut scratch, &mut findings)
-            .map_err(|_| {
-                let first = findings
-                    .first()
-                    .map_or(String::new(), |f| format!(" (first: {f})"));
-                Failure(format!(
-                    "`{}` does not pass the gate{first}; run `chanval validate` for every finding",
-                    args.content.display()
-                ))
-            })?;
+        // The gate and its programs: the events below run through the programs agents run.
+        // Neither the source's rule tests nor warnings stop it: this is where one finds out
+        // why a rule test fails.
+        let judgement = chanval::gated::judge(
+            &Validator::new(schema),
+            &file,
+            &[],
+            &chanval::Policy::new(),
+            &mut findings,
+        );
+        let gated = judgement.gated.ok_or_else(|| {
+            let first = findings
+                .first()
+                .map_or(String::new(), |f| format!(" (first: {f})"));
+            Failure(format!(
+                "`{}` does not pass the gate{first}; run `chanval validate` for every finding",
+                args.content.display()
+            ))
+        })?;
+        let validated = gated.validated();
         let default_profile = args
             .profile
             .clone()
             .or_else(|| file.targets().iter().next().map(|(n, _)| n.to_string()));
         let events_file = events_reader(&args.events)?;
-        let mut programs: Vec<(String, Program<'_>)> = Vec::new();
         let mut eval_scratch = Scratch::new();
         let mut out = Vec::new();
         let mut bad_lines = 0usize;
@@ -129,24 +137,19 @@ pub fn run(args: &Args) -> Outcome {
                         "the content does not target profile `{name}`: agents of it refuse the file"
                     )));
                 }
-                let program = match programs.iter().position(|(n, _)| *n == name) {
-                    Some(at) => at,
-                    None => {
-                        let p = Program::compile(&validated, &name)
-                            .map_err(|err| LineError::Malformed(err.to_string()))?;
-                        programs.push((name.clone(), p));
-                        programs.len() - 1
-                    }
-                };
+                let program = gated.program(&name).ok_or_else(|| {
+                    LineError::Malformed(format!(
+                        "the content was not validated for profile `{name}`"
+                    ))
+                })?;
                 let values = event.values();
-                programs[program]
-                    .1
+                program
                     .evaluate(&mut eval_scratch, event.template_type, &values, |id| {
                         e.matches.push(id);
                     })
                     .map_err(|err| LineError::Malformed(err.to_string()))?;
                 let t = schema.template_type(event.template_type).map(|(_, t)| t);
-                if let Ok(interpreter) = Interpreter::new(&validated, &name) {
+                if let Ok(interpreter) = Interpreter::new(validated, &name) {
                     let _ = interpreter.explain(event.template_type, &values, |id, miss| {
                         if let Some(c) = miss {
                             e.misses.push(Miss {

@@ -3,13 +3,12 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use chanval::exercise_scratch_len;
 use chanval::{Finding, ProfileSet, Validator};
 
 use super::Outcome;
 use crate::Format;
 use crate::files::{Failure, content_in, load_schema, read};
-use crate::report::{FileReport, Report};
+use crate::report::{FileReport, Judging, Report};
 use crate::settings::{GateArgs, Policy};
 
 /// Validate channel files: structure, schema, contract with every profile, and exercise.
@@ -114,16 +113,16 @@ fn validate(
             let tests = content
                 .source
                 .as_ref()
-                .map_or_else(Vec::new, |(s, _)| s.tests.clone());
+                .map_or(&[][..], |(s, _)| s.tests.as_slice());
             let mut findings: Vec<Finding<'_>> = Vec::new();
             let mut targets = None;
-            let truncated =
+            let verdict =
                 match chanval::trust::Envelope::parse_signed(&bytes, &chanval::Limits::default())
                     .map(|(f, _)| f)
                 {
                     Err(e) => {
                         findings.push(Finding::structural(&e));
-                        false
+                        None
                     }
                     Ok(file) => {
                         let targeted = chanval::targeted(schema, file.targets());
@@ -142,22 +141,21 @@ fn validate(
                             names(validator.profiles_for(&file)),
                             names(excluded),
                         ));
-                        let mut scratch = vec![0u8; exercise_scratch_len(&file)];
-                        match chanval::gate(&validator, &file, &mut scratch, &mut findings) {
-                            Ok(validated) => {
-                                chanval::source::run_tests(&tests, &validated, &mut findings);
-                                false
-                            }
-                            Err(rejected) => rejected.0.truncated,
-                        }
+                        let judgement =
+                            chanval::gated::judge(&validator, &file, tests, policy, &mut findings);
+                        Some(judgement.verdict)
                     }
                 };
             let path = path.display().to_string();
+            // A file that does not parse has one structural error, which no policy changes.
+            let judging = verdict
+                .as_ref()
+                .map_or(Judging::By(policy, false), Judging::Gated);
             let mut report = match content.source {
                 Some((source, text)) => {
-                    FileReport::of_source(path, &findings, truncated, policy, &source, text)
+                    FileReport::of_source(path, &findings, judging, &source, text)
                 }
-                None => FileReport::new(path, &findings, truncated, policy).with_bytes(bytes),
+                None => FileReport::located(path, &findings, judging, |_| None).with_bytes(bytes),
             };
             if let Some((targets, checked, excluded)) = targets {
                 report = report.with_targets(targets, Some(checked), Some(excluded));

@@ -152,11 +152,29 @@ impl From<&Finding<'_>> for FindingOut {
     }
 }
 
+/// How a report's findings are judged.
+#[derive(Debug, Clone, Copy)]
+pub enum Judging<'p> {
+    /// Not yet: `policy` judges them; `true` when the check stopped at its finding limit.
+    By(&'p Policy, bool),
+    /// By the gate already (`chanval::gated::judge`), whose verdict this is.
+    Gated(&'p chanval::Verdict),
+}
+
+/// The policy that changes nothing: findings the gate judged are shown as they are.
+static AS_JUDGED: Policy = Policy::new();
+
 impl FileReport {
     /// The report of `findings` as `policy` judges them: allowed warnings left out (and
     /// counted), denied ones reported and counted as errors.
     pub fn new(path: String, findings: &[Finding<'_>], truncated: bool, policy: &Policy) -> Self {
-        Self::located(path, findings, truncated, policy, |_| None)
+        Self::located(path, findings, Judging::By(policy, truncated), |_| None)
+    }
+
+    /// The report of what the gate judged (`chanval::gated::judge`): its findings, already
+    /// judged, and its verdict, which the report's is.
+    pub fn gated(path: String, findings: &[Finding<'_>], verdict: &chanval::Verdict) -> Self {
+        Self::located(path, findings, Judging::Gated(verdict), |_| None)
     }
 
     /// The report of findings on content compiled from a source: each placed at the line and
@@ -166,8 +184,7 @@ impl FileReport {
     pub fn of_source(
         path: String,
         findings: &[Finding<'_>],
-        truncated: bool,
-        policy: &Policy,
+        judging: Judging<'_>,
         source: &chanval::source::Source,
         text: String,
     ) -> Self {
@@ -175,7 +192,7 @@ impl FileReport {
             chanval::Detail::RuleTest { line, .. } => Some((usize::try_from(line).ok()?, 1)),
             _ => source.map.locate(&f.location).map(|p| (p.line, p.column)),
         };
-        let mut report = Self::located(path, findings, truncated, policy, at);
+        let mut report = Self::located(path, findings, judging, at);
         for f in &mut report.findings {
             f.location.byte_start = None;
             f.location.byte_end = None;
@@ -198,12 +215,15 @@ impl FileReport {
     pub fn located(
         path: String,
         findings: &[Finding<'_>],
-        truncated: bool,
-        policy: &Policy,
+        judging: Judging<'_>,
         at: impl Fn(&Finding<'_>) -> Option<(usize, usize)>,
     ) -> Self {
+        let (policy, truncated, mut allowed, gate_rejects) = match judging {
+            Judging::By(policy, truncated) => (policy, truncated, 0u32, false),
+            Judging::Gated(v) => (&AS_JUDGED, v.truncated, v.allowed, !v.ships()),
+        };
         let mut out = Vec::with_capacity(findings.len());
-        let (mut errors, mut warnings, mut allowed) = (0u32, 0u32, 0u32);
+        let (mut errors, mut warnings) = (0u32, 0u32);
         for f in findings {
             match policy.judge(f.code, f.severity) {
                 None => allowed = allowed.saturating_add(1),
@@ -223,7 +243,7 @@ impl FileReport {
                 }
             }
         }
-        let reject = errors > 0 || truncated;
+        let reject = errors > 0 || truncated || gate_rejects;
         Self {
             path,
             verdict: if reject {
