@@ -64,6 +64,63 @@ impl Value<'_> {
     }
 }
 
+/// What each criterion kind means for one value: the one definition both evaluators call — the
+/// reference scan ([`criterion_matches`]) and the compiled program (`interpret::program`), so
+/// they cannot disagree on a kind's meaning (globs: the compiled glob is proven and property-
+/// tested equal to [`glob_match`]).
+pub(crate) mod meaning {
+    use crate::common::{CriterionKind, InputKind};
+    use crate::error::EvalError;
+
+    /// `exact`: the bytes are the pattern (ASCII case-insensitively when `fold`).
+    #[inline]
+    pub(crate) fn exact(pattern: &[u8], value: &[u8], fold: bool) -> bool {
+        if fold {
+            pattern.eq_ignore_ascii_case(value)
+        } else {
+            pattern == value
+        }
+    }
+
+    /// `int_eq`.
+    #[inline]
+    pub(crate) const fn int_eq(x: u64, value: u64) -> bool {
+        x == value
+    }
+
+    /// `int_range`: `min..=max`.
+    #[inline]
+    pub(crate) const fn int_range(min: u64, max: u64, value: u64) -> bool {
+        min <= value && value <= max
+    }
+
+    /// `flags_all`: every bit of the mask.
+    #[inline]
+    pub(crate) const fn flags_all(mask: u64, value: u64) -> bool {
+        value & mask == mask
+    }
+
+    /// `flags_any`: at least one bit of the mask.
+    #[inline]
+    pub(crate) const fn flags_any(mask: u64, value: u64) -> bool {
+        value & mask != 0
+    }
+
+    /// A criterion given a value of another kind than it reads.
+    #[cold]
+    pub(crate) const fn mismatch(
+        field: u16,
+        criterion: CriterionKind,
+        input: InputKind,
+    ) -> EvalError {
+        EvalError::CriterionKindMismatch {
+            field,
+            criterion,
+            input,
+        }
+    }
+}
+
 /// Whether one criterion accepts one value. `Err` when the value's kind is not the one the
 /// criterion reads.
 pub(crate) fn criterion_matches(
@@ -73,32 +130,15 @@ pub(crate) fn criterion_matches(
 ) -> Result<bool, EvalError> {
     Ok(match (criterion, value) {
         (Criterion::Wildcard, _) => true,
-        (
-            Criterion::Exact {
-                pattern,
-                fold: false,
-            },
-            Value::Bytes(v),
-        ) => pattern == v,
-        (
-            Criterion::Exact {
-                pattern,
-                fold: true,
-            },
-            Value::Bytes(v),
-        ) => pattern.eq_ignore_ascii_case(v),
+        (Criterion::Exact { pattern, fold }, Value::Bytes(v)) => meaning::exact(pattern, v, *fold),
         (Criterion::Glob { pattern, fold }, Value::Bytes(v)) => glob_match(pattern, v, *fold),
-        (Criterion::IntEq(x), Value::Unsigned(v)) => x == v,
-        (Criterion::IntRange { min, max }, Value::Unsigned(v)) => min <= v && v <= max,
-        (Criterion::FlagsAll(m), Value::Flags(v)) => v & m == *m,
-        (Criterion::FlagsAny(m), Value::Flags(v)) => v & m != 0,
-        (c, v) => {
-            return Err(EvalError::CriterionKindMismatch {
-                field,
-                criterion: c.kind(),
-                input: v.kind(),
-            });
+        (Criterion::IntEq(x), Value::Unsigned(v)) => meaning::int_eq(*x, *v),
+        (Criterion::IntRange { min, max }, Value::Unsigned(v)) => {
+            meaning::int_range(*min, *max, *v)
         }
+        (Criterion::FlagsAll(m), Value::Flags(v)) => meaning::flags_all(*m, *v),
+        (Criterion::FlagsAny(m), Value::Flags(v)) => meaning::flags_any(*m, *v),
+        (c, v) => return Err(meaning::mismatch(field, c.kind(), v.kind())),
     })
 }
 

@@ -33,7 +33,7 @@ use super::atoms::Atoms;
 use super::atoms::HASHED_ATOM;
 use crate::common::CriterionKind;
 use crate::error::EvalError;
-use crate::eval::{CompiledGlob, Value, check_supplied, collect_into};
+use crate::eval::{CompiledGlob, Value, check_supplied, collect_into, meaning};
 use crate::format::Criterion;
 use crate::limits::MAX_ATOM;
 use crate::schema::Profile;
@@ -767,21 +767,15 @@ impl Group {
                     field: *field,
                     supplied: event.len(),
                 })?;
+            // The meaning of each kind is the scan's own (`eval::meaning`).
             let hit = match (check, value) {
                 (
                     Check::Exact {
                         pattern: pattern_at,
-                        fold: false,
+                        fold,
                     },
                     Value::Bytes(v),
-                ) => pattern(pattern_at) == *v,
-                (
-                    Check::Exact {
-                        pattern: pattern_at,
-                        fold: true,
-                    },
-                    Value::Bytes(v),
-                ) => pattern(pattern_at).eq_ignore_ascii_case(v),
+                ) => meaning::exact(pattern(pattern_at), v, *fold),
                 (
                     Check::Glob {
                         glob,
@@ -794,16 +788,14 @@ impl Group {
                     let text = scratch.lowered.get(range).unwrap_or(&[]);
                     glob.matches(text, &mut scratch.glob_state)
                 }
-                (Check::IntEq(x), Value::Unsigned(v)) => x == v,
-                (Check::IntRange { min, max }, Value::Unsigned(v)) => min <= v && v <= max,
-                (Check::FlagsAll(m), Value::Flags(v)) => v & m == *m,
-                (Check::FlagsAny(m), Value::Flags(v)) => v & m != 0,
+                (Check::IntEq(x), Value::Unsigned(v)) => meaning::int_eq(*x, *v),
+                (Check::IntRange { min, max }, Value::Unsigned(v)) => {
+                    meaning::int_range(*min, *max, *v)
+                }
+                (Check::FlagsAll(m), Value::Flags(v)) => meaning::flags_all(*m, *v),
+                (Check::FlagsAny(m), Value::Flags(v)) => meaning::flags_any(*m, *v),
                 (check, value) => {
-                    return Err(EvalError::CriterionKindMismatch {
-                        field: *field,
-                        criterion: check.kind(),
-                        input: value.kind(),
-                    });
+                    return Err(meaning::mismatch(*field, check.kind(), value.kind()));
                 }
             };
             if !hit {
