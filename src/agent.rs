@@ -212,11 +212,12 @@ pub enum LoadError {
         /// Offered.
         offered: u64,
     },
-    /// Older than the newest version this agent proved healthy (the store's anti-rollback
-    /// floor), which no recall bars.
+    /// Older than the store's anti-rollback floor: the newest version this agent proved
+    /// healthy that no recall bars (or, after its state was rebuilt, the version it found).
     #[error(
-        "content version {offered} is older than version {floor}, the newest this agent proved \
-         healthy (the store's anti-rollback floor)"
+        "content version {offered} is older than version {floor}, the store's anti-rollback \
+         floor (the newest version this agent proved healthy, or found when its state was \
+         rebuilt)"
     )]
     BelowFloor {
         /// The floor.

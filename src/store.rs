@@ -490,13 +490,18 @@ impl State {
         self.active = slot;
     }
 
-    /// The oldest version an install may take: the newest version proven healthy here (or
-    /// found when the state was rebuilt) that no recall bars (going back below a recalled
-    /// version is what the recall asks).
+    /// The oldest version an install may take: the newest version proven healthy here that no
+    /// recall bars (going back below a recalled version is what the recall asks), or the
+    /// version found when the state was rebuilt, unless it is barred.
     fn floor(&self) -> Option<u64> {
         let recalled = |v: u64| self.standing.barred(v) == Some(crate::trust::Barred::Recalled);
         let proven = self.proven_versions().find(|v| !recalled(*v));
-        let rebuilt = (self.rebuilt != 0 && !recalled(self.rebuilt)).then_some(self.rebuilt);
+        // A version found in a rebuild was never proven here: once it is barred — recalled, or
+        // abandoned after crash-looping — it holds nothing back (fleet fuzz crash-15979795…:
+        // the state lost, the rebuilt v2 crash-looped, and the good v1 below it could not
+        // install).
+        let rebuilt = (self.rebuilt != 0 && self.standing.barred(self.rebuilt).is_none())
+            .then_some(self.rebuilt);
         proven.max(rebuilt)
     }
 

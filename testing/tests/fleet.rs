@@ -103,6 +103,15 @@ fn regression_fleet_settling_allows_for_every_crash_looping_version() {
     chanval_testing::fuzzing::fleet(&[0x05, 0x00, 0x6c, 0xbf]);
 }
 
+/// Found by the `fleet` fuzz target (crash-15979795…): the state was lost with v2 on disk, and
+/// the rebuilt state's floor (v2) outlived v2's abandonment after a crash loop, so the good v1
+/// below it could not install and the agent ran nothing. A barred version found in a rebuild
+/// raises no floor.
+#[test]
+fn regression_fleet_an_abandoned_version_found_in_a_rebuild_holds_nothing_back() {
+    chanval_testing::fuzzing::fleet(&[0x01, 0x0d, 0x00, 0xbf, 0x7e, 0xf7, 0x00]);
+}
+
 #[test]
 fn a_seed_replays_exactly() {
     let options = Options::from_seed(7).scaled(10, 60);

@@ -749,8 +749,31 @@ fn defect_a_version_found_in_a_rebuild_is_not_known_good() {
     // Pending, so its starts are counted and the loop ends.
     let starts = crash_loop(&dir);
     assert_eq!(starts.last(), Some(&None), "{starts:?}");
-    // And still nothing older than the version found installs.
-    assert_eq!(status(&dir).floor, Some(1));
+    // Abandoned, the version found holds nothing back (see the next test).
+    assert_eq!(status(&dir).floor, None);
+}
+
+#[test]
+fn defect_an_abandoned_version_found_in_a_rebuild_does_not_hold_good_content_back() {
+    // Found by the fleet fuzz target (crash-15979795…): the state was lost with v2 in a slot,
+    // so the rebuilt state's floor was 2; v2 crash-looped and was abandoned, and the good v1
+    // below it could not install: the agent ran nothing for good. A version found in a
+    // rebuild was never proven; barred, it raises no floor, like any abandoned update.
+    let dir = fresh("rebuilt-abandoned");
+    std::fs::write(dir.join(Slot::A.file()), signed(2)).unwrap();
+    assert_eq!(boot(&dir).unwrap(), 2);
+    assert_eq!(status(&dir).floor, Some(2));
+    // Not yet abandoned: nothing older than what was found installs.
+    assert!(matches!(
+        install(&dir, &signed(1)),
+        Err(StoreError::Refused(
+            LoadError::BelowFloor { .. } | LoadError::Rollback { .. }
+        ))
+    ));
+    let starts = crash_loop(&dir);
+    assert_eq!(starts.last(), Some(&None), "{starts:?}");
+    assert_eq!(install(&dir, &signed(1)).unwrap(), 1);
+    assert_eq!(boot(&dir).unwrap(), 1);
 }
 
 #[test]
