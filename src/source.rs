@@ -46,7 +46,7 @@ use toml::Spanned;
 
 use crate::common::CriterionKind;
 use crate::model::{ChannelContent, CriterionModel, InstanceModel};
-use crate::schema::{Schema, TemplateType, TomlError, TypeName};
+use crate::schema::{LineIndex, Schema, TemplateType, TomlError, TypeName};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -158,32 +158,16 @@ impl SourceMap {
     }
 }
 
-/// Line starts of a text, to turn many byte offsets into lines and columns without rescanning.
-struct Lines<'t> {
-    text: &'t str,
-    starts: Vec<usize>,
-}
+/// The schema loader's line index, giving [`Position`]s.
+struct Lines<'t>(LineIndex<'t>);
 
 impl<'t> Lines<'t> {
     fn new(text: &'t str) -> Self {
-        let starts = core::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i.saturating_add(1)))
-            .collect();
-        Self { text, starts }
+        Self(LineIndex::new(text))
     }
 
     fn position(&self, offset: usize) -> Position {
-        let line = self.starts.partition_point(|s| *s <= offset).max(1);
-        let start = self
-            .starts
-            .get(line.saturating_sub(1))
-            .copied()
-            .unwrap_or(0);
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(0, |l| l.chars().count())
-            .saturating_add(1);
+        let (line, column) = self.0.position(offset);
         Position { line, column }
     }
 }

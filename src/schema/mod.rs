@@ -11,9 +11,9 @@ mod toml;
 use crate::common::{CriterionKind, CriterionSet, InputKind};
 use crate::limits::MAX_PROFILES;
 #[cfg(feature = "std")]
-pub(crate) use toml::TypeName;
-#[cfg(feature = "std")]
 pub(crate) use toml::plain;
+#[cfg(feature = "std")]
+pub(crate) use toml::{LineIndex, TypeName};
 #[cfg(feature = "std")]
 pub use toml::{SchemaDoc, TomlError};
 

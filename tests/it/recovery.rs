@@ -657,6 +657,19 @@ fn a_lost_slot_falls_back_and_is_restored_when_the_mirror_serves_it_again() {
     assert_eq!(boot(&dir).unwrap(), 4);
 }
 
+/// v4 and v5 proven; a start that cannot read v5 falls back to v4; then the disk heals (the
+/// failure was the read's, not the file's). Returns v5's slot.
+fn fall_back_from_proven_v5_once(dir: &Path) -> PathBuf {
+    proven(dir, 4);
+    proven(dir, 5);
+    let slot5 = slot_of(dir, 5).unwrap();
+    let good = std::fs::read(&slot5).unwrap();
+    corrupt(&slot5);
+    assert_eq!(boot(dir).unwrap(), 4);
+    std::fs::write(&slot5, &good).unwrap();
+    slot5
+}
+
 #[test]
 fn defect_proven_content_a_start_fell_back_from_runs_again_as_proven() {
     // Found by the fleet simulation (seed 241): a read of the proven v5 failed once, the start
@@ -664,14 +677,7 @@ fn defect_proven_content_a_start_fell_back_from_runs_again_as_proven() {
     // proven record as a pending update — one killed start later it was abandoned, and the
     // agent sat below its floor with nothing it could install.
     let dir = fresh("fell-back");
-    proven(&dir, 4);
-    proven(&dir, 5);
-    let slot5 = slot_of(&dir, 5).unwrap();
-    let good = std::fs::read(&slot5).unwrap();
-    corrupt(&slot5);
-    assert_eq!(boot(&dir).unwrap(), 4);
-    // The disk heals (the failure was the read's, not the file's).
-    std::fs::write(&slot5, &good).unwrap();
+    fall_back_from_proven_v5_once(&dir);
     assert_eq!(install(&dir, &signed(5)).unwrap(), 5);
     // Still proven: starts without a health report never abandon it.
     for _ in 0..=LIMIT {
@@ -693,13 +699,7 @@ fn defect_a_start_goes_back_to_newer_proven_content_once_it_reads_again() {
     // went over v5's slot — the newest known-good content — and when that update crash-looped
     // the agent was left below its floor, with v5 gone and no longer signed under the root.
     let dir = fresh("back-to-newer");
-    proven(&dir, 4);
-    proven(&dir, 5);
-    let slot5 = slot_of(&dir, 5).unwrap();
-    let good = std::fs::read(&slot5).unwrap();
-    corrupt(&slot5);
-    assert_eq!(boot(&dir).unwrap(), 4);
-    std::fs::write(&slot5, &good).unwrap();
+    let slot5 = fall_back_from_proven_v5_once(&dir);
     assert_eq!(boot(&dir).unwrap(), 5);
     assert_eq!(install(&dir, &signed(6)).unwrap(), 6);
     assert_eq!(slot_of(&dir, 5), Some(slot5), "the install went over v5");
