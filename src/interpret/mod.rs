@@ -14,6 +14,7 @@ mod program;
 
 #[cfg(feature = "alloc")]
 pub use gate::gate;
+#[cfg(feature = "std")]
 pub(crate) use gate::gate_compiled;
 #[cfg(feature = "alloc")]
 pub use program::{CompileOptions, Program, Scratch};
