@@ -103,7 +103,8 @@ fn file_uri(path: &Path, dir: bool) -> String {
     format!("file://{}", percent_encode(&s))
 }
 
-fn result(location: Value, f: &FindingOut, rule_index: usize, file_len: Option<usize>) -> Value {
+/// `whole`: the region of the whole file, for a finding about the file as a whole.
+fn result(location: Value, f: &FindingOut, rule_index: usize, whole: Option<&Value>) -> Value {
     let l = &f.location;
     let mut physical = json!({ "artifactLocation": location });
     if let Some(line) = l.line {
@@ -114,9 +115,9 @@ fn result(location: Value, f: &FindingOut, rule_index: usize, file_len: Option<u
         physical["region"] = region;
     } else if let (Some(s), Some(e)) = (l.byte_start, l.byte_end) {
         physical["region"] = json!({ "byteOffset": s, "byteLength": e.saturating_sub(s) });
-    } else if let Some(len) = file_len {
+    } else if let Some(whole) = whole {
         // A finding about the file as a whole (alert volume, unreadable events): all of it.
-        physical["region"] = json!({ "byteOffset": 0, "byteLength": len });
+        physical["region"] = whole.clone();
     }
     let mut logical = Vec::new();
     if let Some(id) = l.instance_id {
@@ -272,10 +273,18 @@ pub fn render(report: &Report) -> Value {
         .iter()
         .flat_map(|file| {
             let location = artifact_location(&file.path, cwd.as_deref());
-            let len = file.bytes.as_ref().map(Vec::len);
+            // A channel file's bytes, or a source's lines (its findings are at lines).
+            let whole = match (&file.bytes, &file.source_text) {
+                (Some(bytes), _) => Some(json!({ "byteOffset": 0, "byteLength": bytes.len() })),
+                (None, Some(text)) => Some(json!({
+                    "startLine": 1,
+                    "endLine": text.lines().count().max(1),
+                })),
+                (None, None) => None,
+            };
             file.findings
                 .iter()
-                .map(move |f| result(location.clone(), f, rule_index(f.code), len))
+                .map(move |f| result(location.clone(), f, rule_index(f.code), whole.as_ref()))
         })
         .collect();
     let artifacts: Vec<Value> = report
