@@ -206,14 +206,14 @@ pub fn run(args: &Args) -> Outcome {
             None => None,
         };
         let new_content = content_in(&args.content, read(&args.content)?, schema)?;
-        let new_bytes = new_content.bytes.clone();
+        let new_bytes = new_content.bytes.as_slice();
         let old_bytes = args
             .baseline
             .as_deref()
             .map(|p| content_bytes(p, schema))
             .transpose()?;
         let content_path = args.content.display().to_string();
-        let new = match Content::compile_judged(schema, &new_bytes, &policy) {
+        let new = match Content::compile_judged(schema, new_bytes, &policy) {
             Ok(c) => c,
             Err(e) => {
                 return Ok(not_replayable(
@@ -315,7 +315,7 @@ pub fn run(args: &Args) -> Outcome {
                 text.clone(),
             ),
             None => FileReport::new(content_path.clone(), &findings, false, &policy)
-                .with_bytes(chanval::channel_file_bytes(&new_bytes).to_vec()),
+                .with_bytes(chanval::channel_file_bytes(new_bytes).to_vec()),
         };
         let mut report = Report::new("replay", vec![file]);
         let view = View {
