@@ -77,30 +77,21 @@ fn parse_and_validate(bytes: &[u8]) -> bool {
         .is_ok()
 }
 
-/// The single pass with no finding limit, so that every instance is checked whatever the file
+/// Parse and validate with no finding limit, so that every instance is checked whatever the file
 /// reports. Returns the number of findings (0 for a malformed file).
 fn parse_and_validate_all(bytes: &[u8]) -> u32 {
+    let Ok(file) = parse(bytes) else { return 0 };
     let mut findings = FindingBuf::<16>::new();
     let summary = match Validator::new(&FLEET_UNBOUNDED)
         .with_profiles(current_profiles())
         .with_max_findings(u32::MAX)
-        .parse_and_validate(bytes, &chanval::Limits::DEFAULT, &mut findings)
+        .validate(&file, &mut findings)
     {
         Ok(v) => v.summary(),
-        Err(chanval::Refused::Rejected(chanval::Rejected(s))) => s,
-        Err(chanval::Refused::Malformed(_)) => return 0,
+        Err(chanval::Rejected(s)) => s,
     };
     assert!(!summary.truncated);
     summary.errors + summary.warnings
-}
-
-/// The single pass: framing checked as the validator walks (`Validator::parse_and_validate`).
-fn parse_and_validate_one_pass(bytes: &[u8]) -> bool {
-    let mut findings = FindingBuf::<16>::new();
-    Validator::new(&FLEET_UNBOUNDED)
-        .with_profiles(current_profiles())
-        .parse_and_validate(bytes, &chanval::Limits::DEFAULT, &mut findings)
-        .is_ok()
 }
 
 fn byte_sum(bytes: &[u8]) -> u64 {
@@ -271,10 +262,6 @@ fn throughput(c: &mut Criterion) {
         g.bench_function("chanval parse+validate", |b| {
             b.iter(|| parse_and_validate(black_box(bytes)))
         });
-        assert!(parse_and_validate_one_pass(bytes));
-        g.bench_function("chanval parse+validate, one pass", |b| {
-            b.iter(|| parse_and_validate_one_pass(black_box(bytes)))
-        });
         let file = parse(bytes).unwrap();
         let mut scratch = vec![0; exercise_scratch_len(&file)];
         g.bench_function("chanval parse+validate+exercise", |b| {
@@ -343,9 +330,6 @@ fn throughput(c: &mut Criterion) {
     });
     g.bench_function("chanval parse+validate", |b| {
         b.iter(|| parse_and_validate(black_box(&bytes_64m)))
-    });
-    g.bench_function("chanval parse+validate, one pass", |b| {
-        b.iter(|| parse_and_validate_one_pass(black_box(&bytes_64m)))
     });
     g.finish();
 }

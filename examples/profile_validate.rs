@@ -1,8 +1,7 @@
-//! Parses and validates (with `single` as the second argument in one pass; with `exercise`,
-//! also exercises) the 1 MiB
-//! benchmark file in a loop, for profilers:
+//! Parses and validates (with `parse` as the second argument, only parses; with `exercise`, also
+//! exercises) the 1 MiB benchmark file in a loop, for profilers:
 //! `cargo build --release --example profile_validate && perf record target/release/examples/profile_validate`.
-use chanval::{FindingBuf, Limits, Validator, encode, parse};
+use chanval::{FindingBuf, Validator, encode, parse};
 use chanval_testing::testkit::{FLEET, current_profiles, realistic_content};
 
 fn main() {
@@ -16,13 +15,6 @@ fn main() {
     let mut scratch = vec![0u8; 64 * 1024];
     let mut ok = 0;
     for _ in 0..rounds {
-        if mode == "single" {
-            let mut findings = FindingBuf::<16>::new();
-            let validator = Validator::new(&FLEET).with_profiles(current_profiles());
-            let outcome = validator.parse_and_validate(&bytes, &Limits::DEFAULT, &mut findings);
-            ok += usize::from(outcome.is_ok());
-            continue;
-        }
         let file = parse(&bytes).unwrap();
         if validate {
             let mut findings = FindingBuf::<16>::new();

@@ -151,7 +151,7 @@ pub use eval::{
     Cost, GlobFacts, Value, criterion_cost, glob_cost, glob_facts, glob_match, matches_everything,
 };
 pub use format::{
-    CRITERION_HEAD_LEN, ChannelFile, Criteria, Criterion, CriterionAt, FORMAT_VERSION,
+    CRITERION_HEAD_LEN, ChannelFile, Criteria, Criterion, CriterionAt, CriterionOf, FORMAT_VERSION,
     FORMAT_VERSION_1, HEADER_LEN, Header, Instance, Instances, MAGIC, RECORD_HEAD_LEN, TRAILER_LEN,
     TargetNames, Targets, channel_file_bytes, declared_len, is_target_name, parse,
     parse_with_limits,
@@ -169,8 +169,8 @@ pub use schema::{
 #[cfg(feature = "std")]
 pub use schema::{SchemaDoc, TomlError};
 pub use validate::{
-    Refused, Rejected, Validated, Validator, check_schema, check_schema_bounded,
-    exercise_scratch_len, targeted,
+    Rejected, Validated, Validator, check_schema, check_schema_bounded, exercise_scratch_len,
+    targeted,
 };
 
 #[cfg(feature = "alloc")]

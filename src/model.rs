@@ -8,10 +8,10 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::common::{CriterionKind, PayloadSize};
+use crate::common::PayloadSize;
 use crate::format::{
-    CRITERION_HEAD_LEN, ChannelFile, Criterion, FORMAT_VERSION, HEADER_LEN, MAGIC, RECORD_HEAD_LEN,
-    TRAILER_LEN, is_target_name,
+    CRITERION_HEAD_LEN, ChannelFile, Criterion, CriterionOf, FORMAT_VERSION, HEADER_LEN, MAGIC,
+    RECORD_HEAD_LEN, TRAILER_LEN, is_target_name,
 };
 use crate::limits::{Limits, MAX_TARGETS};
 
@@ -42,71 +42,12 @@ pub struct InstanceModel {
     pub criteria: Vec<CriterionModel>,
 }
 
-/// One criterion, owned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "std",
-    derive(serde::Serialize),
-    serde(tag = "kind", rename_all = "snake_case")
-)]
-pub enum CriterionModel {
-    /// Matches anything.
-    Wildcard,
-    /// Bytes equal to the pattern.
-    Exact {
-        /// The pattern.
-        pattern: Vec<u8>,
-        /// ASCII case folding.
-        fold: bool,
-    },
-    /// Bytes matching the glob.
-    Glob {
-        /// The pattern.
-        pattern: Vec<u8>,
-        /// ASCII case folding.
-        fold: bool,
-    },
-    /// Integer equality.
-    IntEq {
-        /// The value.
-        value: u64,
-    },
-    /// Integer range, inclusive.
-    IntRange {
-        /// Smallest matching value.
-        min: u64,
-        /// Largest matching value.
-        max: u64,
-    },
-    /// Every bit of the mask set.
-    FlagsAll {
-        /// The mask.
-        mask: u64,
-    },
-    /// Some bit of the mask set.
-    FlagsAny {
-        /// The mask.
-        mask: u64,
-    },
-}
+/// One criterion, owned: the format's one criterion type with its pattern copied out of the file.
+pub type CriterionModel = CriterionOf<Vec<u8>>;
 
 impl From<&Criterion<'_>> for CriterionModel {
     fn from(c: &Criterion<'_>) -> Self {
-        match *c {
-            Criterion::Wildcard => Self::Wildcard,
-            Criterion::Exact { pattern, fold } => Self::Exact {
-                pattern: pattern.to_vec(),
-                fold,
-            },
-            Criterion::Glob { pattern, fold } => Self::Glob {
-                pattern: pattern.to_vec(),
-                fold,
-            },
-            Criterion::IntEq(value) => Self::IntEq { value },
-            Criterion::IntRange { min, max } => Self::IntRange { min, max },
-            Criterion::FlagsAll(mask) => Self::FlagsAll { mask },
-            Criterion::FlagsAny(mask) => Self::FlagsAny { mask },
-        }
+        c.map_pattern(<[u8]>::to_vec)
     }
 }
 
@@ -196,57 +137,24 @@ pub enum EncodeError {
     },
 }
 
-impl CriterionModel {
-    /// The criterion as a borrowed view, the form the format, the validator and the evaluator
-    /// read.
-    #[must_use]
-    pub fn as_criterion(&self) -> Criterion<'_> {
-        match self {
-            Self::Wildcard => Criterion::Wildcard,
-            Self::Exact { pattern, fold } => Criterion::Exact {
-                pattern,
-                fold: *fold,
-            },
-            Self::Glob { pattern, fold } => Criterion::Glob {
-                pattern,
-                fold: *fold,
-            },
-            Self::IntEq { value } => Criterion::IntEq(*value),
-            Self::IntRange { min, max } => Criterion::IntRange {
-                min: *min,
-                max: *max,
-            },
-            Self::FlagsAll { mask } => Criterion::FlagsAll(*mask),
-            Self::FlagsAny { mask } => Criterion::FlagsAny(*mask),
-        }
+/// The length of a criterion's payload.
+fn payload_len(c: &CriterionModel) -> usize {
+    let c = c.as_criterion();
+    match (c.kind().payload_size(), c.pattern()) {
+        (PayloadSize::Fixed(n, _), _) => usize::from(n),
+        (PayloadSize::Pattern, pattern) => pattern.map_or(0, <[u8]>::len),
     }
+}
 
-    /// The criterion's kind.
-    #[must_use]
-    pub fn kind(&self) -> CriterionKind {
-        self.as_criterion().kind()
-    }
-
-    fn payload_len(&self) -> usize {
-        let c = self.as_criterion();
-        match (c.kind().payload_size(), c.pattern()) {
-            (PayloadSize::Fixed(n, _), _) => usize::from(n),
-            (PayloadSize::Pattern, pattern) => pattern.map_or(0, <[u8]>::len),
-        }
-    }
-
-    fn write(&self, out: &mut Vec<u8>) {
-        let c = self.as_criterion();
-        out.push(c.kind().code());
-        out.push(c.flags());
-        // Checked by `record_len` before anything is written.
-        out.extend_from_slice(
-            &u16::try_from(self.payload_len())
-                .unwrap_or(u16::MAX)
-                .to_le_bytes(),
-        );
-        c.write_payload(|bytes| out.extend_from_slice(bytes));
-    }
+/// Appends a criterion's head and payload.
+fn write_criterion(c: &CriterionModel, out: &mut Vec<u8>) {
+    // Checked by `record_len` before anything is written.
+    let len = u16::try_from(payload_len(c)).unwrap_or(u16::MAX);
+    let c = c.as_criterion();
+    out.push(c.kind().code());
+    out.push(c.flags());
+    out.extend_from_slice(&len.to_le_bytes());
+    c.write_payload(|bytes| out.extend_from_slice(bytes));
 }
 
 /// The record length (after the length field) of one instance, checked against the limits.
@@ -264,7 +172,7 @@ fn record_len(
     }
     let mut len = RECORD_HEAD_LEN as usize;
     for (field, c) in instance.criteria.iter().enumerate() {
-        let payload = c.payload_len();
+        let payload = payload_len(c);
         if c.kind().payload_size() == PayloadSize::Pattern
             && payload > usize::from(limits.max_pattern_len)
         {
@@ -393,7 +301,7 @@ pub fn encode_with_limits(
                 .to_le_bytes(),
         );
         for c in &instance.criteria {
-            c.write(&mut out);
+            write_criterion(c, &mut out);
         }
     }
     let crc = crate::checksum::crc32c(&out);

@@ -58,10 +58,6 @@ fn parsing_validating_and_exercising_a_1_mib_file_allocates_nothing() {
             .validate(&file, &mut findings)
             .map_err(|_| "validate")?;
         let mut findings = FindingBuf::<32>::new();
-        validator
-            .parse_and_validate(&bytes, &chanval::Limits::DEFAULT, &mut findings)
-            .map_err(|_| "single pass")?;
-        let mut findings = FindingBuf::<32>::new();
         let validated = validator
             .validate_and_exercise(&file, &mut scratch, &mut findings)
             .map_err(|_| "exercise")?;

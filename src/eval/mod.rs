@@ -11,9 +11,9 @@ mod glob;
 pub use compiled_glob::CompiledGlob;
 pub use glob::{Cost, GlobFacts, glob_cost, glob_facts, glob_match, matches_everything};
 
-use crate::common::InputKind;
+use crate::common::{CriterionKind, InputKind};
 use crate::error::EvalError;
-use crate::format::{Criterion, Instance};
+use crate::format::{Criterion, CriterionOf, Instance};
 use crate::schema::{Profile, Supply};
 
 /// The worst-case cost of evaluating one criterion: what the gate's budget is checked against.
@@ -31,10 +31,10 @@ pub fn criterion_cost(criterion: &Criterion<'_>) -> Cost {
             constant: len(pattern).saturating_add(1),
         },
         Criterion::Glob { pattern, fold } => glob_cost(pattern, fold, false),
-        Criterion::IntEq(_)
+        Criterion::IntEq { .. }
         | Criterion::IntRange { .. }
-        | Criterion::FlagsAll(_)
-        | Criterion::FlagsAny(_) => Cost {
+        | Criterion::FlagsAll { .. }
+        | Criterion::FlagsAny { .. } => Cost {
             per_byte: 0,
             constant: 1,
         },
@@ -64,10 +64,10 @@ impl Value<'_> {
     }
 }
 
-/// What each criterion kind means for one value: the one definition both evaluators call — the
-/// reference scan ([`criterion_matches`]) and the compiled program (`interpret::program`), so
-/// they cannot disagree on a kind's meaning (globs: the compiled glob is proven and property-
-/// tested equal to [`glob_match`]).
+/// What each criterion kind means for one value, called through [`criterion_accepts`] by both
+/// evaluators — the reference scan and the compiled program (`interpret::program`) — so they
+/// cannot disagree on a kind's meaning (globs: the compiled glob is proven and property-tested
+/// equal to [`glob_match`]).
 pub(crate) mod meaning {
     use crate::common::{CriterionKind, InputKind};
     use crate::error::EvalError;
@@ -121,24 +121,49 @@ pub(crate) mod meaning {
     }
 }
 
-/// Whether one criterion accepts one value. `Err` when the value's kind is not the one the
+/// Whether one criterion accepts one value: the one meaning of every criterion kind, whatever
+/// form the criterion's pattern takes. `pattern_matches(kind, pattern, fold, bytes)` answers for
+/// an `exact` or `glob` criterion in the caller's form of the pattern: the scan compares the
+/// file's bytes ([`glob_match`]); the compiled program runs the searcher it built (proven and
+/// property-tested equal to [`glob_match`]). `Err` when the value's kind is not the one the
 /// criterion reads.
+#[inline(always)]
+pub(crate) fn criterion_accepts<P>(
+    criterion: &CriterionOf<P>,
+    value: &Value<'_>,
+    field: u16,
+    pattern_matches: impl FnOnce(CriterionKind, &P, bool, &[u8]) -> bool,
+) -> Result<bool, EvalError> {
+    Ok(match (criterion, value) {
+        (CriterionOf::Wildcard, _) => true,
+        (CriterionOf::Exact { pattern, fold }, Value::Bytes(v)) => {
+            pattern_matches(CriterionKind::Exact, pattern, *fold, v)
+        }
+        (CriterionOf::Glob { pattern, fold }, Value::Bytes(v)) => {
+            pattern_matches(CriterionKind::Glob, pattern, *fold, v)
+        }
+        (CriterionOf::IntEq { value: x }, Value::Unsigned(v)) => meaning::int_eq(*x, *v),
+        (CriterionOf::IntRange { min, max }, Value::Unsigned(v)) => {
+            meaning::int_range(*min, *max, *v)
+        }
+        (CriterionOf::FlagsAll { mask }, Value::Flags(v)) => meaning::flags_all(*mask, *v),
+        (CriterionOf::FlagsAny { mask }, Value::Flags(v)) => meaning::flags_any(*mask, *v),
+        (c, v) => return Err(meaning::mismatch(field, c.kind(), v.kind())),
+    })
+}
+
+/// Whether one criterion, as the file holds it, accepts one value (the reference scan).
 pub(crate) fn criterion_matches(
     criterion: &Criterion<'_>,
     value: &Value<'_>,
     field: u16,
 ) -> Result<bool, EvalError> {
-    Ok(match (criterion, value) {
-        (Criterion::Wildcard, _) => true,
-        (Criterion::Exact { pattern, fold }, Value::Bytes(v)) => meaning::exact(pattern, v, *fold),
-        (Criterion::Glob { pattern, fold }, Value::Bytes(v)) => glob_match(pattern, v, *fold),
-        (Criterion::IntEq(x), Value::Unsigned(v)) => meaning::int_eq(*x, *v),
-        (Criterion::IntRange { min, max }, Value::Unsigned(v)) => {
-            meaning::int_range(*min, *max, *v)
+    criterion_accepts(criterion, value, field, |kind, pattern, fold, v| {
+        if kind == CriterionKind::Glob {
+            glob_match(pattern, v, fold)
+        } else {
+            meaning::exact(pattern, v, fold)
         }
-        (Criterion::FlagsAll(m), Value::Flags(v)) => meaning::flags_all(*m, *v),
-        (Criterion::FlagsAny(m), Value::Flags(v)) => meaning::flags_any(*m, *v),
-        (c, v) => return Err(meaning::mismatch(field, c.kind(), v.kind())),
     })
 }
 

@@ -126,14 +126,9 @@ pub fn parse_with_limits<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Channel
     Ok(file)
 }
 
-/// Header, length, checksum and targets checked; the records not yet. Only for the single-pass
-/// validator (`Validator::parse_and_validate`), which checks each record's framing as it
-/// validates it and hands the file out only when every record passed: a `ChannelFile` outside
-/// the crate is always fully checked.
-pub(crate) fn frame_with_limits<'a>(
-    bytes: &'a [u8],
-    limits: &Limits,
-) -> Result<ChannelFile<'a>, Error> {
+/// Header, length, checksum and targets checked; the records not yet (`parse_with_limits` checks
+/// them before it hands the file out: a `ChannelFile` is always fully checked).
+fn frame_with_limits<'a>(bytes: &'a [u8], limits: &Limits) -> Result<ChannelFile<'a>, Error> {
     let limits = limits.clamped();
     let Frame {
         header,

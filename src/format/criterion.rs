@@ -5,27 +5,39 @@ use super::cursor::Cursor;
 use crate::common::{CriterionKind, FLAG_FOLD, PayloadSize, Span};
 use crate::error::{Error, ErrorKind};
 
-/// One criterion, borrowing its pattern from the file.
+/// One criterion: the one definition of the criterion kinds' payloads. `P` holds the pattern of
+/// `exact` and `glob` in the form each layer needs: bytes borrowed from the file in a parsed view
+/// ([`Criterion`]), owned bytes in the content model (`model::CriterionModel`), a ready searcher
+/// in a compiled program. Every other kind carries its numbers the same way in all three, so a
+/// kind added here is added everywhere, and the three cannot drift apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Criterion<'a> {
+#[cfg_attr(
+    feature = "std",
+    derive(serde::Serialize),
+    serde(tag = "kind", rename_all = "snake_case")
+)]
+pub enum CriterionOf<P> {
     /// Matches anything; the input is never read.
     Wildcard,
     /// The input bytes equal `pattern` (ASCII case-insensitively when `fold`).
     Exact {
         /// The bytes to compare with.
-        pattern: &'a [u8],
+        pattern: P,
         /// ASCII case folding.
         fold: bool,
     },
     /// The input bytes match the glob `pattern`.
     Glob {
         /// `*` any run, `?` one byte, anything else itself.
-        pattern: &'a [u8],
+        pattern: P,
         /// ASCII case folding.
         fold: bool,
     },
-    /// The input integer equals the value.
-    IntEq(u64),
+    /// The input integer equals `value`.
+    IntEq {
+        /// The value.
+        value: u64,
+    },
     /// The input integer lies in `min..=max`.
     IntRange {
         /// Smallest matching value.
@@ -33,13 +45,22 @@ pub enum Criterion<'a> {
         /// Largest matching value.
         max: u64,
     },
-    /// The input flags contain every bit of the mask.
-    FlagsAll(u64),
-    /// The input flags contain at least one bit of the mask.
-    FlagsAny(u64),
+    /// The input flags contain every bit of `mask`.
+    FlagsAll {
+        /// The mask.
+        mask: u64,
+    },
+    /// The input flags contain at least one bit of `mask`.
+    FlagsAny {
+        /// The mask.
+        mask: u64,
+    },
 }
 
-impl Criterion<'_> {
+/// One criterion as the file holds it, its pattern borrowed from the file.
+pub type Criterion<'a> = CriterionOf<&'a [u8]>;
+
+impl<P> CriterionOf<P> {
     /// The criterion's kind.
     #[must_use]
     pub const fn kind(&self) -> CriterionKind {
@@ -47,20 +68,17 @@ impl Criterion<'_> {
             Self::Wildcard => CriterionKind::Wildcard,
             Self::Exact { .. } => CriterionKind::Exact,
             Self::Glob { .. } => CriterionKind::Glob,
-            Self::IntEq(_) => CriterionKind::IntEq,
+            Self::IntEq { .. } => CriterionKind::IntEq,
             Self::IntRange { .. } => CriterionKind::IntRange,
-            Self::FlagsAll(_) => CriterionKind::FlagsAll,
-            Self::FlagsAny(_) => CriterionKind::FlagsAny,
+            Self::FlagsAll { .. } => CriterionKind::FlagsAll,
+            Self::FlagsAny { .. } => CriterionKind::FlagsAny,
         }
     }
 
-    /// The pattern of an `exact` or `glob` criterion.
+    /// Whether this is a wildcard, the one criterion that never reads its input.
     #[must_use]
-    pub const fn pattern(&self) -> Option<&[u8]> {
-        match self {
-            Self::Exact { pattern, .. } | Self::Glob { pattern, .. } => Some(pattern),
-            _ => None,
-        }
+    pub const fn is_wildcard(&self) -> bool {
+        matches!(self, Self::Wildcard)
     }
 
     /// The flags byte that encodes this criterion.
@@ -72,42 +90,98 @@ impl Criterion<'_> {
         }
     }
 
+    /// The same criterion with its pattern (if it has one) in another form: copied out of the
+    /// file, compiled into a searcher.
+    pub fn map_pattern<Q>(self, f: impl FnOnce(P) -> Q) -> CriterionOf<Q> {
+        match self {
+            Self::Wildcard => CriterionOf::Wildcard,
+            Self::Exact { pattern, fold } => CriterionOf::Exact {
+                pattern: f(pattern),
+                fold,
+            },
+            Self::Glob { pattern, fold } => CriterionOf::Glob {
+                pattern: f(pattern),
+                fold,
+            },
+            Self::IntEq { value } => CriterionOf::IntEq { value },
+            Self::IntRange { min, max } => CriterionOf::IntRange { min, max },
+            Self::FlagsAll { mask } => CriterionOf::FlagsAll { mask },
+            Self::FlagsAny { mask } => CriterionOf::FlagsAny { mask },
+        }
+    }
+
+    /// The criterion as a borrowed view, the form the format, the validator and the evaluator
+    /// read.
+    #[must_use]
+    pub fn as_criterion(&self) -> Criterion<'_>
+    where
+        P: AsRef<[u8]>,
+    {
+        match self {
+            Self::Wildcard => CriterionOf::Wildcard,
+            Self::Exact { pattern, fold } => CriterionOf::Exact {
+                pattern: pattern.as_ref(),
+                fold: *fold,
+            },
+            Self::Glob { pattern, fold } => CriterionOf::Glob {
+                pattern: pattern.as_ref(),
+                fold: *fold,
+            },
+            Self::IntEq { value } => CriterionOf::IntEq { value: *value },
+            Self::IntRange { min, max } => CriterionOf::IntRange {
+                min: *min,
+                max: *max,
+            },
+            Self::FlagsAll { mask } => CriterionOf::FlagsAll { mask: *mask },
+            Self::FlagsAny { mask } => CriterionOf::FlagsAny { mask: *mask },
+        }
+    }
+}
+
+impl Criterion<'_> {
+    /// The pattern of an `exact` or `glob` criterion.
+    #[must_use]
+    pub const fn pattern(&self) -> Option<&[u8]> {
+        match self {
+            Self::Exact { pattern, .. } | Self::Glob { pattern, .. } => Some(pattern),
+            _ => None,
+        }
+    }
+
     /// Hands the payload's bytes, in file order, to `put` (the encoder's half of `build`).
     pub fn write_payload(&self, mut put: impl FnMut(&[u8])) {
         match *self {
             Self::Wildcard => {}
             Self::Exact { pattern, .. } | Self::Glob { pattern, .. } => put(pattern),
-            Self::IntEq(v) | Self::FlagsAll(v) | Self::FlagsAny(v) => put(&v.to_le_bytes()),
+            Self::IntEq { value: v } | Self::FlagsAll { mask: v } | Self::FlagsAny { mask: v } => {
+                put(&v.to_le_bytes());
+            }
             Self::IntRange { min, max } => {
                 put(&min.to_le_bytes());
                 put(&max.to_le_bytes());
             }
         }
     }
-
-    /// Whether this is a wildcard, the one criterion that never reads its input.
-    #[must_use]
-    pub const fn is_wildcard(&self) -> bool {
-        matches!(self, Self::Wildcard)
-    }
 }
 
-impl core::fmt::Display for Criterion<'_> {
+impl<P: AsRef<[u8]>> core::fmt::Display for CriterionOf<P> {
     /// The criterion as people read it: `glob (fold) "*.exe"`, `int_range 1..=4`,
     /// `flags_any 0x3`. Pattern bytes outside printable ASCII are escaped.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let kind = self.kind();
-        match *self {
-            Self::Wildcard => f.write_str(kind.name()),
-            Self::Exact { pattern, fold } | Self::Glob { pattern, fold } => write!(
+        match self.as_criterion() {
+            Criterion::Wildcard => f.write_str(kind.name()),
+            Criterion::Exact { pattern, fold } | Criterion::Glob { pattern, fold } => write!(
                 f,
                 "{kind}{} \"{}\"",
                 if fold { " (fold)" } else { "" },
                 pattern.escape_ascii()
             ),
-            Self::IntEq(v) => write!(f, "{kind} {v}"),
-            Self::IntRange { min, max } => write!(f, "{kind} {min}..={max}"),
-            Self::FlagsAll(m) | Self::FlagsAny(m) => write!(f, "{kind} {m:#x}"),
+            Criterion::IntEq { value } => write!(f, "{kind} {value}"),
+            Criterion::IntRange { min, max } => write!(f, "{kind} {min}..={max}"),
+            Criterion::FlagsAll { mask } | Criterion::FlagsAny { mask } => {
+                write!(f, "{kind} {mask:#x}")
+            }
         }
     }
 }
@@ -147,13 +221,19 @@ pub(crate) fn build(kind: u8, flags: u8, payload: &[u8]) -> Option<Criterion<'_>
             pattern: payload,
             fold,
         },
-        (3, 8) => Criterion::IntEq(word(payload)?),
+        (3, 8) => Criterion::IntEq {
+            value: word(payload)?,
+        },
         (4, 16) => Criterion::IntRange {
             min: word(payload)?,
             max: word(payload.get(8..)?)?,
         },
-        (5, 8) => Criterion::FlagsAll(word(payload)?),
-        (6, 8) => Criterion::FlagsAny(word(payload)?),
+        (5, 8) => Criterion::FlagsAll {
+            mask: word(payload)?,
+        },
+        (6, 8) => Criterion::FlagsAny {
+            mask: word(payload)?,
+        },
         _ => return None,
     })
 }
@@ -203,22 +283,6 @@ pub(crate) fn wildcard_run(bytes: &[u8], remaining: u16) -> (u16, bool) {
             Some(w) if u32::from_le_bytes(*w) == 0 => (remaining.min(1), true),
             _ => (0, false),
         },
-    }
-}
-
-/// Whether a criterion head is well-framed: a known kind, only its flags, its payload size.
-#[inline]
-pub(crate) fn head_ok(kind: u8, flags: u8, len: usize, max_pattern_len: u16) -> bool {
-    match FRAMING.get(usize::from(kind)) {
-        Some(Some((allowed, size))) => {
-            flags & !allowed == 0
-                && if *size == PATTERN {
-                    len <= usize::from(max_pattern_len)
-                } else {
-                    len == usize::from(*size)
-                }
-        }
-        _ => false,
     }
 }
 

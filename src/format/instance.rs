@@ -185,41 +185,6 @@ impl<'a> Criteria<'a> {
         self.next()
     }
 
-    /// [`Self::next_non_wildcard`] for criteria not yet checked: each one's framing is checked
-    /// as it is decoded (the wildcards skipped are well-framed by being four zero bytes), and
-    /// bytes left in the record after the last criterion are an error. The single-pass
-    /// validator's walk (`Validator::parse_and_validate`).
-    pub(crate) fn try_next_non_wildcard(&mut self) -> Result<Option<CriterionAt<'a>>, Error> {
-        self.skip_wildcards();
-        if self.remaining == 0 {
-            return if self.cur.is_empty() {
-                Ok(None)
-            } else {
-                Err(self.leftover())
-            };
-        }
-        // The framing table first (the common, well-formed case); the decoder that names the
-        // fault only when it fails.
-        let rest = self.cur.rest();
-        if let Some((kind, flags, payload, tail)) = criterion::split(rest)
-            && criterion::head_ok(kind, flags, payload.len(), self.max_pattern_len)
-            && let Some(c) = criterion::build(kind, flags, payload)
-        {
-            let start = self.cur.offset();
-            let end = start.saturating_add(rest.len().saturating_sub(tail.len()));
-            self.cur = Cursor::new(tail, end);
-            let field = self.field;
-            self.remaining = self.remaining.saturating_sub(1);
-            self.field = self.field.saturating_add(1);
-            return Ok(Some(CriterionAt {
-                field,
-                span: Span::new(start, end),
-                criterion: c,
-            }));
-        }
-        self.try_next().map(Some)
-    }
-
     /// Bytes left in the record after its last criterion.
     #[cold]
     fn leftover(&self) -> Error {

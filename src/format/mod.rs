@@ -10,11 +10,10 @@ mod instance;
 mod targets;
 
 pub(crate) use crate::common::Span;
-pub(crate) use channel_file::frame_with_limits;
 pub use channel_file::{
     ChannelFile, Header, channel_file_bytes, declared_len, parse, parse_with_limits,
 };
-pub use criterion::{Criterion, CriterionAt};
+pub use criterion::{Criterion, CriterionAt, CriterionOf};
 pub(crate) use criterion::{build as build_criterion, split as split_criterion};
 pub use instance::{Criteria, Instance, Instances};
 pub use targets::{TargetNames, Targets, is_target_name};

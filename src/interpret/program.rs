@@ -31,10 +31,9 @@ use core::ops::Range;
 use super::atoms::Atoms;
 
 use super::atoms::HASHED_ATOM;
-use crate::common::CriterionKind;
 use crate::error::EvalError;
-use crate::eval::{CompiledGlob, Value, check_supplied, collect_into, meaning};
-use crate::format::Criterion;
+use crate::eval::{CompiledGlob, Value, check_supplied, collect_into, criterion_accepts, meaning};
+use crate::format::{Criterion, CriterionOf};
 use crate::limits::MAX_ATOM;
 use crate::schema::Profile;
 use crate::validate::Validated;
@@ -46,41 +45,21 @@ const GOOD_ATOM: usize = 3;
 /// past it, the smaller contiguous NFA is used.
 const MEMORY_FACTOR: usize = 4;
 
-/// One criterion, decoded once. Wildcards are not kept. Patterns are ranges of the group's own
-/// copy of them (`Group::patterns`), so a program owns everything it reads.
+/// The pattern of a compiled `exact` or `glob` criterion, in the form the program searches with.
+/// Patterns are ranges of the group's own copy of them (`Group::patterns`), so a program owns
+/// everything it reads.
 #[derive(Debug, Clone)]
-enum Check {
-    Exact {
-        pattern: Range<usize>,
-        fold: bool,
-    },
-    /// A glob with its searchers built; a case-folded one is lowered and matched on the
-    /// lowered text.
-    Glob {
-        glob: Box<CompiledGlob>,
-        folded: bool,
-    },
-    IntEq(u64),
-    IntRange {
-        min: u64,
-        max: u64,
-    },
-    FlagsAll(u64),
-    FlagsAny(u64),
+enum Searcher {
+    /// An `exact` pattern's bytes.
+    Bytes(Range<usize>),
+    /// A glob with its searchers built; a case-folded one is lowered and matched on the lowered
+    /// text.
+    Glob(Box<CompiledGlob>),
 }
 
-impl Check {
-    const fn kind(&self) -> CriterionKind {
-        match self {
-            Self::Exact { .. } => CriterionKind::Exact,
-            Self::Glob { .. } => CriterionKind::Glob,
-            Self::IntEq(_) => CriterionKind::IntEq,
-            Self::IntRange { .. } => CriterionKind::IntRange,
-            Self::FlagsAll(_) => CriterionKind::FlagsAll,
-            Self::FlagsAny(_) => CriterionKind::FlagsAny,
-        }
-    }
-}
+/// One criterion, decoded once: the format's criterion type with its pattern compiled.
+/// Wildcards are not kept.
+type Check = CriterionOf<Searcher>;
 
 /// An instance: its id and its criteria's range in `Group::checks`.
 #[derive(Debug, Clone)]
@@ -213,7 +192,7 @@ fn key_choices(criteria: &[(u16, Criterion<'_>)]) -> KeyChoices {
         }
     }
     let int = criteria.iter().find_map(|(field, c)| match c {
-        Criterion::IntEq(value) => Some((*field, *value)),
+        Criterion::IntEq { value } => Some((*field, *value)),
         _ => None,
     });
     KeyChoices { atoms, int }
@@ -268,37 +247,22 @@ impl Group {
             at..self.patterns.len()
         };
         for (field, c) in criteria {
-            let check = match *c {
-                Criterion::Wildcard => continue,
-                Criterion::Exact { pattern, fold } => Check::Exact {
-                    pattern: copy(pattern),
-                    fold,
-                },
-                Criterion::Glob {
-                    pattern,
-                    fold: false,
-                } => Check::Glob {
-                    glob: Box::new(CompiledGlob::new(pattern)),
-                    folded: false,
-                },
-                Criterion::Glob {
-                    pattern,
-                    fold: true,
-                } => {
+            if c.is_wildcard() {
+                continue;
+            }
+            let check = c.map_pattern(|pattern| match c {
+                Criterion::Glob { fold: false, .. } => {
+                    Searcher::Glob(Box::new(CompiledGlob::new(pattern)))
+                }
+                Criterion::Glob { fold: true, .. } => {
                     if !self.folded_fields.contains(field) {
                         self.folded_fields.push(*field);
                     }
                     let lowered: Vec<u8> = pattern.iter().map(u8::to_ascii_lowercase).collect();
-                    Check::Glob {
-                        glob: Box::new(CompiledGlob::new(&lowered)),
-                        folded: true,
-                    }
+                    Searcher::Glob(Box::new(CompiledGlob::new(&lowered)))
                 }
-                Criterion::IntEq(v) => Check::IntEq(v),
-                Criterion::IntRange { min, max } => Check::IntRange { min, max },
-                Criterion::FlagsAll(m) => Check::FlagsAll(m),
-                Criterion::FlagsAny(m) => Check::FlagsAny(m),
-            };
+                _ => Searcher::Bytes(copy(pattern)),
+            });
             self.checks.push((*field, check));
         }
         self.instances.push(Compiled {
@@ -627,7 +591,10 @@ impl<'s> Program<'s> {
                 )
                 .saturating_add(g.patterns.len())
                 .saturating_add(g.checks.iter().fold(0usize, |sum, (_, c)| match c {
-                    Check::Glob { glob, .. } => sum.saturating_add(glob.memory_usage()),
+                    Check::Glob {
+                        pattern: Searcher::Glob(glob),
+                        ..
+                    } => sum.saturating_add(glob.memory_usage()),
                     _ => sum,
                 }))
                 .saturating_add(g.always.len().saturating_mul(4))
@@ -767,37 +734,22 @@ impl Group {
                     field: *field,
                     supplied: event.len(),
                 })?;
-            // The meaning of each kind is the scan's own (`eval::meaning`).
-            let hit = match (check, value) {
-                (
-                    Check::Exact {
-                        pattern: pattern_at,
-                        fold,
-                    },
-                    Value::Bytes(v),
-                ) => meaning::exact(pattern(pattern_at), v, *fold),
-                (
-                    Check::Glob {
-                        glob,
-                        folded: false,
-                    },
-                    Value::Bytes(v),
-                ) => glob.matches(v, &mut scratch.glob_state),
-                (Check::Glob { glob, folded: true }, Value::Bytes(v)) => {
-                    let range = self.lowered(*field, v, scratch);
-                    let text = scratch.lowered.get(range).unwrap_or(&[]);
-                    glob.matches(text, &mut scratch.glob_state)
-                }
-                (Check::IntEq(x), Value::Unsigned(v)) => meaning::int_eq(*x, *v),
-                (Check::IntRange { min, max }, Value::Unsigned(v)) => {
-                    meaning::int_range(*min, *max, *v)
-                }
-                (Check::FlagsAll(m), Value::Flags(v)) => meaning::flags_all(*m, *v),
-                (Check::FlagsAny(m), Value::Flags(v)) => meaning::flags_any(*m, *v),
-                (check, value) => {
-                    return Err(meaning::mismatch(*field, check.kind(), value.kind()));
-                }
-            };
+            // The meaning of each kind is the scan's own; only the pattern is searched the
+            // program's way.
+            let hit = criterion_accepts(
+                check,
+                value,
+                *field,
+                |_, searcher, fold, v| match searcher {
+                    Searcher::Bytes(range) => meaning::exact(pattern(range), v, fold),
+                    Searcher::Glob(glob) if fold => {
+                        let range = self.lowered(*field, v, scratch);
+                        let text = scratch.lowered.get(range).unwrap_or(&[]);
+                        glob.matches(text, &mut scratch.glob_state)
+                    }
+                    Searcher::Glob(glob) => glob.matches(v, &mut scratch.glob_state),
+                },
+            )?;
             if !hit {
                 return Ok(false);
             }

@@ -184,12 +184,12 @@ fn matching_value<'x>(
             *free = tail;
             Value::Bytes(head)
         }
-        Criterion::IntEq(v) => Value::Unsigned(v),
+        Criterion::IntEq { value: v } => Value::Unsigned(v),
         Criterion::IntRange { min, max } if min <= max => Value::Unsigned(min),
         Criterion::IntRange { .. } => return Ok(None),
-        Criterion::FlagsAll(m) => Value::Flags(m),
-        Criterion::FlagsAny(m) if m != 0 => Value::Flags(m),
-        Criterion::FlagsAny(_) => return Ok(None),
+        Criterion::FlagsAll { mask: m } => Value::Flags(m),
+        Criterion::FlagsAny { mask: m } if m != 0 => Value::Flags(m),
+        Criterion::FlagsAny { .. } => return Ok(None),
     }))
 }
 
@@ -203,14 +203,14 @@ fn missing_value(criterion: &Criterion<'_>) -> Option<Value<'static>> {
         Criterion::Glob { pattern, .. } if matches_everything(pattern) => return None,
         // Every other pattern needs at least one byte.
         Criterion::Exact { .. } | Criterion::Glob { .. } => Value::Bytes(b""),
-        Criterion::IntEq(v) => Value::Unsigned(v.wrapping_add(1)),
+        Criterion::IntEq { value: v } => Value::Unsigned(v.wrapping_add(1)),
         Criterion::IntRange { min, max } => match (min.checked_sub(1), max.checked_add(1)) {
             (Some(below), _) => Value::Unsigned(below),
             (None, Some(above)) => Value::Unsigned(above),
             (None, None) => return None,
         },
-        Criterion::FlagsAll(0) => return None,
-        Criterion::FlagsAll(_) | Criterion::FlagsAny(_) => Value::Flags(0),
+        Criterion::FlagsAll { mask: 0 } => return None,
+        Criterion::FlagsAll { .. } | Criterion::FlagsAny { .. } => Value::Flags(0),
     })
 }
 

@@ -16,7 +16,6 @@ use crate::common::{CriterionSet, InputKind, Span};
 use crate::diag::{
     Code, Detail, FieldRef, Finding, FindingSink, InstanceRef, Location, Reporter, Summary, TypeRef,
 };
-use crate::error::Error;
 use crate::eval::{Cost, GlobFacts, criterion_cost, glob_facts};
 use crate::format::{ChannelFile, Criterion, CriterionAt, Instance, Targets};
 use crate::limits::{MAX_ATOM, MAX_TEMPLATE_TYPES};
@@ -86,17 +85,6 @@ impl<'a, 's> Validated<'a, 's> {
 #[error("content rejected: {} error(s), {} warning(s){}", .0.errors, .0.warnings,
     if .0.truncated { ", stopped at the finding limit" } else { "" })]
 pub struct Rejected(pub Summary);
-
-/// Why [`Validator::parse_and_validate`] refused a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Refused {
-    /// Not a well-formed channel file: the error [`crate::parse`] reports.
-    #[error(transparent)]
-    Malformed(Error),
-    /// Well-formed, and rejected by the validator.
-    #[error(transparent)]
-    Rejected(Rejected),
-}
 
 /// Validates parsed files against a schema and a selection of its profiles: by default exactly
 /// the profiles each file targets.
@@ -197,65 +185,16 @@ impl<'s> Validator<'s> {
         self.run(file, Some(scratch), sink)
     }
 
-    /// Parses and validates in one walk: the framing of every record and criterion is checked
-    /// as the validator reaches it, instead of a framing pass in [`crate::parse`] and a decoding
-    /// pass here (the remedy of docs/PERFORMANCE.md's profile). Accepts and rejects exactly what
-    /// [`crate::parse`] then [`Self::validate`] do, with the same findings and the same
-    /// structural error; the one difference is that when a structural error comes after some
-    /// records, the findings of those records were already reported to `sink` (tools that show
-    /// findings parse first; an agent refuses either way). Allocates nothing.
-    ///
-    /// # Errors
-    /// [`Refused::Malformed`] with the structural error [`crate::parse`] reports;
-    /// [`Refused::Rejected`] as [`Self::validate`].
-    pub fn parse_and_validate<'a>(
-        &self,
-        bytes: &'a [u8],
-        limits: &crate::Limits,
-        sink: &mut dyn FindingSink<'s>,
-    ) -> Result<Validated<'a, 's>, Refused> {
-        let file = crate::format::frame_with_limits(bytes, limits).map_err(Refused::Malformed)?;
-        let mut structural = None;
-        let result = self.run_checked(&file, None, sink, Some(&mut structural));
-        match (structural, result) {
-            (Some(error), _) => Err(Refused::Malformed(error)),
-            // Stopped at the finding limit before the last record: the records after it are
-            // still owed their framing check, or a malformed file could pass as merely rejected.
-            (None, Err(Rejected(summary))) if summary.truncated => {
-                match crate::format::parse_with_limits(bytes, limits) {
-                    Err(error) => Err(Refused::Malformed(error)),
-                    Ok(_) => Err(Refused::Rejected(Rejected(summary))),
-                }
-            }
-            (None, result) => result.map_err(Refused::Rejected),
-        }
-    }
-
     fn run<'a>(
         &self,
         file: &ChannelFile<'a>,
         scratch: Option<&mut [u8]>,
         sink: &mut dyn FindingSink<'s>,
     ) -> Result<Validated<'a, 's>, Rejected> {
-        self.run_checked(file, scratch, sink, None)
-    }
-
-    /// `structural`: `Some` when the file's records were not checked yet (the single pass);
-    /// the first structural error lands there and stops the walk.
-    fn run_checked<'a>(
-        &self,
-        file: &ChannelFile<'a>,
-        scratch: Option<&mut [u8]>,
-        sink: &mut dyn FindingSink<'s>,
-        mut structural: Option<&mut Option<Error>>,
-    ) -> Result<Validated<'a, 's>, Rejected> {
         let mut r = Reporter::new(sink, self.max_findings);
         let profiles = self.profiles_for(file);
         let exercise = scratch.is_some();
-        let mut flow = self.check_file(file, profiles, &mut r, structural.as_deref_mut());
-        if structural.is_some_and(|s| s.is_some()) {
-            return Err(Rejected(r.summary()));
-        }
+        let mut flow = self.check_file(file, profiles, &mut r);
         if let (ControlFlow::Continue(()), Some(scratch)) = (flow, scratch) {
             flow = exercise::exercise(
                 self.schema,
@@ -354,7 +293,6 @@ impl<'s> Validator<'s> {
         file: &ChannelFile<'_>,
         profiles: ProfileSet,
         r: &mut Reporter<'s, '_>,
-        mut structural: Option<&mut Option<Error>>,
     ) -> ControlFlow<()> {
         let schema = self.schema;
         self.check_targets(file, profiles, r)?;
@@ -368,28 +306,7 @@ impl<'s> Validator<'s> {
         // Worst-case cost of one event per template type: every instance a candidate.
         let mut event_cost = [Cost::default(); MAX_TEMPLATE_TYPES];
         let mut previous_id: Option<u32> = None;
-        let mut instances = file.instances();
-        loop {
-            let instance = match structural.as_deref_mut() {
-                None => match instances.next() {
-                    Some(instance) => instance,
-                    None => break,
-                },
-                Some(slot) => match instances.try_next() {
-                    Ok(Some(instance)) => instance,
-                    Ok(None) => {
-                        if let Err(error) = instances.finish() {
-                            *slot = Some(error);
-                            return ControlFlow::Break(());
-                        }
-                        break;
-                    }
-                    Err(error) => {
-                        *slot = Some(error);
-                        return ControlFlow::Break(());
-                    }
-                },
-            };
+        for instance in file.instances() {
             // Locations are built only when a finding is reported: this loop is the hot path.
             let iloc = || Location {
                 span: Some(instance.span),
@@ -410,13 +327,6 @@ impl<'s> Validator<'s> {
             }
             previous_id = Some(instance.id);
             let Some((type_index, t)) = schema.template_type(instance.template_type) else {
-                // The single pass still owes the record's framing check.
-                if let Some(slot) = structural.as_deref_mut()
-                    && let Err(error) = instance.check_criteria()
-                {
-                    *slot = Some(error);
-                    return ControlFlow::Break(());
-                }
                 let loc = Location {
                     template_type: Some(TypeRef {
                         id: instance.template_type,
@@ -451,14 +361,7 @@ impl<'s> Validator<'s> {
                 .get(type_index)
                 .copied()
                 .unwrap_or_else(|| Shared::of(self.schema, t, profiles));
-            let cost = self.check_instance(
-                &instance,
-                (t, common),
-                profiles,
-                &iloc,
-                r,
-                structural.as_deref_mut(),
-            )?;
+            let cost = self.check_instance(&instance, (t, common), profiles, &iloc, r)?;
             if let Some(sum) = event_cost.get_mut(type_index) {
                 *sum = sum.plus(cost);
             }
@@ -541,7 +444,6 @@ impl<'s> Validator<'s> {
         profiles: ProfileSet,
         iloc: &dyn Fn() -> Location<'s>,
         r: &mut Reporter<'s, '_>,
-        mut structural: Option<&mut Option<Error>>,
     ) -> ControlFlow<(), Cost> {
         let declared = t.fields.len();
         if usize::from(instance.criterion_count) != declared {
@@ -569,21 +471,7 @@ impl<'s> Validator<'s> {
             constant: 1,
         };
         let mut criteria = instance.criteria();
-        loop {
-            let c = match structural.as_deref_mut() {
-                None => match criteria.next_non_wildcard() {
-                    Some(c) => c,
-                    None => break,
-                },
-                Some(slot) => match criteria.try_next_non_wildcard() {
-                    Ok(Some(c)) => c,
-                    Ok(None) => break,
-                    Err(error) => {
-                        *slot = Some(error);
-                        return ControlFlow::Break(());
-                    }
-                },
-            };
+        while let Some(c) = criteria.next_non_wildcard() {
             if c.criterion.is_wildcard() {
                 continue;
             }
@@ -812,7 +700,7 @@ fn check_against_field<'s>(
                 ))?;
             }
         }
-        Criterion::IntEq(v) => {
+        Criterion::IntEq { value: v } => {
             if v < f.min {
                 r.report(Finding::new(Code::ValueOutOfRange, loc(), bound(v, f.min)))?;
             } else if v > f.max {
@@ -844,7 +732,7 @@ fn check_against_field<'s>(
                 ))?;
             }
         }
-        Criterion::FlagsAll(m) | Criterion::FlagsAny(m) => {
+        Criterion::FlagsAll { mask: m } | Criterion::FlagsAny { mask: m } => {
             if m & !f.valid_flags != 0 {
                 r.report(Finding::new(
                     Code::FlagsOutsideField,

@@ -308,12 +308,12 @@ impl<'s> CriterionOut<'s> {
                 out.pattern = Some(pattern.escape_ascii().to_string());
                 out.fold = Some(fold);
             }
-            Criterion::IntEq(v) => out.value = Some(v),
+            Criterion::IntEq { value: v } => out.value = Some(v),
             Criterion::IntRange { min, max } => {
                 out.min = Some(min);
                 out.max = Some(max);
             }
-            Criterion::FlagsAll(m) | Criterion::FlagsAny(m) => out.mask = Some(m),
+            Criterion::FlagsAll { mask: m } | Criterion::FlagsAny { mask: m } => out.mask = Some(m),
         }
         out
     }
