@@ -633,11 +633,12 @@ fn mixed(c: &mut Criterion) {
             matched += a.len();
         }
         println!(
-            "mixed {} instances: {matched} matches over {} events; program {} bytes ({:.2}x the file)",
+            "mixed {} instances: {matched} matches over {} events; program {} bytes ({:.2}x the file); keys {:?}",
             content.instances.len(),
             values.len(),
             program.memory_usage(),
-            program.memory_usage() as f64 / bytes.len() as f64
+            program.memory_usage() as f64 / bytes.len() as f64,
+            program.index_stats()
         );
         let mut g = c.benchmark_group(format!("interpret/{n} mixed"));
         if n >= 10_000 {

@@ -77,6 +77,15 @@ fn main() {
             ]
         })
         .collect();
+    let candidates: usize = events
+        .iter()
+        .map(|e| program.count_candidates(&mut scratch, 2, e).unwrap())
+        .sum();
+    println!(
+        "{:.1} candidates per event; keys {:?}",
+        candidates as f64 / events.len() as f64,
+        program.index_stats()
+    );
     let mut matched = 0;
     for _ in 0..rounds {
         for e in &events {

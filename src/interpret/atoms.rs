@@ -19,6 +19,10 @@ use aho_corasick::{Anchored, MatchKind, dfa, nfa};
 
 /// Atoms at least this long are hashed on their first four bytes.
 pub(super) const HASHED_ATOM: usize = 4;
+/// Hashed atoms are probed at most this many positions apart: a longer stride probes less but
+/// keys each atom under as many windows, common ones among them (measured on the glob
+/// benchmark: see `Hashed::stride`).
+const STRIDE: usize = 2;
 /// Up to this many atoms per field, the automaton is a full DFA (when it fits the budget).
 const DFA_ATOMS: usize = 2_000;
 
@@ -122,12 +126,17 @@ pub(super) struct Hashed {
     entries: Vec<Entry>,
     /// The hash keeps its top `bits` bits.
     bits: u32,
+    /// The value is probed at every `stride`-th position (the shortest atom's length less three,
+    /// at most [`STRIDE`]). Each atom is then keyed under one window per residue of its offset
+    /// modulo the stride, so that exactly one of them starts at a probed position wherever the
+    /// atom occurs.
+    stride: usize,
 }
 
 /// Eight bytes lowered at once, as a little-endian `u64`: ASCII upper-case letters get their
 /// 0x20 bit, nothing else changes.
 #[inline]
-fn lowered_word(b: [u8; 8]) -> u64 {
+pub(super) fn lowered_word(b: [u8; 8]) -> u64 {
     let x = u64::from_le_bytes(b);
     let ascii = !x & 0x8080_8080_8080_8080;
     let seven = x & 0x7f7f_7f7f_7f7f_7f7f;
@@ -196,7 +205,13 @@ impl Hashed {
         {
             return None;
         }
-        let count = u32::try_from(patterns.len()).ok()?;
+        let shortest = patterns
+            .iter()
+            .map(|p| p.len())
+            .min()
+            .unwrap_or(HASHED_ATOM);
+        let stride = shortest.saturating_sub(3).clamp(1, STRIDE);
+        let count = u32::try_from(patterns.len().saturating_mul(stride)).ok()?;
         // Each atom is keyed by its four bytes that the fewest atoms share: atoms with a
         // common prefix (`users1`, `users2`, …) then land in different buckets.
         let mut shared: alloc::collections::BTreeMap<u32, u32> =
@@ -216,21 +231,30 @@ impl Hashed {
             .trailing_zeros()
             .clamp(6, 30);
         let buckets = 1usize << bits;
-        let mut keyed: Vec<(usize, Entry)> = Vec::with_capacity(patterns.len());
+        let mut keyed: Vec<(usize, Entry)> =
+            Vec::with_capacity(patterns.len().saturating_mul(stride));
         for (pattern, atom) in patterns.iter().enumerate() {
-            let offset = (0..=atom.len().saturating_sub(4))
-                .min_by_key(|&at| key_at(atom, at).and_then(|k| shared.get(&k)).copied())
-                .unwrap_or(0);
-            let key = key_at(atom, offset)?;
-            keyed.push((
-                bucket(key, bits),
-                Entry {
-                    atom: lowered_word(window(atom)) & mask(atom.len()),
-                    len: u8::try_from(atom.len()).ok()?,
-                    offset: u8::try_from(offset).ok()?,
-                    pattern: u32::try_from(pattern).ok()?,
-                },
-            ));
+            let entry = |offset: usize| -> Option<(usize, Entry)> {
+                Some((
+                    bucket(key_at(atom, offset)?, bits),
+                    Entry {
+                        atom: lowered_word(window(atom)) & mask(atom.len()),
+                        len: u8::try_from(atom.len()).ok()?,
+                        offset: u8::try_from(offset).ok()?,
+                        pattern: u32::try_from(pattern).ok()?,
+                    },
+                ))
+            };
+            // One key per residue of the window's offset modulo the stride — whichever window
+            // of that residue the fewest atoms share — so that wherever the atom occurs, one of
+            // its keys starts at a probed position.
+            for residue in 0..stride {
+                let offset = (residue..=atom.len().saturating_sub(4))
+                    .step_by(stride)
+                    .min_by_key(|&at| key_at(atom, at).and_then(|k| shared.get(&k)).copied())
+                    .unwrap_or(residue);
+                keyed.push(entry(offset)?);
+            }
         }
         // Within a bucket, runs of one length and key offset, sorted by atom: for each run the
         // value's window is lowered once and looked up by binary search (atoms that are
@@ -256,6 +280,7 @@ impl Hashed {
             starts,
             entries: keyed.into_iter().map(|(_, e)| e).collect(),
             bits,
+            stride,
         })
     }
 
@@ -273,7 +298,7 @@ impl Hashed {
 
     #[inline]
     fn each_hit(&self, hay: &[u8], mut hit: impl FnMut(usize)) {
-        for (at, four) in hay.windows(4).enumerate() {
+        for (at, four) in hay.windows(4).enumerate().step_by(self.stride) {
             let Some(four) = four.first_chunk::<4>() else {
                 continue;
             };
@@ -296,10 +321,9 @@ impl Hashed {
         let mut run = self.entries.get(from..to).unwrap_or(&[]);
         while let Some(first) = run.first() {
             let (len, offset) = (first.len, first.offset);
-            let end = run
-                .iter()
-                .position(|e| (e.len, e.offset) != (len, offset))
-                .unwrap_or(run.len());
+            // Sorted by length and offset: the run's end by binary search, not a walk (a bucket
+            // of a common window holds thousands).
+            let end = run.partition_point(|e| (e.len, e.offset) <= (len, offset));
             let (same, rest) = run.split_at(end);
             run = rest;
             let Some(start) = at.checked_sub(usize::from(offset)) else {
@@ -353,10 +377,58 @@ mod tests {
         hits.sort_unstable();
         assert_eq!(hits, [0, 1, 2, 3, 5]);
         let mut more = Vec::new();
+        // (`abcd` keeps every position probed.)
         h.each_hit(b"abc", |p| more.push(p));
         h.each_hit(b"abcdefg", |p| more.push(p)); // "bcdefgh" and "abcdefgh" need one more byte
         more.sort_unstable();
         assert_eq!(more, [0, 2]);
         assert!(Hashed::new(&[b"abc".as_slice()]).is_none());
+    }
+
+    /// Atoms of one length class, probed every `stride` positions, against a naive search on
+    /// values full of overlapping and case-varied occurrences: every occurrence once.
+    #[test]
+    fn strided_atoms_report_every_occurrence_once() {
+        let alphabet = b"abAB/";
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            usize::try_from(seed % n as u64).unwrap_or(0)
+        };
+        for round in 0..200 {
+            let shortest = 4 + round % 5;
+            let atoms: Vec<Vec<u8>> = (0..1 + next(12))
+                .map(|_| {
+                    let len = shortest + next(9 - shortest);
+                    (0..len)
+                        .map(|_| alphabet[next(alphabet.len())].to_ascii_lowercase())
+                        .collect()
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let refs: Vec<&[u8]> = atoms.iter().map(Vec::as_slice).collect();
+            let h = Hashed::new(&refs).unwrap();
+            let shortest = refs.iter().map(|a| a.len()).min().unwrap();
+            assert_eq!(h.stride, (shortest - 3).min(STRIDE));
+            let hay: Vec<u8> = (0..next(80))
+                .map(|_| alphabet[next(alphabet.len())])
+                .collect();
+            let mut got = Vec::new();
+            h.each_hit(&hay, |p| got.push(p));
+            got.sort_unstable();
+            let mut want = Vec::new();
+            for (p, atom) in refs.iter().enumerate() {
+                for w in hay.windows(atom.len()) {
+                    if w.eq_ignore_ascii_case(atom) {
+                        want.push(p);
+                    }
+                }
+            }
+            want.sort_unstable();
+            assert_eq!(got, want, "atoms {refs:?} in {hay:?}");
+        }
     }
 }

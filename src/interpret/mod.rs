@@ -10,12 +10,16 @@ mod atoms;
 #[cfg(feature = "alloc")]
 mod gate;
 #[cfg(feature = "alloc")]
+mod index;
+#[cfg(feature = "alloc")]
 mod program;
 
 #[cfg(feature = "alloc")]
 pub use gate::gate;
 #[cfg(feature = "std")]
 pub(crate) use gate::gate_compiled;
+#[cfg(feature = "alloc")]
+pub use index::IndexStats;
 #[cfg(feature = "alloc")]
 pub use program::{CompileOptions, Program, Scratch};
 

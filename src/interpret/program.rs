@@ -24,23 +24,16 @@
 //! which scans the instances of the file per event with the same matchers.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use super::atoms::Atoms;
-
-use super::atoms::HASHED_ATOM;
+use super::index::{self, Choices, Index, IndexScratch, IndexStats};
 use crate::error::EvalError;
 use crate::eval::{CompiledGlob, Value, check_supplied, collect_into, criterion_accepts, meaning};
 use crate::format::{Criterion, CriterionOf};
-use crate::limits::MAX_ATOM;
 use crate::schema::Profile;
 use crate::validate::Validated;
 
-/// Atoms shorter than this are a weak filter; an instance uses one only when it has no better
-/// key (an `int_eq` value).
-const GOOD_ATOM: usize = 3;
 /// The DFA automata of a program may take up to this many times the file's bytes together;
 /// past it, the smaller contiguous NFA is used.
 const MEMORY_FACTOR: usize = 4;
@@ -68,46 +61,17 @@ struct Compiled {
     checks: Range<usize>,
 }
 
-/// Atoms of one bytes field: pattern `p` of the automaton stands for the instances
-/// `members[starts[p]..starts[p + 1]]`.
-#[derive(Debug, Clone)]
-struct AtomIndex {
-    field: u16,
-    automaton: Atoms,
-    starts: Vec<usize>,
-    members: Vec<u32>,
-}
-
-/// `int_eq` values of one unsigned field, sorted, with the instance each belongs to.
-#[derive(Debug, Clone)]
-struct IntIndex {
-    field: u16,
-    entries: Vec<(u64, u32)>,
-}
-
-/// Where an instance is indexed: which automaton pattern or integer table sends events to it.
-#[derive(Debug, Clone, Copy)]
-enum KeyRef {
-    Atom { index: usize, pattern: usize },
-    Int { index: usize, value: u64 },
-    Always,
-}
-
 /// The compiled instances of one template type.
 #[derive(Debug, Clone, Default)]
 struct Group {
     instances: Vec<Compiled>,
-    /// Per instance, where the index keeps it.
-    keys: Vec<KeyRef>,
     /// `(field, check)` for every non-wildcard criterion, instance after instance.
     checks: Vec<(u16, Check)>,
     /// The patterns of `exact` and case-sensitive `glob` checks.
     patterns: Vec<u8>,
     /// Bytes fields that some case-folded glob reads: lowered once per event, when needed.
     folded_fields: Vec<u16>,
-    atoms: Vec<AtomIndex>,
-    ints: Vec<IntIndex>,
-    always: Vec<u32>,
+    index: Index,
 }
 
 /// Reusable per-evaluation memory, owned by the caller: after it has grown to a program's
@@ -115,8 +79,7 @@ struct Group {
 #[derive(Debug, Clone, Default)]
 pub struct Scratch {
     candidates: Vec<u32>,
-    fired: Vec<bool>,
-    fired_list: Vec<usize>,
+    index: IndexScratch,
     lowered: Vec<u8>,
     /// For each entry of `Group::folded_fields`, its lowered value's range in `lowered`.
     lowered_at: Vec<Option<Range<usize>>>,
@@ -130,8 +93,7 @@ impl Scratch {
     pub const fn new() -> Self {
         Self {
             candidates: Vec::new(),
-            fired: Vec::new(),
-            fired_list: Vec::new(),
+            index: IndexScratch::new(),
             lowered: Vec::new(),
             lowered_at: Vec::new(),
             glob_state: Vec::new(),
@@ -149,93 +111,6 @@ pub struct Program<'s> {
     profile: &'s Profile<'s>,
     /// Sorted by template type id.
     groups: Vec<(u16, Group)>,
-}
-
-/// The literal runs of a pattern (`exact`: all of it; `glob`: the runs between `*` and `?`).
-fn literal_runs<'c>(criterion: &Criterion<'c>) -> impl Iterator<Item = &'c [u8]> + use<'c> {
-    let (pattern, glob) = match *criterion {
-        Criterion::Exact { pattern, .. } => (pattern, false),
-        Criterion::Glob { pattern, .. } => (pattern, true),
-        _ => (&[][..], false),
-    };
-    pattern
-        .split(move |&b| glob && (b == b'*' || b == b'?'))
-        .filter(|run| !run.is_empty())
-}
-
-/// The key an instance is indexed under.
-enum Key {
-    Atom { field: u16, atom: Vec<u8> },
-    Int { field: u16, value: u64 },
-    Always,
-}
-
-/// What an instance could be indexed under: the first and last [`MAX_ATOM`] bytes of each of
-/// its literal runs (lowered), and its first `int_eq`.
-struct KeyChoices {
-    atoms: Vec<(u16, Vec<u8>)>,
-    int: Option<(u16, u64)>,
-}
-
-fn key_choices(criteria: &[(u16, Criterion<'_>)]) -> KeyChoices {
-    let mut atoms = Vec::new();
-    for (field, c) in criteria {
-        for run in literal_runs(c) {
-            // A long run offers its first and its last MAX_ATOM bytes: rule sets often share
-            // a prefix (`c:/windows/...`) and differ at the end, or the other way round.
-            let head = run.get(..MAX_ATOM).unwrap_or(run);
-            let tail = run.get(run.len().saturating_sub(MAX_ATOM)..).unwrap_or(run);
-            atoms.push((*field, head.to_ascii_lowercase()));
-            if tail != head {
-                atoms.push((*field, tail.to_ascii_lowercase()));
-            }
-        }
-    }
-    let int = criteria.iter().find_map(|(field, c)| match c {
-        Criterion::IntEq { value } => Some((*field, *value)),
-        _ => None,
-    });
-    KeyChoices { atoms, int }
-}
-
-/// Picks each instance's key: the atom the fewest instances of the group share (the most
-/// selective, as far as the content itself tells), longer first among equals; an `int_eq` value
-/// when the best atom is short; the always list when there is neither.
-fn choose_keys(choices: Vec<KeyChoices>) -> Vec<Key> {
-    let mut counts: BTreeMap<(u16, &[u8]), usize> = BTreeMap::new();
-    for c in &choices {
-        for (field, atom) in &c.atoms {
-            let n = counts.entry((*field, atom.as_slice())).or_insert(0);
-            *n = n.saturating_add(1);
-        }
-    }
-    let best: Vec<Option<(u16, usize)>> = choices
-        .iter()
-        .map(|c| {
-            c.atoms
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, (field, atom))| {
-                    let shared = counts.get(&(*field, atom.as_slice())).copied();
-                    (shared.unwrap_or(usize::MAX), core::cmp::Reverse(atom.len()))
-                })
-                .map(|(i, (field, _))| (*field, i))
-        })
-        .collect();
-    drop(counts);
-    choices
-        .into_iter()
-        .zip(best)
-        .map(|(mut c, best)| {
-            let atom = best.and_then(|(_, i)| (i < c.atoms.len()).then(|| c.atoms.swap_remove(i)));
-            match (atom, c.int) {
-                (Some((field, atom)), _) if atom.len() >= GOOD_ATOM => Key::Atom { field, atom },
-                (_, Some((field, value))) => Key::Int { field, value },
-                (Some((field, atom)), None) => Key::Atom { field, atom },
-                (None, None) => Key::Always,
-            }
-        })
-        .collect()
 }
 
 impl Group {
@@ -270,92 +145,6 @@ impl Group {
             checks: start..self.checks.len(),
         });
     }
-}
-
-/// Builds the atom automata and the integer tables of one group from its instances' keys.
-fn build_indexes(group: &mut Group, keys: Vec<Key>, dfa_budget: &mut usize) {
-    let mut atoms: Vec<(u16, Vec<u8>, u32)> = Vec::new();
-    group.keys = alloc::vec![KeyRef::Always; keys.len()];
-    for (position, key) in keys.into_iter().enumerate() {
-        let at = u32::try_from(position).unwrap_or(u32::MAX);
-        match key {
-            Key::Atom { field, atom } => atoms.push((field, atom, at)),
-            Key::Int { field, value } => {
-                let index = match group.ints.iter().position(|i| i.field == field) {
-                    Some(index) => index,
-                    None => {
-                        group.ints.push(IntIndex {
-                            field,
-                            entries: Vec::new(),
-                        });
-                        group.ints.len().saturating_sub(1)
-                    }
-                };
-                if let Some(table) = group.ints.get_mut(index) {
-                    table.entries.push((value, at));
-                }
-                if let Some(slot) = group.keys.get_mut(position) {
-                    *slot = KeyRef::Int { index, value };
-                }
-            }
-            Key::Always => group.always.push(at),
-        }
-    }
-    for index in &mut group.ints {
-        index.entries.sort_unstable();
-    }
-    // Per field, one hashed index over its atoms of `HASHED_ATOM` bytes or more, and one
-    // automaton over the shorter ones.
-    let long = |atom: &[u8]| atom.len() >= HASHED_ATOM;
-    atoms.sort_unstable_by(|(fa, a, pa), (fb, b, pb)| {
-        (fa, long(a), a, pa).cmp(&(fb, long(b), b, pb))
-    });
-    let mut rest = atoms.as_slice();
-    while let Some((field, first, _)) = rest.first() {
-        let (field, hashed) = (*field, long(first));
-        let split = rest
-            .iter()
-            .position(|(f, a, _)| *f != field || long(a) != hashed)
-            .unwrap_or(rest.len());
-        let (mine, tail) = rest.split_at(split);
-        rest = tail;
-        let mut patterns: Vec<&[u8]> = Vec::new();
-        let mut starts = Vec::new();
-        let mut members = Vec::with_capacity(mine.len());
-        let index = group.atoms.len();
-        for (_, atom, position) in mine {
-            if patterns.last() != Some(&atom.as_slice()) {
-                patterns.push(atom);
-                starts.push(members.len());
-            }
-            members.push(*position);
-            if let Some(slot) = group.keys.get_mut(*position as usize) {
-                *slot = KeyRef::Atom {
-                    index,
-                    pattern: patterns.len().saturating_sub(1),
-                };
-            }
-        }
-        starts.push(members.len());
-        match Atoms::build(&patterns, hashed, dfa_budget) {
-            Some(automaton) => group.atoms.push(AtomIndex {
-                field,
-                automaton,
-                starts,
-                members,
-            }),
-            // An automaton too large to build: its instances are checked on every event.
-            None => {
-                for &position in &members {
-                    if let Some(slot) = group.keys.get_mut(position as usize) {
-                        *slot = KeyRef::Always;
-                    }
-                }
-                group.always.extend(members);
-            }
-        }
-    }
-    group.always.sort_unstable();
 }
 
 /// How a program is built: what it may spend on memory for speed.
@@ -412,7 +201,7 @@ impl<'s> Program<'s> {
         if !validated.profiles().contains(index) {
             return Err(EvalError::ProfileNotValidated);
         }
-        let mut groups: Vec<(u16, Group, Vec<KeyChoices>)> = Vec::new();
+        let mut groups: Vec<(u16, Group, Vec<Choices>)> = Vec::new();
         let mut criteria: Vec<(u16, Criterion<'_>)> = Vec::new();
         for instance in validated.file().instances() {
             let ty = instance.template_type;
@@ -421,6 +210,10 @@ impl<'s> Program<'s> {
             if profile.supply(ty).is_none() {
                 continue;
             }
+            let fields = validated
+                .schema()
+                .template_type(ty)
+                .map_or(&[][..], |(_, t)| t.fields);
             let at = match groups.binary_search_by_key(&ty, |(t, _, _)| *t) {
                 Ok(at) => at,
                 Err(at) => {
@@ -434,7 +227,7 @@ impl<'s> Program<'s> {
             criteria.clear();
             criteria.extend(instance.criteria().map(|c| (c.field, c.criterion)));
             group.add(instance.id, &criteria);
-            keys.push(key_choices(&criteria));
+            keys.push(index::choices(&criteria, fields));
         }
         // Memory for the fast DFA automata, all together: a multiple of the file's bytes.
         let mut dfa_budget = validated
@@ -445,7 +238,7 @@ impl<'s> Program<'s> {
         let groups = groups
             .into_iter()
             .map(|(ty, mut group, choices)| {
-                build_indexes(&mut group, choose_keys(choices), &mut dfa_budget);
+                group.index = Index::build(choices, &mut dfa_budget);
                 (ty, group)
             })
             .collect();
@@ -493,6 +286,13 @@ impl<'s> Program<'s> {
             let Some(instance) = group.instances.get(position as usize) else {
                 continue;
             };
+            // An instance whose one criterion is its key, checked whole by the index: it is a
+            // candidate exactly when it matches.
+            if group.index.decides(position as usize) {
+                matched = matched.saturating_add(1);
+                on_match(instance.id);
+                continue;
+            }
             match group.confirm(instance, event, scratch) {
                 Ok(true) => {
                     matched = matched.saturating_add(1);
@@ -558,10 +358,46 @@ impl<'s> Program<'s> {
         if !group.is_candidate(position, event) {
             return Ok(false);
         }
+        if group.index.decides(position) {
+            return Ok(true);
+        }
         scratch.lowered.clear();
         scratch.lowered_at.clear();
         scratch.lowered_at.resize(group.folded_fields.len(), None);
         group.confirm(instance, event, scratch)
+    }
+
+    /// How many instances of `template_type` the index sends `event` to: what evaluating it
+    /// confirms one by one. A measure for cost models and benchmarks.
+    ///
+    /// # Errors
+    /// As [`Self::evaluate`].
+    pub fn count_candidates(
+        &self,
+        scratch: &mut Scratch,
+        template_type: u16,
+        event: &[Value<'_>],
+    ) -> Result<usize, EvalError> {
+        check_supplied(self.profile, template_type, event)?;
+        let Some((_, group)) = self
+            .groups
+            .binary_search_by_key(&template_type, |(t, _)| *t)
+            .ok()
+            .and_then(|at| self.groups.get(at))
+        else {
+            return Ok(0);
+        };
+        group.candidates(scratch, event);
+        Ok(scratch.candidates.len())
+    }
+
+    /// How the program's index places its instances: by which kind of key, and how many have
+    /// none and are confirmed for every event of their type.
+    #[must_use]
+    pub fn index_stats(&self) -> IndexStats {
+        self.groups
+            .iter()
+            .fold(IndexStats::default(), |s, (_, g)| s.plus(g.index.stats()))
     }
 
     /// Bytes of memory the program holds (its tables, automata and lowered patterns), for
@@ -570,14 +406,6 @@ impl<'s> Program<'s> {
     pub fn memory_usage(&self) -> usize {
         let size = core::mem::size_of::<Self>();
         self.groups.iter().fold(size, |sum, (_, g)| {
-            let atoms = g.atoms.iter().fold(0usize, |s, a| {
-                s.saturating_add(a.automaton.memory_usage())
-                    .saturating_add(a.starts.len().saturating_mul(8))
-                    .saturating_add(a.members.len().saturating_mul(4))
-            });
-            let ints = g.ints.iter().fold(0usize, |s, i| {
-                s.saturating_add(i.entries.len().saturating_mul(16))
-            });
             sum.saturating_add(core::mem::size_of::<(u16, Group)>())
                 .saturating_add(
                     g.instances
@@ -597,9 +425,7 @@ impl<'s> Program<'s> {
                     } => sum.saturating_add(glob.memory_usage()),
                     _ => sum,
                 }))
-                .saturating_add(g.always.len().saturating_mul(4))
-                .saturating_add(atoms)
-                .saturating_add(ints)
+                .saturating_add(g.index.memory_usage())
         })
     }
 }
@@ -608,92 +434,13 @@ impl Group {
     /// Fills `scratch.candidates` with the positions of the instances `event` can match, in
     /// file order, each once.
     fn candidates(&self, scratch: &mut Scratch, event: &[Value<'_>]) {
-        scratch.candidates.clear();
-        scratch.candidates.extend_from_slice(&self.always);
-        for index in &self.atoms {
-            let Some(Value::Bytes(value)) = event.get(usize::from(index.field)) else {
-                continue;
-            };
-            let patterns = index.starts.len().saturating_sub(1);
-            if scratch.fired.len() < patterns {
-                scratch.fired.resize(patterns, false);
-            }
-            let (fired, fired_list, candidates) = (
-                &mut scratch.fired,
-                &mut scratch.fired_list,
-                &mut scratch.candidates,
-            );
-            index.automaton.each_hit(value, |p| {
-                let Some(seen) = fired.get_mut(p) else {
-                    return;
-                };
-                if *seen {
-                    return;
-                }
-                *seen = true;
-                fired_list.push(p);
-                let members = index
-                    .starts
-                    .get(p)
-                    .zip(index.starts.get(p.saturating_add(1)))
-                    .and_then(|(&s, &e)| index.members.get(s..e))
-                    .unwrap_or(&[]);
-                candidates.extend_from_slice(members);
-            });
-            for p in scratch.fired_list.drain(..) {
-                if let Some(f) = scratch.fired.get_mut(p) {
-                    *f = false;
-                }
-            }
-        }
-        for index in &self.ints {
-            let Some(Value::Unsigned(value)) = event.get(usize::from(index.field)) else {
-                continue;
-            };
-            let from = index.entries.partition_point(|(v, _)| v < value);
-            let to = index.entries.partition_point(|(v, _)| v <= value);
-            if let Some(hits) = index.entries.get(from..to) {
-                scratch.candidates.extend(hits.iter().map(|(_, p)| *p));
-            }
-        }
-        scratch.candidates.sort_unstable();
+        self.index
+            .candidates(event, &mut scratch.index, &mut scratch.candidates);
     }
 
-    /// Whether the index sends `event` to the instance at `position`: its atom occurs in its
-    /// field's value, its `int_eq` value is the event's, or it is always checked.
+    /// Whether the index sends `event` to the instance at `position`.
     fn is_candidate(&self, position: usize, event: &[Value<'_>]) -> bool {
-        match self.keys.get(position) {
-            Some(KeyRef::Atom { index, pattern }) => {
-                let Some(atoms) = self.atoms.get(*index) else {
-                    return false;
-                };
-                let Some(Value::Bytes(value)) = event.get(usize::from(atoms.field)) else {
-                    return false;
-                };
-                let mut found = false;
-                atoms.automaton.each_hit(value, |p| found |= p == *pattern);
-                found
-            }
-            Some(KeyRef::Int { index, value }) => {
-                let Some(table) = self.ints.get(*index) else {
-                    return false;
-                };
-                let Some(Value::Unsigned(given)) = event.get(usize::from(table.field)) else {
-                    return false;
-                };
-                let from = table.entries.partition_point(|(v, _)| v < given);
-                given == value
-                    && table
-                        .entries
-                        .get(from..)
-                        .unwrap_or(&[])
-                        .iter()
-                        .take_while(|(v, _)| v == given)
-                        .any(|(_, p)| *p as usize == position)
-            }
-            Some(KeyRef::Always) => true,
-            None => false,
-        }
+        self.index.is_candidate(position, event)
     }
 
     /// The value of `field`, lowered (once per event, into the scratch): its range in

@@ -242,3 +242,91 @@ fn evaluate_reports_ids_in_file_order_through_the_callback() {
     // 13 wants size 0, 11 wants 1..=4096: never both.
     assert_eq!((n, seen), (4, vec![10, 11, 12, 14]));
 }
+
+/// Instances keyed on each criterion kind (exact values, integer points and ranges, flag
+/// masks, an empty `flags_all` mask that holds for every value): the program's index leaves
+/// none of them on the always list, and the program matches what the scan matches on a grid
+/// of events around every boundary.
+#[test]
+fn every_criterion_kind_is_indexed_and_the_index_loses_no_match() {
+    let w = || C::Wildcard;
+    let i = |id, criteria: Vec<C>| InstanceModel {
+        id,
+        template_type: 2,
+        criteria,
+    };
+    let content = ChannelContent {
+        instances: vec![
+            i(
+                1,
+                vec![
+                    w(),
+                    C::Exact {
+                        pattern: b"Dll".to_vec(),
+                        fold: true,
+                    },
+                    w(),
+                    w(),
+                    w(),
+                ],
+            ),
+            i(
+                2,
+                vec![
+                    w(),
+                    C::Exact {
+                        pattern: b"dll".to_vec(),
+                        fold: false,
+                    },
+                    w(),
+                    w(),
+                    w(),
+                ],
+            ),
+            i(3, vec![w(), w(), C::IntEq { value: 7 }, w(), w()]),
+            i(4, vec![w(), w(), C::IntRange { min: 5, max: 9 }, w(), w()]),
+            i(5, vec![w(), w(), C::IntRange { min: 0, max: 5 }, w(), w()]),
+            i(6, vec![w(), w(), w(), C::FlagsAll { mask: 0b110 }, w()]),
+            i(7, vec![w(), w(), w(), C::FlagsAny { mask: 0b1001 }, w()]),
+            i(8, vec![w(), w(), w(), C::FlagsAll { mask: 0 }, w()]),
+        ],
+        ..content()
+    };
+    let bytes = encode(&content).unwrap();
+    let file = parse(&bytes).unwrap();
+    let mut findings = Vec::new();
+    let validated = Validator::new(&FLEET)
+        .with_profiles(current_profiles())
+        .validate(&file, &mut findings)
+        .unwrap();
+    let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
+    let program = Program::compile(&validated, "sensor-7.12").unwrap();
+    let stats = program.index_stats();
+    assert_eq!(
+        (stats.exact, stats.int, stats.flags),
+        (2, 3, 2),
+        "{stats:?}"
+    );
+    assert_eq!(stats.always, 1, "only the empty mask has no key: {stats:?}");
+    let mut scratch = Scratch::new();
+    for ext in [&b"dll"[..], b"DLL", b"dl", b"dlll", b""] {
+        for size in [0, 4, 5, 6, 7, 8, 9, 10, u64::MAX] {
+            for attrs in [0, 0b1, 0b10, 0b100, 0b110, 0b111, 0b1000, u64::MAX] {
+                let e = event(b"x", ext, size, attrs, b"y");
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                interp.evaluate(2, &e, |id| a.push(id)).unwrap();
+                program
+                    .evaluate(&mut scratch, 2, &e, |id| b.push(id))
+                    .unwrap();
+                assert_eq!(a, b, "{ext:?} {size} {attrs:#b}");
+                for id in 1..=8 {
+                    assert_eq!(
+                        program.matches_instance(&mut scratch, 2, id, &e).unwrap(),
+                        a.contains(&id),
+                        "instance {id} on {ext:?} {size} {attrs:#b}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Evaluates the benchmark's mixed content (`realistic_content`, events spliced from its own
+//! values as in `benches/validation.rs`) through the compiled program in a loop, and reports how
+//! many candidates and matches an event has, for profilers:
+//! `cargo build --release --example profile_mixed && perf record target/release/examples/profile_mixed [INSTANCES] [ROUNDS]`.
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use chanval::{Program, Scratch, Validator, Value, encode, parse};
+use chanval_testing::testkit::{FLEET, Rng, current_profiles, realistic_content};
+
+fn main() {
+    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().ok());
+    let n = args.next().flatten().unwrap_or(100_000);
+    let rounds = args.next().flatten().unwrap_or(100);
+    // Any third argument: events of random values, which rarely match, instead of events
+    // spliced from the content's own values.
+    let random = std::env::args().nth(3).is_some();
+    let content = realistic_content(99, n * 84);
+    let bytes = encode(&content).unwrap();
+    let file = parse(&bytes).unwrap();
+    let fleet = chanval::Schema {
+        budget: chanval::Budget::UNLIMITED,
+        ..FLEET
+    };
+    let mut sink = Vec::new();
+    let validated = Validator::new(&fleet)
+        .with_profiles(current_profiles())
+        .validate(&file, &mut sink)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let program = Program::compile(&validated, "sensor-7.12").unwrap();
+    let compile = started.elapsed();
+    let supply = FLEET.profile("sensor-7.12").unwrap().1;
+    let mut rng = Rng::new(5);
+    let events: Vec<(u16, Vec<common::OwnedInput>)> = (0..64)
+        .map(|k| {
+            let instance = &content.instances[(k * 7919) % content.instances.len()];
+            let inputs = supply.supply(instance.template_type).unwrap().inputs;
+            let model = if random {
+                chanval::InstanceModel {
+                    criteria: vec![],
+                    ..instance.clone()
+                }
+            } else {
+                instance.clone()
+            };
+            (
+                instance.template_type,
+                common::event_for(&model, inputs, &mut rng),
+            )
+        })
+        .collect();
+    let values: Vec<(u16, Vec<Value<'_>>)> = events
+        .iter()
+        .map(|(t, e)| (*t, e.iter().map(common::OwnedInput::as_value).collect()))
+        .collect();
+    let mut scratch = Scratch::new();
+    let (mut candidates, mut matches) = (0, 0);
+    for (t, e) in &values {
+        candidates += program.count_candidates(&mut scratch, *t, e).unwrap();
+        matches += program.evaluate(&mut scratch, *t, e, |_| {}).unwrap();
+    }
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        for (t, e) in &values {
+            program.evaluate(&mut scratch, *t, e, |_| {}).unwrap();
+        }
+    }
+    let per_event = started.elapsed() / u32::try_from(rounds * values.len()).unwrap();
+    println!(
+        "{} instances, compiled in {compile:?} ({} bytes, {:.2}x the file), keys {:?}; per event: {:.1} candidates, {:.1} matches, {per_event:?}",
+        content.instances.len(),
+        program.memory_usage(),
+        program.memory_usage() as f64 / bytes.len() as f64,
+        program.index_stats(),
+        candidates as f64 / values.len() as f64,
+        matches as f64 / values.len() as f64,
+    );
+}

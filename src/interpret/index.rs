@@ -1,0 +1,800 @@
+//! The index of a compiled program (feature `alloc`): for each instance, one *key* — the
+//! criterion an event must satisfy before the instance is confirmed — and per field the table
+//! that finds, for one event, exactly the instances whose key it satisfies.
+//!
+//! Every criterion kind can be a key, and each instance's key is its most selective criterion,
+//! judged by how many bits of the event it pins down (the log2 of one over the share of events
+//! that pass it, for values spread over the field's declared range and independent flag bits):
+//!
+//! | key | table | bits |
+//! |---|---|---|
+//! | `exact` | the hash of the lowered value, sorted, behind a set of the lengths in use | 64 |
+//! | a literal atom of `exact`/`glob` | one automaton or hashed atom set per field (`atoms`) | 4 per byte, at most 32 |
+//! | `int_eq`, `int_range` | points sorted by value; ranges sorted by start, with the largest end per block | log2 of the field's range over the criterion's |
+//! | `flags_all` | per lowest bit of the mask, the masks, each checked whole | one per bit of the mask |
+//! | `flags_any` | one list of masks, each checked | 1 for a one-bit mask, else 0 |
+//!
+//! An instance with no criterion at all (only wildcards) or only globs without a literal byte
+//! has no key and is confirmed for every event (the always list, which [`IndexStats`] reports).
+//! A key is a necessary condition of the instance's match, so the candidates an event gets are
+//! a superset of its matches, and the program's result is the scan's.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use super::atoms::{Atoms, HASHED_ATOM, lowered_word};
+use crate::eval::Value;
+use crate::format::Criterion;
+use crate::limits::MAX_ATOM;
+use crate::schema::FieldDef;
+
+/// Ranges are scanned in blocks of this many, a block skipped when its largest end is below the
+/// value.
+const RANGE_BLOCK: usize = 16;
+
+/// Where an instance is indexed, with what it takes to check that an event satisfies its key
+/// without the tables (`Index::is_candidate`).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum KeyRef {
+    /// Pattern `pattern` of atom index `index`.
+    Atom {
+        index: usize,
+        pattern: usize,
+    },
+    /// An `exact` value: its length and the hash of its lowered bytes.
+    Exact {
+        field: u16,
+        len: usize,
+        hash: u64,
+    },
+    /// `min..=max` (`int_eq`: one value).
+    Ints {
+        field: u16,
+        min: u64,
+        max: u64,
+    },
+    /// Every bit of `mask`.
+    FlagsAll {
+        field: u16,
+        mask: u64,
+    },
+    /// Some bit of `mask`.
+    FlagsAny {
+        field: u16,
+        mask: u64,
+    },
+    Always,
+}
+
+/// The key an instance is indexed under, before the tables are built.
+enum Key {
+    Atom {
+        field: u16,
+        atom: Vec<u8>,
+    },
+    /// A key the index checks whole; `decides` when it is the instance's only criterion.
+    Other {
+        key: KeyRef,
+        decides: bool,
+    },
+}
+
+/// What an instance could be indexed under: the first and last [`MAX_ATOM`] bytes of each of
+/// its literal runs (lowered), and its most selective other criterion with its bits.
+pub(super) struct Choices {
+    atoms: Vec<(u16, Vec<u8>)>,
+    other: Option<(u32, KeyRef)>,
+    /// The instance has exactly one criterion that is not a wildcard.
+    alone: bool,
+}
+
+/// The literal runs of a pattern (`exact`: all of it; `glob`: the runs between `*` and `?`).
+fn literal_runs<'c>(criterion: &Criterion<'c>) -> impl Iterator<Item = &'c [u8]> + use<'c> {
+    let (pattern, glob) = match *criterion {
+        Criterion::Exact { pattern, .. } => (pattern, false),
+        Criterion::Glob { pattern, .. } => (pattern, true),
+        _ => (&[][..], false),
+    };
+    pattern
+        .split(move |&b| glob && (b == b'*' || b == b'?'))
+        .filter(|run| !run.is_empty())
+}
+
+/// log2 of `whole / part`, rounded down (0 when `part` is the larger).
+fn bits_of(whole: u128, part: u128) -> u32 {
+    let log = |v: u128| v.checked_ilog2().unwrap_or(0);
+    log(whole).saturating_sub(log(part))
+}
+
+/// How many bits of the event an atom pins down: four per byte, at most 32.
+fn atom_bits(atom: &[u8]) -> u32 {
+    u32::try_from(atom.len().min(MAX_ATOM))
+        .unwrap_or(0)
+        .saturating_mul(4)
+}
+
+/// The keys one instance offers. `fields` are its template type's, for the integer ranges.
+pub(super) fn choices(criteria: &[(u16, Criterion<'_>)], fields: &[FieldDef<'_>]) -> Choices {
+    let mut atoms = Vec::new();
+    let mut other: Option<(u32, KeyRef)> = None;
+    let alone = criteria.iter().filter(|(_, c)| !c.is_wildcard()).count() == 1;
+    for (field, c) in criteria {
+        for run in literal_runs(c) {
+            // A long run offers its first and its last MAX_ATOM bytes: rule sets often share
+            // a prefix (`c:/windows/...`) and differ at the end, or the other way round.
+            let head = run.get(..MAX_ATOM).unwrap_or(run);
+            let tail = run.get(run.len().saturating_sub(MAX_ATOM)..).unwrap_or(run);
+            atoms.push((*field, head.to_ascii_lowercase()));
+            if tail != head {
+                atoms.push((*field, tail.to_ascii_lowercase()));
+            }
+        }
+        let range = fields.get(usize::from(*field)).map_or(u128::MAX, |f| {
+            u128::from(f.max)
+                .saturating_sub(u128::from(f.min))
+                .saturating_add(1)
+        });
+        let field = *field;
+        let offer = match *c {
+            Criterion::Exact { pattern, .. } => Some((
+                64,
+                KeyRef::Exact {
+                    field,
+                    len: pattern.len(),
+                    hash: fold_hash(pattern),
+                },
+            )),
+            Criterion::IntEq { value } => Some((
+                bits_of(range, 1),
+                KeyRef::Ints {
+                    field,
+                    min: value,
+                    max: value,
+                },
+            )),
+            Criterion::IntRange { min, max } => Some((
+                bits_of(
+                    range,
+                    u128::from(max)
+                        .saturating_sub(u128::from(min))
+                        .saturating_add(1),
+                ),
+                KeyRef::Ints { field, min, max },
+            )),
+            // An empty mask holds for every value: no key.
+            Criterion::FlagsAll { mask } if mask != 0 => {
+                Some((mask.count_ones(), KeyRef::FlagsAll { field, mask }))
+            }
+            Criterion::FlagsAny { mask } => Some((
+                u32::from(mask.count_ones() == 1),
+                KeyRef::FlagsAny { field, mask },
+            )),
+            Criterion::Wildcard | Criterion::Glob { .. } | Criterion::FlagsAll { .. } => None,
+        };
+        if let Some((bits, key)) = offer
+            && other.is_none_or(|(best, _)| bits > best)
+        {
+            other = Some((bits, key));
+        }
+    }
+    Choices {
+        atoms,
+        other,
+        alone,
+    }
+}
+
+/// Picks each instance's key: its best atom — the one the fewest instances of the group share
+/// (the most selective, as far as the content itself tells), longer first among equals — unless
+/// another criterion pins down more bits of the event; the always list when there is no key.
+fn choose(choices: Vec<Choices>) -> Vec<Key> {
+    let mut counts: BTreeMap<(u16, &[u8]), usize> = BTreeMap::new();
+    for c in &choices {
+        for (field, atom) in &c.atoms {
+            let n = counts.entry((*field, atom.as_slice())).or_insert(0);
+            *n = n.saturating_add(1);
+        }
+    }
+    let best: Vec<Option<usize>> = choices
+        .iter()
+        .map(|c| {
+            c.atoms
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (field, atom))| {
+                    let shared = counts.get(&(*field, atom.as_slice())).copied();
+                    (shared.unwrap_or(usize::MAX), core::cmp::Reverse(atom.len()))
+                })
+                .map(|(i, _)| i)
+        })
+        .collect();
+    drop(counts);
+    choices
+        .into_iter()
+        .zip(best)
+        .map(|(mut c, best)| {
+            let atom = best.and_then(|i| (i < c.atoms.len()).then(|| c.atoms.swap_remove(i)));
+            // Integer and flag keys are checked whole by their tables; an `exact` key only by
+            // its hash, which another value may share.
+            let other = |key: KeyRef| Key::Other {
+                key,
+                decides: c.alone
+                    && matches!(
+                        key,
+                        KeyRef::Ints { .. } | KeyRef::FlagsAll { .. } | KeyRef::FlagsAny { .. }
+                    ),
+            };
+            match (atom, c.other) {
+                (Some((_, atom)), Some((bits, key))) if bits > atom_bits(&atom) => other(key),
+                (Some((field, atom)), _) => Key::Atom { field, atom },
+                (None, Some((_, key))) => other(key),
+                (None, None) => other(KeyRef::Always),
+            }
+        })
+        .collect()
+}
+
+/// Atoms of one bytes field: pattern `p` of the automaton stands for the instances
+/// `members[starts[p]..starts[p + 1]]`.
+#[derive(Debug, Clone)]
+struct AtomIndex {
+    field: u16,
+    automaton: Atoms,
+    starts: Vec<usize>,
+    members: Vec<u32>,
+}
+
+/// `exact` keys of one bytes field: the lengths in use (an event value of another length is
+/// not hashed at all) and `(hash, instance)` sorted.
+#[derive(Debug, Clone, Default)]
+struct ExactIndex {
+    field: u16,
+    lengths: Vec<usize>,
+    entries: Vec<(u64, u32)>,
+}
+
+/// Integer keys of one unsigned field: `int_eq` values sorted, and ranges sorted by start with
+/// the largest end of each block of [`RANGE_BLOCK`].
+#[derive(Debug, Clone, Default)]
+struct IntIndex {
+    field: u16,
+    points: Vec<(u64, u32)>,
+    ranges: Vec<(u64, u64, u32)>,
+    block_ends: Vec<u64>,
+}
+
+/// Flag keys of one flags field: `flags_all` masks under their lowest bit (bit `b`'s are
+/// `all[starts[b]..starts[b + 1]]`), and the `flags_any` masks.
+#[derive(Debug, Clone, Default)]
+struct FlagIndex {
+    field: u16,
+    starts: Vec<usize>,
+    all: Vec<(u64, u32)>,
+    any: Vec<(u64, u32)>,
+}
+
+/// How an index places a group's instances, for reports and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IndexStats {
+    /// Instances keyed on a literal atom of an `exact` or `glob` criterion.
+    pub atom: usize,
+    /// Instances keyed on the whole value of an `exact` criterion.
+    pub exact: usize,
+    /// Instances keyed on an `int_eq` or `int_range` criterion.
+    pub int: usize,
+    /// Instances keyed on a `flags_all` or `flags_any` criterion.
+    pub flags: usize,
+    /// Instances with no key, confirmed for every event of their type.
+    pub always: usize,
+}
+
+impl IndexStats {
+    /// These counts plus `other`'s.
+    #[must_use]
+    pub const fn plus(self, other: Self) -> Self {
+        Self {
+            atom: self.atom.saturating_add(other.atom),
+            exact: self.exact.saturating_add(other.exact),
+            int: self.int.saturating_add(other.int),
+            flags: self.flags.saturating_add(other.flags),
+            always: self.always.saturating_add(other.always),
+        }
+    }
+}
+
+/// The index of one template type's instances.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Index {
+    /// Per instance (by position), its key.
+    keys: Vec<KeyRef>,
+    /// Per instance, whether satisfying its key is matching it (`Key::Other::decides`).
+    decides: Vec<bool>,
+    /// Instances in all (the size of the candidate bitmap).
+    len: usize,
+    atoms: Vec<AtomIndex>,
+    exacts: Vec<ExactIndex>,
+    ints: Vec<IntIndex>,
+    flags: Vec<FlagIndex>,
+    always: Vec<u32>,
+}
+
+/// Per-event memory of the index, owned by the caller's scratch.
+#[derive(Debug, Clone, Default)]
+pub(super) struct IndexScratch {
+    fired: Vec<bool>,
+    fired_list: Vec<usize>,
+    /// One bit per instance of the group, for putting many candidates in order.
+    bitmap: Vec<u64>,
+}
+
+impl IndexScratch {
+    pub(super) const fn new() -> Self {
+        Self {
+            fired: Vec::new(),
+            fired_list: Vec::new(),
+            bitmap: Vec::new(),
+        }
+    }
+}
+
+/// Puts `positions` (each below `len`, none twice) in increasing order: a sort when they are few,
+/// else through a bitmap of `len` bits, which costs one pass over `len / 64` words and none per
+/// comparison (many candidates of a large group: sorting them was a fifth of evaluating).
+fn order(positions: &mut Vec<u32>, len: usize, bitmap: &mut Vec<u64>) {
+    let words = len.div_ceil(64);
+    if positions.len() <= 64 || positions.len().saturating_mul(8) < words {
+        positions.sort_unstable();
+        return;
+    }
+    bitmap.clear();
+    bitmap.resize(words, 0);
+    for &p in positions.iter() {
+        let p = p as usize;
+        if let Some(word) = bitmap.get_mut(p / 64) {
+            *word |= 1u64 << (p % 64);
+        }
+    }
+    positions.clear();
+    for (w, &word) in bitmap.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let bit = bits.trailing_zeros() as usize;
+            bits &= bits.wrapping_sub(1);
+            positions
+                .push(u32::try_from(w.saturating_mul(64).saturating_add(bit)).unwrap_or(u32::MAX));
+        }
+    }
+}
+
+/// A per-field table.
+trait FieldTable {
+    fn new(field: u16) -> Self;
+    fn field(&self) -> u16;
+}
+
+macro_rules! field_table {
+    ($($t:ty),*) => {$(
+        impl FieldTable for $t {
+            fn new(field: u16) -> Self {
+                Self { field, ..Self::default() }
+            }
+            fn field(&self) -> u16 {
+                self.field
+            }
+        }
+    )*};
+}
+field_table!(ExactIndex, IntIndex, FlagIndex);
+
+/// `field`'s table in `tables`, added when missing.
+fn table_for<T: FieldTable>(tables: &mut Vec<T>, field: u16) -> Option<&mut T> {
+    let at = match tables.iter().position(|t| t.field() == field) {
+        Some(at) => at,
+        None => {
+            tables.push(T::new(field));
+            tables.len().saturating_sub(1)
+        }
+    };
+    tables.get_mut(at)
+}
+
+impl Index {
+    /// Builds the tables of a group whose instances offered `choices` (in position order).
+    /// `dfa_budget` is the memory left for DFA automata, shared by the whole program.
+    pub(super) fn build(choices: Vec<Choices>, dfa_budget: &mut usize) -> Self {
+        let keys = choose(choices);
+        let mut index = Self {
+            keys: alloc::vec![KeyRef::Always; keys.len()],
+            decides: alloc::vec![false; keys.len()],
+            len: keys.len(),
+            ..Self::default()
+        };
+        let mut atoms: Vec<(u16, Vec<u8>, u32)> = Vec::new();
+        let mut flags_all: Vec<(u16, u32, u64, u32)> = Vec::new();
+        for (position, key) in keys.into_iter().enumerate() {
+            let at = u32::try_from(position).unwrap_or(u32::MAX);
+            let key = match key {
+                Key::Atom { field, atom } => {
+                    atoms.push((field, atom, at));
+                    continue;
+                }
+                Key::Other { key, decides } => {
+                    if let Some(slot) = index.decides.get_mut(position) {
+                        *slot = decides;
+                    }
+                    key
+                }
+            };
+            if let Some(slot) = index.keys.get_mut(position) {
+                *slot = key;
+            }
+            match key {
+                KeyRef::Exact { field, len, hash } => {
+                    if let Some(t) = table_for(&mut index.exacts, field) {
+                        t.entries.push((hash, at));
+                        if let Err(at) = t.lengths.binary_search(&len) {
+                            t.lengths.insert(at, len);
+                        }
+                    }
+                }
+                KeyRef::Ints { field, min, max } => {
+                    if let Some(t) = table_for(&mut index.ints, field) {
+                        if min == max {
+                            t.points.push((min, at));
+                        } else {
+                            t.ranges.push((min, max, at));
+                        }
+                    }
+                }
+                KeyRef::FlagsAll { field, mask } => {
+                    flags_all.push((field, mask.trailing_zeros(), mask, at));
+                }
+                KeyRef::FlagsAny { field, mask } => {
+                    if let Some(t) = table_for(&mut index.flags, field) {
+                        t.any.push((mask, at));
+                    }
+                }
+                KeyRef::Atom { .. } => {}
+                KeyRef::Always => index.always.push(at),
+            }
+        }
+        index.finish_exacts();
+        index.finish_ints();
+        index.finish_flags(flags_all);
+        index.build_atoms(atoms, dfa_budget);
+        index.always.sort_unstable();
+        index
+    }
+
+    fn finish_exacts(&mut self) {
+        for t in &mut self.exacts {
+            t.entries.sort_unstable();
+        }
+    }
+
+    fn finish_ints(&mut self) {
+        for t in &mut self.ints {
+            t.points.sort_unstable();
+            t.ranges.sort_unstable();
+            t.block_ends = t
+                .ranges
+                .chunks(RANGE_BLOCK)
+                .map(|block| block.iter().map(|(_, max, _)| *max).max().unwrap_or(0))
+                .collect();
+        }
+    }
+
+    fn finish_flags(&mut self, mut flags_all: Vec<(u16, u32, u64, u32)>) {
+        flags_all.sort_unstable();
+        for (field, bit, mask, at) in flags_all {
+            if let Some(t) = table_for(&mut self.flags, field) {
+                // `starts` grows to the bit, then every later bit starts where this one ends.
+                let bit = usize::try_from(bit).unwrap_or(0);
+                while t.starts.len() <= bit {
+                    t.starts.push(t.all.len());
+                }
+                t.all.push((mask, at));
+            }
+        }
+        for t in &mut self.flags {
+            while t.starts.len() <= 64 {
+                t.starts.push(t.all.len());
+            }
+        }
+    }
+
+    /// Per field, one hashed index over its atoms of [`MAX_ATOM`] bytes (probed at one position
+    /// in five), one over those of `HASHED_ATOM` bytes up to that (probed more often), and one
+    /// automaton over the shorter ones.
+    fn build_atoms(&mut self, mut atoms: Vec<(u16, Vec<u8>, u32)>, dfa_budget: &mut usize) {
+        let class = |atom: &[u8]| match atom.len() {
+            n if n >= MAX_ATOM => 2u8,
+            n if n >= HASHED_ATOM => 1,
+            _ => 0,
+        };
+        atoms.sort_unstable_by(|(fa, a, pa), (fb, b, pb)| {
+            (fa, class(a), a, pa).cmp(&(fb, class(b), b, pb))
+        });
+        let mut rest = atoms.as_slice();
+        while let Some((field, first, _)) = rest.first() {
+            let (field, kind) = (*field, class(first));
+            let hashed = kind > 0;
+            let split = rest
+                .iter()
+                .position(|(f, a, _)| *f != field || class(a) != kind)
+                .unwrap_or(rest.len());
+            let (mine, tail) = rest.split_at(split);
+            rest = tail;
+            let mut patterns: Vec<&[u8]> = Vec::new();
+            let mut starts = Vec::new();
+            let mut members = Vec::with_capacity(mine.len());
+            let index = self.atoms.len();
+            for (_, atom, position) in mine {
+                if patterns.last() != Some(&atom.as_slice()) {
+                    patterns.push(atom);
+                    starts.push(members.len());
+                }
+                members.push(*position);
+                if let Some(slot) = self.keys.get_mut(*position as usize) {
+                    *slot = KeyRef::Atom {
+                        index,
+                        pattern: patterns.len().saturating_sub(1),
+                    };
+                }
+            }
+            starts.push(members.len());
+            match Atoms::build(&patterns, hashed, dfa_budget) {
+                Some(automaton) => self.atoms.push(AtomIndex {
+                    field,
+                    automaton,
+                    starts,
+                    members,
+                }),
+                // An automaton too large to build: its instances are checked on every event.
+                None => {
+                    for &position in &members {
+                        if let Some(slot) = self.keys.get_mut(position as usize) {
+                            *slot = KeyRef::Always;
+                        }
+                    }
+                    self.always.extend(members);
+                }
+            }
+        }
+    }
+
+    /// Whether the instance at `position` matches every event that satisfies its key.
+    pub(super) fn decides(&self, position: usize) -> bool {
+        self.decides.get(position).copied().unwrap_or(false)
+    }
+
+    /// How the instances are keyed.
+    pub(super) fn stats(&self) -> IndexStats {
+        let mut s = IndexStats::default();
+        for key in &self.keys {
+            let slot = match key {
+                KeyRef::Atom { .. } => &mut s.atom,
+                KeyRef::Exact { .. } => &mut s.exact,
+                KeyRef::Ints { .. } => &mut s.int,
+                KeyRef::FlagsAll { .. } | KeyRef::FlagsAny { .. } => &mut s.flags,
+                KeyRef::Always => &mut s.always,
+            };
+            *slot = slot.saturating_add(1);
+        }
+        s
+    }
+
+    /// Bytes the tables hold.
+    pub(super) fn memory_usage(&self) -> usize {
+        let atoms = self.atoms.iter().fold(0usize, |s, a| {
+            s.saturating_add(a.automaton.memory_usage())
+                .saturating_add(a.starts.len().saturating_mul(8))
+                .saturating_add(a.members.len().saturating_mul(4))
+        });
+        let exacts = self.exacts.iter().fold(0usize, |s, t| {
+            s.saturating_add(t.entries.len().saturating_mul(16))
+                .saturating_add(t.lengths.len().saturating_mul(8))
+        });
+        let ints = self.ints.iter().fold(0usize, |s, t| {
+            s.saturating_add(t.points.len().saturating_mul(16))
+                .saturating_add(t.ranges.len().saturating_mul(24))
+                .saturating_add(t.block_ends.len().saturating_mul(8))
+        });
+        let flags = self.flags.iter().fold(0usize, |s, t| {
+            s.saturating_add(t.starts.len().saturating_mul(8))
+                .saturating_add(t.all.len().saturating_add(t.any.len()).saturating_mul(16))
+        });
+        self.keys
+            .len()
+            .saturating_mul(core::mem::size_of::<KeyRef>())
+            .saturating_add(atoms)
+            .saturating_add(exacts)
+            .saturating_add(ints)
+            .saturating_add(flags)
+            .saturating_add(self.always.len().saturating_mul(4))
+            .saturating_add(self.decides.len())
+    }
+
+    /// Appends to `out` the positions of the instances whose key `event` satisfies, sorted:
+    /// the event's candidates.
+    pub(super) fn candidates(
+        &self,
+        event: &[Value<'_>],
+        scratch: &mut IndexScratch,
+        out: &mut Vec<u32>,
+    ) {
+        out.clear();
+        out.extend_from_slice(&self.always);
+        for index in &self.atoms {
+            let Some(Value::Bytes(value)) = event.get(usize::from(index.field)) else {
+                continue;
+            };
+            let patterns = index.starts.len().saturating_sub(1);
+            if scratch.fired.len() < patterns {
+                scratch.fired.resize(patterns, false);
+            }
+            let (fired, fired_list) = (&mut scratch.fired, &mut scratch.fired_list);
+            index.automaton.each_hit(value, |p| {
+                let Some(seen) = fired.get_mut(p) else {
+                    return;
+                };
+                if *seen {
+                    return;
+                }
+                *seen = true;
+                fired_list.push(p);
+                let members = index
+                    .starts
+                    .get(p)
+                    .zip(index.starts.get(p.saturating_add(1)))
+                    .and_then(|(&s, &e)| index.members.get(s..e))
+                    .unwrap_or(&[]);
+                out.extend_from_slice(members);
+            });
+            for p in scratch.fired_list.drain(..) {
+                if let Some(f) = scratch.fired.get_mut(p) {
+                    *f = false;
+                }
+            }
+        }
+        for t in &self.exacts {
+            let Some(Value::Bytes(value)) = event.get(usize::from(t.field)) else {
+                continue;
+            };
+            if t.lengths.binary_search(&value.len()).is_err() {
+                continue;
+            }
+            let hash = fold_hash(value);
+            let from = t.entries.partition_point(|(h, _)| *h < hash);
+            let hits = t.entries.get(from..).unwrap_or(&[]);
+            out.extend(hits.iter().take_while(|(h, _)| *h == hash).map(|(_, p)| *p));
+        }
+        for t in &self.ints {
+            let Some(Value::Unsigned(value)) = event.get(usize::from(t.field)) else {
+                continue;
+            };
+            let value = *value;
+            let from = t.points.partition_point(|(v, _)| *v < value);
+            let hits = t.points.get(from..).unwrap_or(&[]);
+            out.extend(
+                hits.iter()
+                    .take_while(|(v, _)| *v == value)
+                    .map(|(_, p)| *p),
+            );
+            // Ranges starting at or before the value, in blocks; a block whose largest end is
+            // below the value holds none that contains it.
+            let started = t.ranges.partition_point(|(min, _, _)| *min <= value);
+            let ranges = t.ranges.get(..started).unwrap_or(&[]);
+            for (block, end) in ranges.chunks(RANGE_BLOCK).zip(&t.block_ends) {
+                if *end < value {
+                    continue;
+                }
+                out.extend(
+                    block
+                        .iter()
+                        .filter(|(_, max, _)| *max >= value)
+                        .map(|(_, _, p)| *p),
+                );
+            }
+        }
+        for t in &self.flags {
+            let Some(Value::Flags(value)) = event.get(usize::from(t.field)) else {
+                continue;
+            };
+            let value = *value;
+            let mut bits = value;
+            while bits != 0 {
+                let bit = usize::try_from(bits.trailing_zeros()).unwrap_or(0);
+                bits &= bits.wrapping_sub(1);
+                let list = t
+                    .starts
+                    .get(bit)
+                    .zip(t.starts.get(bit.saturating_add(1)))
+                    .and_then(|(&s, &e)| t.all.get(s..e))
+                    .unwrap_or(&[]);
+                out.extend(
+                    list.iter()
+                        .filter(|(mask, _)| value & mask == *mask)
+                        .map(|(_, p)| *p),
+                );
+            }
+            out.extend(
+                t.any
+                    .iter()
+                    .filter(|(mask, _)| value & mask != 0)
+                    .map(|(_, p)| *p),
+            );
+        }
+        order(out, self.len, &mut scratch.bitmap);
+    }
+
+    /// Whether `event` satisfies the key of the instance at `position`: whether
+    /// [`Self::candidates`] would list it.
+    pub(super) fn is_candidate(&self, position: usize, event: &[Value<'_>]) -> bool {
+        let value = |field: &u16| event.get(usize::from(*field));
+        match self.keys.get(position) {
+            Some(KeyRef::Atom { index, pattern }) => {
+                let Some(atoms) = self.atoms.get(*index) else {
+                    return false;
+                };
+                let Some(Value::Bytes(value)) = value(&atoms.field) else {
+                    return false;
+                };
+                let mut found = false;
+                atoms.automaton.each_hit(value, |p| found |= p == *pattern);
+                found
+            }
+            Some(KeyRef::Exact { field, len, hash }) => {
+                matches!(value(field), Some(Value::Bytes(v)) if v.len() == *len && fold_hash(v) == *hash)
+            }
+            Some(KeyRef::Ints { field, min, max }) => {
+                matches!(value(field), Some(Value::Unsigned(v)) if min <= v && v <= max)
+            }
+            Some(KeyRef::FlagsAll { field, mask }) => {
+                matches!(value(field), Some(Value::Flags(v)) if v & mask == *mask)
+            }
+            Some(KeyRef::FlagsAny { field, mask }) => {
+                matches!(value(field), Some(Value::Flags(v)) if v & mask != 0)
+            }
+            Some(KeyRef::Always) => true,
+            None => false,
+        }
+    }
+}
+
+/// A hash of `bytes` with ASCII letters folded, eight bytes at a step: equal for any two byte
+/// strings that are equal ASCII case-insensitively (so for an `exact` pattern and every value
+/// it matches, folded or not).
+pub(super) fn fold_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut hash = u64::try_from(bytes.len())
+        .unwrap_or(u64::MAX)
+        .wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        hash = (hash ^ lowered_word(word)).wrapping_mul(K).rotate_left(29);
+    }
+    let mut last = [0u8; 8];
+    for (slot, b) in last.iter_mut().zip(chunks.remainder()) {
+        *slot = *b;
+    }
+    hash = (hash ^ lowered_word(last)).wrapping_mul(K);
+    hash ^ (hash >> 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folded_hashes_agree_on_case_variants_and_differ_on_length() {
+        assert_eq!(
+            fold_hash(b"C:/Windows/System32"),
+            fold_hash(b"c:/windows/system32")
+        );
+        assert_ne!(fold_hash(b"abc"), fold_hash(b"abc\0"));
+        assert_ne!(fold_hash(b"cmd.exe"), fold_hash(b"cmd.exf"));
+    }
+}
