@@ -251,9 +251,83 @@ fn inspect_100k(c: &mut Criterion) {
     g.finish();
 }
 
+/// Network-connect instances that all share one `int_eq` port and one glob (the shape that made
+/// the exercise step quadratic: every instance's index check walked all entries with its value),
+/// or that all differ.
+fn sharing_content(n: usize, shared: bool) -> ChannelContent {
+    let instances = (0..n)
+        .map(|i| {
+            let port = if shared { 443 } else { (i % 65_000) as u64 };
+            let image = if shared {
+                b"*\\svchost.exe".to_vec()
+            } else {
+                format!("*\\svc{i}.exe").into_bytes()
+            };
+            chanval::InstanceModel {
+                id: i as u32,
+                template_type: 3,
+                // Every other instance has only integers: keyed on its port, the rest on an
+                // atom of the glob.
+                criteria: vec![
+                    CriterionModel::Wildcard,
+                    CriterionModel::IntEq { value: port },
+                    CriterionModel::Wildcard,
+                    CriterionModel::IntEq { value: 6 },
+                    if i % 2 == 0 {
+                        CriterionModel::Wildcard
+                    } else {
+                        CriterionModel::Glob {
+                            pattern: image,
+                            fold: true,
+                        }
+                    },
+                ],
+            }
+        })
+        .collect();
+    ChannelContent {
+        channel_id: 1,
+        content_version: 1,
+        targets: chanval_testing::testkit::target_names(
+            &FLEET,
+            chanval_testing::testkit::current_profiles(),
+        ),
+        instances,
+    }
+}
+
+/// The whole gate (validate, compile, exercise through the programs) on content whose
+/// instances share values, against the same number of instances with distinct values in the
+/// same run: linear in the file means the two stay within a constant of each other as the file
+/// grows.
+fn sharing(c: &mut Criterion) {
+    let schema = chanval::Schema {
+        budget: chanval::Budget::UNLIMITED,
+        ..FLEET
+    };
+    let mut g = c.benchmark_group("gate/sharing");
+    g.sample_size(10);
+    for n in [4_000usize, 16_000, 64_000] {
+        for (label, shared) in [("distinct values", false), ("one shared value", true)] {
+            let bytes = encode(&sharing_content(n, shared)).unwrap();
+            g.throughput(Throughput::Bytes(bytes.len() as u64));
+            g.bench_with_input(BenchmarkId::new(label, n), &bytes, |b, bytes| {
+                b.iter(|| {
+                    let file = parse(bytes).unwrap();
+                    let mut scratch = vec![0u8; chanval::exercise_scratch_len(&file)];
+                    let mut sink = Vec::new();
+                    let validator = chanval::Validator::new(&schema);
+                    black_box(chanval::gate(&validator, &file, &mut scratch, &mut sink).is_ok())
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(3));
-    targets = diff_100k, build_100k, schema_loading, inspect_100k
+    targets = diff_100k, build_100k, schema_loading, inspect_100k, sharing
 }
 criterion_main!(benches);

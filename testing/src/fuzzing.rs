@@ -28,7 +28,7 @@ use chanval::{
 };
 
 /// The targets, by name: the folders of `corpus/` and the binaries of `fuzz/`.
-pub const TARGETS: [&str; 9] = [
+pub const TARGETS: [&str; 10] = [
     "parse",
     "validate",
     "generate",
@@ -36,6 +36,7 @@ pub const TARGETS: [&str; 9] = [
     "glob",
     "mutate",
     "engine",
+    "compiler",
     "trust",
     "fleet",
 ];
@@ -50,6 +51,7 @@ pub fn run(name: &str, data: &[u8]) {
         "glob" => glob(data),
         "mutate" => mutate(data),
         "engine" => engine(data),
+        "compiler" => compiler(data),
         "trust" => trust(data),
         "fleet" => fleet(data),
         other => panic!("no fuzz target `{other}`"),
@@ -521,65 +523,173 @@ fn spliced_value(u: &mut Unstructured<'_>, patterns: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-/// The compiled program against the scanning interpreter, its reference: generated content with
-/// letters folded into a three-letter alphabet (so atoms are shared and overlap, and instances
-/// pile up under one key), case-folded and case-sensitive criteria, globs with stars and `?`,
-/// and events spliced from the content's own patterns. Both must return the same ids in the
-/// same order, or the same error.
-pub fn engine(data: &[u8]) {
-    let mut u = Unstructured::new(data);
-    let Ok(config) = GenConfig::arbitrary(&mut u) else {
-        return;
-    };
-    let profiles = profile_subset(&mut u, &FLEET);
-    let Ok(mut content) = arbitrary_content(&mut u, &FLEET, profiles, &config) else {
-        return;
-    };
-    for instance in &mut content.instances {
-        for c in &mut instance.criteria {
-            if let CriterionModel::Exact { pattern, .. } | CriterionModel::Glob { pattern, .. } = c
-            {
-                pattern.iter_mut().for_each(|b| *b = small_alphabet(*b));
+/// Content for the engine targets: generated, with letters folded into a three-letter alphabet
+/// (so atoms are shared and overlap, and instances pile up under one key), validated; with its
+/// patterns, from which events are spliced.
+struct EngineCase {
+    content: ChannelContent,
+    bytes: Vec<u8>,
+    profiles: chanval::ProfileSet,
+}
+
+impl EngineCase {
+    fn new(u: &mut Unstructured<'_>, max_instances: u8) -> Option<Self> {
+        let mut config = GenConfig::arbitrary(u).ok()?;
+        config.max_instances = config.max_instances.min(max_instances);
+        let profiles = profile_subset(u, &FLEET);
+        let mut content = arbitrary_content(u, &FLEET, profiles, &config).ok()?;
+        for instance in &mut content.instances {
+            for c in &mut instance.criteria {
+                if let CriterionModel::Exact { pattern, .. }
+                | CriterionModel::Glob { pattern, .. } = c
+                {
+                    pattern.iter_mut().for_each(|b| *b = small_alphabet(*b));
+                }
             }
         }
-    }
-    let bytes = encode(&content).expect("generated content encodes");
-    let file = chanval::parse(&bytes).expect("generated content parses");
-    let mut findings = Vec::new();
-    let Ok(validated) = Validator::new(&FLEET)
-        .with_profiles(profiles)
-        .validate(&file, &mut findings)
-    else {
-        // Folding the alphabet can make a glob match everything (a warning only) but never an
-        // error; if it ever did, the generator's promise is broken.
-        panic!("folded generated content rejected: {findings:#?}");
-    };
-    let patterns: Vec<&[u8]> = content
-        .instances
-        .iter()
-        .flat_map(|i| &i.criteria)
-        .filter_map(|c| match c {
-            CriterionModel::Exact { pattern, .. } | CriterionModel::Glob { pattern, .. } => {
-                Some(pattern.as_slice())
-            }
-            _ => None,
+        let bytes = encode(&content).expect("generated content encodes");
+        Some(Self {
+            content,
+            bytes,
+            profiles,
         })
-        .collect();
-    // Every instance, exercised through each profile's program, matches its synthesized event.
+    }
+
+    fn patterns(&self) -> Vec<&[u8]> {
+        self.content
+            .instances
+            .iter()
+            .flat_map(|i| &i.criteria)
+            .filter_map(|c| match c {
+                CriterionModel::Exact { pattern, .. } | CriterionModel::Glob { pattern, .. } => {
+                    Some(pattern.as_slice())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn validate<'a>(&self, file: &chanval::ChannelFile<'a>) -> chanval::Validated<'a, 'static> {
+        let mut findings = Vec::new();
+        match Validator::new(&FLEET)
+            .with_profiles(self.profiles)
+            .validate(file, &mut findings)
+        {
+            Ok(v) => v,
+            // Folding the alphabet can make a glob match everything (a warning only) but never
+            // an error; if it ever did, the generator's promise is broken.
+            Err(_) => panic!("folded generated content rejected: {findings:#?}"),
+        }
+    }
+
+    /// An event of `supply`'s type from `u`, its bytes values often spliced from the patterns.
+    fn event(
+        &self,
+        u: &mut Unstructured<'_>,
+        supply: &chanval::Supply<'_>,
+        patterns: &[&[u8]],
+    ) -> Option<Vec<OwnedValue>> {
+        let mut event = arbitrary_event(u, supply, &self.content).ok()?;
+        for v in &mut event {
+            if let OwnedValue::Bytes(b) = v
+                && !patterns.is_empty()
+                && u.arbitrary().unwrap_or(false)
+            {
+                *b = spliced_value(u, patterns);
+            }
+        }
+        Some(event)
+    }
+}
+
+/// The compiled program against the scanning interpreter, its reference, on small generated
+/// content (see [`EngineCase`]) and many events per input: one program for one of its profiles
+/// (built with the default memory knob, every automaton a DFA, or every automaton an NFA, as
+/// the input says), then events until the input runs out. For each event, both return the same ids in the
+/// same order, or the same error; and asking the program about each instance alone
+/// (`matches_instance`, the exercise's question) agrees with the whole evaluation. Compiling
+/// and the gate are the `compiler` target's: here they run once per input, so events dominate.
+pub fn engine(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Some(case) = EngineCase::new(&mut u, 24) else {
+        return;
+    };
+    let file = chanval::parse(&case.bytes).expect("generated content parses");
+    let validated = case.validate(&file);
+    let patterns = case.patterns();
+    let options = match u.int_in_range(0..=2u8).unwrap_or(0) {
+        0 => CompileOptions::DEFAULT,
+        1 => CompileOptions::DEFAULT.with_dfa_memory_factor(usize::MAX),
+        _ => CompileOptions::DEFAULT.with_dfa_memory_factor(0),
+    };
+    // One profile per input: compiling is what costs, and the fleet's current profiles supply
+    // the same inputs (the legacy one, fewer).
+    let chosen: Vec<_> = case.profiles.iter(&FLEET).map(|(_, p)| p).collect();
+    let Some(p) = u.choose(&chosen).ok().copied() else {
+        return;
+    };
+    let interpreter = Interpreter::new(&validated, p.name).unwrap();
+    let program = Program::compile_with(&validated, p.name, options).unwrap();
+    let (interpreter, program) = (&interpreter, &program);
+    let mut scratch = Scratch::new();
+    for _ in 0..256 {
+        let Some(supply) = u.choose(p.supplies).ok() else {
+            return;
+        };
+        let Some(event) = case.event(&mut u, supply, &patterns) else {
+            return;
+        };
+        let values: Vec<Value<'_>> = event.iter().map(OwnedValue::as_value).collect();
+        let mut by_scan = Vec::new();
+        let scanned = interpreter.evaluate(supply.template_type, &values, |id| by_scan.push(id));
+        assert_same_matches_with(
+            interpreter,
+            program,
+            &mut scratch,
+            supply.template_type,
+            &values,
+        );
+        if scanned.is_ok() {
+            for instance in &case.content.instances {
+                let alone = program
+                    .matches_instance(&mut scratch, supply.template_type, instance.id, &values)
+                    .unwrap();
+                let expected = instance.template_type == supply.template_type
+                    && by_scan.contains(&instance.id);
+                assert_eq!(alone, expected, "instance {} alone", instance.id);
+            }
+        }
+        if u.is_empty() {
+            return;
+        }
+    }
+}
+
+/// The compiler and the gate on generated content (see [`EngineCase`]): every instance,
+/// exercised through each profile's program, matches its synthesized event (the gate passes);
+/// and the programs built at both extremes of the memory knob (every automaton a DFA, every one
+/// an NFA) and with the default agree with the scan on events spliced from the content's own
+/// patterns, and refuse a wrong-length event the same way.
+pub fn compiler(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Some(case) = EngineCase::new(&mut u, u8::MAX) else {
+        return;
+    };
+    let file = chanval::parse(&case.bytes).expect("generated content parses");
+    let validated = case.validate(&file);
+    let patterns = case.patterns();
     let mut bytes_scratch = vec![0u8; exercise_scratch_len(&file)];
     let mut gate_findings = Vec::new();
     let gated = chanval::gate(
-        &Validator::new(&FLEET).with_profiles(profiles),
+        &Validator::new(&FLEET).with_profiles(case.profiles),
         &file,
         &mut bytes_scratch,
         &mut gate_findings,
     );
     assert!(gated.is_ok(), "{gate_findings:#?}");
     let mut scratch = Scratch::new();
-    for (_, p) in profiles.iter(&FLEET) {
+    for (_, p) in case.profiles.iter(&FLEET) {
         let interpreter = Interpreter::new(&validated, p.name).unwrap();
-        // The default build, and the two extremes of the memory knob: every automaton a DFA,
-        // every automaton an NFA. All must agree with the scan.
         let programs = [
             CompileOptions::DEFAULT,
             CompileOptions::DEFAULT.with_dfa_memory_factor(usize::MAX),
@@ -588,17 +698,9 @@ pub fn engine(data: &[u8]) {
         .map(|options| Program::compile_with(&validated, p.name, options).unwrap());
         for s in p.supplies {
             for _ in 0..4 {
-                let Ok(mut event) = arbitrary_event(&mut u, s, &content) else {
+                let Some(event) = case.event(&mut u, s, &patterns) else {
                     return;
                 };
-                for v in &mut event {
-                    if let OwnedValue::Bytes(b) = v
-                        && !patterns.is_empty()
-                        && u.arbitrary().unwrap_or(false)
-                    {
-                        *b = spliced_value(&mut u, &patterns);
-                    }
-                }
                 let values: Vec<Value<'_>> = event.iter().map(OwnedValue::as_value).collect();
                 for program in &programs {
                     assert_same_matches_with(
