@@ -1,0 +1,158 @@
+//! The gate's cost model against measured time: for each benchmark content, the worst-case
+//! steps per event the validator predicts (what CV0112/CV0113 budget: every instance of the
+//! event's type a candidate, each criterion at its worst) and the time the compiled program
+//! takes on a stress event — a 32 KiB path built from the content's own literals, so that every
+//! atom hits and every instance is confirmed on the whole value. The reference scan runs on the
+//! same event in the same process as the baseline. `predicted` lines give the steps; criterion
+//! gives the time; PERFORMANCE.md's table divides one by the other (nanoseconds per step).
+
+mod common;
+
+use std::hint::black_box;
+
+use chanval::{
+    ChannelContent, CriterionModel, InstanceModel, Interpreter, Program, Scratch, Validator,
+    Value, criterion_cost, encode, parse,
+};
+use chanval_testing::testkit::{FLEET, current_profiles, realistic_content, target_names};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+/// The stress value's length.
+const EVENT: usize = 32 * 1024;
+
+fn content_of(patterns: &[Vec<u8>]) -> ChannelContent {
+    ChannelContent {
+        channel_id: 3,
+        content_version: 1,
+        targets: target_names(&FLEET, current_profiles()),
+        instances: patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut criteria = vec![CriterionModel::Wildcard; 5];
+                criteria[0] = CriterionModel::Glob {
+                    pattern: p.clone(),
+                    fold: false,
+                };
+                InstanceModel {
+                    id: i as u32,
+                    template_type: 2,
+                    criteria,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// A path of [`EVENT`] bytes made of the literal runs of the type-2 path patterns, repeated.
+fn stress_path(content: &ChannelContent) -> Vec<u8> {
+    let mut runs: Vec<u8> = Vec::new();
+    for i in content.instances.iter().filter(|i| i.template_type == 2) {
+        if let Some(CriterionModel::Glob { pattern, .. } | CriterionModel::Exact { pattern, .. }) =
+            i.criteria.first()
+        {
+            runs.extend(pattern.iter().map(|&b| if b == b'*' || b == b'?' { b'a' } else { b }));
+        }
+    }
+    if runs.is_empty() {
+        runs.push(b'a');
+    }
+    runs.iter().copied().cycle().take(EVENT).collect()
+}
+
+/// Worst-case steps for one type-2 event whose path is `len` bytes and whose other bytes
+/// fields are `other` bytes each: one step per instance, and each criterion's cost on its
+/// field's length, summed over the type's instances (the validator's CV0113 sum).
+fn predicted(content: &ChannelContent, len: u64, other: u64) -> u64 {
+    content
+        .instances
+        .iter()
+        .filter(|i| i.template_type == 2)
+        .map(|i| {
+            i.criteria.iter().enumerate().fold(1u64, |sum, (field, c)| {
+                let cost = criterion_cost(&c.as_criterion());
+                let bytes = if field == 0 { len } else { other };
+                sum + cost.per_byte * bytes + cost.constant
+            })
+        })
+        .sum()
+}
+
+fn cost_model(c: &mut Criterion) {
+    let words = ["users", "temp", "windows", "system32", "update", "cache"];
+    let literal: Vec<Vec<u8>> = (0..1000)
+        .map(|i| format!("c:/{}/*/{}{i}*.exe", words[i % 6], words[(i / 6) % 6]).into_bytes())
+        .collect();
+    let question: Vec<Vec<u8>> = (0..1000)
+        .map(|i| format!("c:/{}/*/{}?{i}?*.dll", words[i % 6], words[(i / 6) % 6]).into_bytes())
+        .collect();
+    // The issue's case: 1,000 instances of one 260-byte literal glob each.
+    let long_literal: Vec<Vec<u8>> = (0..1000)
+        .map(|i| {
+            let body: String = format!("{i:04}").chars().cycle().take(258).collect();
+            format!("*{body}*").into_bytes()
+        })
+        .collect();
+    // `?`-segments of 120 bytes: 58 steps per byte each, as many as the event budget admits.
+    let long_question: Vec<Vec<u8>> = (0..300)
+        .map(|i| {
+            let seg: String = (0..120)
+                .map(|k| if k % 2 == 1 { '?' } else { char::from(b'a' + ((i + k) % 3) as u8) })
+                .collect();
+            format!("*{seg}*").into_bytes()
+        })
+        .collect();
+    let mixed = realistic_content(99, 10_000 * 84);
+    let cases = [
+        ("literal globs (1,000)", content_of(&literal)),
+        ("?-segment globs (1,000)", content_of(&question)),
+        ("mixed (10,000)", mixed),
+        ("adversarial 260-byte literals (1,000)", content_of(&long_literal)),
+        ("adversarial 120-byte ?-segments (300)", content_of(&long_question)),
+    ];
+    let mut g = c.benchmark_group("cost model");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(EVENT as u64));
+    for (name, content) in &cases {
+        let bytes = encode(content).unwrap();
+        let file = parse(&bytes).unwrap();
+        let mut findings = Vec::new();
+        // The default budget: every row is content the gate lets through.
+        let validated = Validator::new(&FLEET)
+            .with_profiles(current_profiles())
+            .validate(&file, &mut findings)
+            .unwrap_or_else(|e| panic!("{name}: {e}: {findings:?}"));
+        let program = Program::compile(&validated, "sensor-7.12").unwrap();
+        let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
+        let path = stress_path(content);
+        let event = [
+            Value::Bytes(&path),
+            Value::Bytes(b"exe"),
+            Value::Unsigned(4096),
+            Value::Flags(0x20),
+            Value::Bytes(b"c:/windows/explorer.exe"),
+        ];
+        let mut scratch = Scratch::new();
+        let candidates = program.count_candidates(&mut scratch, 2, &event).unwrap();
+        println!(
+            "predicted {name}: {} steps for the 32 KiB event; {} of {} type-2 instances candidates",
+            predicted(content, EVENT as u64, 23),
+            candidates,
+            content.instances.iter().filter(|i| i.template_type == 2).count()
+        );
+        g.bench_function(format!("{name}/chanval program"), |b| {
+            b.iter(|| program.evaluate(&mut scratch, 2, black_box(&event), |_| {}).unwrap())
+        });
+        g.bench_function(format!("{name}/chanval scan (reference)"), |b| {
+            b.iter(|| interp.evaluate(2, black_box(&event), |_| {}).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
+    targets = cost_model
+}
+criterion_main!(benches);
