@@ -11,8 +11,8 @@ mod common;
 use std::hint::black_box;
 
 use chanval::{
-    ChannelContent, CriterionModel, InstanceModel, Interpreter, Program, Scratch, Validator,
-    Value, criterion_cost, encode, parse,
+    ChannelContent, CriterionModel, InstanceModel, Interpreter, Program, Scratch, Validator, Value,
+    criterion_cost, encode, parse,
 };
 use chanval_testing::testkit::{FLEET, current_profiles, realistic_content, target_names};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -51,7 +51,11 @@ fn stress_path(content: &ChannelContent) -> Vec<u8> {
         if let Some(CriterionModel::Glob { pattern, .. } | CriterionModel::Exact { pattern, .. }) =
             i.criteria.first()
         {
-            runs.extend(pattern.iter().map(|&b| if b == b'*' || b == b'?' { b'a' } else { b }));
+            runs.extend(
+                pattern
+                    .iter()
+                    .map(|&b| if b == b'*' || b == b'?' { b'a' } else { b }),
+            );
         }
     }
     if runs.is_empty() {
@@ -97,7 +101,13 @@ fn cost_model(c: &mut Criterion) {
     let long_question: Vec<Vec<u8>> = (0..300)
         .map(|i| {
             let seg: String = (0..120)
-                .map(|k| if k % 2 == 1 { '?' } else { char::from(b'a' + ((i + k) % 3) as u8) })
+                .map(|k| {
+                    if k % 2 == 1 {
+                        '?'
+                    } else {
+                        char::from(b'a' + ((i + k) % 3) as u8)
+                    }
+                })
                 .collect();
             format!("*{seg}*").into_bytes()
         })
@@ -107,8 +117,14 @@ fn cost_model(c: &mut Criterion) {
         ("literal globs (1,000)", content_of(&literal)),
         ("?-segment globs (1,000)", content_of(&question)),
         ("mixed (10,000)", mixed),
-        ("adversarial 260-byte literals (1,000)", content_of(&long_literal)),
-        ("adversarial 120-byte ?-segments (300)", content_of(&long_question)),
+        (
+            "adversarial 260-byte literals (1,000)",
+            content_of(&long_literal),
+        ),
+        (
+            "adversarial 120-byte ?-segments (300)",
+            content_of(&long_question),
+        ),
     ];
     let mut g = c.benchmark_group("cost model");
     g.sample_size(10);
@@ -138,10 +154,18 @@ fn cost_model(c: &mut Criterion) {
             "predicted {name}: {} steps for the 32 KiB event; {} of {} type-2 instances candidates",
             predicted(content, EVENT as u64, 23),
             candidates,
-            content.instances.iter().filter(|i| i.template_type == 2).count()
+            content
+                .instances
+                .iter()
+                .filter(|i| i.template_type == 2)
+                .count()
         );
         g.bench_function(format!("{name}/chanval program"), |b| {
-            b.iter(|| program.evaluate(&mut scratch, 2, black_box(&event), |_| {}).unwrap())
+            b.iter(|| {
+                program
+                    .evaluate(&mut scratch, 2, black_box(&event), |_| {})
+                    .unwrap()
+            })
         });
         g.bench_function(format!("{name}/chanval scan (reference)"), |b| {
             b.iter(|| interp.evaluate(2, black_box(&event), |_| {}).unwrap())

@@ -640,6 +640,13 @@ fn mixed(c: &mut Criterion) {
             program.memory_usage() as f64 / bytes.len() as f64,
             program.index_stats()
         );
+        let mut g = c.benchmark_group("compile/mixed");
+        g.sample_size(10);
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        g.bench_function(format!("Program::compile, {n} mixed instances"), |b| {
+            b.iter(|| Program::compile(black_box(&validated), "sensor-7.12").unwrap())
+        });
+        g.finish();
         let mut g = c.benchmark_group(format!("interpret/{n} mixed"));
         if n >= 10_000 {
             g.sample_size(10);

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 budget=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(parse validate generate soundness glob mutate engine trust fleet)
+[ ${#targets[@]} -gt 0 ] || targets=(parse validate generate soundness glob mutate engine compiler trust fleet)
 jobs=${JOBS:-$(nproc)}
 crashed=0
 mkdir -p fuzz/work fuzz/logs fuzz/artifacts fuzz/regressions-todo

@@ -503,15 +503,11 @@ impl Index {
         }
     }
 
-    /// Per field, one hashed index over its atoms of [`MAX_ATOM`] bytes (probed at one position
-    /// in five), one over those of `HASHED_ATOM` bytes up to that (probed more often), and one
-    /// automaton over the shorter ones.
+    /// Per field, one hashed index over its atoms of `HASHED_ATOM` bytes or more (probed at
+    /// every second position when none is that short), and one automaton over the shorter ones.
     fn build_atoms(&mut self, mut atoms: Vec<(u16, Vec<u8>, u32)>, dfa_budget: &mut usize) {
-        let class = |atom: &[u8]| match atom.len() {
-            n if n >= MAX_ATOM => 2u8,
-            n if n >= HASHED_ATOM => 1,
-            _ => 0,
-        };
+        // One table per kind: each table is a pass over the value.
+        let class = |atom: &[u8]| u8::from(atom.len() >= HASHED_ATOM);
         atoms.sort_unstable_by(|(fa, a, pa), (fb, b, pb)| {
             (fa, class(a), a, pa).cmp(&(fb, class(b), b, pb))
         });
