@@ -112,6 +112,12 @@ fn cost_model(c: &mut Criterion) {
             format!("*{seg}*").into_bytes()
         })
         .collect();
+    // The same shape made hard for the literal search: each literal is 250 `x` then its own
+    // eight bytes, so every atom is that tail and a value of `x`s holding every tail makes every
+    // instance a candidate whose search finds a near match at every byte.
+    let near_miss: Vec<Vec<u8>> = (0..1000)
+        .map(|i| format!("*{}{i:04}yyyy*", "x".repeat(250)).into_bytes())
+        .collect();
     let mixed = realistic_content(99, 10_000 * 84);
     let cases = [
         ("literal globs (1,000)", content_of(&literal)),
@@ -124,6 +130,10 @@ fn cost_model(c: &mut Criterion) {
         (
             "adversarial 120-byte ?-segments (300)",
             content_of(&long_question),
+        ),
+        (
+            "adversarial near-miss literals (1,000)",
+            content_of(&near_miss),
         ),
     ];
     let mut g = c.benchmark_group("cost model");
@@ -140,7 +150,14 @@ fn cost_model(c: &mut Criterion) {
             .unwrap_or_else(|e| panic!("{name}: {e}: {findings:?}"));
         let program = Program::compile(&validated, "sensor-7.12").unwrap();
         let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
-        let path = stress_path(content);
+        let path = if name.contains("near-miss") {
+            let tails: Vec<u8> = (0..1000).flat_map(|i| format!("{i:04}yyyy").into_bytes()).collect();
+            let mut p = vec![b'x'; EVENT - tails.len()];
+            p.extend_from_slice(&tails);
+            p
+        } else {
+            stress_path(content)
+        };
         let event = [
             Value::Bytes(&path),
             Value::Bytes(b"exe"),
