@@ -151,7 +151,9 @@ fn cost_model(c: &mut Criterion) {
         let program = Program::compile(&validated, "sensor-7.12").unwrap();
         let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
         let path = if name.contains("near-miss") {
-            let tails: Vec<u8> = (0..1000).flat_map(|i| format!("{i:04}yyyy").into_bytes()).collect();
+            let tails: Vec<u8> = (0..1000)
+                .flat_map(|i| format!("{i:04}yyyy").into_bytes())
+                .collect();
             let mut p = vec![b'x'; EVENT - tails.len()];
             p.extend_from_slice(&tails);
             p

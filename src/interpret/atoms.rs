@@ -224,9 +224,11 @@ impl Hashed {
                 }
             }
         }
-        // About sixteen buckets per atom, at least 64: most buckets empty (a 1-in-16 chance
-        // for a window that is no atom's key), so most positions of a value cost one bit test.
-        let bits = (count.saturating_mul(32).max(64))
+        // Sixteen to thirty-two buckets per key, at least 64: most buckets empty (a 1-in-16
+        // chance at most for a window that is no atom's key), so most positions of a value cost
+        // one bit test. (Each bucket costs four bytes of `starts`: more buckets per key made the
+        // program of 10,000 glob rules 11.4 times the file, and no faster.)
+        let bits = (count.saturating_mul(16).max(64))
             .checked_next_power_of_two()?
             .trailing_zeros()
             .clamp(6, 30);
