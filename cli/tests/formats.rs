@@ -248,6 +248,7 @@ fn json_reports_follow_the_documented_structure() {
 #[test]
 fn every_json_document_follows_the_schema_errors_included() {
     let cases: &[(&[&str], i32, &str)] = &[
+        (&["explain", "--format", "json", "CV0201"], 0, "explain"),
         (
             &[
                 "inspect",

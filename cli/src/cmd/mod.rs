@@ -5,6 +5,7 @@ pub mod build;
 mod clock;
 pub mod completions;
 pub mod diff;
+pub mod explain;
 pub mod inspect;
 pub mod keygen;
 mod keys;
