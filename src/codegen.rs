@@ -150,7 +150,7 @@ pub fn rust(schema: &Schema<'_>) -> String {
         for f in t.fields {
             let _ = writeln!(
                 o,
-                "    FieldDef {{ name: {:?}, input: {}, allowed: {}, max_pattern_len: {}, max_len: {}, min: {}, max: {}, valid_flags: {} }},",
+                "    FieldDef {{ name: {:?}, input: {}, allowed: {}, max_pattern_len: {}, max_len: {}, min: {}, max: {}, valid_flags: {}, since: {} }},",
                 f.name,
                 kind_rust(f.input),
                 criteria_rust(f.allowed),
@@ -158,7 +158,8 @@ pub fn rust(schema: &Schema<'_>) -> String {
                 f.max_len,
                 f.min,
                 f.max,
-                f.valid_flags
+                f.valid_flags,
+                f.since
             );
         }
         let _ = writeln!(o, "];");

@@ -10,6 +10,7 @@
 
 mod cmd;
 mod files;
+mod findings;
 mod report;
 mod settings;
 

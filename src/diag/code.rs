@@ -181,6 +181,8 @@ codes! {
     NameIsKeyword = "CV0414", Warning, "name is a keyword in generated code";
     /// Two names give the same identifier in generated code.
     NamesCollide = "CV0415", Error, "names collide in generated code";
+    /// A field's `since` is 0, or lower than the field's before it: versions only append.
+    FieldVersionOrder = "CV0416", Error, "field versions out of order";
 
     /// New content version not above the old one.
     ContentVersionNotIncreased = "CV0501", Error, "content version not increased";

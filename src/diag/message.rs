@@ -100,7 +100,12 @@ impl fmt::Display for Message<'_, '_> {
                 write!(
                     f,
                     " declares {expected} input fields but profile `{profile}` supplies {found}; \
-                     any criterion on the missing fields would read past the inputs"
+                     any criterion on the missing fields would read past the inputs. If \
+                     `{profile}` is an older agent that supplies an earlier version of the type, \
+                     declare the fields a later version added with `since = 2` (and so on): \
+                     then content for `{profile}` may use the fields it supplies, and a \
+                     criterion on one it lacks is refused (docs/SCHEMA.md, \"When a new agent \
+                     version adds a field\")"
                 )
             }
             (Code::BeyondSuppliedInputs, Detail::Counts { expected, found }) => {
@@ -378,6 +383,19 @@ impl fmt::Display for Message<'_, '_> {
                     " gives the same identifier in generated code as an earlier one of its kind \
                      (they differ only in case or punctuation); rename one",
                 )
+            }
+            (Code::FieldVersionOrder, Detail::Bound { value, bound }) => {
+                field(f, loc)?;
+                if value == 0 {
+                    f.write_str(" has `since = 0`; versions count from 1")
+                } else {
+                    write!(
+                        f,
+                        " has `since = {value}`, below the {bound} of the field before it: a \
+                         later version only appends fields, so list them in the order the \
+                         versions added them"
+                    )
+                }
             }
             (Code::SchemaTooLarge, Detail::Bound { value, bound }) => {
                 write!(

@@ -37,6 +37,12 @@ pub struct FieldDef<'s> {
     pub max: u64,
     /// The flag bits that exist (flags fields); masks must stay within them.
     pub valid_flags: u64,
+    /// The version of the template type that added this field: 1 for the fields the type was
+    /// first declared with, 2 for a field a later agent version added, and so on. Fields are
+    /// listed in that order, so each version of the type is a prefix of its fields, and an
+    /// older agent that supplies an earlier version supplies exactly that prefix (docs/SCHEMA.md,
+    /// "When a new agent version adds a field").
+    pub since: u16,
 }
 
 impl<'s> FieldDef<'s> {
@@ -52,6 +58,7 @@ impl<'s> FieldDef<'s> {
             min: 0,
             max: 0,
             valid_flags: 0,
+            since: 1,
         }
     }
 
@@ -67,6 +74,7 @@ impl<'s> FieldDef<'s> {
             min,
             max,
             valid_flags: 0,
+            since: 1,
         }
     }
 
@@ -82,6 +90,7 @@ impl<'s> FieldDef<'s> {
             min: 0,
             max: 0,
             valid_flags,
+            since: 1,
         }
     }
 
@@ -89,6 +98,12 @@ impl<'s> FieldDef<'s> {
     #[must_use]
     pub const fn with_max_len(self, max_len: u32) -> Self {
         Self { max_len, ..self }
+    }
+
+    /// This field as added by version `since` of its template type.
+    #[must_use]
+    pub const fn added_in(self, since: u16) -> Self {
+        Self { since, ..self }
     }
 
     /// This field allowing only `allowed` (plus the wildcard).
@@ -125,6 +140,25 @@ pub struct TemplateType<'s> {
     pub name: &'s str,
     /// The declared input fields, in order. Criterion *i* of an instance applies to field *i*.
     pub fields: &'s [FieldDef<'s>],
+}
+
+impl TemplateType<'_> {
+    /// Whether `inputs` values are exactly one version of this type: all its fields, or the
+    /// fields of an earlier version (every field before the first one a later version added).
+    /// An agent that supplies another count has the incident's latent defect (CV0201).
+    #[must_use]
+    pub fn is_version(&self, inputs: usize) -> bool {
+        if inputs == self.fields.len() {
+            return true;
+        }
+        match (
+            inputs.checked_sub(1).and_then(|last| self.fields.get(last)),
+            self.fields.get(inputs),
+        ) {
+            (Some(kept), Some(added)) => added.since > kept.since,
+            _ => false,
+        }
+    }
 }
 
 /// What one interpreter version supplies for one template type: the input values it builds

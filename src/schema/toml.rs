@@ -198,6 +198,7 @@ struct FieldToml {
     min: Option<u64>,
     max: Option<u64>,
     valid_flags: Option<u64>,
+    since: Option<u16>,
 }
 
 #[derive(Deserialize)]
@@ -228,7 +229,10 @@ enum InputsToml {
 #[serde(deny_unknown_fields)]
 struct SupplyToml {
     template_type: Spanned<TypeName>,
-    inputs: Spanned<InputsToml>,
+    inputs: Option<Spanned<InputsToml>>,
+    /// Instead of `inputs`: the fields of this version of the type (those with `since` at most
+    /// it).
+    version: Option<Spanned<u16>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -313,6 +317,7 @@ impl SchemaDoc {
                                 min: f.min.unwrap_or(0),
                                 max: f.max.unwrap_or(u64::MAX),
                                 valid_flags: f.valid_flags.unwrap_or(u64::MAX),
+                                since: f.since.unwrap_or(1),
                             };
                             OwnedField {
                                 name: f.name,
@@ -354,31 +359,77 @@ impl SchemaDoc {
                         (t.id, Some(t))
                     }
                 };
-                let inputs = match s.inputs.get_ref() {
-                    InputsToml::Kinds(kinds) => kinds.clone(),
-                    InputsToml::Count(n) => {
-                        let kinds: Vec<InputKind> = declared
-                            .map(|t| {
-                                t.fields
-                                    .iter()
-                                    .map(|f| f.def.input)
-                                    .take(usize::from(*n))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        if kinds.len() != usize::from(*n) {
+                let declared_kinds = |count: usize| -> Vec<InputKind> {
+                    declared
+                        .map(|t| t.fields.iter().map(|f| f.def.input).take(count).collect())
+                        .unwrap_or_default()
+                };
+                let inputs = match (&s.inputs, &s.version) {
+                    (Some(_), Some(v)) => {
+                        return Err(TomlError::at(
+                            text,
+                            v.span().start,
+                            format!(
+                                "profile `{}` gives both `inputs` and `version` for template type \
+                                 {id}; give one",
+                                p.name
+                            ),
+                        ));
+                    }
+                    (None, None) => {
+                        return Err(TomlError::at(
+                            text,
+                            s.template_type.span().start,
+                            format!(
+                                "profile `{}` supplies template type {id} without saying what: \
+                                 give `inputs` (a count or a list of kinds) or `version`",
+                                p.name
+                            ),
+                        ));
+                    }
+                    (None, Some(v)) => {
+                        let version = *v.get_ref();
+                        let fields = declared.map_or(&[][..], |t| t.fields.as_slice());
+                        let newest = fields.iter().map(|f| f.def.since).max().unwrap_or(1);
+                        if declared.is_none() || version == 0 || version > newest {
                             return Err(TomlError::at(
                                 text,
-                                s.inputs.span().start,
+                                v.span().start,
                                 format!(
-                                    "profile `{}` supplies {n} inputs for template type {id}, more than it \
-                                     declares; list their kinds instead, e.g. inputs = [\"bytes\", ...]",
+                                    "profile `{}` supplies version {version} of template type \
+                                     {id}, which has versions 1 to {newest}",
                                     p.name
                                 ),
                             ));
                         }
-                        kinds
+                        declared_kinds(fields.iter().take_while(|f| f.def.since <= version).count())
                     }
+                    (Some(inputs), None) => match inputs.get_ref() {
+                        InputsToml::Kinds(kinds) => kinds.clone(),
+                        InputsToml::Count(n) => {
+                            let kinds: Vec<InputKind> = declared
+                                .map(|t| {
+                                    t.fields
+                                        .iter()
+                                        .map(|f| f.def.input)
+                                        .take(usize::from(*n))
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            if kinds.len() != usize::from(*n) {
+                                return Err(TomlError::at(
+                                    text,
+                                    inputs.span().start,
+                                    format!(
+                                        "profile `{}` supplies {n} inputs for template type {id}, more than it \
+                                     declares; list their kinds instead, e.g. inputs = [\"bytes\", ...]",
+                                        p.name
+                                    ),
+                                ));
+                            }
+                            kinds
+                        }
+                    },
                 };
                 supplies.push((id, inputs));
             }

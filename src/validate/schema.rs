@@ -167,6 +167,17 @@ fn check<'s>(schema: &Schema<'s>, r: &mut Reporter<'s, '_>) -> ControlFlow<()> {
                     Detail::Kind(kind),
                 ))?;
             }
+            let previous = j.checked_sub(1).and_then(|at| t.fields.get(at));
+            if f.since == 0 || previous.is_some_and(|prev| prev.since > f.since) {
+                r.report(Finding::new(
+                    Code::FieldVersionOrder,
+                    floc,
+                    Detail::Bound {
+                        value: u64::from(f.since),
+                        bound: previous.map_or(1, |prev| u64::from(prev.since)),
+                    },
+                ))?;
+            }
             if f.input == super::InputKind::Unsigned && f.min > f.max {
                 r.report(Finding::new(
                     Code::BadFieldRange,
@@ -312,8 +323,9 @@ fn check_names<'s>(schema: &Schema<'s>, r: &mut Reporter<'s, '_>) -> ControlFlow
     ControlFlow::Continue(())
 }
 
-/// The contract of one template type under one profile: the declared field count equals the
-/// supplied input count (CV0201), and each supplied input has the declared kind (CV0205).
+/// The contract of one template type under one profile: the supplied input count is one
+/// version of the type — all its declared fields, or an earlier version's (CV0201) — and each
+/// supplied input has the declared kind (CV0205).
 /// `at` places the findings in a file (the first instance of the type), when there is one.
 pub(crate) fn type_contract<'s>(
     t: &TemplateType<'s>,
@@ -327,7 +339,9 @@ pub(crate) fn type_contract<'s>(
         profile: Some(p.name),
         ..at.unwrap_or_default()
     };
-    if t.fields.len() != s.inputs.len() {
+    // An earlier version of the type, declared as such (`since`), is a contract of its own:
+    // the criteria past it are judged per instance (CV0202).
+    if !t.is_version(s.inputs.len()) {
         let to_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
         r.report(Finding::new(
             Code::FieldCountMismatch,

@@ -262,7 +262,13 @@ impl RandomSchema {
         for _ in 0..types {
             let n = u.int_in_range(0..=FIELD_NAMES.len())?;
             let mut fs = Vec::new();
+            // Versions only append: each field starts a new one now and then, so that
+            // profiles that supply a prefix are sometimes an earlier version (no CV0201).
+            let mut since = 1u16;
             for name in FIELD_NAMES.iter().take(n) {
+                if u.ratio(1, 4)? {
+                    since = since.saturating_add(1);
+                }
                 let input = input_kind(u);
                 let allowed = if u.arbitrary()? {
                     input.applicable()
@@ -279,6 +285,7 @@ impl RandomSchema {
                     min,
                     max: u.int_in_range(min..=u64::MAX)?,
                     valid_flags: u.arbitrary()?,
+                    since,
                 });
             }
             fields.push(fs);

@@ -245,3 +245,155 @@ fn c_under_profile_b_alone_it_validates_and_the_interpreter_evaluates_a_21_input
         })
     );
 }
+
+/// The same fleet modelled as it was: `peer_path` is the field sensor 7.12 added (version 2 of
+/// the type), so sensor 7.11 supplies version 1, the first 20 fields.
+mod modelled {
+    use super::*;
+
+    static FIELDS_V2: [FieldDef<'static>; 21] = {
+        let mut f = FIELDS;
+        f[20] = f[20].added_in(2);
+        f
+    };
+    static TYPES_V2: [TemplateType<'static>; 1] = [TemplateType {
+        id: IPC,
+        name: "ipc_channel",
+        fields: &FIELDS_V2,
+    }];
+    static MODELLED: Schema<'static> = Schema {
+        template_types: &TYPES_V2,
+        profiles: &PROFILES,
+        budget: chanval::Budget::DEFAULT,
+    };
+
+    #[test]
+    fn the_older_agent_supplying_a_declared_version_passes_the_schema_check() {
+        let mut findings = Vec::new();
+        let summary = check_schema(&MODELLED, &mut findings);
+        assert_eq!((summary.errors, summary.warnings), (0, 0), "{findings:?}");
+    }
+
+    #[test]
+    fn content_that_uses_what_each_agent_supplies_ships_to_both() {
+        let bytes = earlier_file();
+        let file = parse(&bytes).unwrap();
+        let mut findings = Vec::new();
+        let mut scratch = vec![0u8; chanval::exercise_scratch_len(&file)];
+        let validated = Validator::new(&MODELLED)
+            .validate_and_exercise(&file, &mut scratch, &mut findings)
+            .unwrap_or_else(|e| panic!("{e}: {findings:?}"));
+        // Sensor 7.11 evaluates its own 20-input events; field 21's wildcard is never read.
+        let interpreter = Interpreter::new(&validated, "sensor-7.11").unwrap();
+        let mut event: Vec<Value<'_>> = SUPPLIED_20
+            .iter()
+            .map(|k| match k {
+                InputKind::Bytes => Value::Bytes(b""),
+                InputKind::Unsigned => Value::Unsigned(0),
+                InputKind::Flags => Value::Flags(0),
+            })
+            .collect();
+        event[0] = Value::Bytes(b"\\\\.\\pipe\\spoolss");
+        let mut out = [0u32; 8];
+        let n = interpreter.evaluate_into(IPC, &event, &mut out).unwrap();
+        assert_eq!(&out[..n], &[1, 2, 3]);
+    }
+
+    #[test]
+    fn the_july_19_instance_is_still_refused_for_the_older_agent() {
+        let bytes = july_19_file();
+        let file = parse(&bytes).unwrap();
+        let mut findings = Vec::new();
+        let result = Validator::new(&MODELLED).validate(&file, &mut findings);
+        assert!(result.is_err());
+        assert_eq!(codes(&findings), vec![Code::BeyondSuppliedInputs]);
+        assert_eq!(findings[0].location.profile, Some("sensor-7.11"));
+        assert_eq!(findings[0].location.field.map(|f| f.index), Some(20));
+    }
+
+    #[test]
+    fn a_count_that_is_no_version_is_still_the_latent_defect() {
+        // Nineteen inputs: not where a version ends.
+        static SUPPLIES_19: [Supply<'static>; 1] = [Supply {
+            template_type: IPC,
+            inputs: SUPPLIED_21.split_at(19).0,
+        }];
+        static PROFILES_19: [chanval::Profile<'static>; 1] =
+            [chanval::Profile::all_criteria("sensor-7.10", &SUPPLIES_19)];
+        let schema = Schema {
+            template_types: &TYPES_V2,
+            profiles: &PROFILES_19,
+            budget: chanval::Budget::DEFAULT,
+        };
+        let mut findings = Vec::new();
+        check_schema(&schema, &mut findings);
+        assert_eq!(codes(&findings), vec![Code::FieldCountMismatch]);
+        let message = findings[0].message().to_string();
+        assert!(message.contains("since = 2"), "{message}");
+    }
+
+    #[test]
+    fn versions_only_append() {
+        static SHUFFLED: [FieldDef<'static>; 3] = [
+            FieldDef::bytes("a", 8),
+            FieldDef::bytes("b", 8).added_in(2),
+            FieldDef::bytes("c", 8),
+        ];
+        static ZERO: [FieldDef<'static>; 1] = [FieldDef::bytes("a", 8).added_in(0)];
+        for fields in [&SHUFFLED[..], &ZERO[..]] {
+            let types = [TemplateType {
+                id: 1,
+                name: "t",
+                fields,
+            }];
+            let schema = Schema {
+                template_types: &types,
+                profiles: &[],
+                budget: chanval::Budget::DEFAULT,
+            };
+            let mut findings = Vec::new();
+            check_schema(&schema, &mut findings);
+            assert!(
+                codes(&findings).contains(&Code::FieldVersionOrder),
+                "{findings:?}"
+            );
+        }
+    }
+
+    /// In TOML: `since` on the field, and the older agent's supply by `version` (or by count).
+    #[test]
+    fn the_toml_schema_says_the_same() {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/incident/schema.toml"),
+        )
+        .unwrap()
+        .replace(
+            "{ name = \"peer_path\",       input = \"bytes\", max_pattern_len = 260 }",
+            "{ name = \"peer_path\",       input = \"bytes\", max_pattern_len = 260, since = 2 }",
+        )
+        .replace(
+            "{ template_type = \"ipc_channel\", inputs = 20 }",
+            "{ template_type = \"ipc_channel\", version = 1 }",
+        );
+        assert!(text.contains("since = 2") && text.contains("version = 1"));
+        let doc = chanval::SchemaDoc::from_toml(&text).unwrap();
+        doc.with_schema(|schema| {
+            let mut findings = Vec::new();
+            let summary = check_schema(schema, &mut findings);
+            assert_eq!(summary.errors, 0, "{findings:?}");
+            assert_eq!(
+                schema.profiles[0].supply(1).map(|s| s.inputs.len()),
+                Some(20)
+            );
+        });
+        for (bad, says) in [
+            ("version = 1, inputs = 20", "both"),
+            ("version = 3", "versions 1 to 2"),
+            ("version = 0", "versions 1 to 2"),
+        ] {
+            let broken = text.replace("version = 1", bad);
+            let e = chanval::SchemaDoc::from_toml(&broken).unwrap_err();
+            assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
+    }
+}

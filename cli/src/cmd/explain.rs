@@ -1,7 +1,6 @@
 //! `chanval explain CODE`: what a finding code means and what to do about it, as `rustc
-//! --explain` does. The text is docs/FINDINGS.md's own row, embedded when chanval is built, so
-//! the command and the documentation cannot say different things (`cli/tests/explain.rs` checks
-//! that every code the library reports has its row).
+//! --explain` does. The text is docs/FINDINGS.md's own row, embedded when chanval is built
+//! (`crate::findings`), so the command and the documentation cannot say different things.
 
 use std::process::ExitCode;
 
@@ -12,9 +11,6 @@ use crate::Format;
 use crate::files::Failure;
 use crate::settings::say;
 
-/// The code table, as published.
-static FINDINGS: &str = include_str!("../../../docs/FINDINGS.md");
-
 /// Show what a finding code (`CV0201`) means and how to fix what it reports.
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,39 +19,6 @@ pub struct Args {
     /// Output format (`sarif` is not available here).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-}
-
-/// One row of docs/FINDINGS.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Explanation {
-    /// `CV0201`.
-    pub code: &'static str,
-    /// `error` or `warning`.
-    pub severity: &'static str,
-    /// The short title reports give.
-    pub title: &'static str,
-    /// What it means and what to do (Markdown, as in the table).
-    pub explanation: &'static str,
-}
-
-/// The row of `code` in docs/FINDINGS.md.
-pub fn explanation(code: Code) -> Option<Explanation> {
-    FINDINGS.lines().find_map(|line| {
-        let cells: Vec<&'static str> = line
-            .strip_prefix('|')?
-            .split(" | ")
-            .map(str::trim)
-            .collect();
-        match cells.as_slice() {
-            [c, severity, title, text] if *c == code.as_str() => Some(Explanation {
-                code: code.as_str(),
-                severity,
-                title,
-                explanation: text.trim_end_matches('|').trim_end(),
-            }),
-            _ => None,
-        }
-    })
 }
 
 /// The code a user typed: `CV0201`, `cv0201` or `0201`.
@@ -77,7 +40,7 @@ pub fn run(args: &Args) -> Outcome {
             args.code
         ))
     })?;
-    let e = explanation(code).ok_or_else(|| {
+    let e = crate::findings::documented(code).ok_or_else(|| {
         Failure(format!(
             "{} has no entry in this build's docs/FINDINGS.md",
             code.as_str()
@@ -85,19 +48,19 @@ pub fn run(args: &Args) -> Outcome {
     })?;
     match args.format {
         Format::Human => {
-            say!("{} ({}): {}", e.code, e.severity, e.title);
+            say!("{} ({}): {}", code.as_str(), e.severity, e.title);
             say!("");
-            say!("{}", e.explanation);
+            say!("{}", e.meaning);
         }
         Format::Json => {
             let doc = serde_json::json!({
                 "version": crate::report::REPORT_VERSION,
                 "tool": crate::report::Tool::current(),
                 "command": "explain",
-                "code": e.code,
+                "code": code.as_str(),
                 "severity": e.severity,
                 "title": e.title,
-                "explanation": e.explanation,
+                "explanation": e.meaning,
             });
             if !crate::settings::get().quiet {
                 // JSON escapes every control character itself.
@@ -118,23 +81,6 @@ pub fn run(args: &Args) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// docs/FINDINGS.md is the one source of the explanations: every code the library reports
-    /// has its row there, with the library's own severity and title.
-    #[test]
-    fn every_code_has_its_explanation() {
-        for &code in Code::ALL {
-            let e = explanation(code).unwrap_or_else(|| panic!("{} has no row", code.as_str()));
-            assert_eq!(e.severity, code.severity().name(), "{}", code.as_str());
-            assert_eq!(e.title, code.title(), "{}", code.as_str());
-            assert!(
-                e.explanation.len() > 20,
-                "{}: {:?}",
-                code.as_str(),
-                e.explanation
-            );
-        }
-    }
 
     #[test]
     fn codes_are_read_as_people_type_them() {

@@ -22,9 +22,6 @@ const FINDINGS_URL: &str = concat!(
     "/docs/FINDINGS.md"
 );
 
-/// The reference the rules' descriptions come from, so SARIF and the docs say the same thing.
-const FINDINGS_MD: &str = include_str!("../../../docs/FINDINGS.md");
-
 /// The base every relative URI is resolved against.
 const SRCROOT: &str = "%SRCROOT%";
 
@@ -168,27 +165,6 @@ fn anchor(heading: &str) -> String {
         .collect()
 }
 
-/// What docs/FINDINGS.md says of `code`: its explanation and the anchor of its section.
-fn documented(code: &str) -> Option<(String, String)> {
-    let mut section = String::new();
-    for line in FINDINGS_MD.lines() {
-        if let Some(h) = line.strip_prefix("## ") {
-            section = anchor(h.trim());
-        }
-        let Some(row) = line.strip_prefix(&format!("| {code} |")) else {
-            continue;
-        };
-        // | code | severity | title | what it means / what to do |
-        let meaning = row
-            .trim_end()
-            .trim_end_matches('|')
-            .splitn(3, " | ")
-            .nth(2)?;
-        return Some((meaning.trim().to_string(), section));
-    }
-    None
-}
-
 /// Markdown of the findings table without its emphasis and code marks, for plain text.
 fn plain(markdown: &str) -> String {
     markdown.replace("**", "").replace('`', "'")
@@ -196,8 +172,10 @@ fn plain(markdown: &str) -> String {
 
 fn rule(code: Code) -> Value {
     let title = code.title();
-    let (meaning, section) = documented(code.as_str()).unwrap_or_default();
-    let mut full = plain(&meaning);
+    // The rules' descriptions come from docs/FINDINGS.md, so SARIF and the docs say the same.
+    let (meaning, section) = crate::findings::documented(code)
+        .map_or(("", String::new()), |d| (d.meaning, anchor(d.section)));
+    let mut full = plain(meaning);
     if full.is_empty() {
         full = format!("{title}.");
     }
@@ -329,15 +307,20 @@ mod tests {
     }
 
     #[test]
-    fn every_code_is_described_from_the_findings_reference() {
+    fn every_rule_is_described_from_the_findings_reference() {
+        // (`crate::findings` checks that every code has its row.)
         for &c in Code::ALL {
-            let (meaning, section) = documented(c.as_str()).unwrap_or_default();
+            let r = rule(c);
             assert!(
-                !meaning.is_empty(),
-                "{} has no row in FINDINGS.md",
-                c.as_str()
+                r["helpUri"].as_str().is_some_and(|u| u.contains("#")),
+                "{r}"
             );
-            assert!(!section.is_empty(), "{}", c.as_str());
+            assert!(
+                r["fullDescription"]["text"]
+                    .as_str()
+                    .is_some_and(|t| t.len() > 20),
+                "{r}"
+            );
         }
         assert_eq!(
             anchor("Contract (per interpreter profile)"),
