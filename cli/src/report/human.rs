@@ -103,6 +103,22 @@ pub fn render_with(report: &Report, paint: Paint) -> String {
             }
         );
     }
+    // As rustc's "try `rustc --explain`": once, after the findings, naming the codes seen.
+    let mut codes: Vec<&str> = Vec::new();
+    for f in report.files.iter().flat_map(|file| &file.findings) {
+        if !codes.contains(&f.code) {
+            codes.push(f.code);
+        }
+    }
+    if let Some(first) = codes.first() {
+        let _ = writeln!(
+            out,
+            "{}: `chanval explain {first}` says what a code means and how to fix what it reports \
+             (codes here: {})",
+            paint.paint(Paint::ARROW, "help"),
+            codes.join(", ")
+        );
+    }
     if let Some(config) = &report.config {
         // The policy it applied came partly from this file: a reader of the log can find it.
         let _ = writeln!(out, "config: {}", Shown(config));
