@@ -36,6 +36,8 @@ pub enum ColorChoice {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The schema commands use when `--schema` is not given, relative to this file.
+    schema: Option<PathBuf>,
     #[serde(default)]
     gate: GateConfig,
     #[serde(default)]
@@ -150,6 +152,26 @@ pub fn init(
     settings.policy(&GateArgs::default())?;
     let _ = SETTINGS.set(settings);
     Ok(())
+}
+
+/// The schema a command uses: `--schema` when given, else the configuration file's `schema`
+/// (relative to the configuration file's directory).
+///
+/// # Errors
+/// When neither names one.
+pub fn schema_path(flag: Option<&Path>) -> Result<PathBuf, Failure> {
+    if let Some(path) = flag {
+        return Ok(path.to_path_buf());
+    }
+    let s = get();
+    match (&s.config.schema, &s.config_path) {
+        (Some(schema), Some(config)) => Ok(config
+            .parent()
+            .map_or_else(|| schema.clone(), |dir| dir.join(schema))),
+        _ => Err(Failure(
+            "no schema: give --schema, or set `schema = \"path\"` in chanval.toml".into(),
+        )),
+    }
 }
 
 /// `chanval.toml` in the current directory or its nearest ancestor that has one, looking no
@@ -345,6 +367,7 @@ mod tests {
     fn settings(allow: &[&str], deny: &[&str]) -> Settings {
         Settings {
             config: Config {
+                schema: None,
                 gate: GateConfig {
                     allow: allow.iter().map(|s| s.to_string()).collect(),
                     deny: deny.iter().map(|s| s.to_string()).collect(),

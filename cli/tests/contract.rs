@@ -286,3 +286,42 @@ fn validate_refuses_what_the_agent_refuses_after_the_trailer() {
         assert!(text(&o).contains("error[CV0010]"), "{name}: {}", text(&o));
     }
 }
+
+#[test]
+fn the_configuration_names_the_schema_and_a_flag_overrides_it() {
+    let dir = scratch("schema-in-config");
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    std::fs::create_dir_all(dir.join("content")).unwrap();
+    std::fs::copy(
+        repo("examples/incident/schema.toml"),
+        dir.join("incident-schema.toml"),
+    )
+    .unwrap();
+    let v2 = repo("examples/incident/channel-291-v2.cvc");
+    let v2 = v2.to_str().unwrap();
+    // No schema anywhere: a clear error, exit 2.
+    let o = chanval(&dir.join("content"), &["validate", v2]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("no schema: give --schema"),
+        "{}",
+        text(&o)
+    );
+    // The configuration's schema, relative to the configuration file, from a subdirectory.
+    std::fs::write(
+        dir.join("chanval.toml"),
+        "schema = \"incident-schema.toml\"\n",
+    )
+    .unwrap();
+    let o = chanval(&dir.join("content"), &["validate", v2]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("CV0202"), "{}", text(&o));
+    // `--schema` wins over it.
+    let fleet = repo("examples/fleet/schema.toml");
+    let o = chanval(
+        &dir.join("content"),
+        &["validate", "--schema", fleet.to_str().unwrap(), v2],
+    );
+    // (Another schema, another judgement: its type 1 has 7 fields.)
+    assert!(text(&o).contains("CV0102"), "{}", text(&o));
+}

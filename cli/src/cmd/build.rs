@@ -17,8 +17,9 @@ use crate::settings::{GateArgs, Policy, note, tell};
 #[derive(clap::Args)]
 pub struct Args {
     /// The schema (TOML).
+    /// Default: the `schema` of chanval.toml.
     #[arg(long)]
-    schema: PathBuf,
+    schema: Option<PathBuf>,
     /// The content source (TOML), or `-` for standard input.
     source: PathBuf,
     /// Where to write the channel file.
@@ -34,7 +35,7 @@ pub struct Args {
 pub fn run(args: &Args) -> Outcome {
     let policy = crate::settings::get().policy(&args.gate)?;
     build(
-        &args.schema,
+        &crate::settings::schema_path(args.schema.as_deref())?,
         &args.source,
         &args.output,
         args.format,

@@ -30,8 +30,9 @@ use crate::settings::{GateArgs, RateToml, tell};
 #[derive(clap::Args)]
 pub struct Args {
     /// The schema (TOML).
+    /// Default: the `schema` of chanval.toml.
     #[arg(long)]
-    schema: PathBuf,
+    schema: Option<PathBuf>,
     /// The new content: a channel file (signed or not) or a content source (TOML).
     #[arg(long)]
     content: PathBuf,
@@ -186,7 +187,7 @@ pub fn run(args: &Args) -> Outcome {
                 .into(),
         ));
     }
-    let doc = load_schema(&args.schema)?;
+    let doc = load_schema(&crate::settings::schema_path(args.schema.as_deref())?)?;
     doc.with_schema(|schema| {
         // `Content` borrows the schema for as long as it lives; this one lives for the run.
         let schema: &Schema<'_> = schema;

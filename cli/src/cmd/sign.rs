@@ -24,8 +24,9 @@ use crate::settings::{GateArgs, note, tell};
 #[derive(clap::Args)]
 pub struct Args {
     /// The schema (TOML) the content is gated against.
+    /// Default: the `schema` of chanval.toml.
     #[arg(long)]
-    schema: PathBuf,
+    schema: Option<PathBuf>,
     /// A secret key file from `chanval keygen` (repeatable: each adds a signature).
     #[arg(long = "key", required = true)]
     keys: Vec<PathBuf>,
@@ -115,7 +116,8 @@ pub fn run(args: &Args) -> Outcome {
     let policy = crate::settings::get().policy(&args.gate)?;
     let now = clock::now(args.now.as_deref())?;
     let out = args.output.as_deref().unwrap_or(&args.file);
-    let mut inputs: Vec<(&Path, &str)> = vec![(&args.schema, "the schema")];
+    let schema = crate::settings::schema_path(args.schema.as_deref())?;
+    let mut inputs: Vec<(&Path, &str)> = vec![(&schema, "the schema")];
     inputs.extend(args.keys.iter().map(|k| (k.as_path(), "a key file")));
     if let Some(r) = &args.rollout {
         inputs.push((r, "the rollout plan"));
@@ -124,7 +126,7 @@ pub fn run(args: &Args) -> Outcome {
         inputs.push((r, "the trust root"));
     }
     ensure_distinct(out, &inputs)?;
-    let doc = load_schema(&args.schema)?;
+    let doc = load_schema(&schema)?;
     let secrets = args
         .keys
         .iter()

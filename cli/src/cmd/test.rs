@@ -22,8 +22,9 @@ use crate::report::{REPORT_VERSION, Tool};
 #[derive(clap::Args)]
 pub struct Args {
     /// The schema (TOML).
+    /// Default: the `schema` of chanval.toml.
     #[arg(long)]
-    schema: PathBuf,
+    schema: Option<PathBuf>,
     /// The profile to evaluate events under that name none (default: the content's first
     /// target).
     #[arg(long)]
@@ -69,7 +70,7 @@ pub fn run(args: &Args) -> Outcome {
             "test reports matches, not findings; use --format human or json".into(),
         ));
     }
-    let doc = load_schema(&args.schema)?;
+    let doc = load_schema(&crate::settings::schema_path(args.schema.as_deref())?)?;
     let content = read(&args.content)?;
     doc.with_schema(|schema| {
         let content = content_in(&args.content, content, schema)?;

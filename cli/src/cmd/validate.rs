@@ -15,8 +15,9 @@ use crate::settings::{GateArgs, Policy};
 #[derive(clap::Args)]
 pub struct Args {
     /// The schema (TOML), with the fleet's profiles.
+    /// Default: the `schema` of chanval.toml.
     #[arg(long)]
-    schema: PathBuf,
+    schema: Option<PathBuf>,
     /// Check these profiles (repeatable) instead of each file's targets; a profile a file does
     /// not target is an error (CV0206). Default: exactly the profiles each file targets.
     #[arg(long = "profile", value_name = "NAME")]
@@ -37,7 +38,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Outcome {
     validate(
-        &args.schema,
+        &crate::settings::schema_path(args.schema.as_deref())?,
         &args.profiles,
         &crate::settings::get().policy(&args.gate)?,
         args.max_findings,
