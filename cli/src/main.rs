@@ -89,12 +89,12 @@ impl Command {
             Self::Inspect(a) => a.format,
             Self::Diff(a) => a.format,
             Self::Explain(a) => a.format,
+            Self::Verify(a) => a.format,
             Self::Replay(a) => a.format,
             Self::Sign(a) => a.format,
             Self::Schema(a) => a.format(),
             Self::Keygen(_)
             | Self::Brake(_)
-            | Self::Verify(_)
             | Self::Root(_)
             | Self::Rollout(_)
             | Self::Completions(_)

@@ -11,6 +11,7 @@ use clap::ValueEnum;
 
 use super::Outcome;
 use super::clock;
+use crate::Format;
 use crate::files::{Failure, load_schema, read};
 
 /// What a customer chose for the agent's rollout.
@@ -62,27 +63,154 @@ pub struct Args {
     /// With `--choice pinned`: the newest content version to accept.
     #[arg(long)]
     pinned_version: Option<u64>,
+    /// Output format (`sarif` is not available here).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
     /// The file to check.
     file: PathBuf,
 }
 
-/// The refusal, with what a person needs to act on it (the targets and the agent's profile).
-fn explain(file: &str, bytes: &[u8], profile: &str, e: &LoadError) -> ExitCode {
-    say!("{file}: REFUSED: {} {e}", e.code());
-    if *e == LoadError::NotForThisAgent {
-        let targets = chanval::parse(chanval::channel_file_bytes(bytes)).map_or_else(
-            |_| String::from("?"),
-            |f| {
-                f.targets()
-                    .iter()
-                    .map(|(n, _)| n)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-        );
-        say!("  the file targets: {targets}; this agent is `{profile}`");
+/// A brake statement the agent was given, and what it made of it.
+#[derive(serde::Serialize)]
+struct BrakeOut {
+    path: String,
+    /// Held: the store would apply it.
+    held: bool,
+    /// Held: `pause`, `resume` or `recall`; the versions and the serial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    versions: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serial: Option<u64>,
+    /// Ignored: the refusal's code and message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+/// What the agent's load path decided (docs/report.schema.json, `verify`).
+#[derive(serde::Serialize)]
+struct VerifyOut {
+    version: u32,
+    tool: crate::report::Tool,
+    command: &'static str,
+    path: String,
+    profile: String,
+    accepted: bool,
+    brakes: Vec<BrakeOut>,
+    /// Accepted: the file's channel, version and targets, its signers and expiry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channel: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_version: Option<u64>,
+    /// The targets the file names (also on a refusal, when the file parses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    targets: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signers: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root_version: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threshold: Option<u32>,
+    /// Unix seconds; 0: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<u64>,
+    /// What was checked, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checked: Option<String>,
+    /// Refused: the load path's code (CV06xx) and message, and the validator's findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    findings: Vec<String>,
+}
+
+impl VerifyOut {
+    fn emit(&self, format: Format) -> ExitCode {
+        let code = if self.accepted {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+        if crate::settings::get().quiet {
+            return code;
+        }
+        if format == Format::Json {
+            // JSON escapes every control character itself.
+            crate::settings::line_to_stdout(
+                &serde_json::to_string_pretty(self).unwrap_or_default(),
+            );
+            return code;
+        }
+        for b in &self.brakes {
+            match (&b.action, &b.code) {
+                (Some(action), _) => say!(
+                    "{}: holds the {action} of {} (serial {})",
+                    b.path,
+                    b.versions.as_deref().unwrap_or(""),
+                    b.serial.unwrap_or(0)
+                ),
+                (None, code) => say!(
+                    "{}: ignored, as an agent would: {} {}",
+                    b.path,
+                    code.unwrap_or(""),
+                    b.message.as_deref().unwrap_or("")
+                ),
+            }
+        }
+        let targets = self.targets.as_ref().map(|t| t.join(", "));
+        if self.accepted {
+            say!(
+                "{}: ACCEPTED for `{}`: channel {}, content version {}, targets {}",
+                self.path,
+                self.profile,
+                self.channel.unwrap_or(0),
+                self.content_version.unwrap_or(0),
+                targets.unwrap_or_default()
+            );
+            let signers = self.signers.clone().unwrap_or_default();
+            say!(
+                "  signed by {} release key(s) of root version {} (threshold {}): {}",
+                signers.len(),
+                self.root_version.unwrap_or(0),
+                self.threshold.unwrap_or(0),
+                signers.join(", ")
+            );
+            if let Some(e) = self.expires {
+                say!(
+                    "  expires: {}",
+                    if e == 0 {
+                        "never".to_string()
+                    } else {
+                        clock::show(e)
+                    }
+                );
+            }
+            say!("  checked: {}", self.checked.as_deref().unwrap_or(""));
+        } else {
+            say!(
+                "{}: REFUSED: {} {}",
+                self.path,
+                self.code.unwrap_or(""),
+                self.message.as_deref().unwrap_or("")
+            );
+            if self.code == Some(LoadError::NotForThisAgent.code().as_str()) {
+                say!(
+                    "  the file targets: {}; this agent is `{}`",
+                    targets.unwrap_or_else(|| "?".into()),
+                    self.profile
+                );
+            }
+            for f in &self.findings {
+                say!("  {f}");
+            }
+        }
+        code
     }
-    ExitCode::from(1)
 }
 
 pub fn run(args: &Args) -> Outcome {
@@ -102,26 +230,55 @@ pub fn run(args: &Args) -> Outcome {
             return Err(Failure("--choice pinned needs --pinned-version".into()));
         }
     };
+    let mut out = VerifyOut {
+        version: crate::report::REPORT_VERSION,
+        tool: crate::report::Tool::current(),
+        command: "verify",
+        path: args.file.display().to_string(),
+        profile: args.profile.clone(),
+        accepted: false,
+        brakes: Vec::new(),
+        channel: None,
+        content_version: None,
+        targets: None,
+        signers: None,
+        root_version: None,
+        threshold: None,
+        expires: None,
+        checked: None,
+        code: None,
+        message: None,
+        findings: Vec::new(),
+    };
     let mut standing = chanval::trust::Standing::NONE;
     for path in &args.brakes {
         let bytes = read(path)?;
-        match chanval::agent::check_brake(&bytes, Some(&root), args.channel) {
-            Ok(brake) => {
-                standing.apply(&brake);
-                say!(
-                    "{}: holds the {} of {} (serial {})",
-                    path.display(),
-                    brake.action(),
-                    brake.versions(),
-                    brake.serial()
-                );
-            }
-            Err(e) => say!(
-                "{}: ignored, as an agent would: {} {e}",
-                path.display(),
-                e.code()
-            ),
-        }
+        let path = path.display().to_string();
+        out.brakes.push(
+            match chanval::agent::check_brake(&bytes, Some(&root), args.channel) {
+                Ok(brake) => {
+                    standing.apply(&brake);
+                    BrakeOut {
+                        path,
+                        held: true,
+                        action: Some(brake.action().to_string()),
+                        versions: Some(brake.versions().to_string()),
+                        serial: Some(brake.serial()),
+                        code: None,
+                        message: None,
+                    }
+                }
+                Err(e) => BrakeOut {
+                    path,
+                    held: false,
+                    action: None,
+                    versions: None,
+                    serial: None,
+                    code: Some(e.code().as_str()),
+                    message: Some(e.to_string()),
+                },
+            },
+        );
     }
     let mut request = LoadRequest::new(args.channel, now);
     request.running_version = args.running_version;
@@ -134,60 +291,49 @@ pub fn run(args: &Args) -> Outcome {
     };
     let doc = args.schema.as_deref().map(load_schema).transpose()?;
     let bytes = read(&args.file)?;
-    let name = args.file.display().to_string();
-    let accepted = |file: &ChannelFile<'_>, envelope: Option<Envelope<'_>>, checked: &str| {
+    let accepted = |out: &mut VerifyOut,
+                    file: &ChannelFile<'_>,
+                    envelope: Option<Envelope<'_>>,
+                    checked: String| {
         let h = file.header();
-        let signers: Vec<String> = envelope
-            .iter()
-            .flat_map(|e| e.signers())
-            .filter(|k| root.has_key(k, chanval::trust::Role::Release))
-            .map(|k| format!("{:#018x}", key_id(k)))
-            .collect();
-        say!(
-            "{name}: ACCEPTED for `{}`: channel {}, content version {}, targets {}",
-            args.profile,
-            h.channel_id,
-            h.content_version,
-            file.targets()
+        out.accepted = true;
+        out.channel = Some(h.channel_id);
+        out.content_version = Some(h.content_version);
+        out.targets = Some(file.targets().iter().map(|(n, _)| n.to_string()).collect());
+        out.signers = Some(
+            envelope
                 .iter()
-                .map(|(n, _)| n)
-                .collect::<Vec<_>>()
-                .join(", ")
+                .flat_map(|e| e.signers())
+                .filter(|k| root.has_key(k, chanval::trust::Role::Release))
+                .map(|k| format!("{:#018x}", key_id(k)))
+                .collect(),
         );
-        say!(
-            "  signed by {} release key(s) of root version {} (threshold {}): {}",
-            signers.len(),
-            root.version(),
-            root.threshold(chanval::trust::Role::Release),
-            signers.join(", ")
-        );
-        if let Some(e) = envelope {
-            say!(
-                "  expires: {}",
-                if e.expires() == 0 {
-                    "never".to_string()
-                } else {
-                    clock::show(e.expires())
-                }
-            );
-        }
-        say!("  checked: {checked}");
+        out.root_version = Some(root.version());
+        out.threshold = Some(root.threshold(chanval::trust::Role::Release).into());
+        out.expires = envelope.map(|e| e.expires());
+        out.checked = Some(checked);
+    };
+    let refused = |out: &mut VerifyOut, e: &LoadError| {
+        out.code = Some(e.code().as_str());
+        out.message = Some(e.to_string());
+        out.targets = chanval::parse(chanval::channel_file_bytes(&bytes))
+            .ok()
+            .map(|f| f.targets().iter().map(|(n, _)| n.to_string()).collect());
     };
     let Some(doc) = doc else {
-        return Ok(match verify(&bytes, &args.profile, Some(&root), &request) {
-            Ok(v) => {
-                accepted(
-                    &v.file,
-                    v.envelope,
-                    &format!(
-                        "trust, digest, expiry, channel, target, brakes, versions, {ring_note} \
-                         (not the contract digest or validation: pass --schema)"
-                    ),
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => explain(&name, &bytes, &args.profile, &e),
-        });
+        match verify(&bytes, &args.profile, Some(&root), &request) {
+            Ok(v) => accepted(
+                &mut out,
+                &v.file,
+                v.envelope,
+                format!(
+                    "trust, digest, expiry, channel, target, brakes, versions, {ring_note} \
+                     (not the contract digest or validation: pass --schema)"
+                ),
+            ),
+            Err(e) => refused(&mut out, &e),
+        }
+        return Ok(out.emit(args.format));
     };
     doc.with_schema(|schema| {
         if schema.profile(&args.profile).is_none() {
@@ -205,24 +351,20 @@ pub fn run(args: &Args) -> Outcome {
         };
         let mut findings: Vec<Finding<'_>> = Vec::new();
         match chanval::agent::open(&bytes, &agent, &request, &mut findings) {
-            Ok(opened) => {
-                accepted(
-                    opened.validated.file(),
-                    opened.envelope,
-                    &format!(
-                        "trust, digest, expiry, channel, target, brakes, versions, {ring_note}, \
-                         contract digest, validation"
-                    ),
-                );
-                Ok(ExitCode::SUCCESS)
-            }
+            Ok(opened) => accepted(
+                &mut out,
+                opened.validated.file(),
+                opened.envelope,
+                format!(
+                    "trust, digest, expiry, channel, target, brakes, versions, {ring_note}, \
+                     contract digest, validation"
+                ),
+            ),
             Err(e) => {
-                let code = explain(&name, &bytes, &args.profile, &e);
-                for f in findings {
-                    say!("  {f}");
-                }
-                Ok(code)
+                refused(&mut out, &e);
+                out.findings = findings.iter().map(ToString::to_string).collect();
             }
         }
+        Ok(out.emit(args.format))
     })
 }
