@@ -251,6 +251,32 @@ fn every_json_document_follows_the_schema_errors_included() {
         (&["explain", "--format", "json", "CV0201"], 0, "explain"),
         (
             &[
+                "root",
+                "show",
+                "--format",
+                "json",
+                "cli/tests/inputs/root.cvr",
+                "--now",
+                "2026-12-01",
+            ],
+            0,
+            "root show",
+        ),
+        (
+            &[
+                "root",
+                "show",
+                "--format",
+                "json",
+                "cli/tests/inputs/root.cvr",
+                "--now",
+                "2100-06-01",
+            ],
+            1,
+            "root show",
+        ),
+        (
+            &[
                 "verify",
                 "--format",
                 "json",

@@ -12,6 +12,7 @@ use clap::Subcommand;
 use super::Outcome;
 use super::clock;
 use super::keys::{PUBLIC_TAG, SECRET_TAG, read_key, read_root, threshold_note};
+use crate::Format;
 use crate::files::{Failure, ensure_distinct, read, write_atomically};
 
 /// Trust roots: which keys may sign content (k of n) and which may replace the root.
@@ -94,6 +95,9 @@ enum RootCommand {
         /// The clock to check expiry against (default: now).
         #[arg(long)]
         now: Option<String>,
+        /// Output format (`sarif` is not available here).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
 }
 
@@ -112,7 +116,12 @@ pub fn run(args: &Args) -> Outcome {
             trusted,
             output,
         } => sign(key, root, trusted.as_deref(), output.as_deref()),
-        RootCommand::Show { root, trusted, now } => show(root, trusted.as_deref(), now.as_deref()),
+        RootCommand::Show {
+            root,
+            trusted,
+            now,
+            format,
+        } => show(root, trusted.as_deref(), now.as_deref(), *format),
     }
 }
 
@@ -213,36 +222,55 @@ fn write_draft(keys: &KeysArgs, version: u64, output: &Path) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-fn show(path: &Path, trusted: Option<&Path>, now: Option<&str>) -> Outcome {
+/// A root as `root show --format json` gives it (docs/report.schema.json, `root`).
+#[derive(serde::Serialize)]
+struct RootOut {
+    version: u32,
+    tool: crate::report::Tool,
+    command: &'static str,
+    path: String,
+    root_version: u64,
+    /// Unix seconds.
+    expires: u64,
+    root_threshold: u32,
+    release_threshold: u32,
+    keys: Vec<KeyOut>,
+    signers: Vec<String>,
+    good: bool,
+    /// Good: what was checked; not good: why.
+    verdict: String,
+}
+
+#[derive(serde::Serialize)]
+struct KeyOut {
+    id: String,
+    roles: Vec<&'static str>,
+}
+
+fn show(path: &Path, trusted: Option<&Path>, now: Option<&str>, format: Format) -> Outcome {
+    if format == Format::Sarif {
+        return Err(Failure(
+            "root show reports no findings to put in SARIF; use --format human or json".into(),
+        ));
+    }
     let now = clock::now(now)?;
     let bytes = read(path)?;
     let root = Root::parse(&bytes).map_err(|e| Failure(format!("`{}`: {e}", path.display())))?;
-    say!(
-        "{}: trust root version {}, expires {}",
-        path.display(),
-        root.version(),
-        clock::show(root.expires())
-    );
-    say!(
-        "  root threshold {} , release threshold {}",
-        root.threshold(Role::Root),
-        root.threshold(Role::Release)
-    );
-    for (k, roles) in root.keys() {
-        let mut names = Vec::new();
-        if roles & ROLE_ROOT != 0 {
-            names.push("root");
-        }
-        if roles & ROLE_RELEASE != 0 {
-            names.push("release");
-        }
-        say!("  key {:#018x}: {}", key_id(k), names.join(" + "));
-    }
+    let keys: Vec<KeyOut> = root
+        .keys()
+        .map(|(k, roles)| KeyOut {
+            id: format!("{:#018x}", key_id(k)),
+            roles: [(ROLE_ROOT, "root"), (ROLE_RELEASE, "release")]
+                .into_iter()
+                .filter(|(bit, _)| roles & bit != 0)
+                .map(|(_, name)| name)
+                .collect(),
+        })
+        .collect();
     let signers: Vec<String> = root
         .signers()
         .map(|k| format!("{:#018x}", key_id(k)))
         .collect();
-    say!("  signed by: {}", signers.join(", "));
     let verdict = match trusted {
         None => Root::bootstrap(&bytes).map(|_| "signed by a threshold of its own root keys"),
         Some(t) => {
@@ -253,14 +281,56 @@ fn show(path: &Path, trusted: Option<&Path>, now: Option<&str>) -> Outcome {
         }
     }
     .and_then(|ok| root.check_fresh(now).map(|()| ok));
-    Ok(match verdict {
-        Ok(what) => {
-            say!("  GOOD: {what}, and not expired");
-            ExitCode::SUCCESS
+    let out = RootOut {
+        version: crate::report::REPORT_VERSION,
+        tool: crate::report::Tool::current(),
+        command: "root show",
+        path: path.display().to_string(),
+        root_version: root.version(),
+        expires: root.expires(),
+        root_threshold: root.threshold(Role::Root).into(),
+        release_threshold: root.threshold(Role::Release).into(),
+        keys,
+        signers,
+        good: verdict.is_ok(),
+        verdict: match &verdict {
+            Ok(what) => format!("{what}, and not expired"),
+            Err(e) => e.to_string(),
+        },
+    };
+    let code = if out.good {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    if format == Format::Json {
+        if !crate::settings::get().quiet {
+            // JSON escapes every control character itself.
+            crate::settings::line_to_stdout(
+                &serde_json::to_string_pretty(&out).unwrap_or_default(),
+            );
         }
-        Err(e) => {
-            say!("  NOT GOOD: {e}");
-            ExitCode::from(1)
-        }
-    })
+        return Ok(code);
+    }
+    say!(
+        "{}: trust root version {}, expires {}",
+        out.path,
+        out.root_version,
+        clock::show(out.expires)
+    );
+    say!(
+        "  root threshold {} , release threshold {}",
+        out.root_threshold,
+        out.release_threshold
+    );
+    for k in &out.keys {
+        say!("  key {}: {}", k.id, k.roles.join(" + "));
+    }
+    say!("  signed by: {}", out.signers.join(", "));
+    if out.good {
+        say!("  GOOD: {}", out.verdict);
+    } else {
+        say!("  NOT GOOD: {}", out.verdict);
+    }
+    Ok(code)
 }
