@@ -251,6 +251,21 @@ fn every_json_document_follows_the_schema_errors_included() {
         (&["explain", "--format", "json", "CV0201"], 0, "explain"),
         (
             &[
+                "rollout",
+                "plan",
+                "--format",
+                "json",
+                "cli/tests/inputs/signed-v3.cvc",
+                "--agents",
+                "1000",
+                "--now",
+                "2026-12-01",
+            ],
+            0,
+            "rollout plan",
+        ),
+        (
+            &[
                 "root",
                 "show",
                 "--format",

@@ -56,6 +56,9 @@ enum RolloutCommand {
         /// none (default: now).
         #[arg(long)]
         now: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Human)]
+        format: Output,
     },
     /// The health gate: agents' reports (JSON Lines, docs/ROLLOUT.md) on the version of FILE,
     /// per ring of its plan; past a threshold, exit 1 and, with --pause-key, write the pause.
@@ -101,7 +104,8 @@ pub fn run(args: &Args) -> Outcome {
             channel,
             agents,
             now,
-        } => plan_command(file, *channel, *agents, now.as_deref()),
+            format,
+        } => plan_command(file, *channel, *agents, now.as_deref(), *format),
         RolloutCommand::Health {
             file,
             reports,
@@ -190,15 +194,24 @@ fn signed(path: &Path) -> Result<Signed, Failure> {
     })
 }
 
-fn plan_command(file: &Path, channel: Option<u32>, agents: u32, now: Option<&str>) -> Outcome {
+fn plan_command(
+    file: &Path,
+    channel: Option<u32>,
+    agents: u32,
+    now: Option<&str>,
+    format: Output,
+) -> Outcome {
     let now = clock::now(now)?;
     let head = read(file)?;
+    // A signed file's content version and brakes; none for a plan file.
+    let mut signed_state: Option<(u64, bool, bool)> = None;
     let (title, plan, channel) = if head.starts_with(&chanval::MAGIC) {
         let s = signed(file)?;
         let rings: Vec<_> = RolloutPlan::parse(&s.plan_bytes)
             .map_err(|e| Failure(e.to_string()))?
             .rings()
             .collect();
+        signed_state = Some((s.version, s.paused, s.recalled));
         let flags = match (s.paused, s.recalled) {
             (_, true) => ", RECALLED",
             (true, false) => ", PAUSED (no new installs)",
@@ -241,6 +254,38 @@ fn plan_command(file: &Path, channel: Option<u32>, agents: u32, now: Option<&str
         {
             installing_now += 1;
         }
+    }
+    if format == Output::Json {
+        let doc = serde_json::json!({
+            "version": crate::report::REPORT_VERSION,
+            "tool": crate::report::Tool::current(),
+            "command": "rollout plan",
+            "path": file.display().to_string(),
+            "signed": signed_state.is_some(),
+            "channel": channel,
+            "content_version": signed_state.map(|(v, _, _)| v),
+            "paused": signed_state.is_some_and(|(_, p, _)| p),
+            "recalled": signed_state.is_some_and(|(_, _, r)| r),
+            "now": now,
+            "agents": agents,
+            "rings": plan.rings.iter().zip(&per_ring).enumerate().map(|(i, (ring, n))| {
+                serde_json::json!({
+                    "ring": i,
+                    "name": ring.name,
+                    "share_percent": plan.share(i),
+                    "upto_percent": f64::from(ring.upto) / 100.0,
+                    "opens": ring.opens,
+                    "bake_seconds": ring.bake,
+                    "agents": n,
+                })
+            }).collect::<Vec<_>>(),
+            "installing_now": installing_now,
+        });
+        if !crate::settings::get().quiet {
+            // JSON escapes every control character itself.
+            crate::settings::line_to_stdout(&format_args!("{doc:#}"));
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::new();
     let _ = writeln!(out, "{title}, {} ring(s)", plan.rings.len());
