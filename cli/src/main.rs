@@ -66,6 +66,7 @@ enum Command {
     Inspect(cmd::inspect::Args),
     Diff(cmd::diff::Args),
     Explain(cmd::explain::Args),
+    Init(cmd::init::Args),
     Replay(cmd::replay::Args),
     Keygen(cmd::keygen::Args),
     Sign(cmd::sign::Args),
@@ -94,6 +95,7 @@ impl Command {
             Self::Sign(a) => a.format,
             Self::Schema(a) => a.format(),
             Self::Keygen(_)
+            | Self::Init(_)
             | Self::Brake(_)
             | Self::Root(_)
             | Self::Rollout(_)
@@ -111,6 +113,7 @@ impl Command {
             Self::Inspect(_) => "inspect",
             Self::Diff(_) => "diff",
             Self::Explain(_) => "explain",
+            Self::Init(_) => "init",
             Self::Replay(_) => "replay",
             Self::Keygen(_) => "keygen",
             Self::Sign(_) => "sign",
@@ -163,6 +166,7 @@ fn run(command: &Command) -> cmd::Outcome {
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::Explain(args) => cmd::explain::run(args),
+        Command::Init(args) => cmd::init::run(args),
         Command::Replay(args) => cmd::replay::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
         Command::Sign(args) => cmd::sign::run(args),

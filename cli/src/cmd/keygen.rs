@@ -23,7 +23,7 @@ pub fn run(args: &Args) -> Outcome {
     keygen(&args.name)
 }
 
-fn keygen(name: &Path) -> Outcome {
+pub(super) fn keygen(name: &Path) -> Outcome {
     let secret_path = name.with_extension("key");
     let public_path = name.with_extension("pub");
     for p in [&secret_path, &public_path] {

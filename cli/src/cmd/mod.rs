@@ -6,6 +6,7 @@ mod clock;
 pub mod completions;
 pub mod diff;
 pub mod explain;
+pub mod init;
 pub mod inspect;
 pub mod keygen;
 mod keys;
