@@ -251,6 +251,16 @@ fn every_json_document_follows_the_schema_errors_included() {
         (&["explain", "--format", "json", "CV0201"], 0, "explain"),
         (
             &[
+                "inspect",
+                "--format",
+                "json",
+                "cli/tests/inputs/signed-v3.cvc",
+            ],
+            0,
+            "inspect",
+        ),
+        (
+            &[
                 "rollout",
                 "plan",
                 "--format",

@@ -42,28 +42,31 @@ fn inspect(path: &Path, schema_path: Option<&Path>, format: Format) -> Outcome {
     }
     let doc = schema_path.map(load_schema).transpose()?;
     let bytes = read(path)?;
-    let file = match chanval::trust::Envelope::parse_signed(&bytes, &chanval::Limits::default())
-        .map(|(f, _)| f)
-    {
-        Ok(f) => f,
-        Err(e) => {
-            let report = FileReport::new(
-                path.display().to_string(),
-                &[Finding::structural(&e)],
-                false,
-                &crate::settings::Policy::default(),
-            );
-            return Ok(Report::new("inspect", vec![report.with_bytes(bytes.clone())]).emit(format));
-        }
-    };
+    let (file, envelope) =
+        match chanval::trust::Envelope::parse_signed(&bytes, &chanval::Limits::default()) {
+            Ok((f, e)) => (f, e.map(|e| EnvelopeOut::of(&e, &f))),
+            Err(e) => {
+                let report = FileReport::new(
+                    path.display().to_string(),
+                    &[Finding::structural(&e)],
+                    false,
+                    &crate::settings::Policy::default(),
+                );
+                return Ok(
+                    Report::new("inspect", vec![report.with_bytes(bytes.clone())]).emit(format),
+                );
+            }
+        };
     if crate::settings::get().quiet {
         return Ok(ExitCode::SUCCESS);
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match &doc {
-        Some(doc) => doc.with_schema(|s| render(&mut out, path, &file, Some(s), format)),
-        None => render(&mut out, path, &file, None, format),
+        Some(doc) => {
+            doc.with_schema(|s| render(&mut out, path, &file, envelope.as_ref(), Some(s), format))
+        }
+        None => render(&mut out, path, &file, envelope.as_ref(), None, format),
     };
     // A closed standard output (`| head`) is not a failure of the inspection.
     let _ = written.and_then(|()| out.flush());
@@ -74,6 +77,7 @@ fn render(
     out: &mut impl Write,
     path: &Path,
     file: &ChannelFile<'_>,
+    envelope: Option<&EnvelopeOut>,
     schema: Option<&Schema<'_>>,
     format: Format,
 ) -> std::io::Result<()> {
@@ -85,13 +89,100 @@ fn render(
                 command: "inspect",
                 path: path.display().to_string(),
                 header: HeaderOut::of(file),
+                envelope,
                 targets: Names(file),
                 instances: InstancesOut { file, schema },
             };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)
         }
-        _ => human(out, path, file, schema),
+        _ => human(out, path, file, envelope, schema),
+    }
+}
+
+/// What the signature envelope says (FORMAT.md §11), without judging it: `chanval verify`
+/// judges, with a root.
+#[derive(Serialize)]
+struct EnvelopeOut {
+    /// Key ids of the signatures (whose they are is for a root to say).
+    signers: Vec<String>,
+    /// Unix seconds; 0 never.
+    expires: u64,
+    /// Per target, the digest of the contract the gate checked it against (hex).
+    contract_digests: Vec<ContractOut>,
+    paused: bool,
+    recalled: bool,
+    /// The rollout plan's rings.
+    rings: Vec<RingOut>,
+}
+
+#[derive(Serialize)]
+struct ContractOut {
+    target: String,
+    digest: String,
+}
+
+#[derive(Serialize)]
+struct RingOut {
+    /// The cumulative share of the fleet, in percent.
+    upto_percent: f64,
+    /// When it opens (Unix seconds).
+    opens: u64,
+}
+
+impl EnvelopeOut {
+    fn of(e: &chanval::trust::Envelope<'_>, file: &ChannelFile<'_>) -> Self {
+        let hex = |d: &[u8; 32]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        Self {
+            signers: e
+                .signers()
+                .map(|k| format!("{:#018x}", chanval::trust::key_id(k)))
+                .collect(),
+            expires: e.expires(),
+            contract_digests: file
+                .targets()
+                .iter()
+                .map(|(name, _)| ContractOut {
+                    target: name.to_string(),
+                    digest: e.contract_digest(file, name).map(hex).unwrap_or_default(),
+                })
+                .collect(),
+            paused: e.plan().paused(),
+            recalled: e.plan().recalled(),
+            rings: e
+                .plan()
+                .rings()
+                .map(|r| RingOut {
+                    upto_percent: f64::from(r.upto) / 100.0,
+                    opens: r.not_before,
+                })
+                .collect(),
+        }
+    }
+
+    fn human(&self, out: &mut impl Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "signed: {} signature(s) by key id(s) {}; expires {}{}{}",
+            self.signers.len(),
+            self.signers.join(", "),
+            if self.expires == 0 {
+                "never".to_string()
+            } else {
+                super::clock::show(self.expires)
+            },
+            if self.paused { "; PAUSED" } else { "" },
+            if self.recalled { "; RECALLED" } else { "" }
+        )?;
+        for c in &self.contract_digests {
+            writeln!(out, "  contract of {}: {}", Shown(&c.target), c.digest)?;
+        }
+        let rings: Vec<String> = self
+            .rings
+            .iter()
+            .map(|r| format!("{}% from {}", r.upto_percent, super::clock::show(r.opens)))
+            .collect();
+        writeln!(out, "  rollout: {}", rings.join(", "))
     }
 }
 
@@ -99,6 +190,7 @@ fn human(
     out: &mut impl Write,
     path: &Path,
     file: &ChannelFile<'_>,
+    envelope: Option<&EnvelopeOut>,
     schema: Option<&Schema<'_>>,
 ) -> std::io::Result<()> {
     let h = file.header();
@@ -121,6 +213,10 @@ fn human(
         )?;
     } else {
         writeln!(out, "targets: {}", targets.join(", "))?;
+    }
+    match envelope {
+        Some(e) => e.human(out)?,
+        None => writeln!(out, "not signed: no agent loads it until `chanval sign`")?,
     }
     for i in file.instances() {
         let t = type_of(schema, &i);
@@ -174,6 +270,9 @@ struct InspectOut<'f, 's> {
     command: &'static str,
     path: String,
     header: HeaderOut,
+    /// The signature envelope, when the file is signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    envelope: Option<&'f EnvelopeOut>,
     targets: Names<'f>,
     instances: InstancesOut<'f, 's>,
 }
