@@ -11,37 +11,17 @@ mod common;
 use std::hint::black_box;
 
 use chanval::{
-    ChannelContent, CriterionModel, InstanceModel, Interpreter, Program, Scratch, Validator, Value,
+    ChannelContent, CriterionModel, Interpreter, Program, Scratch, Validator, Value,
     criterion_cost, encode, parse,
 };
-use chanval_testing::testkit::{FLEET, current_profiles, realistic_content, target_names};
+use chanval_testing::testkit::{FLEET, current_profiles, realistic_content};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// The stress value's length.
 const EVENT: usize = 32 * 1024;
 
 fn content_of(patterns: &[Vec<u8>]) -> ChannelContent {
-    ChannelContent {
-        channel_id: 3,
-        content_version: 1,
-        targets: target_names(&FLEET, current_profiles()),
-        instances: patterns
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let mut criteria = vec![CriterionModel::Wildcard; 5];
-                criteria[0] = CriterionModel::Glob {
-                    pattern: p.clone(),
-                    fold: false,
-                };
-                InstanceModel {
-                    id: i as u32,
-                    template_type: 2,
-                    criteria,
-                }
-            })
-            .collect(),
-    }
+    common::glob_content(patterns, current_profiles())
 }
 
 /// A path of [`EVENT`] bytes made of the literal runs of the type-2 path patterns, repeated.

@@ -84,6 +84,32 @@ pub fn max_patterns(size: usize) -> Vec<u8> {
     .unwrap()
 }
 
+/// One file_write instance per pattern, with that glob (case-sensitive) on the path and
+/// wildcards elsewhere, for `profiles` of the fleet.
+pub fn glob_content(patterns: &[Vec<u8>], profiles: ProfileSet) -> ChannelContent {
+    ChannelContent {
+        channel_id: 2,
+        content_version: 1,
+        targets: chanval_testing::testkit::target_names(&chanval_testing::testkit::FLEET, profiles),
+        instances: patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut criteria = vec![CriterionModel::Wildcard; 5];
+                criteria[0] = CriterionModel::Glob {
+                    pattern: p.clone(),
+                    fold: false,
+                };
+                InstanceModel {
+                    id: i as u32,
+                    template_type: 2,
+                    criteria,
+                }
+            })
+            .collect(),
+    }
+}
+
 /// `n` file_write instances, each with one glob on the path (no backslashes, so that globset and
 /// regex read the patterns the same way), and sample paths to match them against.
 pub fn glob_rules(n: usize) -> (Vec<Vec<u8>>, Vec<u8>, Vec<Vec<u8>>) {
@@ -107,31 +133,10 @@ pub fn glob_rules(n: usize) -> (Vec<Vec<u8>>, Vec<u8>, Vec<Vec<u8>>) {
         let p = format!("c:/{}/*/{}{i}*.{}", pick(&words), pick(&words), pick(&exts));
         patterns.push(p.into_bytes());
     }
-    let instances = patterns
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let mut criteria = vec![CriterionModel::Wildcard; 5];
-            criteria[0] = CriterionModel::Glob {
-                pattern: p.clone(),
-                fold: false,
-            };
-            InstanceModel {
-                id: i as u32,
-                template_type: 2,
-                criteria,
-            }
-        })
-        .collect();
-    let file = encode(&ChannelContent {
-        channel_id: 2,
-        content_version: 1,
-        targets: chanval_testing::testkit::target_names(
-            &chanval_testing::testkit::FLEET,
-            ProfileSet::all(&chanval_testing::testkit::FLEET),
-        ),
-        instances,
-    })
+    let file = encode(&glob_content(
+        &patterns,
+        ProfileSet::all(&chanval_testing::testkit::FLEET),
+    ))
     .unwrap();
     // Events built from the patterns (each `*` filled in), so that every event matches at least
     // one rule, like real traffic against a rule set that fires.

@@ -265,20 +265,11 @@ impl<'s> Program<'s> {
         event: &[Value<'_>],
         mut on_match: impl FnMut(u32),
     ) -> Result<usize, EvalError> {
-        check_supplied(self.profile, template_type, event)?;
-        let Ok(at) = self
-            .groups
-            .binary_search_by_key(&template_type, |(t, _)| *t)
-        else {
-            return Ok(0);
-        };
-        let Some((_, group)) = self.groups.get(at) else {
+        let Some(group) = self.group_for(template_type, event)? else {
             return Ok(0);
         };
         group.candidates(scratch, event);
-        scratch.lowered.clear();
-        scratch.lowered_at.clear();
-        scratch.lowered_at.resize(group.folded_fields.len(), None);
+        group.reset_lowered(scratch);
         let mut matched = 0usize;
         let candidates = core::mem::take(&mut scratch.candidates);
         let mut outcome = Ok(());
@@ -340,13 +331,7 @@ impl<'s> Program<'s> {
         id: u32,
         event: &[Value<'_>],
     ) -> Result<bool, EvalError> {
-        check_supplied(self.profile, template_type, event)?;
-        let Some((_, group)) = self
-            .groups
-            .binary_search_by_key(&template_type, |(t, _)| *t)
-            .ok()
-            .and_then(|at| self.groups.get(at))
-        else {
+        let Some(group) = self.group_for(template_type, event)? else {
             return Ok(false);
         };
         let Ok(position) = group.instances.binary_search_by_key(&id, |c| c.id) else {
@@ -361,9 +346,7 @@ impl<'s> Program<'s> {
         if group.index.decides(position) {
             return Ok(true);
         }
-        scratch.lowered.clear();
-        scratch.lowered_at.clear();
-        scratch.lowered_at.resize(group.folded_fields.len(), None);
+        group.reset_lowered(scratch);
         group.confirm(instance, event, scratch)
     }
 
@@ -378,17 +361,27 @@ impl<'s> Program<'s> {
         template_type: u16,
         event: &[Value<'_>],
     ) -> Result<usize, EvalError> {
-        check_supplied(self.profile, template_type, event)?;
-        let Some((_, group)) = self
-            .groups
-            .binary_search_by_key(&template_type, |(t, _)| *t)
-            .ok()
-            .and_then(|at| self.groups.get(at))
-        else {
+        let Some(group) = self.group_for(template_type, event)? else {
             return Ok(0);
         };
         group.candidates(scratch, event);
         Ok(scratch.candidates.len())
+    }
+
+    /// The instances of `template_type`, once `event` is checked against what the profile
+    /// supplies for it: `None` when the content has none of that type.
+    fn group_for(
+        &self,
+        template_type: u16,
+        event: &[Value<'_>],
+    ) -> Result<Option<&Group>, EvalError> {
+        check_supplied(self.profile, template_type, event)?;
+        Ok(self
+            .groups
+            .binary_search_by_key(&template_type, |(t, _)| *t)
+            .ok()
+            .and_then(|at| self.groups.get(at))
+            .map(|(_, group)| group))
     }
 
     /// How the program's index places its instances: by which kind of key, and how many have
@@ -436,6 +429,13 @@ impl Group {
     fn candidates(&self, scratch: &mut Scratch, event: &[Value<'_>]) {
         self.index
             .candidates(event, &mut scratch.index, &mut scratch.candidates);
+    }
+
+    /// Forgets the lowered values of the previous event.
+    fn reset_lowered(&self, scratch: &mut Scratch) {
+        scratch.lowered.clear();
+        scratch.lowered_at.clear();
+        scratch.lowered_at.resize(self.folded_fields.len(), None);
     }
 
     /// Whether the index sends `event` to the instance at `position`.
