@@ -8,13 +8,40 @@ chanval=${CHANVAL:-chanval}
 : "${INPUT_FILES:?the action needs files to judge}"
 out=${GITHUB_OUTPUT:-/dev/null}
 
-# Word splitting and globbing of FILES and ARGS are intended: they are lists.
-# shellcheck disable=SC2206
-files=($INPUT_FILES)
+# FILES is a list of paths and shell patterns. A pattern that matches nothing is dropped with a
+# warning, not passed on as a file name; the schema, chanval.toml and rollout plans a pattern
+# such as `content/*.toml` also picks up are not content, so they are left out (with a note).
 # shellcheck disable=SC2206
 args=(${INPUT_ARGS:-})
+schema_real=$(realpath -m -- "$INPUT_SCHEMA")
+files=()
+shopt -s nullglob
+set -f
+# shellcheck disable=SC2206
+patterns=($INPUT_FILES)
+set +f
+for pattern in "${patterns[@]}"; do
+  # shellcheck disable=SC2206
+  matched=($pattern)
+  if [ "${#matched[@]}" -eq 0 ]; then
+    echo "chanval gate: warning: '$pattern' matches no file" >&2
+    continue
+  fi
+  for f in "${matched[@]}"; do
+    if [ "$(realpath -m -- "$f")" = "$schema_real" ]; then
+      echo "chanval gate: note: '$f' is the schema, not content; left out" >&2
+    elif [ "$(basename -- "$f")" = chanval.toml ]; then
+      echo "chanval gate: note: '$f' is the project configuration, not content; left out" >&2
+    elif [[ $f == *.toml ]] && grep -qE '^[[:space:]]*\[\[ring\]\]' -- "$f"; then
+      echo "chanval gate: note: '$f' is a rollout plan, not content; left out" >&2
+    else
+      files+=("$f")
+    fi
+  done
+done
+shopt -u nullglob
 if [ "${#files[@]}" -eq 0 ]; then
-  echo "chanval gate: no files match '$INPUT_FILES'" >&2
+  echo "chanval gate: no content files match '$INPUT_FILES'" >&2
   exit 2
 fi
 

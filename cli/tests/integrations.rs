@@ -121,3 +121,50 @@ fn every_pre_commit_hook_entry_is_a_chanval_command() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A pattern like `content/*.toml` matches the schema and rollout plans too, and a pattern may
+/// match nothing: the action judges the content it finds and says what it left out, instead of
+/// failing on the schema or on a literal `*.cvc`.
+#[test]
+fn the_action_judges_only_content_whatever_its_patterns_match() {
+    let dir = root().join("cli/tests/scratch/action-content");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["schema.toml", "channel-100.toml"] {
+        std::fs::copy(root().join("examples/fleet").join(f), dir.join(f)).unwrap();
+    }
+    std::fs::write(
+        dir.join("plan.toml"),
+        "start = \"2026-12-01\"\n[[ring]]\nshare = 100\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("chanval.toml"), "[gate]\n").unwrap();
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let output = tmp.join("github-output-content");
+    let _ = std::fs::remove_file(&output);
+    let out = Command::new("bash")
+        .arg(".github/gate.sh")
+        .current_dir(root())
+        .env("CHANVAL", env!("CARGO_BIN_EXE_chanval"))
+        .env("INPUT_SCHEMA", "cli/tests/scratch/action-content/schema.toml")
+        .env(
+            "INPUT_FILES",
+            "cli/tests/scratch/action-content/*.toml cli/tests/scratch/action-content/*.cvc",
+        )
+        .env("INPUT_ARGS", "")
+        .env("INPUT_SARIF", "")
+        .env("GITHUB_OUTPUT", &output)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        std::fs::read_to_string(&output)
+            .unwrap()
+            .contains("verdict=ship")
+    );
+    for left_out in ["is the schema", "is the project configuration", "is a rollout plan"] {
+        assert!(stderr.contains(left_out), "{left_out}: {stderr}");
+    }
+    assert!(stderr.contains("matches no file"), "{stderr}");
+}
