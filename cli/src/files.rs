@@ -117,13 +117,37 @@ pub struct ContentIn {
     pub source: Option<(chanval::source::Source, String)>,
 }
 
+/// Why content could not be read.
+pub enum ContentError {
+    /// The command cannot go on (exit 2).
+    Failure(Failure),
+    /// A source that does not build (CV0801): its error, at a line and column of its text.
+    Source {
+        error: chanval::TomlError,
+        text: String,
+    },
+}
+
 /// Reads the content `bytes` read from `path`: a channel file as it is, a source compiled
-/// against `schema`.
+/// against `schema`. A source that does not build stops the command; `validate`, which judges
+/// many files, reports it as a finding instead ([`read_content`]).
 pub fn content_in(
     path: &Path,
     bytes: Vec<u8>,
     schema: &chanval::Schema<'_>,
 ) -> Result<ContentIn, Failure> {
+    read_content(path, bytes, schema).map_err(|e| match e {
+        ContentError::Failure(f) => f,
+        ContentError::Source { error, .. } => Failure(format!("source {}", located(path, &error))),
+    })
+}
+
+/// [`content_in`], telling a source that does not build from a failure to read.
+pub fn read_content(
+    path: &Path,
+    bytes: Vec<u8>,
+    schema: &chanval::Schema<'_>,
+) -> Result<ContentIn, ContentError> {
     let named = (path.as_os_str() != "-").then_some(path);
     if !chanval::source::is_source(named, &bytes) {
         return Ok(ContentIn {
@@ -132,15 +156,17 @@ pub fn content_in(
         });
     }
     let text = String::from_utf8(bytes).map_err(|_| {
-        Failure(format!(
+        ContentError::Failure(Failure(format!(
             "`{}` is neither a channel file nor a UTF-8 content source",
             path.display()
-        ))
+        )))
     })?;
-    let source = chanval::source::build(&text, schema)
-        .map_err(|e| Failure(format!("source {}", located(path, &e))))?;
+    let source = match chanval::source::build(&text, schema) {
+        Ok(source) => source,
+        Err(error) => return Err(ContentError::Source { error, text }),
+    };
     let bytes = chanval::encode(&source.content)
-        .map_err(|e| Failure(format!("source `{}`: {e}", path.display())))?;
+        .map_err(|e| ContentError::Failure(Failure(format!("source `{}`: {e}", path.display()))))?;
     Ok(ContentIn {
         bytes,
         source: Some((source, text)),

@@ -325,3 +325,32 @@ fn the_configuration_names_the_schema_and_a_flag_overrides_it() {
     // (Another schema, another judgement: its type 1 has 7 fields.)
     assert!(text(&o).contains("CV0102"), "{}", text(&o));
 }
+
+#[test]
+fn a_source_that_does_not_build_is_its_files_finding_and_the_others_are_still_judged() {
+    let dir = scratch("unbuilt");
+    std::fs::write(dir.join("broken.toml"), "channel_id = 1\ninstance = [\n").unwrap();
+    let schema = repo("examples/fleet/schema.toml");
+    let good = repo("examples/fleet/channel-100.toml");
+    let o = chanval(
+        &dir,
+        &[
+            "validate",
+            "--format",
+            "json",
+            "--schema",
+            schema.to_str().unwrap(),
+            "broken.toml",
+            good.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{v}");
+    assert_eq!(files[0]["verdict"], "reject");
+    let finding = &files[0]["findings"][0];
+    assert_eq!(finding["code"], "CV0801", "{finding}");
+    assert_eq!(finding["location"]["line"], 2, "{finding}");
+    assert_eq!(files[1]["verdict"], "ship", "{v}");
+}

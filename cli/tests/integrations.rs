@@ -146,7 +146,10 @@ fn the_action_judges_only_content_whatever_its_patterns_match() {
         .arg(".github/gate.sh")
         .current_dir(root())
         .env("CHANVAL", env!("CARGO_BIN_EXE_chanval"))
-        .env("INPUT_SCHEMA", "cli/tests/scratch/action-content/schema.toml")
+        .env(
+            "INPUT_SCHEMA",
+            "cli/tests/scratch/action-content/schema.toml",
+        )
         .env(
             "INPUT_FILES",
             "cli/tests/scratch/action-content/*.toml cli/tests/scratch/action-content/*.cvc",
@@ -163,7 +166,11 @@ fn the_action_judges_only_content_whatever_its_patterns_match() {
             .unwrap()
             .contains("verdict=ship")
     );
-    for left_out in ["is the schema", "is the project configuration", "is a rollout plan"] {
+    for left_out in [
+        "is the schema",
+        "is the project configuration",
+        "is a rollout plan",
+    ] {
         assert!(stderr.contains(left_out), "{left_out}: {stderr}");
     }
     assert!(stderr.contains("matches no file"), "{stderr}");

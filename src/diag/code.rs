@@ -244,6 +244,9 @@ codes! {
     ReplayEvalError = "CV0703", Error, "evaluation error on a replayed event";
     /// Replayed events that could not be read.
     UnreadableEvents = "CV0704", Warning, "replayed events could not be read";
+
+    /// A content source (TOML) that cannot be built into a channel file.
+    SourceDoesNotBuild = "CV0801", Error, "content source does not build";
 }
 
 impl fmt::Display for Code {

@@ -7,7 +7,7 @@ use chanval::{Finding, ProfileSet, Validator};
 
 use super::Outcome;
 use crate::Format;
-use crate::files::{Failure, content_in, load_schema, read};
+use crate::files::{ContentError, Failure, load_schema, read, read_content};
 use crate::report::{FileReport, Judging, Report};
 use crate::settings::{GateArgs, Policy};
 
@@ -109,7 +109,19 @@ fn validate(
                 ));
             }
             // A content source (TOML) is built in memory, and its rule tests run on the result.
-            let content = content_in(path, read(path)?, schema)?;
+            // One that does not build is this file's finding; the other files are still judged.
+            let content = match read_content(path, read(path)?, schema) {
+                Ok(content) => content,
+                Err(ContentError::Failure(f)) => return Err(f),
+                Err(ContentError::Source { error, text }) => {
+                    reports.push(FileReport::unbuilt(
+                        path.display().to_string(),
+                        &error,
+                        text,
+                    ));
+                    continue;
+                }
+            };
             let bytes = content.bytes;
             let tests = content
                 .source

@@ -210,6 +210,28 @@ impl FileReport {
         report
     }
 
+    /// The report of a content source that does not build (CV0801): rejected, with the error
+    /// at its line and column.
+    pub fn unbuilt(path: String, error: &chanval::TomlError, text: String) -> Self {
+        let code = chanval::Code::SourceDoesNotBuild;
+        let mut report = Self::located(path, &[], Judging::By(&AS_JUDGED, false), |_| None);
+        report.findings.push(FindingOut {
+            code: code.as_str(),
+            severity: code.severity().name(),
+            title: code.title(),
+            message: error.message.clone(),
+            location: LocationOut {
+                line: Some(error.line),
+                column: Some(error.column),
+                ..LocationOut::default()
+            },
+        });
+        report.errors = 1;
+        report.verdict = Verdict::Reject;
+        report.source_text = Some(text);
+        report
+    }
+
     /// [`FileReport::new`] with each finding placed at the line and column `at` gives (findings
     /// about a TOML document).
     pub fn located(
