@@ -38,6 +38,10 @@ pub enum ColorChoice {
 pub struct Config {
     /// The schema commands use when `--schema` is not given, relative to this file.
     schema: Option<PathBuf>,
+    /// The repository's content: patterns (relative to this file) `validate` judges when it is
+    /// given no files.
+    #[serde(default)]
+    content: Vec<String>,
     #[serde(default)]
     gate: GateConfig,
     #[serde(default)]
@@ -172,6 +176,59 @@ pub fn schema_path(flag: Option<&Path>) -> Result<PathBuf, Failure> {
             "no schema: give --schema, or set `schema = \"path\"` in chanval.toml".into(),
         )),
     }
+}
+
+/// The files `validate` judges when it is given none: the configuration's `content` patterns,
+/// expanded relative to the configuration file, in order, each file once; the schema, the
+/// configuration file and rollout plans (`[[ring]]`) a pattern also matches are left out. A
+/// pattern that matches nothing is a note, not an error.
+///
+/// # Errors
+/// When the configuration gives no `content`, or a pattern is not one.
+pub fn content_files(schema: &Path) -> Result<Vec<PathBuf>, Failure> {
+    let s = get();
+    let (Some(config), false) = (&s.config_path, s.config.content.is_empty()) else {
+        return Err(Failure(
+            "no files: give the files to judge, or list them in chanval.toml \
+             (content = [\"content/*.toml\", \"content/*.cvc\"])"
+                .into(),
+        ));
+    };
+    let base = config.parent().unwrap_or(Path::new(""));
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    let mut files: Vec<PathBuf> = Vec::new();
+    for pattern in &s.config.content {
+        let full = base.join(pattern);
+        let matches = glob::glob(&full.to_string_lossy()).map_err(|e| {
+            Failure(format!(
+                "configuration file {}: content pattern `{pattern}`: {e}",
+                config.display()
+            ))
+        })?;
+        let before = files.len();
+        for path in matches.flatten() {
+            let plan = path.extension().is_some_and(|e| e == "toml")
+                && std::fs::read_to_string(&path)
+                    .is_ok_and(|t| t.lines().any(|l| l.trim() == "[[ring]]"));
+            if same(&path, schema) || same(&path, config) || plan || files.contains(&path) {
+                continue;
+            }
+            files.push(path);
+        }
+        if files.len() == before {
+            crate::settings::note!("chanval: content pattern `{pattern}` matches no file");
+        }
+    }
+    if files.is_empty() {
+        return Err(Failure(format!(
+            "the content patterns of {} match no file",
+            config.display()
+        )));
+    }
+    Ok(files)
 }
 
 /// `chanval.toml` in the current directory or its nearest ancestor that has one, looking no
@@ -368,6 +425,7 @@ mod tests {
         Settings {
             config: Config {
                 schema: None,
+                content: Vec::new(),
                 gate: GateConfig {
                     allow: allow.iter().map(|s| s.to_string()).collect(),
                     deny: deny.iter().map(|s| s.to_string()).collect(),

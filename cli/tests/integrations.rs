@@ -175,3 +175,65 @@ fn the_action_judges_only_content_whatever_its_patterns_match() {
     }
     assert!(stderr.contains("matches no file"), "{stderr}");
 }
+
+/// The all-content hook as pre-commit runs it (its entry, no file names, from the repository's
+/// root): it judges everything chanval.toml lists, so a schema change that breaks a source
+/// fails it even when no content file changed.
+#[test]
+fn the_all_content_hook_fails_when_a_schema_change_breaks_content() {
+    let hooks = std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).unwrap();
+    let hook = hooks
+        .split("- id: ")
+        .find(|h| h.starts_with("chanval-validate-all"))
+        .expect("the hook");
+    assert!(hook.contains("pass_filenames: false"), "{hook}");
+    let entry: Vec<&str> = hook
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("entry: "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let dir = root().join("cli/tests/scratch/hook-repo");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    let init = Command::new(env!("CARGO_BIN_EXE_chanval"))
+        .args(["init", "--no-keys"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_chanval"))
+            .args(&entry[1..])
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // Rename a field every source uses: no content file changed, and the hook fails.
+    let schema = std::fs::read_to_string(dir.join("schema.toml")).unwrap();
+    std::fs::write(
+        dir.join("schema.toml"),
+        schema.replace("\"command_line\"", "\"cmdline\""),
+    )
+    .unwrap();
+    let o = run();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("CV0801"));
+}

@@ -29,6 +29,9 @@ pub struct Args {
 
 const CONFIG: &str = r#"# chanval's project configuration (README "Policy"). Flags override it.
 schema = "schema.toml"
+# What `chanval validate` judges when given no files (and the pre-commit hook
+# chanval-validate-all, whenever content or the schema changes).
+content = ["content/*.toml", "content/*.cvc"]
 
 [gate]
 allow = []               # warnings not reported, e.g. ["CV0409"]
@@ -104,7 +107,7 @@ jobs:
       - uses: chanval/chanval@v0.1.0
         with:
           schema: schema.toml
-          files: content/example.toml
+          files: content/*.toml content/*.cvc
           args: --deny-warnings
       - uses: github/codeql-action/upload-sarif@v3
         if: always()

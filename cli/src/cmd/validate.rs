@@ -31,19 +31,24 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// The channel files, or content sources (TOML; built in memory, their rule tests run);
-    /// `-` for standard input.
-    #[arg(required = true)]
+    /// `-` for standard input. Default: the `content` patterns of chanval.toml.
     files: Vec<PathBuf>,
 }
 
 pub fn run(args: &Args) -> Outcome {
+    let schema = crate::settings::schema_path(args.schema.as_deref())?;
+    let files = if args.files.is_empty() {
+        crate::settings::content_files(&schema)?
+    } else {
+        args.files.clone()
+    };
     validate(
-        &crate::settings::schema_path(args.schema.as_deref())?,
+        &schema,
         &args.profiles,
         &crate::settings::get().policy(&args.gate)?,
         args.max_findings,
         args.format,
-        &args.files,
+        &files,
     )
 }
 
