@@ -73,6 +73,26 @@ fn action_yml_runs_the_script_and_installs_the_cli() {
     let yml = std::fs::read_to_string(root().join("action.yml")).unwrap();
     assert!(yml.contains("$GITHUB_ACTION_PATH/.github/gate.sh"));
     assert!(yml.contains("--path \"$GITHUB_ACTION_PATH/cli\""));
+    // The binary is cached between runs and reused when its version is the action's.
+    assert!(yml.contains("uses: actions/cache@v4"));
+    assert!(yml.contains("path: ${{ runner.temp }}/chanval"));
+    let version_line = std::fs::read_to_string(root().join("cli/Cargo.toml"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("version = "))
+        .map(str::to_string)
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_chanval"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let want = version_line
+        .trim_start_matches("version = ")
+        .trim_matches('"');
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!(" {want}")),
+        "the reuse check compares `chanval --version` with cli/Cargo.toml's {want}"
+    );
     for input in ["schema", "files", "args", "sarif"] {
         assert!(yml.contains(&format!("  {input}:\n")), "input {input}");
         assert!(
@@ -236,4 +256,54 @@ fn the_all_content_hook_fails_when_a_schema_change_breaks_content() {
         String::from_utf8_lossy(&o.stdout)
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("CV0801"));
+}
+
+/// The action's install step as it runs: with the binary of this version already in the cache
+/// directory, it is reused, not rebuilt.
+#[test]
+fn the_action_reuses_a_cached_binary_of_its_version() {
+    let yml = std::fs::read_to_string(root().join("action.yml")).unwrap();
+    let step = yml
+        .split("- name: ")
+        .find(|s| s.starts_with("Install chanval"))
+        .unwrap();
+    let script: String = step
+        .split("run: |\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.starts_with("        "))
+        .map(|l| format!("{}\n", &l[8..]))
+        .collect();
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("action-runner");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("chanval/bin")).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_chanval"),
+        tmp.join("chanval/bin/chanval"),
+    )
+    .unwrap();
+    let path_file = tmp.join("github-path");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env("GITHUB_ACTION_PATH", root())
+        .env("RUNNER_TEMP", &tmp)
+        .env("GITHUB_PATH", &path_file)
+        // No cargo on the PATH: a rebuild would fail.
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("reused"), "{stdout}");
+    assert!(
+        std::fs::read_to_string(&path_file)
+            .unwrap()
+            .contains("chanval/bin")
+    );
 }
