@@ -354,3 +354,67 @@ fn a_source_that_does_not_build_is_its_files_finding_and_the_others_are_still_ju
     assert_eq!(finding["location"]["line"], 2, "{finding}");
     assert_eq!(files[1]["verdict"], "ship", "{v}");
 }
+
+#[test]
+fn chanval_test_explains_only_what_is_asked_and_counts_every_instance() {
+    let dir = scratch("test-why");
+    let schema = repo("examples/fleet/schema.toml");
+    let content = repo("examples/fleet/channel-100.toml");
+    let events = repo("cli/tests/inputs/events.jsonl");
+    let base = [
+        "test",
+        "--format",
+        "json",
+        "--schema",
+        schema.to_str().unwrap(),
+    ];
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(extra);
+        args.push(content.to_str().unwrap());
+        args.push(events.to_str().unwrap());
+        let o = chanval(&dir, &args);
+        let v: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        (o.status.code(), v)
+    };
+    let (code, v) = run(&[]);
+    assert_eq!(code, Some(1), "three lines are not events");
+    assert_eq!(
+        (v["evaluated"].as_u64(), v["not_events"].as_u64()),
+        (Some(2), Some(3))
+    );
+    assert!(
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["misses"].as_array().unwrap().is_empty()),
+        "no misses unless asked: {v}"
+    );
+    let counts = v["counts"].as_array().unwrap();
+    assert_eq!(counts.len(), 7, "every instance counted: {v}");
+    let (_, v) = run(&["--why", "1002"]);
+    let misses: Vec<u64> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| {
+            e["misses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_u64().unwrap())
+        })
+        .collect();
+    assert!(
+        !misses.is_empty() && misses.iter().all(|id| *id == 1002),
+        "{misses:?}"
+    );
+    let (_, v) = run(&["--summary"]);
+    assert_eq!(
+        v["events"].as_array().unwrap().len(),
+        3,
+        "only the lines that were not events"
+    );
+}

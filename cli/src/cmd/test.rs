@@ -12,12 +12,13 @@ use serde::Serialize;
 
 use super::Outcome;
 use crate::Format;
-use crate::files::{Failure, MAX_BINARY, content_in, load_schema, read, read_capped};
+use crate::files::{Failure, content_in, load_schema, read};
 use crate::report::{REPORT_VERSION, Tool};
 
 /// Evaluate content against events (JSON Lines: template type and inputs by field name, an
-/// optional profile) and print, for each event, the instances that match and why each other
-/// instance of its template type does not. Exit 0 when every line was an event, 1 when one was
+/// optional profile) and print, for each event, the instances that match (and, with --why, why
+/// an instance does not); then each instance's match count. Streams: memory stays one event's,
+/// whatever the numbers of events and rules. Exit 0 when every line was an event, 1 when one was
 /// not, 2 when the content does not pass the gate.
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,6 +33,14 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Say why this instance does not match an event (repeatable; `all`: every instance of the
+    /// event's template type).
+    #[arg(long, value_name = "ID")]
+    why: Vec<String>,
+    /// Only the summary: each instance's match count and the lines that were not events; no
+    /// line per event.
+    #[arg(long)]
+    summary: bool,
     /// The content: a source (TOML) or a channel file.
     content: PathBuf,
     /// The events (JSON Lines), or `-` for standard input.
@@ -56,12 +65,45 @@ struct EventOut {
     error: Option<String>,
 }
 
+/// Which instances' misses to explain.
+enum Why {
+    None,
+    All,
+    Ids(Vec<u32>),
+}
+
+impl Why {
+    fn parse(given: &[String]) -> Result<Self, Failure> {
+        if given.iter().any(|w| w == "all") {
+            return Ok(Self::All);
+        }
+        if given.is_empty() {
+            return Ok(Self::None);
+        }
+        given
+            .iter()
+            .map(|w| {
+                w.parse::<u32>()
+                    .map_err(|_| Failure(format!("--why `{w}`: an instance id, or `all`")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self::Ids)
+    }
+
+    fn wants(&self, id: u32) -> bool {
+        match self {
+            Self::None => false,
+            Self::All => true,
+            Self::Ids(ids) => ids.contains(&id),
+        }
+    }
+}
+
+/// One instance's total over the events.
 #[derive(Serialize)]
-struct TestReport {
-    version: u32,
-    tool: Tool,
-    command: &'static str,
-    events: Vec<EventOut>,
+struct CountOut {
+    id: u32,
+    matches: u64,
 }
 
 pub fn run(args: &Args) -> Outcome {
@@ -107,10 +149,22 @@ pub fn run(args: &Args) -> Outcome {
             .profile
             .clone()
             .or_else(|| file.targets().iter().next().map(|(n, _)| n.to_string()));
+        let why = Why::parse(&args.why)?;
         let events_file = events_reader(&args.events)?;
+        let events_name = args.events.display().to_string();
+        let quiet = crate::settings::get().quiet;
+        let json = args.format == Format::Json;
+        // Per instance of the file, in file order: how many events it matched.
+        let mut counts: Vec<(u32, u64)> = file.instances().map(|i| (i.id, 0)).collect();
         let mut eval_scratch = Scratch::new();
-        let mut out = Vec::new();
-        let mut bad_lines = 0usize;
+        let (mut events, mut bad_lines, mut printed) = (0u64, 0u64, 0u64);
+        // JSON is one document, written as it goes: the events array is streamed.
+        if json && !quiet {
+            crate::settings::line_to_stdout(&format_args!(
+                "{{\"version\": {REPORT_VERSION}, \"tool\": {}, \"command\": \"test\", \"events\": [",
+                serde_json::to_string(&Tool::current()).unwrap_or_default()
+            ));
+        }
         for (line, raw) in Lines::new(events_file) {
             let mut e = EventOut {
                 line,
@@ -149,10 +203,15 @@ pub fn run(args: &Args) -> Outcome {
                         e.matches.push(id);
                     })
                     .map_err(|err| LineError::Malformed(err.to_string()))?;
+                if matches!(why, Why::None) {
+                    return Ok(());
+                }
                 let t = schema.template_type(event.template_type).map(|(_, t)| t);
                 if let Ok(interpreter) = Interpreter::new(validated, &name) {
                     let _ = interpreter.explain(event.template_type, &values, |id, miss| {
-                        if let Some(c) = miss {
+                        if let Some(c) = miss
+                            && why.wants(id)
+                        {
                             e.misses.push(Miss {
                                 id,
                                 field_index: c.field,
@@ -169,28 +228,54 @@ pub fn run(args: &Args) -> Outcome {
             if let Err(err) = result {
                 bad_lines += 1;
                 e.error = Some(err.to_string());
+            } else {
+                events += 1;
             }
-            out.push(e);
-        }
-        let events_name = args.events.display().to_string();
-        match args.format {
-            Format::Json => {
-                let report = TestReport {
-                    version: REPORT_VERSION,
-                    tool: Tool::current(),
-                    command: "test",
-                    events: out,
-                };
-                // JSON escapes every control character itself.
-                if !crate::settings::get().quiet {
-                    crate::settings::line_to_stdout(
-                        &serde_json::to_string_pretty(&report).unwrap_or_default(),
-                    );
+            for id in &e.matches {
+                // Ids are in file order, as `counts` is.
+                if let Ok(at) = counts.binary_search_by_key(id, |(i, _)| *i)
+                    && let Some((_, n)) = counts.get_mut(at)
+                {
+                    *n += 1;
                 }
             }
-            _ => {
-                for line in human(&events_name, &out).lines() {
-                    say!("{line}");
+            if quiet || (args.summary && e.error.is_none()) {
+                continue;
+            }
+            printed += 1;
+            if json {
+                let comma = if printed > 1 { "," } else { "" };
+                crate::settings::line_to_stdout(&format_args!(
+                    "{comma}{}",
+                    serde_json::to_string(&e).unwrap_or_default()
+                ));
+            } else {
+                for text in human(&events_name, &e).lines() {
+                    say!("{text}");
+                }
+            }
+        }
+        if !quiet {
+            let counted: Vec<CountOut> = counts
+                .iter()
+                .map(|&(id, matches)| CountOut { id, matches })
+                .collect();
+            if json {
+                crate::settings::line_to_stdout(&format_args!(
+                    "], \"counts\": {}, \"evaluated\": {events}, \"not_events\": {bad_lines}}}",
+                    serde_json::to_string(&counted).unwrap_or_default()
+                ));
+            } else {
+                say!(
+                    "{}: {events} event(s) evaluated, {bad_lines} line(s) not events",
+                    Shown(&events_name)
+                );
+                for c in counted.iter().filter(|c| c.matches > 0) {
+                    say!("  instance {} matched {} event(s)", c.id, c.matches);
+                }
+                let silent = counted.iter().filter(|c| c.matches == 0).count();
+                if silent > 0 {
+                    say!("  {silent} instance(s) matched no event");
                 }
             }
         }
@@ -202,52 +287,54 @@ pub fn run(args: &Args) -> Outcome {
     })
 }
 
-/// The events file (or standard input), read line by line: at most [`MAX_BINARY`] bytes of a
-/// regular file are ever read.
-fn events_reader(path: &Path) -> Result<BufReader<std::io::Cursor<Vec<u8>>>, Failure> {
-    let bytes = read_capped(path, MAX_BINARY)?;
-    Ok(BufReader::new(std::io::Cursor::new(bytes)))
+/// The events file (or standard input), read line by line as it is evaluated: memory holds
+/// one line (at most `chanval_events::MAX_LINE` bytes), however long the file.
+fn events_reader(path: &Path) -> Result<Box<dyn std::io::BufRead>, Failure> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufReader::new(std::io::stdin())));
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
+    Ok(Box::new(BufReader::new(file)))
 }
 
-fn human(events: &str, out: &[EventOut]) -> String {
+fn human(events: &str, e: &EventOut) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    for e in out {
-        let _ = write!(s, "{}:{}: ", Shown(events), e.line);
-        if let Some(err) = &e.error {
-            let _ = writeln!(s, "not evaluated: {}", Shown(err));
-            continue;
+    let _ = write!(s, "{}:{}: ", Shown(events), e.line);
+    if let Some(err) = &e.error {
+        let _ = writeln!(s, "not evaluated: {}", Shown(err));
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "`{}` under `{}`: {}",
+        Shown(e.template_type.as_deref().unwrap_or("?")),
+        Shown(e.profile.as_deref().unwrap_or("?")),
+        if e.matches.is_empty() {
+            "no instance matches".to_string()
+        } else {
+            format!(
+                "matches {}",
+                e.matches
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
+    );
+    for m in &e.misses {
         let _ = writeln!(
             s,
-            "`{}` under `{}`: {}",
-            Shown(e.template_type.as_deref().unwrap_or("?")),
-            Shown(e.profile.as_deref().unwrap_or("?")),
-            if e.matches.is_empty() {
-                "no instance matches".to_string()
-            } else {
-                format!(
-                    "matches {}",
-                    e.matches
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }
+            "  {} does not: field {} {}rejects the value ({})",
+            m.id,
+            u32::from(m.field_index) + 1,
+            m.field
+                .as_deref()
+                .map_or(String::new(), |f| format!("`{}` ", Shown(f))),
+            Shown(&m.criterion)
         );
-        for m in &e.misses {
-            let _ = writeln!(
-                s,
-                "  {} does not: field {} {}rejects the value ({})",
-                m.id,
-                u32::from(m.field_index) + 1,
-                m.field
-                    .as_deref()
-                    .map_or(String::new(), |f| format!("`{}` ", Shown(f))),
-                Shown(&m.criterion)
-            );
-        }
     }
     s
 }
