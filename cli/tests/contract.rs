@@ -418,3 +418,34 @@ fn chanval_test_explains_only_what_is_asked_and_counts_every_instance() {
         "only the lines that were not events"
     );
 }
+
+#[test]
+fn diff_shows_each_changed_fields_criterion_before_and_after() {
+    let dir = scratch("diff-fields");
+    let old = repo("examples/fleet/channel-101.cvc");
+    let new = repo("examples/fleet/channel-101-v6.cvc");
+    let o = chanval(
+        &dir,
+        &[
+            "diff",
+            "--format",
+            "json",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let field = &v["diff"]["changed"][0]["fields"][0];
+    assert!(
+        field["old"].as_str().is_some_and(|c| c.ends_with("Run*\""))
+            && field["new"]
+                .as_str()
+                .is_some_and(|c| c.ends_with("Updater*\"")),
+        "{v}"
+    );
+    let o = chanval(
+        &dir,
+        &["diff", old.to_str().unwrap(), new.to_str().unwrap()],
+    );
+    assert!(text(&o).contains("Run*\" -> glob (fold)"), "{}", text(&o));
+}

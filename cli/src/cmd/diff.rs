@@ -92,6 +92,11 @@ fn diff_files(
         });
     }
     let d = diff(&old, &new);
+    // Each file's instances by id, so each changed field's criteria are found in constant time.
+    let old_by_id: std::collections::HashMap<u32, chanval::Instance<'_>> =
+        old.instances().map(|i| (i.id, i)).collect();
+    let new_by_id: std::collections::HashMap<u32, chanval::Instance<'_>> =
+        new.instances().map(|i| (i.id, i)).collect();
     let named = |schema: Option<&Schema<'_>>| {
         let tname = |id: u16| {
             schema
@@ -131,6 +136,8 @@ fn diff_files(
                         .map(|i| FieldOut {
                             index: *i,
                             name: fname(c.template_type.1, *i),
+                            old: criterion_at(&old_by_id, c.id, *i),
+                            new: criterion_at(&new_by_id, c.id, *i),
                         })
                         .collect(),
                 })
@@ -156,4 +163,17 @@ fn diff_files(
 /// or one well-formed envelope).
 fn signed_file(bytes: &[u8]) -> Result<chanval::ChannelFile<'_>, chanval::Error> {
     chanval::trust::Envelope::parse_signed(bytes, &chanval::Limits::default()).map(|(f, _)| f)
+}
+
+/// The criterion of instance `id` on field `index`, as people read it.
+fn criterion_at(
+    instances: &std::collections::HashMap<u32, chanval::Instance<'_>>,
+    id: u32,
+    index: u16,
+) -> Option<String> {
+    instances
+        .get(&id)?
+        .criteria()
+        .find(|c| c.field == index)
+        .map(|c| c.criterion.to_string())
 }

@@ -317,6 +317,11 @@ fn render_diff(out: &mut String, d: &super::DiffOut) {
             ty(c.template_type_id, &c.template_type),
             fields.join(", ")
         );
+        for (f, label) in c.fields.iter().zip(&fields) {
+            if let (Some(old), Some(new)) = (&f.old, &f.new) {
+                let _ = writeln!(out, "    field {label}: {} -> {}", Shown(old), Shown(new));
+            }
+        }
     }
     let _ = writeln!(
         out,

@@ -352,6 +352,11 @@ pub struct InstanceOut {
 pub struct FieldOut {
     pub index: u16,
     pub name: Option<String>,
+    /// The criterion before and after (`glob (fold) "*.exe"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
