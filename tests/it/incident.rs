@@ -112,6 +112,18 @@ fn july_19_file() -> Vec<u8> {
     .unwrap()
 }
 
+/// An event of the given input kinds, each value empty or zero.
+fn empty_event(kinds: &[InputKind]) -> Vec<Value<'static>> {
+    kinds
+        .iter()
+        .map(|k| match k {
+            InputKind::Bytes => Value::Bytes(b""),
+            InputKind::Unsigned => Value::Unsigned(0),
+            InputKind::Flags => Value::Flags(0),
+        })
+        .collect()
+}
+
 fn codes(findings: &[Finding<'_>]) -> Vec<Code> {
     findings.iter().map(|f| f.code).collect()
 }
@@ -220,14 +232,7 @@ fn c_under_profile_b_alone_it_validates_and_the_interpreter_evaluates_a_21_input
         EvalError::ProfileNotValidated
     );
     let interpreter = Interpreter::new(&validated, "sensor-7.12").unwrap();
-    let mut event: Vec<Value<'_>> = SUPPLIED_21
-        .iter()
-        .map(|k| match k {
-            InputKind::Bytes => Value::Bytes(b""),
-            InputKind::Unsigned => Value::Unsigned(0),
-            InputKind::Flags => Value::Flags(0),
-        })
-        .collect();
+    let mut event = empty_event(&SUPPLIED_21);
     event[0] = Value::Bytes(b"\\\\.\\PIPE\\spoolss");
     event[20] = Value::Bytes(b"C:\\Users\\x\\EVIL\\payload");
     let mut out = [0u32; 8];
@@ -285,14 +290,7 @@ mod modelled {
             .unwrap_or_else(|e| panic!("{e}: {findings:?}"));
         // Sensor 7.11 evaluates its own 20-input events; field 21's wildcard is never read.
         let interpreter = Interpreter::new(&validated, "sensor-7.11").unwrap();
-        let mut event: Vec<Value<'_>> = SUPPLIED_20
-            .iter()
-            .map(|k| match k {
-                InputKind::Bytes => Value::Bytes(b""),
-                InputKind::Unsigned => Value::Unsigned(0),
-                InputKind::Flags => Value::Flags(0),
-            })
-            .collect();
+        let mut event = empty_event(SUPPLIED_20);
         event[0] = Value::Bytes(b"\\\\.\\pipe\\spoolss");
         let mut out = [0u32; 8];
         let n = interpreter.evaluate_into(IPC, &event, &mut out).unwrap();
