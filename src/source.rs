@@ -14,6 +14,10 @@
 //! criteria.remote_port = { int_range = [1, 1024] }
 //! criteria.access_mask = { flags_all = 0x3 }   # and flags_any
 //! criteria.image = { exact = "cmd.exe", fold = true }
+//! title = "cmd.exe talks to a pipe"       # rule metadata: title, severity, tags, owner
+//! severity = "high"                       # info, low, medium, high or critical
+//! tags = ["attack.t1559"]
+//! owner = "ipc-detections@example.com"
 //!
 //! [[test]]                                # a rule test: an event and what it must match
 //! template_type = "ipc_channel"
@@ -96,6 +100,8 @@ pub struct Source {
     /// Where each part of the content is in the source, to report findings on the compiled
     /// content at the source's lines rather than at the compiled bytes.
     pub map: SourceMap,
+    /// Each rule's metadata, by instance id (rules without any are left out).
+    pub rules: BTreeMap<u32, RuleMeta>,
 }
 
 /// A line and a column in a source, both from 1 (the column in characters).
@@ -285,8 +291,116 @@ fn resolve_targets(
 struct InstanceToml {
     id: Spanned<u32>,
     template_type: Spanned<TypeName>,
+    title: Option<Spanned<String>>,
+    severity: Option<RuleSeverity>,
+    #[serde(default)]
+    tags: Vec<Spanned<String>>,
+    owner: Option<Spanned<String>>,
     #[serde(default)]
     criteria: BTreeMap<Spanned<String>, Spanned<CriterionToml>>,
+}
+
+/// How serious a rule's detection is, as detection teams grade alerts (Sigma's `level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleSeverity {
+    /// Of interest, not an alert.
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl RuleSeverity {
+    /// The name written in sources and reports.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// What a rule is for, as its source says: title, severity, tags (ATT&CK technique ids, …) and
+/// owner. It stays in the source and is not written into the channel file: agents evaluate
+/// criteria only, and the file's bytes (and its signature) do not change when a title does
+/// (docs/SOURCE.md, "Rule metadata"). Reports, SARIF and release notes carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct RuleMeta {
+    /// One line saying what the rule detects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// How serious a match is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<RuleSeverity>,
+    /// Free-form labels, such as ATT&CK technique ids (`attack.t1071.004`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Who answers for the rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+impl RuleMeta {
+    /// Whether the source said nothing about the rule.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.severity.is_none()
+            && self.tags.is_empty()
+            && self.owner.is_none()
+    }
+}
+
+/// The metadata of `i`, each text one non-empty line (titles and tags go into Markdown release
+/// notes and one-line reports), tags not repeated.
+fn rule_meta(text: &str, i: &InstanceToml) -> Result<RuleMeta, TomlError> {
+    let line = |what: &str, s: &Spanned<String>| {
+        let v = s.get_ref();
+        if v.trim().is_empty() || v.contains(['\n', '\r']) {
+            Err(TomlError::at(
+                text,
+                s.span().start,
+                format!("`{what}` must be one line of text, not empty"),
+            ))
+        } else {
+            Ok(v.clone())
+        }
+    };
+    let mut tags: Vec<String> = Vec::with_capacity(i.tags.len());
+    for t in &i.tags {
+        let tag = line("tags", t)?;
+        if tag.contains(char::is_whitespace) {
+            return Err(TomlError::at(
+                text,
+                t.span().start,
+                format!("tag `{}` contains white space", tag.escape_debug()),
+            ));
+        }
+        if tags.contains(&tag) {
+            return Err(TomlError::at(
+                text,
+                t.span().start,
+                format!("tag `{tag}` is given twice"),
+            ));
+        }
+        tags.push(tag);
+    }
+    Ok(RuleMeta {
+        title: i.title.as_ref().map(|t| line("title", t)).transpose()?,
+        severity: i.severity,
+        tags,
+        owner: i.owner.as_ref().map(|o| line("owner", o)).transpose()?,
+    })
 }
 
 #[derive(Deserialize)]
@@ -394,6 +508,7 @@ pub fn build(text: &str, schema: &Schema<'_>) -> Result<Source, TomlError> {
     // Where each id was first given: repeated ids found in one pass.
     let mut seen: std::collections::HashMap<u32, usize> =
         std::collections::HashMap::with_capacity(source.instance.len());
+    let mut rules = BTreeMap::new();
     for i in source.instance {
         let found: Option<&TemplateType<'_>> = match i.template_type.get_ref() {
             TypeName::Id(id) => schema.template_type(*id).map(|(_, t)| t),
@@ -473,6 +588,10 @@ pub fn build(text: &str, schema: &Schema<'_>) -> Result<Source, TomlError> {
             ));
         }
         seen.insert(*i.id.get_ref(), i.id.span().start);
+        let meta = rule_meta(text, &i)?;
+        if !meta.is_empty() {
+            rules.insert(*i.id.get_ref(), meta);
+        }
         map.first_of_type.entry(t.id).or_insert(*i.id.get_ref());
         map.instances.insert(*i.id.get_ref(), positions);
         let model = InstanceModel {
@@ -497,6 +616,7 @@ pub fn build(text: &str, schema: &Schema<'_>) -> Result<Source, TomlError> {
         },
         tests,
         map,
+        rules,
     })
 }
 

@@ -251,6 +251,31 @@ fn every_json_document_follows_the_schema_errors_included() {
         (&["explain", "--format", "json", "CV0201"], 0, "explain"),
         (
             &[
+                "validate",
+                "--format",
+                "json",
+                "--schema",
+                "examples/fleet/schema.toml",
+                "cli/tests/inputs/source-rule-metadata.toml",
+            ],
+            0,
+            "validate",
+        ),
+        (
+            &[
+                "test",
+                "--format",
+                "json",
+                "--schema",
+                "examples/fleet/schema.toml",
+                "examples/fleet/channel-100.toml",
+                "cli/tests/inputs/fleet-events.jsonl",
+            ],
+            0,
+            "test",
+        ),
+        (
+            &[
                 "inspect",
                 "--format",
                 "json",

@@ -131,3 +131,42 @@ fn the_source_map_places_findings_on_the_source() {
         })
         .unwrap();
 }
+
+/// Rule metadata (SOURCE.md, "Rule metadata") is checked and kept beside the content, and never
+/// changes the channel file: the same criteria with and without it encode to the same bytes.
+#[test]
+fn rule_metadata_is_checked_and_stays_out_of_the_file() {
+    use chanval::source::RuleSeverity;
+    let schema = SchemaDoc::from_toml(include_str!("../../examples/fleet/schema.toml")).unwrap();
+    schema.with_schema(|schema| {
+        let head = "channel_id = 1\ncontent_version = 1\ntargets = [\"sensor-7.12\"]\n\
+                    [[instance]]\nid = 9\ntemplate_type = \"process_start\"\n\
+                    criteria.image_name = { exact = \"x.exe\" }\n";
+        let meta = "title = \"x.exe starts\"\nseverity = \"high\"\n\
+                    tags = [\"attack.t1059\", \"x\"]\nowner = \"team\"\n";
+        let with = chanval::source::build(&format!("{head}{meta}"), schema).unwrap();
+        let without = chanval::source::build(head, schema).unwrap();
+        let rule = with.rules.get(&9).unwrap();
+        assert_eq!(rule.title.as_deref(), Some("x.exe starts"));
+        assert_eq!(rule.severity, Some(RuleSeverity::High));
+        assert_eq!(rule.tags, ["attack.t1059", "x"]);
+        assert_eq!(rule.owner.as_deref(), Some("team"));
+        assert!(without.rules.is_empty());
+        assert_eq!(
+            chanval::encode(&with.content).unwrap(),
+            chanval::encode(&without.content).unwrap()
+        );
+        for (bad, says) in [
+            ("title = \"\"\n", "`title` must be one line"),
+            ("title = \"a\\nb\"\n", "`title` must be one line"),
+            ("owner = \" \"\n", "`owner` must be one line"),
+            ("tags = [\"a b\"]\n", "white space"),
+            ("tags = [\"a\", \"a\"]\n", "given twice"),
+            ("severity = \"severe\"\n", "severe"),
+        ] {
+            let e = chanval::source::build(&format!("{head}{bad}"), schema).unwrap_err();
+            assert!(e.message.contains(says), "{bad}: {}", e.message);
+            assert_eq!(e.line, 8, "{bad}: reported at its line");
+        }
+    });
+}

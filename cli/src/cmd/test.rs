@@ -101,9 +101,12 @@ impl Why {
 
 /// One instance's total over the events.
 #[derive(Serialize)]
-struct CountOut {
+struct CountOut<'r> {
     id: u32,
     matches: u64,
+    /// The rule's title, when its source gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'r str>,
 }
 
 pub fn run(args: &Args) -> Outcome {
@@ -116,6 +119,9 @@ pub fn run(args: &Args) -> Outcome {
     let content = read(&args.content)?;
     doc.with_schema(|schema| {
         let content = content_in(&args.content, content, schema)?;
+        let no_rules = std::collections::BTreeMap::new();
+        let rules = content.source.as_ref().map_or(&no_rules, |(s, _)| &s.rules);
+        let title = |id: u32| rules.get(&id).and_then(|r| r.title.as_deref());
         let bytes = chanval::channel_file_bytes(&content.bytes).to_vec();
         let file = parse(&bytes).map_err(|e| {
             Failure(format!(
@@ -258,7 +264,11 @@ pub fn run(args: &Args) -> Outcome {
         if !quiet {
             let counted: Vec<CountOut> = counts
                 .iter()
-                .map(|&(id, matches)| CountOut { id, matches })
+                .map(|&(id, matches)| CountOut {
+                    id,
+                    matches,
+                    title: title(id),
+                })
                 .collect();
             if json {
                 crate::settings::line_to_stdout(&format_args!(
@@ -271,7 +281,10 @@ pub fn run(args: &Args) -> Outcome {
                     Shown(&events_name)
                 );
                 for c in counted.iter().filter(|c| c.matches > 0) {
-                    say!("  instance {} matched {} event(s)", c.id, c.matches);
+                    let about = c
+                        .title
+                        .map_or(String::new(), |t| format!(": {}", Shown(t)));
+                    say!("  instance {} matched {} event(s){about}", c.id, c.matches);
                 }
                 let silent = counted.iter().filter(|c| c.matches == 0).count();
                 if silent > 0 {

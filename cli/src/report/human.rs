@@ -194,6 +194,9 @@ fn finding(out: &mut String, file: &FileReport, f: &FindingOut, paint: Paint) {
     if !parts.is_empty() {
         let _ = writeln!(out, "   = {}", parts.join(", "));
     }
+    if let Some(rule) = &f.rule {
+        let _ = writeln!(out, "   = rule: {}", rule_line(rule));
+    }
     if let (Some(bytes), Some(s), Some(e)) = (&file.bytes, l.byte_start, l.byte_end) {
         hex_snippet(out, bytes, s, e);
     }
@@ -201,6 +204,27 @@ fn finding(out: &mut String, file: &FileReport, f: &FindingOut, paint: Paint) {
         source_snippet(out, text, line, column, paint);
     }
     out.push('\n');
+}
+
+/// A rule's metadata on one line: `title (severity; tag, tag; owner o)`.
+pub fn rule_line(rule: &chanval::source::RuleMeta) -> String {
+    let mut about = Vec::new();
+    if let Some(s) = rule.severity {
+        about.push(s.name().to_string());
+    }
+    if !rule.tags.is_empty() {
+        about.push(rule.tags.join(", "));
+    }
+    if let Some(o) = &rule.owner {
+        about.push(format!("owner {o}"));
+    }
+    let title = rule.title.as_deref().unwrap_or("(no title)");
+    let shown = if about.is_empty() {
+        title.to_string()
+    } else {
+        format!("{title} ({})", about.join("; "))
+    };
+    Shown(&shown).to_string()
 }
 
 /// The source line at fault with a caret under its column, as compilers show it.

@@ -98,6 +98,9 @@ pub struct FindingOut {
     pub title: &'static str,
     pub message: String,
     pub location: LocationOut,
+    /// What the rule at fault is for, when its source says (docs/SOURCE.md, "Rule metadata").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<chanval::source::RuleMeta>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -148,6 +151,7 @@ impl From<&Finding<'_>> for FindingOut {
                 line: None,
                 column: None,
             },
+            rule: None,
         }
     }
 }
@@ -196,6 +200,11 @@ impl FileReport {
         for f in &mut report.findings {
             f.location.byte_start = None;
             f.location.byte_end = None;
+            f.rule = f
+                .location
+                .instance_id
+                .and_then(|id| source.rules.get(&id))
+                .cloned();
             if f.code == chanval::Code::RuleTestFailed.as_str()
                 && let Some(name) = source
                     .tests
@@ -225,6 +234,7 @@ impl FileReport {
                 column: Some(error.column),
                 ..LocationOut::default()
             },
+            rule: None,
         });
         report.errors = 1;
         report.verdict = Verdict::Reject;

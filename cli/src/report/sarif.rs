@@ -135,7 +135,7 @@ fn result(location: Value, f: &FindingOut, rule_index: usize, whole: Option<&Val
     if !text.ends_with('.') {
         text.push('.');
     }
-    json!({
+    let mut result = json!({
         "ruleId": f.code,
         "ruleIndex": rule_index,
         "level": level(f.severity),
@@ -150,7 +150,16 @@ fn result(location: Value, f: &FindingOut, rule_index: usize, whole: Option<&Val
             "field": l.field,
             "profile": l.profile,
         }
-    })
+    });
+    // The detection rule's own metadata (from its source): SARIF's property bag keeps `tags`
+    // as the standard place for labels, so code-scanning UIs can filter on ATT&CK ids.
+    if let Some(rule) = &f.rule {
+        result["properties"]["rule"] = json!(rule);
+        if !rule.tags.is_empty() {
+            result["properties"]["tags"] = json!(rule.tags);
+        }
+    }
+    result
 }
 
 /// GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to hyphens.
