@@ -675,3 +675,44 @@ fn rule_test(
         misses: t.misses.clone(),
     })
 }
+
+/// A criterion as a source writes it: `{ glob = '*\cmd.exe', fold = true }`, `{ int_range =
+/// [1, 1024] }`, `{ flags_all = 0x3 }` — what `chanval diff` shows a reviewer. `None` for a
+/// pattern that is not UTF-8, which no source can write.
+#[must_use]
+pub fn criterion_toml<P: AsRef<[u8]>>(criterion: &crate::format::CriterionOf<P>) -> Option<String> {
+    use crate::format::Criterion;
+    Some(match criterion.as_criterion() {
+        Criterion::Wildcard => "{ wildcard = true }".to_string(),
+        Criterion::Exact { pattern, fold } | Criterion::Glob { pattern, fold } => {
+            let text = core::str::from_utf8(pattern).ok()?;
+            let kind = criterion.kind().name();
+            let fold = if fold { ", fold = true" } else { "" };
+            format!("{{ {kind} = {}{fold} }}", toml_string(text))
+        }
+        Criterion::IntEq { value } => format!("{{ int_eq = {value} }}"),
+        Criterion::IntRange { min, max } => format!("{{ int_range = [{min}, {max}] }}"),
+        Criterion::FlagsAll { mask } => format!("{{ flags_all = {mask:#x} }}"),
+        Criterion::FlagsAny { mask } => format!("{{ flags_any = {mask:#x} }}"),
+    })
+}
+
+/// `text` as a TOML string: a literal string (`'…'`, backslashes as they are) when it can be one,
+/// else a basic string with escapes.
+fn toml_string(text: &str) -> String {
+    if !text.contains('\'') && !text.chars().any(char::is_control) {
+        return format!("'{text}'");
+    }
+    let mut out = String::with_capacity(text.len().saturating_add(2));
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

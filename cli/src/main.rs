@@ -88,7 +88,7 @@ impl Command {
             Self::Validate(a) => a.format,
             Self::Test(a) => a.format,
             Self::Inspect(a) => a.format,
-            Self::Diff(a) => a.format,
+            Self::Diff(a) => a.format.report(),
             Self::Explain(a) => a.format,
             Self::Verify(a) => a.format,
             Self::Replay(a) => a.format,

@@ -437,15 +437,22 @@ fn diff_shows_each_changed_fields_criterion_before_and_after() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let field = &v["diff"]["changed"][0]["fields"][0];
     assert!(
-        field["old"].as_str().is_some_and(|c| c.ends_with("Run*\""))
+        field["old"]
+            .as_str()
+            .is_some_and(|c| c.ends_with("Run*', fold = true }"))
             && field["new"]
                 .as_str()
-                .is_some_and(|c| c.ends_with("Updater*\"")),
+                .is_some_and(|c| c.ends_with("Updater*', fold = true }")),
         "{v}"
     );
     let o = chanval(
         &dir,
         &["diff", old.to_str().unwrap(), new.to_str().unwrap()],
     );
-    assert!(text(&o).contains("Run*\" -> glob (fold)"), "{}", text(&o));
+    // In source terms: what the reviewer would write.
+    assert!(
+        text(&o).contains("Run*', fold = true } -> { glob = 'HKLM"),
+        "{}",
+        text(&o)
+    );
 }

@@ -251,6 +251,32 @@ fn every_json_document_follows_the_schema_errors_included() {
         (&["explain", "--format", "json", "CV0201"], 0, "explain"),
         (
             &[
+                "diff",
+                "--format",
+                "json",
+                "--schema",
+                "examples/fleet/schema.toml",
+                "examples/fleet/channel-100.toml",
+                "cli/tests/inputs/fleet-100-v42.toml",
+            ],
+            0,
+            "diff",
+        ),
+        (
+            &[
+                "diff",
+                "--format",
+                "json",
+                "--schema",
+                "examples/incident/schema.toml",
+                "examples/incident/channel-291-v2.cvc",
+                "cli/tests/inputs/signed-v3.cvc",
+            ],
+            0,
+            "diff",
+        ),
+        (
+            &[
                 "validate",
                 "--format",
                 "json",

@@ -170,3 +170,41 @@ fn rule_metadata_is_checked_and_stays_out_of_the_file() {
         }
     });
 }
+
+proptest::proptest! {
+    /// What `chanval diff` shows (`source::criterion_toml`) is a criterion a source can write:
+    /// built back, it is the same criterion, whatever quotes, backslashes or control characters
+    /// its pattern holds.
+    #[test]
+    fn a_criterion_in_source_terms_builds_back_to_itself(
+        pattern in "[ -~\\\\'\"\t\u{1}é]{1,12}",
+        glob in proptest::bool::ANY,
+        fold in proptest::bool::ANY,
+    ) {
+        use chanval::CriterionModel;
+        let criterion = if glob {
+            CriterionModel::Glob { pattern: pattern.clone().into_bytes(), fold }
+        } else {
+            CriterionModel::Exact { pattern: pattern.clone().into_bytes(), fold }
+        };
+        let written = chanval::source::criterion_toml(&criterion).unwrap();
+        let schema = SchemaDoc::from_toml(include_str!("../../examples/fleet/schema.toml")).unwrap();
+        schema.with_schema(|schema| {
+            let text = format!(
+                "channel_id = 1\ncontent_version = 1\ntargets = [\"sensor-7.12\"]\n\
+                 [[instance]]\nid = 1\ntemplate_type = \"process_start\"\n\
+                 criteria.command_line = {written}\n"
+            );
+            match chanval::source::build(&text, schema) {
+                Ok(source) => {
+                    let built = source.content.instances[0].criteria[1].clone();
+                    proptest::prop_assert_eq!(built, criterion.clone(), "{}", written);
+                }
+                // The schema may refuse the pattern itself (a glob the field does not allow);
+                // never the way it is written.
+                Err(e) => proptest::prop_assert!(false, "{written}: {}", e.message),
+            }
+            Ok(())
+        })?;
+    }
+}

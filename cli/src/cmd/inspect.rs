@@ -15,6 +15,7 @@ use serde::ser::{SerializeSeq, Serializer};
 use super::Outcome;
 use crate::Format;
 use crate::files::{Failure, load_schema, read};
+use crate::report::envelope::EnvelopeOut;
 use crate::report::{FileReport, REPORT_VERSION, Report, Tool};
 
 /// Show a channel file's header, targets and instances.
@@ -97,92 +98,6 @@ fn render(
             writeln!(out)
         }
         _ => human(out, path, file, envelope, schema),
-    }
-}
-
-/// What the signature envelope says (FORMAT.md §11), without judging it: `chanval verify`
-/// judges, with a root.
-#[derive(Serialize)]
-struct EnvelopeOut {
-    /// Key ids of the signatures (whose they are is for a root to say).
-    signers: Vec<String>,
-    /// Unix seconds; 0 never.
-    expires: u64,
-    /// Per target, the digest of the contract the gate checked it against (hex).
-    contract_digests: Vec<ContractOut>,
-    paused: bool,
-    recalled: bool,
-    /// The rollout plan's rings.
-    rings: Vec<RingOut>,
-}
-
-#[derive(Serialize)]
-struct ContractOut {
-    target: String,
-    digest: String,
-}
-
-#[derive(Serialize)]
-struct RingOut {
-    /// The cumulative share of the fleet, in percent.
-    upto_percent: f64,
-    /// When it opens (Unix seconds).
-    opens: u64,
-}
-
-impl EnvelopeOut {
-    fn of(e: &chanval::trust::Envelope<'_>, file: &ChannelFile<'_>) -> Self {
-        let hex = |d: &[u8; 32]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
-        Self {
-            signers: e
-                .signers()
-                .map(|k| format!("{:#018x}", chanval::trust::key_id(k)))
-                .collect(),
-            expires: e.expires(),
-            contract_digests: file
-                .targets()
-                .iter()
-                .map(|(name, _)| ContractOut {
-                    target: name.to_string(),
-                    digest: e.contract_digest(file, name).map(hex).unwrap_or_default(),
-                })
-                .collect(),
-            paused: e.plan().paused(),
-            recalled: e.plan().recalled(),
-            rings: e
-                .plan()
-                .rings()
-                .map(|r| RingOut {
-                    upto_percent: f64::from(r.upto) / 100.0,
-                    opens: r.not_before,
-                })
-                .collect(),
-        }
-    }
-
-    fn human(&self, out: &mut impl Write) -> std::io::Result<()> {
-        writeln!(
-            out,
-            "signed: {} signature(s) by key id(s) {}; expires {}{}{}",
-            self.signers.len(),
-            self.signers.join(", "),
-            if self.expires == 0 {
-                "never".to_string()
-            } else {
-                super::clock::show(self.expires)
-            },
-            if self.paused { "; PAUSED" } else { "" },
-            if self.recalled { "; RECALLED" } else { "" }
-        )?;
-        for c in &self.contract_digests {
-            writeln!(out, "  contract of {}: {}", Shown(&c.target), c.digest)?;
-        }
-        let rings: Vec<String> = self
-            .rings
-            .iter()
-            .map(|r| format!("{}% from {}", r.upto_percent, super::clock::show(r.opens)))
-            .collect();
-        writeln!(out, "  rollout: {}", rings.join(", "))
     }
 }
 

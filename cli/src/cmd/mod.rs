@@ -2,7 +2,7 @@
 
 pub mod brake;
 pub mod build;
-mod clock;
+pub mod clock;
 pub mod completions;
 pub mod diff;
 pub mod explain;

@@ -300,25 +300,32 @@ fn render_diff(out: &mut String, d: &super::DiffOut) {
         Shown(&d.old),
         Shown(&d.new)
     );
+    if d.old_targets != d.new_targets {
+        let _ = writeln!(
+            out,
+            "targets: {} -> {}",
+            Shown(&d.old_targets.join(", ")),
+            Shown(&d.new_targets.join(", "))
+        );
+    }
     let ty = |id: u16, name: &Option<String>| match name {
         Some(n) => format!("`{}` ({id})", Shown(n)),
         None => format!("{id}"),
     };
-    for i in &d.added {
-        let _ = writeln!(
-            out,
-            "+ instance {} (template type {})",
-            i.id,
-            ty(i.template_type_id, &i.template_type)
-        );
-    }
-    for i in &d.removed {
-        let _ = writeln!(
-            out,
-            "- instance {} (template type {})",
-            i.id,
-            ty(i.template_type_id, &i.template_type)
-        );
+    let about = |rule: &Option<chanval::source::RuleMeta>| {
+        rule.as_ref()
+            .map_or(String::new(), |r| format!(": {}", rule_line(r)))
+    };
+    for (sign, list) in [('+', &d.added), ('-', &d.removed)] {
+        for i in list {
+            let _ = writeln!(
+                out,
+                "{sign} instance {} (template type {}){}",
+                i.id,
+                ty(i.template_type_id, &i.template_type),
+                about(&i.rule)
+            );
+        }
     }
     for c in &d.changed {
         let fields: Vec<String> = c
@@ -339,13 +346,32 @@ fn render_diff(out: &mut String, d: &super::DiffOut) {
             "~ instance {} (template type {}): field(s) {}{retyped}",
             c.id,
             ty(c.template_type_id, &c.template_type),
-            fields.join(", ")
+            fields.join(", "),
         );
-        for (f, label) in c.fields.iter().zip(&fields) {
-            if let (Some(old), Some(new)) = (&f.old, &f.new) {
-                let _ = writeln!(out, "    field {label}: {} -> {}", Shown(old), Shown(new));
-            }
+        if let Some(r) = &c.rule {
+            let _ = writeln!(out, "    rule: {}", rule_line(r));
         }
+        let side = |s: &Option<String>| {
+            s.as_deref()
+                .map_or("wildcard".to_string(), |s| Shown(s).to_string())
+        };
+        for (f, label) in c.fields.iter().zip(&fields) {
+            let _ = writeln!(
+                out,
+                "    field {label}: {} -> {}",
+                side(&f.old),
+                side(&f.new)
+            );
+        }
+    }
+    for m in &d.metadata_changed {
+        let _ = writeln!(
+            out,
+            "~ instance {} metadata: {} -> {}",
+            m.id,
+            rule_line(&m.old),
+            rule_line(&m.new)
+        );
     }
     let _ = writeln!(
         out,

@@ -1,7 +1,9 @@
 //! The report every findings-producing command builds, and its three renderings. The structure
 //! serialized here *is* the documented JSON output (docs/JSON.md); change both together.
 
+pub mod envelope;
 pub mod human;
+pub mod notes;
 pub mod sarif;
 
 use std::io::Write;
@@ -356,13 +358,17 @@ pub struct InstanceOut {
     pub id: u32,
     pub template_type_id: u16,
     pub template_type: Option<String>,
+    /// The rule's metadata, when its source was given and says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<chanval::source::RuleMeta>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct FieldOut {
     pub index: u16,
     pub name: Option<String>,
-    /// The criterion before and after (`glob (fold) "*.exe"`).
+    /// The criterion before and after, as a source writes it (`{ glob = '*.exe', fold = true
+    /// }`); absent on the side where the field is a wildcard.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -375,7 +381,18 @@ pub struct ChangedOut {
     pub template_type_id: u16,
     pub template_type: Option<String>,
     pub old_template_type_id: u16,
+    /// The rule's metadata in the new source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<chanval::source::RuleMeta>,
     pub fields: Vec<FieldOut>,
+}
+
+/// A rule in both sources whose metadata differs.
+#[derive(Debug, Serialize)]
+pub struct MetadataChangedOut {
+    pub id: u32,
+    pub old: chanval::source::RuleMeta,
+    pub new: chanval::source::RuleMeta,
 }
 
 #[derive(Debug, Serialize)]
@@ -385,10 +402,19 @@ pub struct DiffOut {
     pub channel_id: u32,
     pub old_content_version: u64,
     pub new_content_version: u64,
+    /// The profiles each side targets.
+    pub old_targets: Vec<String>,
+    pub new_targets: Vec<String>,
     pub added: Vec<InstanceOut>,
     pub removed: Vec<InstanceOut>,
     pub changed: Vec<ChangedOut>,
+    /// Rules whose metadata differs between the two sources (only when both are sources).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metadata_changed: Vec<MetadataChangedOut>,
     pub unchanged: usize,
+    /// The new file's signature envelope (its signers, expiry and rollout), when it is signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed: Option<envelope::EnvelopeOut>,
 }
 
 impl Report {
@@ -418,12 +444,28 @@ impl Report {
         }
     }
 
-    /// Writes the report to stdout in `format`; returns the exit code its verdict means.
-    pub fn emit(&self, format: Format) -> ExitCode {
-        let code = match self.verdict {
+    /// The exit code the verdict means.
+    fn exit_code(&self) -> ExitCode {
+        match self.verdict {
             Verdict::Ship | Verdict::Unjudged => ExitCode::SUCCESS,
             Verdict::Reject => ExitCode::from(1),
-        };
+        }
+    }
+
+    /// Writes the release notes of a `diff` report (Markdown) to stdout; returns the exit code
+    /// its verdict means, as [`Report::emit`] does.
+    pub fn emit_release_notes(&self) -> ExitCode {
+        if !crate::settings::get().quiet {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(notes::render(self).as_bytes());
+            let _ = out.flush();
+        }
+        self.exit_code()
+    }
+
+    /// Writes the report to stdout in `format`; returns the exit code its verdict means.
+    pub fn emit(&self, format: Format) -> ExitCode {
+        let code = self.exit_code();
         if crate::settings::get().quiet {
             return code;
         }
