@@ -66,6 +66,7 @@ enum Command {
     Inspect(cmd::inspect::Args),
     Diff(cmd::diff::Args),
     Explain(cmd::explain::Args),
+    Fmt(cmd::fmt::Args),
     Init(cmd::init::Args),
     Replay(cmd::replay::Args),
     Keygen(cmd::keygen::Args),
@@ -95,6 +96,7 @@ impl Command {
             Self::Sign(a) => a.format,
             Self::Schema(a) => a.format(),
             Self::Keygen(_)
+            | Self::Fmt(_)
             | Self::Init(_)
             | Self::Brake(_)
             | Self::Root(_)
@@ -113,6 +115,7 @@ impl Command {
             Self::Inspect(_) => "inspect",
             Self::Diff(_) => "diff",
             Self::Explain(_) => "explain",
+            Self::Fmt(_) => "fmt",
             Self::Init(_) => "init",
             Self::Replay(_) => "replay",
             Self::Keygen(_) => "keygen",
@@ -166,6 +169,7 @@ fn run(command: &Command) -> cmd::Outcome {
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::Explain(args) => cmd::explain::run(args),
+        Command::Fmt(args) => cmd::fmt::run(args),
         Command::Init(args) => cmd::init::run(args),
         Command::Replay(args) => cmd::replay::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),

@@ -377,6 +377,15 @@ pub fn line_to_stderr(line: &dyn std::fmt::Display) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
+/// Writes text as it is to standard output: what a command produces (a formatted source),
+/// not a report; a closed pipe handled as [`line_to_stdout`] does.
+pub fn text_to_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
 /// Writes text with no line end to standard error (a progress line), as [`line_to_stderr`].
 pub fn text_to_stderr(text: &dyn std::fmt::Display) {
     use std::io::Write;

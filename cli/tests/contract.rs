@@ -456,3 +456,49 @@ fn diff_shows_each_changed_fields_criterion_before_and_after() {
         text(&o)
     );
 }
+
+/// `chanval fmt` writes a source in place in the canonical layout, which `--check` then
+/// accepts, and the source builds to the same bytes as before; an already formatted file is
+/// not written at all.
+#[test]
+fn fmt_formats_in_place_and_keeps_the_built_bytes() {
+    let dir = scratch("fmt-in-place");
+    let source = dir.join("untidy.toml");
+    std::fs::copy(repo("cli/tests/inputs/untidy-source.toml"), &source).unwrap();
+    let schema = repo("examples/fleet/schema.toml");
+    let build = |out: &str| {
+        let o = chanval(
+            &dir,
+            &[
+                "build",
+                "--schema",
+                schema.to_str().unwrap(),
+                source.to_str().unwrap(),
+                "-o",
+                out,
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        std::fs::read(dir.join(out)).unwrap()
+    };
+    let before = build("before.cvc");
+    let o = chanval(&dir, &["fmt", "--check", source.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = chanval(&dir, &["fmt", source.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("formatted"), "{}", text(&o));
+    let o = chanval(&dir, &["fmt", "--check", source.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(build("after.cvc"), before);
+    let formatted = std::fs::metadata(&source).unwrap().modified().unwrap();
+    let o = chanval(&dir, &["fmt", source.to_str().unwrap()]);
+    assert!(
+        o.status.success() && !text(&o).contains("formatted"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::metadata(&source).unwrap().modified().unwrap(),
+        formatted
+    );
+}

@@ -16,6 +16,8 @@ mod recovery;
 mod regressions;
 #[cfg(feature = "signing")]
 mod rollout;
+#[cfg(feature = "fmt")]
+mod source_fmt;
 #[cfg(feature = "store")]
 mod store;
 mod toml_docs;

@@ -65,7 +65,8 @@ supplies = [ { template_type = "process_start", version = 2 } ]
 "#;
 
 const SOURCE: &str = r#"# A content source (docs/SOURCE.md): `chanval build content/example.toml -o example.cvc`
-# writes the channel file; `chanval validate content/example.toml` judges it without writing.
+# writes the channel file; `chanval validate content/example.toml` judges it without writing;
+# `chanval fmt` keeps it in one layout.
 channel_id = 1
 content_version = 1
 targets = ["agent-1.0", "agent-1.1"]
@@ -73,6 +74,11 @@ targets = ["agent-1.0", "agent-1.1"]
 [[instance]]
 id = 1
 template_type = "process_start"
+# Rule metadata (SOURCE.md): in reports, SARIF and release notes, not in the file.
+title = "Encoded PowerShell command line"
+severity = "high"
+tags = ["attack.t1059.001"]
+owner = "detections"
 criteria.image_name = { glob = '*\powershell.exe', fold = true }
 criteria.command_line = { glob = '*-enc*', fold = true }
 

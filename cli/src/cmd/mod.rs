@@ -6,6 +6,7 @@ pub mod clock;
 pub mod completions;
 pub mod diff;
 pub mod explain;
+pub mod fmt;
 pub mod init;
 pub mod inspect;
 pub mod keygen;

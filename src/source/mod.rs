@@ -41,6 +41,9 @@
 //! build` and `chanval validate` run them ([`run_tests`]) and refuse content that fails one
 //! (CV0305). docs/SOURCE.md describes every key.
 
+#[cfg(feature = "fmt")]
+pub mod fmt;
+
 use std::collections::BTreeMap;
 use std::string::{String, ToString};
 use std::vec::Vec;
