@@ -141,7 +141,7 @@ pub use common::{CriterionKind, CriterionSet, FLAG_FOLD, InputKind, PayloadSize,
 #[cfg(feature = "alloc")]
 pub use diag::{CannotAllow, Judged, Policy, Verdict};
 pub use diag::{
-    Code, Detail, FieldRef, Finding, FindingBuf, FindingSink, InstanceRef, Location, Message,
+    Code, Detail, FieldRef, Finding, FindingBuf, FindingSink, Help, InstanceRef, Location, Message,
     Severity, Shown, Summary, TypeRef,
 };
 pub use error::{Error, ErrorKind, EvalError};

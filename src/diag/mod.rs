@@ -4,6 +4,7 @@
 //! - [`finding`]: a [`Finding`] and its [`Location`] (byte span, instance, template type,
 //!   field, profile) and [`Detail`] (the numbers behind the message);
 //! - [`message`]: the sentence each finding prints;
+//! - `help`: how to fix it, for the findings an author can act on ([`Help`]);
 //! - [`sink`]: where findings go ([`FindingSink`], [`FindingBuf`]) and the counting
 //!   [`Summary`];
 //! - `policy`: the team's policy over findings ([`Policy`]) as a sink adapter ([`Judged`]),
@@ -14,6 +15,7 @@
 
 mod code;
 mod finding;
+mod help;
 mod message;
 #[cfg(feature = "alloc")]
 mod policy;
@@ -21,6 +23,7 @@ mod sink;
 
 pub use code::{Code, Severity};
 pub use finding::{Detail, FieldRef, Finding, InstanceRef, Location, TypeRef};
+pub use help::Help;
 pub use message::{Message, Shown};
 #[cfg(feature = "alloc")]
 pub use policy::{CannotAllow, Judged, Policy, Verdict};

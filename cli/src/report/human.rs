@@ -197,6 +197,14 @@ fn finding(out: &mut String, file: &FileReport, f: &FindingOut, paint: Paint) {
     if let Some(rule) = &f.rule {
         let _ = writeln!(out, "   = rule: {}", rule_line(rule));
     }
+    if let Some(help) = &f.help {
+        let _ = writeln!(
+            out,
+            "   = {}: {}",
+            paint.paint(Paint::ARROW, "help"),
+            Shown(help)
+        );
+    }
     if let (Some(bytes), Some(s), Some(e)) = (&file.bytes, l.byte_start, l.byte_end) {
         hex_snippet(out, bytes, s, e);
     }

@@ -100,6 +100,9 @@ pub struct FindingOut {
     pub title: &'static str,
     pub message: String,
     pub location: LocationOut,
+    /// How to fix it, when an edit does (`chanval::Finding::help`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
     /// What the rule at fault is for, when its source says (docs/SOURCE.md, "Rule metadata").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<chanval::source::RuleMeta>,
@@ -153,6 +156,7 @@ impl From<&Finding<'_>> for FindingOut {
                 line: None,
                 column: None,
             },
+            help: f.help().map(|h| h.to_string()),
             rule: None,
         }
     }
@@ -236,6 +240,11 @@ impl FileReport {
                 column: Some(error.column),
                 ..LocationOut::default()
             },
+            help: Some(
+                "fix the source at the line and column given; `chanval fmt --check` shows \
+                 TOML syntax problems too"
+                    .to_string(),
+            ),
             rule: None,
         });
         report.errors = 1;

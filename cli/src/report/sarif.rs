@@ -153,6 +153,9 @@ fn result(location: Value, f: &FindingOut, rule_index: usize, whole: Option<&Val
     });
     // The detection rule's own metadata (from its source): SARIF's property bag keeps `tags`
     // as the standard place for labels, so code-scanning UIs can filter on ATT&CK ids.
+    if let Some(help) = &f.help {
+        result["properties"]["help"] = json!(help);
+    }
     if let Some(rule) = &f.rule {
         result["properties"]["rule"] = json!(rule);
         if !rule.tags.is_empty() {
