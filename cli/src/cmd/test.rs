@@ -224,7 +224,8 @@ pub fn run(args: &Args) -> Outcome {
                                 field: t
                                     .and_then(|t| t.fields.get(usize::from(c.field)))
                                     .map(|f| f.name.to_string()),
-                                criterion: c.criterion.to_string(),
+                                criterion: chanval::source::criterion_toml(&c.criterion)
+                                    .unwrap_or_else(|| c.criterion.to_string()),
                             });
                         }
                     });

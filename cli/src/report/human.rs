@@ -308,6 +308,11 @@ fn render_diff(out: &mut String, d: &super::DiffOut) {
         Shown(&d.old),
         Shown(&d.new)
     );
+    if let Some(envelope) = &d.signed {
+        let mut shown = Vec::new();
+        let _ = envelope.human(&mut shown);
+        out.push_str(&String::from_utf8_lossy(&shown));
+    }
     if d.old_targets != d.new_targets {
         let _ = writeln!(
             out,
