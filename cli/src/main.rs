@@ -95,10 +95,10 @@ impl Command {
             Self::Replay(a) => a.format,
             Self::Sign(a) => a.format,
             Self::Schema(a) => a.format(),
+            Self::Brake(a) => a.format(),
             Self::Keygen(_)
             | Self::Fmt(_)
             | Self::Init(_)
-            | Self::Brake(_)
             | Self::Root(_)
             | Self::Rollout(_)
             | Self::Completions(_)

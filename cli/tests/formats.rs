@@ -775,3 +775,66 @@ fn findings_on_a_source_point_at_its_lines() {
     assert_eq!(region["startColumn"], 22, "{region}");
     assert!(region.get("byteOffset").is_none(), "{region}");
 }
+
+/// `brake show --format json` follows the schema, with and without a root to judge it by, and
+/// its exit code says whether agents holding the root honour the statement.
+#[test]
+fn brake_show_json_follows_the_schema() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scratch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let brake = dir.join("formats-pause.cvb");
+    let brake = brake.to_str().unwrap();
+    let (code, _) = run_status(&[
+        "brake",
+        "pause",
+        "--channel",
+        "291",
+        "--versions",
+        "3..",
+        "--key",
+        "cli/tests/inputs/test-release.key",
+        "-o",
+        brake,
+    ]);
+    assert_eq!(code, 0);
+    let (code, v) = run(&["brake", "show", "--format", "json", brake]);
+    assert_eq!(code, 0, "{v}");
+    assert_documented(&v);
+    assert_eq!(v["brake"]["action"], "pause");
+    assert_eq!(v["brake"]["first_version"], 3);
+    assert_eq!(v["brake"]["last_version"], u64::MAX);
+    let (code, v) = run(&[
+        "brake",
+        "show",
+        "--format",
+        "json",
+        brake,
+        "--root",
+        "cli/tests/inputs/root.cvr",
+    ]);
+    assert_documented(&v);
+    let honoured = v["brake"]["root"]["honoured"].as_bool().unwrap();
+    assert_eq!(code, if honoured { 0 } else { 1 }, "{v}");
+    let (code, v) = run(&[
+        "brake",
+        "show",
+        "--format",
+        "json",
+        "cli/tests/inputs/root.cvr",
+    ]);
+    assert_eq!(code, 2);
+    assert_documented(&v);
+}
+
+fn run_status(args: &[&str]) -> (i32, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new(env!("CARGO_BIN_EXE_chanval"))
+        .args(args)
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -23,6 +23,16 @@ pub struct Args {
     command: BrakeCommand,
 }
 
+impl Args {
+    /// The output format, so an error that stops `brake show --format json` is JSON too.
+    pub const fn format(&self) -> crate::Format {
+        match &self.command {
+            BrakeCommand::Show { format, .. } => *format,
+            _ => crate::Format::Human,
+        }
+    }
+}
+
 /// What the brake names: a signed (or unsigned) channel file, or a channel and versions.
 #[derive(clap::Args)]
 struct Target {
@@ -78,6 +88,9 @@ enum BrakeCommand {
         /// The trust root agents hold.
         #[arg(long)]
         root: Option<PathBuf>,
+        /// Output format (`sarif` is not available here).
+        #[arg(long, value_enum, default_value_t = crate::Format::Human)]
+        format: crate::Format,
     },
 }
 
@@ -109,7 +122,11 @@ pub fn run(args: &Args) -> Outcome {
             brake,
             output,
         } => sign_more(signing, brake, output.as_deref()),
-        BrakeCommand::Show { brake, root } => show(brake, root.as_deref()),
+        BrakeCommand::Show {
+            brake,
+            root,
+            format,
+        } => show(brake, root.as_deref(), *format),
     }
 }
 
@@ -287,7 +304,41 @@ fn sign_more(signing: &Signing, path: &Path, output: Option<&Path>) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-fn show(path: &Path, root: Option<&Path>) -> Outcome {
+/// A brake statement as `brake show --format json` gives it (docs/report.schema.json, `brake`).
+#[derive(serde::Serialize)]
+struct BrakeOut {
+    path: String,
+    action: &'static str,
+    channel: u32,
+    first_version: u64,
+    /// 18446744073709551615 for "and above".
+    last_version: u64,
+    /// Unix seconds.
+    issued: u64,
+    serial: u64,
+    /// What agents do about it.
+    effect: &'static str,
+    /// Key ids of the signatures.
+    signers: Vec<String>,
+    /// With --root: whether agents holding it honour the statement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root: Option<RootCheckOut>,
+}
+
+#[derive(serde::Serialize)]
+struct RootCheckOut {
+    /// Enough release keys of the root signed it, and every signature verifies.
+    honoured: bool,
+    /// The threshold, in words ("1 of 1 required release signature(s) …").
+    note: String,
+}
+
+fn show(path: &Path, root: Option<&Path>, format: crate::Format) -> Outcome {
+    if format == crate::Format::Sarif {
+        return Err(Failure(
+            "brake show reports no findings to put in SARIF; use --format human or json".into(),
+        ));
+    }
     let bytes = read(path)?;
     let brake = Brake::parse(&bytes).map_err(|e| {
         Failure(format!(
@@ -295,53 +346,92 @@ fn show(path: &Path, root: Option<&Path>) -> Outcome {
             path.display()
         ))
     })?;
+    let root_check = match root {
+        None => None,
+        Some(root_path) => {
+            let root_bytes = read_root(root_path)?;
+            let root = Root::parse(&root_bytes).map_err(|e| Failure(e.to_string()))?;
+            let (met, note) = threshold_note(&root, Role::Release, brake.signers());
+            let verified = brake.verify(&root).is_ok();
+            Some(RootCheckOut {
+                honoured: met && verified,
+                note,
+            })
+        }
+    };
+    let out = BrakeOut {
+        path: path.display().to_string(),
+        action: match brake.action() {
+            BrakeAction::Pause => "pause",
+            BrakeAction::Resume => "resume",
+            BrakeAction::Recall => "recall",
+        },
+        channel: brake.channel(),
+        first_version: brake.versions().first,
+        last_version: brake.versions().last,
+        issued: brake.issued(),
+        serial: brake.serial(),
+        effect: match brake.action() {
+            BrakeAction::Pause => {
+                "install none of these versions until a resume with a greater serial; keep what runs"
+            }
+            BrakeAction::Resume => "lift the pause in force (one with a smaller serial)",
+            BrakeAction::Recall => {
+                "never run these versions again: an agent running one goes back to what it ran before (or to none)"
+            }
+        },
+        signers: brake
+            .signers()
+            .map(|k| format!("{:#018x}", key_id(k)))
+            .collect(),
+        root: root_check,
+    };
+    let code = match &out.root {
+        Some(r) if !r.honoured => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    };
+    if format == crate::Format::Json {
+        if !crate::settings::get().quiet {
+            let doc = serde_json::json!({
+                "version": crate::report::REPORT_VERSION,
+                "tool": crate::report::Tool::current(),
+                "command": "brake show",
+                "brake": out,
+            });
+            crate::settings::line_to_stdout(
+                &serde_json::to_string_pretty(&doc).unwrap_or_default(),
+            );
+        }
+        return Ok(code);
+    }
     say!(
         "{}: {} of channel {}, {}",
-        path.display(),
+        out.path,
         brake.action(),
-        brake.channel(),
+        out.channel,
         brake.versions()
     );
     say!(
         "  issued {}, serial {}",
-        clock::show(brake.issued()),
-        brake.serial()
+        clock::show(out.issued),
+        out.serial
     );
-    say!(
-        "  what agents do: {}",
-        match brake.action() {
-            BrakeAction::Pause =>
-                "install none of these versions until a resume with a greater serial; keep what runs",
-            BrakeAction::Resume => "lift the pause in force (one with a smaller serial)",
-            BrakeAction::Recall =>
-                "never run these versions again: an agent running one goes back to what it ran before (or to none)",
-        }
-    );
-    let signers: Vec<String> = brake
-        .signers()
-        .map(|k| format!("{:#018x}", key_id(k)))
-        .collect();
+    say!("  what agents do: {}", out.effect);
     say!(
         "  signed by: {}",
-        if signers.is_empty() {
+        if out.signers.is_empty() {
             "nobody".to_string()
         } else {
-            signers.join(", ")
+            out.signers.join(", ")
         }
     );
-    let Some(root_path) = root else {
-        return Ok(ExitCode::SUCCESS);
-    };
-    let root_bytes = read_root(root_path)?;
-    let root = Root::parse(&root_bytes).map_err(|e| Failure(e.to_string()))?;
-    let (met, n) = threshold_note(&root, Role::Release, brake.signers());
-    let verified = brake.verify(&root).is_ok();
-    say!("  {n}");
-    Ok(if met && verified {
-        say!("  GOOD: agents holding this root honour it (even after the root expires)");
-        ExitCode::SUCCESS
-    } else {
-        say!("  NOT GOOD: agents holding this root ignore it");
-        ExitCode::from(1)
-    })
+    if let Some(r) = &out.root {
+        say!("  {}", r.note);
+        if r.honoured {
+            say!("  GOOD: agents holding this root honour it (even after the root expires)");
+        } else {
+            say!("  NOT GOOD: agents holding this root ignore it");
+        }
+    }
+    Ok(code)
 }
