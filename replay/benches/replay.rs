@@ -151,6 +151,7 @@ fn benches(c: &mut Criterion) {
                 jobs,
                 strict: false,
                 time_instances: false,
+                limits: chanval_replay::ReadLimits::default(),
             };
             g.bench_function(
                 BenchmarkId::new("JSON Lines", format!("{jobs} thread(s)")),

@@ -39,11 +39,13 @@ mod content;
 pub mod datafusion;
 pub mod distinct;
 mod judge;
+#[cfg(feature = "parquet")]
+mod pages;
 mod run;
 pub mod sample;
 mod tally;
 
 pub use content::{Content, ContentError, InstanceInfo};
 pub use judge::{Comparison, InstanceChange, Thresholds, TypeChange, compare, judge};
-pub use run::{Input, MAX_PROBLEMS, Options, Problem, ReplayError, Replayed, replay};
+pub use run::{Input, MAX_PROBLEMS, Options, Problem, ReadLimits, ReplayError, Replayed, replay};
 pub use tally::{At, MAX_ERRORS, Tally, TypeCounts};

@@ -24,9 +24,35 @@ pub const MAX_PROBLEMS: usize = 100;
 const CHUNK_LINES: usize = 2048;
 /// …or this many bytes, so that long lines cannot make chunks large.
 const CHUNK_BYTES: usize = 4 << 20;
-/// Rows per Parquet record batch.
+/// Rows per Parquet record batch, at most…
 #[cfg(feature = "parquet")]
 const BATCH_ROWS: usize = 8192;
+/// …and fewer when the row group's rows are large: a batch aims at this many decompressed bytes.
+#[cfg(feature = "parquet")]
+const BATCH_BYTES: u64 = 8 << 20;
+
+/// The bounds on what replay reads from one Parquet row group (docs/REPLAY.md, "Memory").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// A page that declares more decompressed bytes is refused (a compression bomb).
+    pub max_page_bytes: u64,
+    /// A row group whose pages, in the columns replay reads, declare more decompressed bytes in
+    /// all is refused (`chanval replay --max-row-group-mib`).
+    pub max_row_group_bytes: u64,
+    /// Decoded record batches waiting for, or in, the workers: the reader waits while more
+    /// than this many bytes are (one batch always goes through).
+    pub max_in_flight_bytes: u64,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        Self {
+            max_page_bytes: 32 << 20,
+            max_row_group_bytes: 128 << 20,
+            max_in_flight_bytes: 64 << 20,
+        }
+    }
+}
 /// Events kept per profile and template type to time each instance on after the replay: the
 /// timing costs instances × this, whatever the number of events.
 const SAMPLES: usize = 32;
@@ -74,6 +100,8 @@ pub struct Options {
     /// Time each instance after the replay (on sampled events), for the slowest-instances
     /// report. It costs about instances × 32 evaluations of one instance, whatever the events.
     pub time_instances: bool,
+    /// What one Parquet row group may take.
+    pub limits: ReadLimits,
 }
 
 /// An event that could not be read, and where.
@@ -124,6 +152,8 @@ enum Chunk {
         first_row: u64,
         fixed_type: Option<u16>,
         batch: arrow_array::RecordBatch,
+        /// Its decoded size, counted in flight until a worker is done with it.
+        bytes: u64,
     },
     /// An input that could not be read at all.
     Failed { at: At, message: String },
@@ -155,7 +185,52 @@ struct Shared<'r, 'c, 's> {
     stop: AtomicBool,
     progress: &'r AtomicU64,
     strict_problem: Mutex<Option<Problem>>,
+    /// Columns the reader did not read because they name no field, by input.
+    ignored: Mutex<Vec<(usize, String)>>,
+    /// Bytes of decoded batches the reader has sent and no worker has finished.
+    in_flight: (Mutex<u64>, std::sync::Condvar),
     _c: std::marker::PhantomData<&'c ()>,
+}
+
+impl Shared<'_, '_, '_> {
+    /// Waits until `bytes` more may be in flight (always, when none are), then counts them.
+    fn admit(&self, bytes: u64) {
+        let (lock, freed) = &self.in_flight;
+        let Ok(mut now) = lock.lock() else { return };
+        while *now > 0
+            && now.saturating_add(bytes) > self.options.limits.max_in_flight_bytes
+            && !self.stop.load(Ordering::Relaxed)
+        {
+            match freed.wait(now) {
+                Ok(n) => now = n,
+                Err(_) => return,
+            }
+        }
+        *now = now.saturating_add(bytes);
+    }
+
+    /// A worker is done with a chunk of `bytes` in flight.
+    fn release(&self, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        let (lock, freed) = &self.in_flight;
+        if let Ok(mut now) = lock.lock() {
+            *now = now.saturating_sub(bytes);
+            freed.notify_all();
+        }
+    }
+}
+
+impl Chunk {
+    /// The bytes it counts in flight (decoded batches only).
+    fn in_flight(&self) -> u64 {
+        match self {
+            #[cfg(feature = "parquet")]
+            Self::Batch { bytes, .. } => *bytes,
+            _ => 0,
+        }
+    }
 }
 
 impl Worker {
@@ -260,6 +335,7 @@ impl Worker {
                 first_row,
                 fixed_type,
                 batch,
+                bytes: _,
             } => {
                 let rows = batch.num_rows();
                 let columns =
@@ -424,16 +500,30 @@ fn file_template_type(
 }
 
 /// Sends a Parquet file's record batches, row group by row group; `Err` when the workers are
-/// gone (stop).
+/// gone (stop). Memory stays bounded whatever the file says (docs/REPLAY.md, "Memory"):
+///
+/// - only the columns replay reads are decoded (fields of the schema, `template_type`,
+///   `profile`, `host`, `time`); the others are named in the report as ignored;
+/// - every page header of those columns is read before a page is decompressed, and a page or a
+///   row group declaring more than its cap is refused with its position ([`ReadLimits`]);
+/// - text and binary columns stored with a dictionary are decoded as Arrow dictionaries, so a
+///   value repeated on a million rows is held once;
+/// - batches hold fewer rows when rows are large, and the reader waits while the decoded batches
+///   in flight exceed their cap.
 #[cfg(feature = "parquet")]
 fn read_parquet(
     shared: &Shared<'_, '_, '_>,
     input: usize,
     name: &str,
-    file: std::fs::File,
+    mut file: std::fs::File,
     send: &mpsc::SyncSender<Chunk>,
 ) -> Result<(), ()> {
-    use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
+    use std::sync::Arc;
+
+    use parquet::arrow::ProjectionMask;
+    use parquet::arrow::arrow_reader::{
+        ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    };
     let failed = |row_group: usize, row: u64, message: String| Chunk::Failed {
         at: At::Row {
             input,
@@ -451,17 +541,111 @@ fn read_parquet(
         }
     };
     let fixed_type = file_template_type(shared.schema, name, metadata.metadata());
+    let arrow_schema = Arc::clone(metadata.schema());
+    let read_column = |column: &str| {
+        use crate::arrow::{HOST, PROFILE, TEMPLATE_TYPE, TIME};
+        [TEMPLATE_TYPE, PROFILE, HOST, TIME].contains(&column)
+            || shared
+                .schema
+                .template_types
+                .iter()
+                .any(|t| t.fields.iter().any(|f| f.name == column))
+    };
+    let mut roots = Vec::new();
+    for (index, field) in arrow_schema.fields().iter().enumerate() {
+        if read_column(field.name()) {
+            roots.push(index);
+        } else if let Ok(mut ignored) = shared.ignored.lock()
+            && !ignored
+                .iter()
+                .any(|(i, n)| *i == input && n == field.name())
+        {
+            ignored.push((input, field.name().clone()));
+        }
+    }
+    let parquet_schema = metadata.parquet_schema();
+    // The leaf columns under the roots read: whose pages are scanned.
+    let leaves: Vec<usize> = (0..parquet_schema.num_columns())
+        .filter(|&leaf| roots.contains(&parquet_schema.get_column_root_idx(leaf)))
+        .collect();
+    let limits = shared.options.limits;
     for row_group in 0..metadata.metadata().num_row_groups() {
         if shared.stop.load(Ordering::Relaxed) {
             return Err(());
         }
-        let reader = file.try_clone().map_err(|e| e.to_string()).and_then(|f| {
-            ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata.clone())
-                .with_row_groups(vec![row_group])
-                .with_batch_size(BATCH_ROWS)
-                .build()
-                .map_err(|e| e.to_string())
-        });
+        let group = metadata.metadata().row_group(row_group);
+        let rows = u64::try_from(group.num_rows()).unwrap_or(0);
+        let mut declared = 0u64;
+        let mut refused = None;
+        for &leaf in &leaves {
+            let Some(column) = group.columns().get(leaf) else {
+                continue;
+            };
+            let (start, len) = column.byte_range();
+            match crate::pages::scan(&mut file, start, len, limits.max_page_bytes) {
+                Ok(pages) => declared = declared.saturating_add(pages.decompressed),
+                Err(e) => {
+                    refused = Some(format!(
+                        "row group {row_group}, column `{}`: {}",
+                        column.column_path().string(),
+                        e.0
+                    ));
+                    break;
+                }
+            }
+        }
+        if refused.is_none() && declared > limits.max_row_group_bytes {
+            refused = Some(format!(
+                "row group {row_group}: the columns replay reads decompress to {declared} bytes, \
+                 over the cap of {} (--max-row-group-mib); its {rows} rows were not replayed",
+                limits.max_row_group_bytes
+            ));
+        }
+        if let Some(message) = refused {
+            send.send(failed(row_group, 0, message)).map_err(|_| ())?;
+            continue;
+        }
+        // Text and binary columns stored with a dictionary stay dictionaries.
+        let dictionary_roots: Vec<usize> = leaves
+            .iter()
+            .filter(|&&leaf| {
+                group
+                    .columns()
+                    .get(leaf)
+                    .is_some_and(|c| c.dictionary_page_offset().is_some())
+            })
+            .map(|&leaf| parquet_schema.get_column_root_idx(leaf))
+            .collect();
+        let fields: Vec<arrow_schema::FieldRef> = arrow_schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(index, field)| match dictionary_type(field.data_type()) {
+                Some(dict) if dictionary_roots.contains(&index) => {
+                    Arc::new(field.as_ref().clone().with_data_type(dict))
+                }
+                _ => Arc::clone(field),
+            })
+            .collect();
+        let options = ArrowReaderOptions::new().with_schema(Arc::new(arrow_schema::Schema::new(
+            arrow_schema::Fields::from(fields),
+        )));
+        let per_row = declared.checked_div(rows.max(1)).unwrap_or(0).max(1);
+        let batch_rows = usize::try_from(BATCH_BYTES.checked_div(per_row).unwrap_or(1))
+            .unwrap_or(BATCH_ROWS)
+            .clamp(1, BATCH_ROWS);
+        let reader = ArrowReaderMetadata::try_new(Arc::clone(metadata.metadata()), options)
+            .map_err(|e| e.to_string())
+            .and_then(|m| {
+                let mask = ProjectionMask::roots(m.parquet_schema(), roots.iter().copied());
+                let f = file.try_clone().map_err(|e| e.to_string())?;
+                ParquetRecordBatchReaderBuilder::new_with_metadata(f, m)
+                    .with_row_groups(vec![row_group])
+                    .with_projection(mask)
+                    .with_batch_size(batch_rows)
+                    .build()
+                    .map_err(|e| e.to_string())
+            });
         let reader = match reader {
             Ok(r) => r,
             Err(e) => {
@@ -479,14 +663,20 @@ fn read_parquet(
             match batch {
                 Ok(batch) => {
                     let rows = batch.num_rows() as u64;
-                    send.send(Chunk::Batch {
+                    let bytes = u64::try_from(batch.get_array_memory_size()).unwrap_or(u64::MAX);
+                    shared.admit(bytes);
+                    let sent = send.send(Chunk::Batch {
                         input,
                         row_group,
                         first_row,
                         fixed_type,
                         batch,
-                    })
-                    .map_err(|_| ())?;
+                        bytes,
+                    });
+                    if sent.is_err() {
+                        shared.release(bytes);
+                        return Err(());
+                    }
                     first_row = first_row.saturating_add(rows);
                 }
                 Err(e) => {
@@ -502,6 +692,21 @@ fn read_parquet(
         }
     }
     Ok(())
+}
+
+/// The dictionary type a text or binary column is read as when its pages use a dictionary.
+#[cfg(feature = "parquet")]
+fn dictionary_type(data_type: &arrow_schema::DataType) -> Option<arrow_schema::DataType> {
+    use arrow_schema::DataType;
+    let values = match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => DataType::Utf8,
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => DataType::Binary,
+        _ => return None,
+    };
+    Some(DataType::Dictionary(
+        Box::new(DataType::Int32),
+        Box::new(values),
+    ))
 }
 
 /// Replays `inputs` through every file of `contents` (all gated against the same schema),
@@ -527,6 +732,8 @@ pub fn replay(
         stop: AtomicBool::new(false),
         progress,
         strict_problem: Mutex::new(None),
+        ignored: Mutex::new(Vec::new()),
+        in_flight: (Mutex::new(0), std::sync::Condvar::new()),
         _c: std::marker::PhantomData,
     };
     let jobs = options.jobs.max(1);
@@ -548,11 +755,15 @@ pub fn replay(
                     loop {
                         let next = receive.lock().ok().and_then(|r| r.recv().ok());
                         let Some(chunk) = next else { break };
+                        let bytes = chunk.in_flight();
                         if shared.stop.load(Ordering::Relaxed) {
+                            drop(chunk);
+                            shared.release(bytes);
                             continue; // drain, so the reader is never blocked forever
                         }
                         let before = worker.read;
                         worker.chunk(&shared, &mut scratch, chunk);
+                        shared.release(bytes);
                         shared
                             .progress
                             .fetch_add(worker.read.saturating_sub(before), Ordering::Relaxed);
@@ -592,6 +803,16 @@ pub fn replay(
             if !out.ignored_columns.contains(&ignored) {
                 out.ignored_columns.push(ignored);
             }
+        }
+    }
+    for ignored in shared
+        .ignored
+        .lock()
+        .map(|mut i| std::mem::take(&mut *i))
+        .unwrap_or_default()
+    {
+        if !out.ignored_columns.contains(&ignored) {
+            out.ignored_columns.push(ignored);
         }
     }
     // Workers finish in any order: the problems kept are the first by position, as on one

@@ -72,6 +72,7 @@ async fn the_sql_function_counts_what_replay_counts() {
                 jobs: 2,
                 strict: false,
                 time_instances: false,
+                limits: chanval_replay::ReadLimits::default(),
             },
             &AtomicU64::new(0),
         )

@@ -44,6 +44,7 @@ fn run(contents: &[&Content<'_>], inputs: Vec<Input>, jobs: usize) -> Replayed {
         jobs,
         strict: false,
         time_instances: true,
+        limits: chanval_replay::ReadLimits::default(),
     };
     replay(contents, inputs, &options, &AtomicU64::new(0)).unwrap()
 }
@@ -234,6 +235,7 @@ fn long_lines_are_bounded_and_strict_stops_at_the_first_problem() {
             jobs: 2,
             strict: true,
             time_instances: false,
+            limits: chanval_replay::ReadLimits::default(),
         };
         let e = replay(&[&content], vec![jsonl(text)], &options, &AtomicU64::new(0)).unwrap_err();
         let chanval_replay::ReplayError::Strict(p) = e;

@@ -60,6 +60,10 @@ pub struct Args {
     /// Worker threads (default: every core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    /// A Parquet row group whose columns replay reads decompress to more than this many MiB is
+    /// refused and reported (docs/REPLAY.md, "Memory": replay's memory bound grows with it).
+    #[arg(long, value_name = "MIB", default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    max_row_group_mib: u64,
     /// Instances listed in each table of the human report.
     #[arg(long, default_value_t = 10)]
     top: usize,
@@ -252,6 +256,10 @@ pub fn run(args: &Args) -> Outcome {
             jobs,
             strict: args.strict,
             time_instances: true,
+            limits: chanval_replay::ReadLimits {
+                max_row_group_bytes: args.max_row_group_mib << 20,
+                ..chanval_replay::ReadLimits::default()
+            },
         };
         let mut contents = vec![&new];
         if let Some(old) = &old {
