@@ -52,7 +52,7 @@ fn write(path: &Path, columns: Vec<(&str, ArrayRef)>, page: usize, dictionary: b
         .set_dictionary_page_size_limit(8 << 20)
         .set_data_page_size_limit(page)
         .set_write_batch_size(1)
-        .set_max_row_group_size(usize::MAX)
+        .set_max_row_group_row_count(None)
         .build();
     // No Arrow schema in the file: a reader then decides for itself how to decode it (a file
     // from another writer, or a hostile one, carries none).
