@@ -133,6 +133,7 @@ mod model;
 pub mod source;
 #[cfg(feature = "store")]
 pub mod store;
+mod time;
 #[cfg(feature = "signing")]
 pub mod trust;
 
@@ -168,6 +169,7 @@ pub use schema::{
 };
 #[cfg(feature = "std")]
 pub use schema::{SchemaDoc, TomlError};
+pub use time::UnixTime;
 pub use validate::{
     Rejected, Validated, Validator, check_schema, check_schema_bounded, exercise_scratch_len,
     targeted,

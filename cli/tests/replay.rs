@@ -232,3 +232,205 @@ fn strict_stops_at_the_first_line_that_is_not_an_event() {
         text(&o)
     );
 }
+
+/// The backtest features (issue 24): alerts per hour, a noise limit, deduplication per host and
+/// window, expected counts beside the rules, and a benign corpus.
+mod backtest {
+    use super::*;
+
+    fn replay(extra: &[&str]) -> Output {
+        let mut args = vec![
+            "--no-config",
+            "replay",
+            "--schema",
+            SCHEMA,
+            "--content",
+            "examples/fleet/channel-100.cvc",
+        ];
+        args.extend_from_slice(extra);
+        args.push("examples/telemetry/fleet.jsonl");
+        chanval(&args)
+    }
+
+    fn json(o: &Output) -> Value {
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("backtest");
+        std::fs::create_dir_all(&d).unwrap();
+        d.join(name)
+    }
+
+    #[test]
+    fn alerts_per_hour_add_up_to_the_matches_and_match_parquet() {
+        let o = replay(&["--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let v = json(&o);
+        let over_time = &v["replay"]["alerts_over_time"];
+        assert_eq!(over_time["bucket_seconds"], 3600);
+        assert_eq!(
+            over_time["untimed_matches"], 0,
+            "the sample's events all have a time"
+        );
+        let mut per_hour = 0u64;
+        for i in over_time["instances"].as_array().unwrap() {
+            let id = i["id"].as_u64().unwrap();
+            let hours: u64 = i["hours"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h[1].as_u64().unwrap())
+                .sum();
+            let instance = v["replay"]["content"]["instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == id)
+                .unwrap();
+            assert_eq!(
+                hours,
+                instance["matches"].as_u64().unwrap(),
+                "instance {id}"
+            );
+            per_hour += hours;
+        }
+        assert!(per_hour > 0);
+        // Parquet rows carry the same times: the same hours.
+        let o = chanval(&[
+            "--no-config",
+            "replay",
+            "--format",
+            "json",
+            "--schema",
+            SCHEMA,
+            "--content",
+            "examples/fleet/channel-100.cvc",
+            "examples/telemetry/fleet.parquet",
+        ]);
+        assert_eq!(
+            json(&o)["replay"]["alerts_over_time"]["instances"],
+            over_time["instances"]
+        );
+        let o = replay(&["--top", "3"]);
+        assert!(
+            text(&o).contains("alerts per hour, 2026-11-30T00:00:00Z"),
+            "{}",
+            text(&o)
+        );
+    }
+
+    #[test]
+    fn a_noisy_instance_fails_and_deduplication_counts_each_host_once_a_window() {
+        let o = replay(&["--max-alerts-per-hour", "1"]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains("CV0705") && text(&o).contains("2 alerts in the hour from"));
+        let o = replay(&["--max-alerts-per-hour", "2"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        // A day's window: each host's alerts of one instance count once.
+        let v = json(&replay(&["--format", "json", "--dedup", "1d"]));
+        for i in v["replay"]["content"]["instances"].as_array().unwrap() {
+            let (matches, dedup, hosts) = (
+                i["matches"].as_u64().unwrap(),
+                i["alerts_deduplicated"].as_u64().unwrap(),
+                i["hosts"].as_u64().unwrap(),
+            );
+            assert!(dedup <= matches, "{i}");
+            assert!(dedup >= hosts.min(matches), "{i}");
+        }
+        let o = replay(&["--dedup", "soon"]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    }
+
+    #[test]
+    fn expected_counts_beside_the_rules_are_held() {
+        let v = json(&replay(&["--format", "json"]));
+        let count = |id: u64| {
+            v["replay"]["content"]["instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == id)
+                .unwrap()["matches"]
+                .as_u64()
+                .unwrap()
+        };
+        let file = scratch("expect.toml");
+        let n = count(1001);
+        std::fs::write(
+            &file,
+            format!("[[rule]]\nid = 1001\nmatches = {n}\n\n[[rule]]\nid = 3001\nmin = 1\n"),
+        )
+        .unwrap();
+        let o = replay(&["--expect", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        std::fs::write(&file, format!("[[rule]]\nid = 1001\nmatches = {}\n", n + 1)).unwrap();
+        let o = replay(&["--expect", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            text(&o).contains(&format!(
+                "CV0706]: {n} matches on the replayed events; {} expected",
+                n + 1
+            )),
+            "{}",
+            text(&o)
+        );
+        std::fs::write(&file, "[[rule]]\nid = 424242\nmatches = 1\n").unwrap();
+        let o = replay(&["--expect", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        std::fs::write(&file, "[[rule]]\nid = 1001\nmin = 3\nmax = 1\n").unwrap();
+        let o = replay(&["--expect", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    }
+
+    #[test]
+    fn any_match_on_the_benign_corpus_fails() {
+        // Known-good activity: the sample's events no rule matches.
+        let all = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/telemetry/fleet.jsonl"),
+        )
+        .unwrap();
+        let quiet: String = all
+            .lines()
+            .filter(|l| !l.contains("-enc") && !l.contains("rundll32") && !l.contains("4444"))
+            .take(50)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let benign = scratch("benign.jsonl");
+        std::fs::write(&benign, &quiet).unwrap();
+        let o = replay(&["--benign", benign.to_str().unwrap(), "--format", "json"]);
+        let v = json(&o);
+        let matched = v["replay"]["benign"]["matched"].as_array().unwrap().len();
+        assert_eq!(
+            o.status.code(),
+            Some(if matched == 0 { 0 } else { 1 }),
+            "{v}"
+        );
+        // A corpus with an encoded PowerShell line: instance 1001 matches it and the gate fails.
+        let noisy: String = all
+            .lines()
+            .filter(|l| l.to_lowercase().contains("-enc"))
+            .take(3)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(!noisy.is_empty());
+        std::fs::write(&benign, noisy).unwrap();
+        let o = replay(&["--benign", benign.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            text(&o).contains("CV0707") && text(&o).contains("id 1001"),
+            "{}",
+            text(&o)
+        );
+    }
+
+    #[test]
+    fn the_alerts_chart_is_an_svg_of_the_busiest_instances() {
+        let svg = scratch("alerts.svg");
+        let o = replay(&["--alerts-svg", svg.to_str().unwrap(), "--top", "3"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let chart = std::fs::read_to_string(&svg).unwrap();
+        assert!(chart.starts_with("<svg") && chart.trim_end().ends_with("</svg>"));
+        assert_eq!(chart.matches("(peak ").count(), 3, "{chart}");
+    }
+}

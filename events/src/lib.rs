@@ -412,3 +412,97 @@ mod tests {
         assert_eq!(lines[4].1.as_ref().unwrap().template_type, "7");
     }
 }
+
+/// An event's `time` (docs/EVENTS.md) in Unix seconds: a number of seconds, or an RFC 3339 UTC
+/// date and time (`2026-12-01T08:00:00Z`, fractions of a second and a `+HH:MM` offset allowed),
+/// or a date alone (`2026-12-01`). `None` for anything else, or a time before 1970.
+#[must_use]
+pub fn unix_seconds(time: &str) -> Option<u64> {
+    let time = time.trim();
+    if let Ok(seconds) = time.parse::<u64>() {
+        return Some(seconds);
+    }
+    let (day, clock) = match time.split_once(['T', 't', ' ']) {
+        Some((d, c)) => (d, Some(c)),
+        None => (time, None),
+    };
+    let mut parts = day.splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: i64 = parts.next()?.parse().ok()?;
+    let dom: i64 = parts.next()?.parse().ok()?;
+    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&dom) {
+        return None;
+    }
+    let (mut h, mut m, mut s, mut offset) = (0i64, 0i64, 0i64, 0i64);
+    if let Some(clock) = clock {
+        // The zone: `Z`, or `+HH:MM` / `-HH:MM` after the seconds.
+        let (hms, zone) = if let Some(c) = clock.strip_suffix(['Z', 'z']) {
+            (c, None)
+        } else if let Some(at) = clock.rfind(['+', '-']) {
+            (clock.get(..at)?, Some(clock.get(at..)?))
+        } else {
+            return None;
+        };
+        let mut f = hms.splitn(3, ':');
+        h = f.next()?.parse().ok()?;
+        m = f.next()?.parse().ok()?;
+        let seconds = f.next()?;
+        let whole = seconds.split_once('.').map_or(seconds, |(w, _)| w);
+        s = whole.parse().ok()?;
+        if h > 23 || m > 59 || s > 60 {
+            return None;
+        }
+        if let Some(zone) = zone {
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            let (zh, zm) = zone.get(1..)?.split_once(':')?;
+            let (zh, zm): (i64, i64) = (zh.parse().ok()?, zm.parse().ok()?);
+            if zh > 23 || zm > 59 {
+                return None;
+            }
+            offset = sign * (zh * 3600 + zm * 60);
+        }
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + dom - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + m * 60 + s - offset).ok()
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::unix_seconds;
+
+    #[test]
+    fn times_read_as_events_write_them() {
+        assert_eq!(unix_seconds("1796112000"), Some(1_796_112_000));
+        assert_eq!(unix_seconds("2026-12-01T08:00:00Z"), Some(1_796_112_000));
+        assert_eq!(
+            unix_seconds("2026-12-01T08:00:00.250Z"),
+            Some(1_796_112_000)
+        );
+        assert_eq!(
+            unix_seconds("2026-12-01T09:30:00+01:30"),
+            Some(1_796_112_000)
+        );
+        assert_eq!(
+            unix_seconds("2026-12-01T06:00:00-02:00"),
+            Some(1_796_112_000)
+        );
+        assert_eq!(unix_seconds("2026-12-01"), Some(1_796_083_200));
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2026-12-01T25:00:00Z",
+            "1969-12-31",
+            "-5",
+        ] {
+            assert_eq!(unix_seconds(bad), None, "{bad}");
+        }
+    }
+}

@@ -152,6 +152,7 @@ fn benches(c: &mut Criterion) {
                 strict: false,
                 time_instances: false,
                 limits: chanval_replay::ReadLimits::default(),
+                dedup_window: None,
             };
             g.bench_function(
                 BenchmarkId::new("JSON Lines", format!("{jobs} thread(s)")),

@@ -185,6 +185,68 @@ impl<'b> Column<'b> {
     }
 }
 
+/// The `time` column: seconds, RFC 3339 text, or an Arrow timestamp.
+enum Times<'b> {
+    Column(Column<'b>),
+    /// A timestamp and how many of its units make a second.
+    Stamp(&'b dyn Array, i64),
+}
+
+impl<'b> Times<'b> {
+    fn of(array: &'b dyn Array) -> Self {
+        use arrow_schema::TimeUnit;
+        match array.data_type() {
+            DataType::Timestamp(unit, _) => Self::Stamp(
+                array,
+                match unit {
+                    TimeUnit::Second => 1,
+                    TimeUnit::Millisecond => 1_000,
+                    TimeUnit::Microsecond => 1_000_000,
+                    TimeUnit::Nanosecond => 1_000_000_000,
+                },
+            ),
+            _ => Self::Column(Column::of(array)),
+        }
+    }
+
+    /// The row's time in Unix seconds, when it has one that reads as a time.
+    fn get(&self, row: usize) -> Option<u64> {
+        match self {
+            Self::Column(Column::Texts(t)) => chanval_events::unix_seconds(t.text(row)?),
+            Self::Column(Column::Numbers(n)) => n.get(row)?.ok(),
+            Self::Column(Column::Unusable(_)) => None,
+            Self::Stamp(array, per_second) => {
+                if row >= array.len() || array.is_null(row) {
+                    return None;
+                }
+                use arrow_array::types::{
+                    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+                    TimestampSecondType,
+                };
+                let value = array
+                    .as_primitive_opt::<TimestampSecondType>()
+                    .map(|a| a.value(row))
+                    .or_else(|| {
+                        array
+                            .as_primitive_opt::<TimestampMillisecondType>()
+                            .map(|a| a.value(row))
+                    })
+                    .or_else(|| {
+                        array
+                            .as_primitive_opt::<TimestampMicrosecondType>()
+                            .map(|a| a.value(row))
+                    })
+                    .or_else(|| {
+                        array
+                            .as_primitive_opt::<TimestampNanosecondType>()
+                            .map(|a| a.value(row))
+                    })?;
+                u64::try_from(value.checked_div(*per_second)?).ok()
+            }
+        }
+    }
+}
+
 /// How the template type of a row is known.
 enum TypeSource<'b> {
     Column(Column<'b>),
@@ -197,6 +259,7 @@ pub struct BatchColumns<'b, 's> {
     template_type: TypeSource<'b>,
     profile: Option<Texts<'b>>,
     host: Option<Texts<'b>>,
+    time: Option<Times<'b>>,
     /// The field columns: name and values.
     fields: Vec<(&'b str, Column<'b>)>,
     /// Columns that name no field of any template type (ignored).
@@ -212,6 +275,8 @@ pub struct RowEvent<'b> {
     pub template_type: u16,
     /// The host, when the row names one.
     pub host: Option<&'b str>,
+    /// When it happened (Unix seconds), when the row says in a form that reads as a time.
+    pub time: Option<u64>,
 }
 
 /// Why a batch cannot be read at all.
@@ -231,7 +296,7 @@ impl<'b, 's> BatchColumns<'b, 's> {
     ) -> Result<Self, BatchError> {
         let arrow_schema = batch.schema_ref();
         let mut template_type = None;
-        let (mut profile, mut host) = (None, None);
+        let (mut profile, mut host, mut time) = (None, None, None);
         let mut fields = Vec::new();
         let mut ignored = Vec::new();
         for (field, array) in arrow_schema.fields().iter().zip(batch.columns()) {
@@ -241,7 +306,7 @@ impl<'b, 's> BatchColumns<'b, 's> {
                 TEMPLATE_TYPE => template_type = Some(TypeSource::Column(Column::of(array))),
                 PROFILE => profile = Texts::of(array),
                 HOST => host = Texts::of(array),
-                TIME => {}
+                TIME => time = Some(Times::of(array)),
                 _ if schema
                     .template_types
                     .iter()
@@ -268,6 +333,7 @@ impl<'b, 's> BatchColumns<'b, 's> {
             template_type,
             profile,
             host,
+            time,
             fields,
             ignored,
         })
@@ -360,6 +426,7 @@ impl<'b, 's> BatchColumns<'b, 's> {
             profile_index,
             template_type: t.id,
             host: self.host.as_ref().and_then(|h| h.text(row)),
+            time: self.time.as_ref().and_then(|t| t.get(row)),
         })
     }
 

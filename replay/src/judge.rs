@@ -18,6 +18,48 @@ pub struct Thresholds {
     pub max_alert_increase_ppm: Option<u64>,
     /// Instances meant to be broad: no match-rate limit.
     pub allow_broad: Vec<u32>,
+    /// The most alerts an instance may raise in one hour of the events' time (deduplicated
+    /// per host and window first when the replay deduplicates).
+    pub max_alerts_per_hour: Option<u64>,
+    /// Expected matches per instance id: the fewest and the most.
+    pub expected: Vec<(u32, u64, u64)>,
+}
+
+/// The findings of a benign corpus replayed through `content` (`--benign`): every instance that
+/// matched any of its events.
+#[must_use]
+pub fn benign<'s>(content: &Content<'s>, tally: &Tally) -> Vec<Finding<'s>> {
+    content
+        .instances
+        .iter()
+        .zip(&tally.matches)
+        .filter(|(_, m)| **m > 0)
+        .map(|(i, &found)| {
+            Finding::new(
+                Code::MatchesBenign,
+                instance_location(content, i),
+                Detail::Counts { expected: 0, found },
+            )
+        })
+        .collect()
+}
+
+/// Where a finding about instance `i` of `content` points.
+fn instance_location<'s>(content: &Content<'s>, i: &crate::InstanceInfo) -> Location<'s> {
+    let schema = content.schema();
+    let mut location = Location::default();
+    location.span = Some(i.span);
+    location.instance = Some(InstanceRef {
+        index: i.index,
+        id: i.id,
+    });
+    location.template_type = Some(TypeRef {
+        id: i.template_type,
+        name: schema
+            .template_type(i.template_type)
+            .map_or("", |(_, t)| t.name),
+    });
+    location
 }
 
 /// One instance whose matching changed.
@@ -126,8 +168,9 @@ fn above(part: u64, whole: u64, limit_ppm: u64) -> bool {
         > u128::from(whole).saturating_mul(u128::from(limit_ppm))
 }
 
-/// The findings of the replay's gate for `content`, given its counts, the baseline's (if any)
-/// and how many lines or rows could not be read out of all read.
+/// The findings of the replay's gate for `content`, given its counts, the baseline's (if any),
+/// how many lines or rows could not be read out of all read, and the deduplication window the
+/// replay counted with.
 #[must_use]
 pub fn judge<'s>(
     content: &Content<'s>,
@@ -135,6 +178,7 @@ pub fn judge<'s>(
     baseline: Option<&Tally>,
     (unreadable, read): (u64, u64),
     thresholds: &Thresholds,
+    dedup_window: Option<u64>,
 ) -> Vec<Finding<'s>> {
     let schema = content.schema();
     let type_ref = |id: u16| TypeRef {
@@ -182,6 +226,43 @@ pub fn judge<'s>(
                     new,
                     limit_ppm: limit,
                 },
+            ));
+        }
+    }
+    if let Some(limit) = thresholds.max_alerts_per_hour {
+        let peaks: Vec<(u64, u64)> = match dedup_window {
+            // Deduplicated: each window's alert in the hour its window starts.
+            Some(window) => tally.deduplicated(window).1,
+            None => tally.peak_hour(),
+        };
+        for (i, &(hour, alerts)) in content.instances.iter().zip(&peaks) {
+            if alerts > limit {
+                out.push(Finding::new(
+                    Code::NoisyInstance,
+                    instance_location(content, i),
+                    Detail::Noise {
+                        alerts,
+                        hour,
+                        limit,
+                    },
+                ));
+            }
+        }
+    }
+    for &(id, min, max) in &thresholds.expected {
+        let Some(position) = content.position(id) else {
+            continue;
+        };
+        let (Some(i), Some(&found)) =
+            (content.instances.get(position), tally.matches.get(position))
+        else {
+            continue;
+        };
+        if found < min || found > max {
+            out.push(Finding::new(
+                Code::UnexpectedCount,
+                instance_location(content, i),
+                Detail::Expected { found, min, max },
             ));
         }
     }

@@ -102,6 +102,9 @@ pub struct Options {
     pub time_instances: bool,
     /// What one Parquet row group may take.
     pub limits: ReadLimits,
+    /// Count alerts once per host, instance and window of this many seconds as well
+    /// ([`Tally::deduplicated`]).
+    pub dedup_window: Option<u64>,
 }
 
 /// An event that could not be read, and where.
@@ -165,6 +168,7 @@ struct Resolved<'h> {
     profile_index: usize,
     template_type: u16,
     host: Option<&'h str>,
+    time: Option<u64>,
 }
 
 #[derive(Default)]
@@ -266,13 +270,15 @@ impl Worker {
             profile_index,
             template_type,
             host,
+            time,
         } = event;
         let host = host.map(host_hash);
+        let window = shared.options.dedup_window;
         for (content, tally) in shared.contents.iter().zip(self.tallies.iter_mut()) {
             let mut matched = 0u64;
             let outcome = content.evaluate(scratch, profile_index, template_type, values, |p| {
                 matched = matched.saturating_add(1);
-                tally.matched(p, host);
+                tally.matched(p, host, time, window);
             });
             match outcome {
                 Ok(Some(_)) => tally.event(template_type, matched),
@@ -321,6 +327,7 @@ impl Worker {
                                 profile_index,
                                 template_type,
                                 host: raw.host.as_deref(),
+                                time: raw.time.as_deref().and_then(chanval_events::unix_seconds),
                             },
                             &values,
                         ),
@@ -376,6 +383,7 @@ impl Worker {
                                 profile_index: e.profile_index,
                                 template_type: e.template_type,
                                 host: e.host,
+                                time: e.time,
                             },
                             &values,
                         ),

@@ -3,7 +3,7 @@
 //! the end (every count adds), so the result is the same on one thread or many — and across
 //! shards of a telemetry lake.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chanval::EvalError;
 
@@ -11,6 +11,14 @@ use crate::distinct::Distinct;
 
 /// Evaluation errors kept with their position (all are counted).
 pub const MAX_ERRORS: usize = 100;
+/// (Instance, hour) counts kept for alerts over time; matches past this are counted in
+/// [`Tally::over_time_dropped`] (a year of hours for 100 busy instances fits).
+pub const MAX_HOURS: usize = 1_000_000;
+/// (Instance, host, window) kept for deduplicated counts; past this, in
+/// [`Tally::dedup_dropped`].
+pub const MAX_DEDUP: usize = 10_000_000;
+/// Seconds in an hour, the unit of alerts over time.
+pub const HOUR: u64 = 3_600;
 
 /// Where an event came from: the input (by index) and its line, or its row group and row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -61,6 +69,18 @@ pub struct Tally {
     pub error_count: u64,
     /// The first errors.
     pub errors: Vec<(At, usize, EvalError)>,
+    /// Matches per instance per hour, for matches whose event has a time: `(position, hour)`
+    /// with the hour as Unix seconds / 3600.
+    pub hourly: BTreeMap<(usize, u64), u64>,
+    /// Matches whose event has no time (not in `hourly`).
+    pub untimed: u64,
+    /// Matches not in `hourly` because it holds [`MAX_HOURS`] entries.
+    pub over_time_dropped: u64,
+    /// With a deduplication window: the distinct (position, host hash, window index) of the
+    /// matches — an alert per host, rule and window, as alert pipelines deduplicate.
+    pub dedup: HashSet<(usize, u64, u64)>,
+    /// Matches not deduplicated because `dedup` holds [`MAX_DEDUP`] entries.
+    pub dedup_dropped: u64,
 }
 
 impl Tally {
@@ -82,14 +102,89 @@ impl Tally {
         t.matches = t.matches.saturating_add(matched);
     }
 
-    /// Counts a match of the instance at `position`, from `host` (its hash).
-    pub fn matched(&mut self, position: usize, host: Option<u64>) {
+    /// Counts a match of the instance at `position`, from `host` (its hash), at `time` (Unix
+    /// seconds), deduplicated per host in windows of `dedup_window` seconds when one is given
+    /// (an event without a time is its own window; one without a host, host 0).
+    pub fn matched(
+        &mut self,
+        position: usize,
+        host: Option<u64>,
+        time: Option<u64>,
+        dedup_window: Option<u64>,
+    ) {
         if let Some(m) = self.matches.get_mut(position) {
             *m = m.saturating_add(1);
         }
         if let (Some(h), Some(d)) = (host, self.hosts.get_mut(position)) {
             d.insert(h);
         }
+        match time {
+            Some(t) => {
+                let key = (position, t / HOUR);
+                if let Some(n) = self.hourly.get_mut(&key) {
+                    *n = n.saturating_add(1);
+                } else if self.hourly.len() < MAX_HOURS {
+                    self.hourly.insert(key, 1);
+                } else {
+                    self.over_time_dropped = self.over_time_dropped.saturating_add(1);
+                }
+            }
+            None => self.untimed = self.untimed.saturating_add(1),
+        }
+        if let Some(window) = dedup_window {
+            let key = (
+                position,
+                host.unwrap_or(0),
+                time.map_or(u64::MAX, |t| t.checked_div(window).unwrap_or(t)),
+            );
+            if self.dedup.len() < MAX_DEDUP || self.dedup.contains(&key) {
+                self.dedup.insert(key);
+            } else {
+                self.dedup_dropped = self.dedup_dropped.saturating_add(1);
+            }
+        }
+    }
+
+    /// Per instance position: its deduplicated alerts (one per host and window), and the hour
+    /// (its start, Unix seconds) with the most of them and how many (a window's alert counted in
+    /// the hour its window starts).
+    #[must_use]
+    pub fn deduplicated(&self, window: u64) -> (Vec<u64>, Vec<(u64, u64)>) {
+        let mut alerts = vec![0u64; self.matches.len()];
+        let mut per_hour: BTreeMap<(usize, u64), u64> = BTreeMap::new();
+        for &(position, _, w) in &self.dedup {
+            if let Some(a) = alerts.get_mut(position) {
+                *a = a.saturating_add(1);
+            }
+            if w != u64::MAX {
+                let hour = w.saturating_mul(window) / HOUR;
+                let n = per_hour.entry((position, hour)).or_default();
+                *n = n.saturating_add(1);
+            }
+        }
+        let mut peak = vec![(0u64, 0u64); self.matches.len()];
+        for ((position, hour), n) in per_hour {
+            if let Some(p) = peak.get_mut(position)
+                && n > p.1
+            {
+                *p = (hour.saturating_mul(HOUR), n);
+            }
+        }
+        (alerts, peak)
+    }
+
+    /// Per instance position: the most matches in one hour.
+    #[must_use]
+    pub fn peak_hour(&self) -> Vec<(u64, u64)> {
+        let mut peak = vec![(0u64, 0u64); self.matches.len()];
+        for (&(position, hour), &n) in &self.hourly {
+            if let Some(p) = peak.get_mut(position)
+                && n > p.1
+            {
+                *p = (hour.saturating_mul(HOUR), n);
+            }
+        }
+        peak
     }
 
     /// Counts an evaluation error.
@@ -115,6 +210,27 @@ impl Tally {
         for (a, b) in self.hosts.iter_mut().zip(&other.hosts) {
             a.merge(b);
         }
+        for (key, n) in &other.hourly {
+            if let Some(mine) = self.hourly.get_mut(key) {
+                *mine = mine.saturating_add(*n);
+            } else if self.hourly.len() < MAX_HOURS {
+                self.hourly.insert(*key, *n);
+            } else {
+                self.over_time_dropped = self.over_time_dropped.saturating_add(*n);
+            }
+        }
+        self.untimed = self.untimed.saturating_add(other.untimed);
+        self.over_time_dropped = self
+            .over_time_dropped
+            .saturating_add(other.over_time_dropped);
+        for key in &other.dedup {
+            if self.dedup.len() < MAX_DEDUP || self.dedup.contains(key) {
+                self.dedup.insert(*key);
+            } else {
+                self.dedup_dropped = self.dedup_dropped.saturating_add(1);
+            }
+        }
+        self.dedup_dropped = self.dedup_dropped.saturating_add(other.dedup_dropped);
         self.error_count = self.error_count.saturating_add(other.error_count);
         self.errors.extend(other.errors.iter().cloned());
         // Workers finish in any order: keep the first errors by position, as one thread would.

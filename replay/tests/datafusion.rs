@@ -73,6 +73,7 @@ async fn the_sql_function_counts_what_replay_counts() {
                 strict: false,
                 time_instances: false,
                 limits: chanval_replay::ReadLimits::default(),
+                dedup_window: None,
             },
             &AtomicU64::new(0),
         )

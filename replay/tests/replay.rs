@@ -45,6 +45,7 @@ fn run(contents: &[&Content<'_>], inputs: Vec<Input>, jobs: usize) -> Replayed {
         strict: false,
         time_instances: true,
         limits: chanval_replay::ReadLimits::default(),
+        dedup_window: None,
     };
     replay(contents, inputs, &options, &AtomicU64::new(0)).unwrap()
 }
@@ -236,6 +237,7 @@ fn long_lines_are_bounded_and_strict_stops_at_the_first_problem() {
             strict: true,
             time_instances: false,
             limits: chanval_replay::ReadLimits::default(),
+            dedup_window: None,
         };
         let e = replay(&[&content], vec![jsonl(text)], &options, &AtomicU64::new(0)).unwrap_err();
         let chanval_replay::ReplayError::Strict(p) = e;

@@ -244,6 +244,12 @@ codes! {
     ReplayEvalError = "CV0703", Error, "evaluation error on a replayed event";
     /// Replayed events that could not be read.
     UnreadableEvents = "CV0704", Warning, "replayed events could not be read";
+    /// An instance raised more alerts in one hour of the replayed events than allowed.
+    NoisyInstance = "CV0705", Error, "instance raises more alerts an hour than allowed";
+    /// An instance's matches differ from the count its expectations file gives.
+    UnexpectedCount = "CV0706", Error, "instance's matches differ from its expected count";
+    /// An instance matched events of the benign corpus.
+    MatchesBenign = "CV0707", Error, "instance matches benign events";
 
     /// A content source (TOML) that cannot be built into a channel file.
     SourceDoesNotBuild = "CV0801", Error, "content source does not build";

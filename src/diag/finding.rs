@@ -131,6 +131,24 @@ pub enum Detail {
         /// The largest increase allowed, in parts per million of `old`.
         limit_ppm: u64,
     },
+    /// An instance's most alerts in one hour, the hour, and the limit.
+    Noise {
+        /// Alerts in that hour.
+        alerts: u64,
+        /// The hour's start (Unix seconds).
+        hour: u64,
+        /// The most allowed.
+        limit: u64,
+    },
+    /// An instance's matches and the range its expectations allow.
+    Expected {
+        /// Matches on the replayed events.
+        found: u64,
+        /// The fewest expected.
+        min: u64,
+        /// The most expected.
+        max: u64,
+    },
     /// Replayed events that could not be read, of all read.
     Events {
         /// Lines or rows that were not events.

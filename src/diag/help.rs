@@ -61,6 +61,9 @@ impl<'s> Finding<'s> {
                 | FieldVersionOrder
                 | ContentVersionNotIncreased
                 | ChannelMismatch
+                | NoisyInstance
+                | UnexpectedCount
+                | MatchesBenign
         )
         .then_some(Help(self))
     }
@@ -223,6 +226,18 @@ impl fmt::Display for Help<'_, '_> {
                 "publish it on channel {expected} (`channel_id = {expected}`), or compare it \
                  with the published file of its own channel"
             ),
+            (Code::NoisyInstance, _) => f.write_str(
+                "narrow the rule so it alerts on less of this traffic, or raise \
+                 --max-alerts-per-hour if the volume is expected (deduplicate with --dedup first)",
+            ),
+            (Code::UnexpectedCount, _) => f.write_str(
+                "find what changed with `chanval replay --baseline` against the content that met \
+                 the expectation; update the expectations file only if the new count is right",
+            ),
+            (Code::MatchesBenign, _) => f.write_str(
+                "narrow the rule until it misses the benign events (`chanval test --why ID` on \
+                 one of them shows which criteria accept it)",
+            ),
             _ => f.write_str("`chanval explain` says what the code means"),
         }
     }
@@ -253,6 +268,10 @@ mod tests {
             | Code::FlagsOutsideField
             | Code::NeverMatches => Detail::Bound { value: 9, bound: 4 },
             Code::ContentVersionNotIncreased => Detail::Versions { old: 7, new: 7 },
+            Code::MatchesBenign => Detail::Counts {
+                expected: 0,
+                found: 2,
+            },
             _ => Detail::None,
         }
     }

@@ -250,6 +250,34 @@ impl fmt::Display for Message<'_, '_> {
                 "{unreadable} of {total} event lines or rows could not be read and were not \
                  replayed (the report lists them; --strict makes this stop the replay)"
             ),
+            (
+                Code::NoisyInstance,
+                Detail::Noise {
+                    alerts,
+                    hour,
+                    limit,
+                },
+            ) => write!(
+                f,
+                "{alerts} alerts in the hour from {} on the replayed events, more than the {limit} \
+                 allowed (--max-alerts-per-hour)",
+                crate::time::UnixTime(hour)
+            ),
+            (Code::UnexpectedCount, Detail::Expected { found, min, max }) => {
+                if min == max {
+                    write!(f, "{found} matches on the replayed events; {min} expected")
+                } else {
+                    write!(
+                        f,
+                        "{found} matches on the replayed events; {min} to {max} expected"
+                    )
+                }
+            }
+            (Code::MatchesBenign, Detail::Counts { found, .. }) => write!(
+                f,
+                "matches {found} event(s) of the benign corpus (--benign): known-good activity \
+                 it would alert on"
+            ),
             (Code::ContentVersionNotIncreased, Detail::Versions { old, new }) => write!(
                 f,
                 "content version {new} is not greater than the published version {old}"

@@ -28,8 +28,8 @@ mod health;
 mod rollout;
 mod root;
 mod standing;
-mod time;
 
+pub use crate::time::UnixTime;
 pub use brake::{BRAKE_MAGIC, BRAKE_VERSION, Brake, BrakeAction, MAX_BRAKE_LEN, Versions};
 #[cfg(feature = "alloc")]
 pub use brake::{BrakeDraft, sign_brake};
@@ -50,7 +50,6 @@ pub use root::{MAX_KEYS, MAX_SIGNATURES, ROLE_RELEASE, ROLE_ROOT, ROOT_MAGIC, Ro
 #[cfg(feature = "alloc")]
 pub use root::{RootDraft, sign_root};
 pub use standing::{Applied, Ban, BanReason, Barred, MAX_BANS, STANDING_LEN, Standing};
-pub use time::UnixTime;
 
 use ed25519_dalek::{Signature, VerifyingKey};
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// Layers from the bottom; modules on one line share a layer (they must not import each other
 /// in a circle, which the module-level check below also catches).
 const LAYERS: &[&[&str]] = &[
-    &["common", "limits"],
+    &["common", "limits", "time"],
     &["error", "checksum"],
     &["format"],
     &["schema"],

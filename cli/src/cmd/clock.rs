@@ -89,41 +89,10 @@ pub fn time(text: &str, now: u64, what: &str) -> Result<u64, Failure> {
     })
 }
 
-/// `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`, UTC, in Unix seconds.
+/// `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ` (an RFC 3339 time), in Unix seconds: the events'
+/// reader of times, so a time means the same in an event and on the command line.
 fn date(text: &str) -> Option<u64> {
-    let (day, clock) = match text.split_once('T') {
-        Some((d, c)) => (d, Some(c.strip_suffix('Z')?)),
-        None => (text, None),
-    };
-    let mut parts = day.splitn(3, '-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: i64 = parts.next()?.parse().ok()?;
-    let dom: i64 = parts.next()?.parse().ok()?;
-    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&dom) {
-        return None;
-    }
-    let (h, m, s) = match clock {
-        None => (0, 0, 0),
-        Some(c) => {
-            let mut f = c.splitn(3, ':');
-            let h: i64 = f.next()?.parse().ok()?;
-            let m: i64 = f.next()?.parse().ok()?;
-            let s: i64 = f.next()?.parse().ok()?;
-            if h > 23 || m > 59 || s > 60 {
-                return None;
-            }
-            (h, m, s)
-        }
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + dom - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()
+    chanval_events::unix_seconds(text)
 }
 
 /// A Unix time as a UTC date and time, for people.

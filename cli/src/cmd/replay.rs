@@ -64,6 +64,25 @@ pub struct Args {
     /// refused and reported (docs/REPLAY.md, "Memory": replay's memory bound grows with it).
     #[arg(long, value_name = "MIB", default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=65536))]
     max_row_group_mib: u64,
+    /// Fail when an instance raises more alerts than this in one hour of the events' `time`
+    /// (after --dedup, when given): a noisy rule (CV0705).
+    #[arg(long, value_name = "N")]
+    max_alerts_per_hour: Option<u64>,
+    /// Count an alert once per host, instance and window of this length as well (`1h`, `15min`,
+    /// `1d`), as alert pipelines deduplicate; --max-alerts-per-hour then judges those.
+    #[arg(long, value_name = "WINDOW")]
+    dedup: Option<String>,
+    /// Expected matches per instance (TOML: `[[rule]] id = N, matches = N` or `min`/`max`);
+    /// an instance outside its range fails (CV0706).
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
+    /// Events of known-good activity (JSON Lines or Parquet, repeatable): any instance that
+    /// matches one fails (CV0707).
+    #[arg(long, value_name = "EVENTS")]
+    benign: Vec<PathBuf>,
+    /// Write each instance's alerts per hour as an SVG chart to this file.
+    #[arg(long, value_name = "FILE")]
+    alerts_svg: Option<PathBuf>,
     /// Instances listed in each table of the human report.
     #[arg(long, default_value_t = 10)]
     top: usize,
@@ -134,7 +153,71 @@ fn thresholds(args: &Args) -> Result<Thresholds, Failure> {
             )?,
         },
         allow_broad,
+        max_alerts_per_hour: args.max_alerts_per_hour,
+        expected: match &args.expect {
+            Some(path) => expectations(path)?,
+            None => Vec::new(),
+        },
     })
+}
+
+/// An expectations file (`--expect`): `[[rule]]` tables of `id` and `matches`, or `min` and
+/// `max`, as SigmaHQ keeps expected match counts beside its rules.
+fn expectations(path: &Path) -> Result<Vec<(u32, u64, u64)>, Failure> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        rule: Vec<Rule>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Rule {
+        id: u32,
+        matches: Option<u64>,
+        min: Option<u64>,
+        max: Option<u64>,
+    }
+    let text = crate::files::read_text(path, "expectations")?;
+    let file: File = toml::from_str(&text).map_err(|e| {
+        Failure(format!(
+            "expectations `{}`: {}",
+            path.display(),
+            e.message().trim_end()
+        ))
+    })?;
+    let mut out: Vec<(u32, u64, u64)> = Vec::with_capacity(file.rule.len());
+    for r in file.rule {
+        let (min, max) = match (r.matches, r.min, r.max) {
+            (Some(n), None, None) => (n, n),
+            (None, min, max) if min.is_some() || max.is_some() => {
+                (min.unwrap_or(0), max.unwrap_or(u64::MAX))
+            }
+            _ => {
+                return Err(Failure(format!(
+                    "expectations `{}`: rule {} gives `matches`, or `min` and/or `max`",
+                    path.display(),
+                    r.id
+                )));
+            }
+        };
+        if min > max {
+            return Err(Failure(format!(
+                "expectations `{}`: rule {}: `min` {min} is above `max` {max}",
+                path.display(),
+                r.id
+            )));
+        }
+        if out.iter().any(|(id, ..)| *id == r.id) {
+            return Err(Failure(format!(
+                "expectations `{}`: rule {} is given twice",
+                path.display(),
+                r.id
+            )));
+        }
+        out.push((r.id, min, max));
+    }
+    Ok(out)
 }
 
 /// The bytes of a channel file, building a source in memory when given one.
@@ -260,7 +343,20 @@ pub fn run(args: &Args) -> Outcome {
                 max_row_group_bytes: args.max_row_group_mib << 20,
                 ..chanval_replay::ReadLimits::default()
             },
+            dedup_window: args
+                .dedup
+                .as_deref()
+                .map(|w| super::clock::duration(w, "--dedup"))
+                .transpose()?
+                .filter(|w| *w > 0),
         };
+        for &(id, ..) in &thresholds.expected {
+            if new.position(id).is_none() {
+                return Err(Failure(format!(
+                    "--expect: instance {id} is not in `{content_path}`"
+                )));
+            }
+        }
         let mut contents = vec![&new];
         if let Some(old) = &old {
             contents.push(old);
@@ -304,13 +400,45 @@ pub fn run(args: &Args) -> Outcome {
         };
         let new_tally = replayed.tallies.first().cloned().unwrap_or_default();
         let old_tally = replayed.tallies.get(1);
-        let findings = judge(
+        let mut findings = judge(
             &new,
             &new_tally,
             old_tally,
             (replayed.unreadable, replayed.read),
             &thresholds,
+            options.dedup_window,
         );
+        // The benign corpus: the new content alone, on events where any match is a false
+        // positive.
+        let mut benign_read = None;
+        if !args.benign.is_empty() {
+            let benign = replay(
+                &[&new],
+                open_inputs(&args.benign)?,
+                &Options {
+                    time_instances: false,
+                    ..options.clone()
+                },
+                &AtomicU64::new(0),
+            )
+            .map_err(|ReplayError::Strict(p)| {
+                Failure(format!(
+                    "--strict: a benign event is not an event: {}",
+                    p.message
+                ))
+            })?;
+            if let Some(t) = benign.tallies.first() {
+                findings.extend(chanval_replay::benign(&new, t));
+                benign_read = Some((benign.read, t.matches.clone()));
+            }
+        }
+        if let Some(path) = &args.alerts_svg {
+            crate::files::write_atomically(
+                path,
+                alerts_svg(&new, &new_tally, args.top).as_bytes(),
+            )?;
+            crate::settings::note!("chanval: wrote alerts per hour to `{}`", path.display());
+        }
         let comparison = match (&old, old_tally) {
             (Some(old), Some(t)) => Some(compare((&new, &new_tally), (old, t))),
             _ => None,
@@ -344,6 +472,8 @@ pub fn run(args: &Args) -> Outcome {
             comparison: comparison.as_ref(),
             thresholds: &thresholds,
             names: args_inputs(args),
+            dedup_window: options.dedup_window,
+            benign: benign_read,
         };
         report.replay = Some(view.json());
         report.preface = Some(view.human(args.top));
@@ -419,6 +549,108 @@ struct View<'v, 's> {
     comparison: Option<&'v Comparison>,
     thresholds: &'v Thresholds,
     names: Vec<String>,
+    /// The deduplication window (`--dedup`), in seconds.
+    dedup_window: Option<u64>,
+    /// The benign corpus (`--benign`): lines and rows read, and each instance's matches.
+    benign: Option<(u64, Vec<u64>)>,
+}
+
+/// Each instance's alerts per hour: (instance position, [(hour start, alerts)]), for the
+/// instances with timed matches, busiest peak first.
+fn hourly(tally: &Tally) -> Vec<(usize, Vec<(u64, u64)>)> {
+    let mut by: Vec<(usize, Vec<(u64, u64)>)> = Vec::new();
+    for (&(position, hour), &n) in &tally.hourly {
+        match by.last_mut() {
+            Some((p, hours)) if *p == position => hours.push((hour * chanval_replay::HOUR, n)),
+            _ => by.push((position, vec![(hour * chanval_replay::HOUR, n)])),
+        }
+    }
+    by.sort_by_key(|(p, hours)| {
+        (
+            std::cmp::Reverse(hours.iter().map(|h| h.1).max().unwrap_or(0)),
+            *p,
+        )
+    });
+    by
+}
+
+/// Alerts per hour as a line of block characters over `first..=last` hours, at most `width`
+/// cells (an hour group's cell shows its busiest hour).
+fn sparkline(hours: &[(u64, u64)], first: u64, last: u64, width: u64) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let span = (last - first) / chanval_replay::HOUR + 1;
+    let per_cell = span.div_ceil(width).max(1);
+    let cells = span.div_ceil(per_cell);
+    let mut cell = vec![0u64; usize::try_from(cells).unwrap_or(0)];
+    for &(start, n) in hours {
+        let i = usize::try_from((start - first) / chanval_replay::HOUR / per_cell).unwrap_or(0);
+        if let Some(c) = cell.get_mut(i) {
+            *c = (*c).max(n);
+        }
+    }
+    let top = cell.iter().copied().max().unwrap_or(0).max(1);
+    cell.iter()
+        .map(|&n| {
+            if n == 0 {
+                ' '
+            } else {
+                BARS[usize::try_from((n * 7).div_ceil(top)).unwrap_or(7).min(7)]
+            }
+        })
+        .collect()
+}
+
+/// Each of the `top` busiest instances' alerts per hour as an SVG chart: one row per instance,
+/// hours along the axis, a bar per hour scaled to the row's busiest hour.
+fn alerts_svg(content: &Content<'_>, tally: &Tally, top: usize) -> String {
+    let rows = hourly(tally);
+    let rows = &rows[..rows.len().min(top.max(1))];
+    let (first, last) = rows
+        .iter()
+        .flat_map(|(_, h)| h.iter().map(|x| x.0))
+        .fold((u64::MAX, 0u64), |(a, b), t| (a.min(t), b.max(t)));
+    let span = if rows.is_empty() {
+        1
+    } else {
+        (last - first) / chanval_replay::HOUR + 1
+    };
+    let (width, row_h, left) = (960.0f64, 60.0f64, 220.0f64);
+    let bar = (width - left - 20.0) / span as f64;
+    let height = 40.0 + row_h * rows.len() as f64 + 30.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         font-family=\"sans-serif\" font-size=\"12\">\n\
+         <text x=\"10\" y=\"20\" font-size=\"14\">Alerts per hour, {} to {}</text>\n",
+        chanval::UnixTime(if rows.is_empty() { 0 } else { first }),
+        chanval::UnixTime(last.saturating_add(chanval_replay::HOUR)),
+    );
+    for (row, (position, hours)) in rows.iter().enumerate() {
+        let y0 = 40.0 + row_h * row as f64;
+        let peak = hours.iter().map(|h| h.1).max().unwrap_or(1).max(1);
+        let id = content.instances.get(*position).map_or(0, |i| i.id);
+        svg.push_str(&format!(
+            "<text x=\"10\" y=\"{:.1}\">instance {id} (peak {peak}/h)</text>\n",
+            y0 + row_h / 2.0
+        ));
+        svg.push_str(&format!(
+            "<line x1=\"{left}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#999\"/>\n",
+            y0 + row_h - 8.0,
+            width - 20.0,
+            y0 + row_h - 8.0
+        ));
+        for &(start, n) in hours {
+            let x = left + bar * ((start - first) / chanval_replay::HOUR) as f64;
+            let h = (row_h - 16.0) * n as f64 / peak as f64;
+            svg.push_str(&format!(
+                "<rect x=\"{x:.2}\" y=\"{:.2}\" width=\"{:.2}\" height=\"{h:.2}\" fill=\"#c0392b\"><title>{} {n}</title></rect>\n",
+                y0 + row_h - 8.0 - h,
+                bar.max(0.5),
+                chanval::UnixTime(start)
+            ));
+        }
+    }
+    svg.push_str("</svg>\n");
+    svg
 }
 
 fn rate_of(matches: u64, events: u64) -> f64 {
@@ -444,6 +676,8 @@ impl View<'_, '_> {
         which: usize,
     ) -> serde_json::Value {
         let mean = self.replayed.mean_ns.get(which);
+        let peaks = tally.peak_hour();
+        let dedup = self.dedup_window.map(|w| tally.deduplicated(w).0);
         let instances: Vec<serde_json::Value> = content
             .instances
             .iter()
@@ -452,6 +686,7 @@ impl View<'_, '_> {
                 let matches = tally.matches.get(p).copied().unwrap_or(0);
                 let events = tally.per_type.get(&i.template_type).map_or(0, |c| c.events);
                 let (hosts, estimated) = tally.hosts.get(p).map_or((0, false), |d| d.count());
+                let (peak_start, peak) = peaks.get(p).copied().unwrap_or((0, 0));
                 json!({
                     "id": i.id,
                     "template_type_id": i.template_type,
@@ -462,6 +697,8 @@ impl View<'_, '_> {
                     "hosts": hosts,
                     "hosts_estimated": estimated,
                     "mean_ns": mean.and_then(|m| m.get(p).copied().flatten()),
+                    "peak_hour": (peak > 0).then(|| json!({"start": peak_start, "alerts": peak})),
+                    "alerts_deduplicated": dedup.as_ref().and_then(|d| d.get(p)),
                 })
             })
             .collect();
@@ -551,8 +788,27 @@ impl View<'_, '_> {
                 "max_match_rate": self.thresholds.max_match_rate_ppm.map(|p| p as f64 / 1e6),
                 "max_alert_increase": self.thresholds.max_alert_increase_ppm.map(|p| p as f64 / 1e6),
                 "allow_broad": self.thresholds.allow_broad,
+                "max_alerts_per_hour": self.thresholds.max_alerts_per_hour,
+                "expected": self.thresholds.expected.iter().map(|(id, min, max)| json!({
+                    "id": id, "min": min, "max": max,
+                })).collect::<Vec<_>>(),
             },
             "content": self.file_json(self.new.0, self.new.1, self.new.2, 0),
+            "alerts_over_time": {
+                "bucket_seconds": chanval_replay::HOUR,
+                "dedup_seconds": self.dedup_window,
+                "untimed_matches": self.new.1.untimed,
+                "dropped_matches": self.new.1.over_time_dropped,
+                "instances": hourly(self.new.1).iter().map(|(p, hours)| json!({
+                    "id": self.new.0.instances.get(*p).map(|i| i.id),
+                    "hours": hours.iter().map(|(start, n)| json!([start, n])).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            },
+            "benign": self.benign.as_ref().map(|(read, matches)| json!({
+                "read": read,
+                "matched": self.new.0.instances.iter().zip(matches).filter(|(_, m)| **m > 0)
+                    .map(|(i, m)| json!({"id": i.id, "matches": m})).collect::<Vec<_>>(),
+            })),
             "baseline": self.old.as_ref().map(|(c, t, p)| self.file_json(c, t, p, 1)),
             "comparison": comparison,
         })
@@ -632,6 +888,59 @@ impl View<'_, '_> {
                     }
                 }
             }
+        }
+        // Alerts over time: the busiest instances' alerts per hour, as a line of bars.
+        let rows = hourly(tally);
+        if !rows.is_empty() {
+            let (first, last) = rows
+                .iter()
+                .flat_map(|(_, h)| h.iter().map(|x| x.0))
+                .fold((u64::MAX, 0u64), |(a, b), t| (a.min(t), b.max(t)));
+            let _ = writeln!(
+                out,
+                "\nalerts per hour, {} to {} (busiest first):",
+                chanval::UnixTime(first),
+                chanval::UnixTime(last.saturating_add(chanval_replay::HOUR))
+            );
+            let dedup = self.dedup_window.map(|w| tally.deduplicated(w));
+            for (p, hours) in rows.iter().take(top) {
+                let Some(i) = content.instances.get(*p) else {
+                    continue;
+                };
+                let (start, peak) = hours
+                    .iter()
+                    .copied()
+                    .max_by_key(|h| (h.1, std::cmp::Reverse(h.0)))
+                    .unwrap_or((0, 0));
+                let deduplicated = dedup.as_ref().map_or(String::new(), |(alerts, peaks)| {
+                    format!(
+                        "; {} deduplicated, peak {}/h",
+                        alerts.get(*p).copied().unwrap_or(0),
+                        peaks.get(*p).map_or(0, |x| x.1)
+                    )
+                });
+                let _ = writeln!(
+                    out,
+                    "  instance {:>6} |{}| peak {peak}/h at {}{deduplicated}",
+                    i.id,
+                    sparkline(hours, first, last, 48),
+                    chanval::UnixTime(start)
+                );
+            }
+            if tally.untimed > 0 {
+                let _ = writeln!(
+                    out,
+                    "  ({} match(es) of events without a `time` are not shown)",
+                    tally.untimed
+                );
+            }
+        }
+        if let Some((read, matches)) = &self.benign {
+            let matched = matches.iter().filter(|m| **m > 0).count();
+            let _ = writeln!(
+                out,
+                "\nbenign corpus: {read} line(s) and row(s), {matched} instance(s) matched one"
+            );
         }
         if let (Some(c), Some((_, _, old_path))) = (self.comparison, &self.old) {
             let change = if c.old_total == 0 {
