@@ -25,6 +25,7 @@ use chanval::{Schema, Scratch, TemplateType, Value};
 use chanval_events::LineError;
 
 use crate::content::Content;
+pub use crate::tally::EventTime;
 
 /// The columns with a meaning of their own; every other column names a field.
 pub const TEMPLATE_TYPE: &str = "template_type";
@@ -209,11 +210,15 @@ impl<'b> Times<'b> {
         }
     }
 
-    /// The row's time in Unix seconds, when it has one that reads as a time.
-    fn get(&self, row: usize) -> Option<u64> {
+    /// The row's time, as given.
+    fn get(&self, row: usize) -> EventTime<'b> {
+        self.seconds(row).unwrap_or(EventTime::None)
+    }
+
+    fn seconds(&self, row: usize) -> Option<EventTime<'b>> {
         match self {
-            Self::Column(Column::Texts(t)) => chanval_events::unix_seconds(t.text(row)?),
-            Self::Column(Column::Numbers(n)) => n.get(row)?.ok(),
+            Self::Column(Column::Texts(t)) => t.text(row).map(EventTime::Text),
+            Self::Column(Column::Numbers(n)) => n.get(row)?.ok().map(EventTime::Seconds),
             Self::Column(Column::Unusable(_)) => None,
             Self::Stamp(array, per_second) => {
                 if row >= array.len() || array.is_null(row) {
@@ -241,7 +246,9 @@ impl<'b> Times<'b> {
                             .as_primitive_opt::<TimestampNanosecondType>()
                             .map(|a| a.value(row))
                     })?;
-                u64::try_from(value.checked_div(*per_second)?).ok()
+                u64::try_from(value.checked_div(*per_second)?)
+                    .ok()
+                    .map(EventTime::Seconds)
             }
         }
     }
@@ -275,8 +282,8 @@ pub struct RowEvent<'b> {
     pub template_type: u16,
     /// The host, when the row names one.
     pub host: Option<&'b str>,
-    /// When it happened (Unix seconds), when the row says in a form that reads as a time.
-    pub time: Option<u64>,
+    /// When it happened, as the row gives it (read only when an alert needs its hour).
+    pub time: EventTime<'b>,
 }
 
 /// Why a batch cannot be read at all.
@@ -426,7 +433,7 @@ impl<'b, 's> BatchColumns<'b, 's> {
             profile_index,
             template_type: t.id,
             host: self.host.as_ref().and_then(|h| h.text(row)),
-            time: self.time.as_ref().and_then(|t| t.get(row)),
+            time: self.time.as_ref().map_or(EventTime::None, |t| t.get(row)),
         })
     }
 

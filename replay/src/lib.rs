@@ -48,4 +48,4 @@ mod tally;
 pub use content::{Content, ContentError, InstanceInfo};
 pub use judge::{Comparison, InstanceChange, Thresholds, TypeChange, benign, compare, judge};
 pub use run::{Input, MAX_PROBLEMS, Options, Problem, ReadLimits, ReplayError, Replayed, replay};
-pub use tally::{At, HOUR, MAX_DEDUP, MAX_ERRORS, MAX_HOURS, Tally, TypeCounts};
+pub use tally::{At, EventTime, HOUR, MAX_DEDUP, MAX_ERRORS, MAX_HOURS, Tally, TypeCounts};

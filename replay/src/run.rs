@@ -168,7 +168,7 @@ struct Resolved<'h> {
     profile_index: usize,
     template_type: u16,
     host: Option<&'h str>,
-    time: Option<u64>,
+    time: crate::tally::EventTime<'h>,
 }
 
 #[derive(Default)]
@@ -198,6 +198,7 @@ struct Shared<'r, 'c, 's> {
 
 impl Shared<'_, '_, '_> {
     /// Waits until `bytes` more may be in flight (always, when none are), then counts them.
+    #[cfg(feature = "parquet")]
     fn admit(&self, bytes: u64) {
         let (lock, freed) = &self.in_flight;
         let Ok(mut now) = lock.lock() else { return };
@@ -274,10 +275,13 @@ impl Worker {
         } = event;
         let host = host.map(host_hash);
         let window = shared.options.dedup_window;
+        // Read once, and only for an event that raises an alert.
+        let mut seconds: Option<Option<u64>> = None;
         for (content, tally) in shared.contents.iter().zip(self.tallies.iter_mut()) {
             let mut matched = 0u64;
             let outcome = content.evaluate(scratch, profile_index, template_type, values, |p| {
                 matched = matched.saturating_add(1);
+                let time = *seconds.get_or_insert_with(|| time.seconds());
                 tally.matched(p, host, time, window);
             });
             match outcome {
@@ -327,7 +331,10 @@ impl Worker {
                                 profile_index,
                                 template_type,
                                 host: raw.host.as_deref(),
-                                time: raw.time.as_deref().and_then(chanval_events::unix_seconds),
+                                time: raw.time.as_deref().map_or(
+                                    crate::tally::EventTime::None,
+                                    crate::tally::EventTime::Text,
+                                ),
                             },
                             &values,
                         ),
@@ -775,6 +782,9 @@ pub fn replay(
                         shared
                             .progress
                             .fetch_add(worker.read.saturating_sub(before), Ordering::Relaxed);
+                    }
+                    for t in &mut worker.tallies {
+                        t.flush_hour();
                     }
                     worker
                 })

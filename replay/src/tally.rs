@@ -41,6 +41,31 @@ pub enum At {
     },
 }
 
+/// An event's time as given: read into Unix seconds only when needed ([`EventTime::seconds`]),
+/// since most events raise no alert and need none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventTime<'b> {
+    /// None given.
+    #[default]
+    None,
+    /// Text, read as RFC 3339 (or a number of seconds).
+    Text(&'b str),
+    /// Unix seconds.
+    Seconds(u64),
+}
+
+impl EventTime<'_> {
+    /// Unix seconds, when the time reads as one.
+    #[must_use]
+    pub fn seconds(self) -> Option<u64> {
+        match self {
+            Self::None => None,
+            Self::Text(t) => chanval_events::unix_seconds(t),
+            Self::Seconds(s) => Some(s),
+        }
+    }
+}
+
 /// Counts for one template type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TypeCounts {
@@ -81,6 +106,12 @@ pub struct Tally {
     pub dedup: HashSet<(usize, u64, u64)>,
     /// Matches not deduplicated because `dedup` holds [`MAX_DEDUP`] entries.
     pub dedup_dropped: u64,
+    /// The hour being counted densely (events mostly come in time order): its counts per
+    /// position, and the positions counted, moved into `hourly` when the hour changes
+    /// ([`Tally::flush_hour`]) — a match costs an increment, not a map lookup.
+    hour_now: u64,
+    hour_counts: Vec<u64>,
+    hour_touched: Vec<usize>,
 }
 
 impl Tally {
@@ -90,6 +121,7 @@ impl Tally {
         Self {
             matches: vec![0; instances],
             hosts: vec![Distinct::default(); instances],
+            hour_counts: vec![0; instances],
             ..Self::default()
         }
     }
@@ -120,13 +152,16 @@ impl Tally {
         }
         match time {
             Some(t) => {
-                let key = (position, t / HOUR);
-                if let Some(n) = self.hourly.get_mut(&key) {
-                    *n = n.saturating_add(1);
-                } else if self.hourly.len() < MAX_HOURS {
-                    self.hourly.insert(key, 1);
-                } else {
-                    self.over_time_dropped = self.over_time_dropped.saturating_add(1);
+                let hour = t / HOUR;
+                if hour != self.hour_now {
+                    self.flush_hour();
+                    self.hour_now = hour;
+                }
+                if let Some(c) = self.hour_counts.get_mut(position) {
+                    if *c == 0 {
+                        self.hour_touched.push(position);
+                    }
+                    *c = c.saturating_add(1);
                 }
             }
             None => self.untimed = self.untimed.saturating_add(1),
@@ -141,6 +176,26 @@ impl Tally {
                 self.dedup.insert(key);
             } else {
                 self.dedup_dropped = self.dedup_dropped.saturating_add(1);
+            }
+        }
+    }
+
+    /// Moves the current hour's counts into `hourly` (done before the counts are read or
+    /// merged).
+    pub fn flush_hour(&mut self) {
+        let hour = self.hour_now;
+        for position in std::mem::take(&mut self.hour_touched) {
+            let Some(c) = self.hour_counts.get_mut(position) else {
+                continue;
+            };
+            let n = std::mem::take(c);
+            let key = (position, hour);
+            if let Some(m) = self.hourly.get_mut(&key) {
+                *m = m.saturating_add(n);
+            } else if self.hourly.len() < MAX_HOURS {
+                self.hourly.insert(key, n);
+            } else {
+                self.over_time_dropped = self.over_time_dropped.saturating_add(n);
             }
         }
     }
@@ -210,7 +265,13 @@ impl Tally {
         for (a, b) in self.hosts.iter_mut().zip(&other.hosts) {
             a.merge(b);
         }
-        for (key, n) in &other.hourly {
+        self.flush_hour();
+        let pending = other
+            .hour_touched
+            .iter()
+            .filter_map(|&p| Some(((p, other.hour_now), *other.hour_counts.get(p)?)));
+        for (key, n) in other.hourly.iter().map(|(k, n)| (*k, *n)).chain(pending) {
+            let (key, n) = (&key, &n);
             if let Some(mine) = self.hourly.get_mut(key) {
                 *mine = mine.saturating_add(*n);
             } else if self.hourly.len() < MAX_HOURS {
