@@ -96,3 +96,53 @@ pub fn flag(args: &[String], name: &str) -> Option<String> {
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
 }
+
+/// A binary's `main`: the function from its `--schema` and `--content` flags, then `serve`
+/// (given the function and the arguments) on a multi-threaded runtime; errors on standard error
+/// with `program`'s name. Exit 0 when `serve` returns, 1 when it fails, 2 when it cannot start.
+pub fn run_process<F, Fut>(program: &str, usage: &str, serve: F) -> std::process::ExitCode
+where
+    F: FnOnce(ScalarUDF, Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(schema), Some(content)) = (flag(&args, "--schema"), flag(&args, "--content")) else {
+        eprintln!("usage: {program} {usage}");
+        return std::process::ExitCode::from(2);
+    };
+    let udf = match chanval_match(Path::new(&schema), Path::new(&content)) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(32 << 20)
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(serve(udf, args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+/// The port `--name` gives, else `default`.
+///
+/// # Errors
+/// When the value is not a port number.
+pub fn port(args: &[String], name: &str, default: u16) -> Result<u16, String> {
+    flag(args, name).map_or(Ok(default), |p| {
+        p.parse().map_err(|_| format!("{name} is a port number"))
+    })
+}

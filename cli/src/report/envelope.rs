@@ -82,8 +82,12 @@ impl EnvelopeOut {
         for c in &self.contract_digests {
             writeln!(out, "  contract of {}: {}", Shown(&c.target), c.digest)?;
         }
-        let rings: Vec<String> = self
-            .rings
+        writeln!(out, "  rollout: {}", self.rollout())
+    }
+
+    /// The rollout rings as people read them: `10% from 2026-12-05T08:00:00Z, 100% from …`.
+    pub fn rollout(&self) -> String {
+        self.rings
             .iter()
             .map(|r| {
                 format!(
@@ -92,7 +96,7 @@ impl EnvelopeOut {
                     crate::cmd::clock::show(r.opens)
                 )
             })
-            .collect();
-        writeln!(out, "  rollout: {}", rings.join(", "))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

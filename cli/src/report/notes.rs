@@ -71,23 +71,12 @@ fn summary(out: &mut String, report: &Report, d: &DiffOut) {
                 e.signers.len(),
                 code_list(&e.signers)
             );
-            let rings: Vec<String> = e
-                .rings
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{}% from {}",
-                        r.upto_percent,
-                        crate::cmd::clock::show(r.opens)
-                    )
-                })
-                .collect();
             let brakes = match (e.paused, e.recalled) {
                 (_, true) => " — **recalled**",
                 (true, false) => " — **paused**",
                 _ => "",
             };
-            let _ = writeln!(out, "| Rollout | {}{brakes} |", cell(&rings.join(", ")));
+            let _ = writeln!(out, "| Rollout | {}{brakes} |", cell(&e.rollout()));
         }
         None => {
             let _ = writeln!(
