@@ -180,12 +180,8 @@ async fn a_scheduler_and_two_executors_count_what_replay_counts() {
         &[&compiled],
         inputs,
         &Options {
-            default_profile: None,
             jobs: 2,
-            strict: false,
-            time_instances: false,
-            limits: chanval_replay::ReadLimits::default(),
-            dedup_window: None,
+            ..Options::default()
         },
         &AtomicU64::new(0),
     )

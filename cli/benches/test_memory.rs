@@ -7,6 +7,9 @@
 //!
 //! `cargo bench -p chanval-cli --bench test_memory` (Linux: it reads /proc).
 
+#[path = "../tests/common/peak.rs"]
+mod peak;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -62,23 +65,8 @@ fn run(source: &Path, events: &Path) -> (u64, Duration) {
         .stderr(Stdio::null())
         .spawn()
         .expect("chanval runs");
-    let status = format!("/proc/{}/status", child.id());
-    let mut peak = 0u64;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status)
-            && let Some(kib) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        {
-            peak = peak.max(kib);
-        }
-        if let Ok(Some(s)) = child.try_wait() {
-            assert!(s.success(), "chanval test failed: {s}");
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let (status, peak) = peak::wait_with_peak(&mut child);
+    assert!(status.success(), "chanval test failed: {status}");
     (peak, start.elapsed())
 }
 

@@ -3,10 +3,13 @@
 //! under the bound docs/REPLAY.md states ("Memory"), and what it refuses it reports with its
 //! row group and column. Peak memory is the child's `VmHWM` (Linux), sampled every millisecond.
 
+mod common {
+    pub mod peak;
+}
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray, types::Int32Type};
 use arrow_schema::{Field, Schema};
@@ -101,8 +104,6 @@ fn replay(file: &Path) -> (i32, String, u64) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let status = format!("/proc/{}/status", child.id());
-    let mut peak_kib = 0u64;
     // Read stdout on a thread, so a full pipe never stalls the child.
     let mut stdout = child.stdout.take().unwrap();
     let reading = std::thread::spawn(move || {
@@ -110,21 +111,12 @@ fn replay(file: &Path) -> (i32, String, u64) {
         std::io::Read::read_to_string(&mut stdout, &mut s).unwrap();
         s
     });
-    let code = loop {
-        if let Ok(text) = std::fs::read_to_string(&status)
-            && let Some(kib) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        {
-            peak_kib = peak_kib.max(kib);
-        }
-        if let Some(s) = child.try_wait().unwrap() {
-            break s.code().unwrap_or(-1);
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    };
-    (code, reading.join().unwrap(), peak_kib / 1024)
+    let (status, peak_kib) = common::peak::wait_with_peak(&mut child);
+    (
+        status.code().unwrap_or(-1),
+        reading.join().unwrap(),
+        peak_kib / 1024,
+    )
 }
 
 /// One page holding 192 MiB of one repeated byte: a few kilobytes on disk.

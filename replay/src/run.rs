@@ -88,7 +88,8 @@ impl Input {
     }
 }
 
-/// How to replay.
+/// How to replay. The default: one worker, no default profile, not strict, no timing, the
+/// default read limits, no deduplication.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The profile of events that name none (its index in the schema).
@@ -105,6 +106,19 @@ pub struct Options {
     /// Count alerts once per host, instance and window of this many seconds as well
     /// ([`Tally::deduplicated`]).
     pub dedup_window: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            default_profile: None,
+            jobs: 1,
+            strict: false,
+            time_instances: false,
+            limits: ReadLimits::default(),
+            dedup_window: None,
+        }
+    }
 }
 
 /// An event that could not be read, and where.

@@ -68,12 +68,8 @@ async fn the_sql_function_counts_what_replay_counts() {
                 file,
             }],
             &Options {
-                default_profile: None,
                 jobs: 2,
-                strict: false,
-                time_instances: false,
-                limits: chanval_replay::ReadLimits::default(),
-                dedup_window: None,
+                ..Options::default()
             },
             &AtomicU64::new(0),
         )
