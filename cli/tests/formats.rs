@@ -11,13 +11,17 @@ use serde_json::Value;
 /// commands run; not under cargo's target directory, which may be anywhere).
 const NEVER_WRITTEN: &str = "cli/tests/scratch/never-written.cvc";
 
-fn run(args: &[&str]) -> (i32, Value) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = Command::new(env!("CARGO_BIN_EXE_chanval"))
+/// `chanval ARGS`, run in the repository.
+fn output(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_chanval"))
         .args(args)
-        .current_dir(&root)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn run(args: &[&str]) -> (i32, Value) {
+    let out = output(args);
     let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "{args:?}: not JSON ({e}): {}",
@@ -827,12 +831,7 @@ fn brake_show_json_follows_the_schema() {
 }
 
 fn run_status(args: &[&str]) -> (i32, String) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = Command::new(env!("CARGO_BIN_EXE_chanval"))
-        .args(args)
-        .current_dir(&root)
-        .output()
-        .unwrap();
+    let out = output(args);
     (
         out.status.code().unwrap(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

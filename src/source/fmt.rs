@@ -73,7 +73,7 @@ pub fn format(text: &str) -> Result<String, TomlError> {
     })?;
     let top = doc.as_table_mut();
     order(top, TOP);
-    tidy_keys(top, Place::Document);
+    tidy_keys(top, &mut true);
     for (name, keys) in [("instance", INSTANCE), ("test", TEST)] {
         let Some(tables) = top.get_mut(name).and_then(Item::as_array_of_tables_mut) else {
             continue;
@@ -84,7 +84,7 @@ pub fn format(text: &str) -> Result<String, TomlError> {
             }
             order(table, keys);
             tidy_header(table);
-            tidy_keys(table, Place::Table);
+            tidy_keys(table, &mut true);
         }
     }
     let trailing = doc.trailing().as_str().unwrap_or("").to_string();
@@ -128,12 +128,8 @@ fn criteria_dotted(instance: &mut Table) {
     // A `[instance.criteria]` header's comments (above it and after it) go above its first
     // criterion.
     let decor = criteria.decor();
-    let after = trailing_comment(decor.suffix().and_then(RawString::as_str).unwrap_or(""));
-    let mut header = decor
-        .prefix()
-        .and_then(RawString::as_str)
-        .unwrap_or("")
-        .to_string();
+    let after = trailing_comment(raw(decor.suffix()));
+    let mut header = raw(decor.prefix()).to_string();
     if !after.is_empty() {
         header.push_str(after.trim_start());
         header.push('\n');
@@ -145,12 +141,7 @@ fn criteria_dotted(instance: &mut Table) {
     if let Some(header) = header
         && let Some((mut key, _)) = criteria.iter_mut().next()
     {
-        let own = key
-            .leaf_decor()
-            .prefix()
-            .and_then(RawString::as_str)
-            .unwrap_or("")
-            .to_string();
+        let own = raw(key.leaf_decor().prefix()).to_string();
         key.leaf_decor_mut().set_prefix(header + &own);
     }
     for (_, value) in criteria.iter_mut() {
@@ -182,67 +173,26 @@ fn canonical_criterion(criterion: &mut InlineTable) {
     *criterion.decor_mut() = decor;
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Place {
-    /// The document's own keys: the first keeps the comment at the top of the file.
-    Document,
-    /// A `[[…]]` table's keys: none starts with a blank line.
-    Table,
-}
-
-/// Every key of `table` (and of its dotted sub-tables) as `key = value # comment`, its comment
-/// lines above it kept, at most one blank line before it and none before the first.
-fn tidy_keys(table: &mut Table, place: Place) {
-    let mut first = true;
+/// Every key of `table` (and of its dotted sub-tables, `criteria.…`, which follow on from their
+/// parent's) as `key = value # comment`, its comment lines above it kept, at most one blank line
+/// before it and none before the first (`first`: no key written yet).
+fn tidy_keys(table: &mut Table, first: &mut bool) {
     for (mut key, item) in table.iter_mut() {
         match item {
             Item::Value(value) => {
-                let prefix = key
-                    .leaf_decor()
-                    .prefix()
-                    .and_then(RawString::as_str)
-                    .unwrap_or("");
-                let block = comment_block(prefix, !first || place == Place::Document);
-                let block = if first && place == Place::Document {
-                    block.trim_start_matches('\n').to_string()
-                } else {
-                    block
-                };
+                let block = comment_block(raw(key.leaf_decor().prefix()), !*first);
                 key.leaf_decor_mut().set_prefix(block);
                 key.leaf_decor_mut().set_suffix(" ");
                 key.dotted_decor_mut().clear();
                 tidy_value(value);
-                first = false;
+                *first = false;
             }
             Item::Table(sub) if sub.is_dotted() => {
                 key.leaf_decor_mut().clear();
                 key.dotted_decor_mut().clear();
-                tidy_dotted(sub, &mut first);
+                tidy_keys(sub, first);
             }
             _ => {}
-        }
-    }
-}
-
-/// The keys of a dotted table (`criteria.…`), which follow on from their parent's.
-fn tidy_dotted(table: &mut Table, first: &mut bool) {
-    for (mut key, item) in table.iter_mut() {
-        if let Item::Value(value) = item {
-            let prefix = key
-                .leaf_decor()
-                .prefix()
-                .and_then(RawString::as_str)
-                .unwrap_or("");
-            let block = comment_block(prefix, !*first);
-            key.leaf_decor_mut().set_prefix(block);
-            key.leaf_decor_mut().set_suffix(" ");
-            key.dotted_decor_mut().clear();
-            tidy_value(value);
-            *first = false;
-        } else if let Item::Table(sub) = item {
-            key.leaf_decor_mut().clear();
-            key.dotted_decor_mut().clear();
-            tidy_dotted(sub, first);
         }
     }
 }
@@ -250,11 +200,7 @@ fn tidy_dotted(table: &mut Table, first: &mut bool) {
 /// `= value # comment`: one space after `=`, the value's own spacing canonical unless a comment
 /// is inside it, one space before a trailing comment.
 fn tidy_value(value: &mut Value) {
-    let suffix = value
-        .decor()
-        .suffix()
-        .and_then(RawString::as_str)
-        .unwrap_or("");
+    let suffix = raw(value.decor().suffix());
     let trailing = trailing_comment(suffix);
     match value {
         Value::InlineTable(t) if !has_comment_inline(t) => {
@@ -276,18 +222,8 @@ fn tidy_value(value: &mut Value) {
 /// A `[[…]]` header: one blank line before it (and its comment lines), one space before a
 /// comment after it.
 fn tidy_header(table: &mut Table) {
-    let prefix = table
-        .decor()
-        .prefix()
-        .and_then(RawString::as_str)
-        .unwrap_or("")
-        .to_string();
-    let suffix = table
-        .decor()
-        .suffix()
-        .and_then(RawString::as_str)
-        .unwrap_or("")
-        .to_string();
+    let prefix = raw(table.decor().prefix()).to_string();
+    let suffix = raw(table.decor().suffix()).to_string();
     let block = comment_block(&prefix, false);
     table.decor_mut().set_prefix(format!("\n{block}"));
     table.decor_mut().set_suffix(trailing_comment(&suffix));
@@ -326,6 +262,11 @@ fn trailing_comment(suffix: &str) -> String {
         Some(at) => format!(" {}", suffix.get(at..).unwrap_or("").trim_end()),
         None => String::new(),
     }
+}
+
+/// A decor's text (empty when it has none written).
+fn raw(decor: Option<&RawString>) -> &str {
+    decor.and_then(RawString::as_str).unwrap_or("")
 }
 
 fn has_comment(raw: Option<&RawString>) -> bool {
