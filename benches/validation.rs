@@ -586,12 +586,23 @@ fn interpreter(c: &mut Criterion) {
 
 /// Realistic mixed content from the generator (globs, exact strings half case-folded, integers,
 /// ranges, flags over three template types), evaluated by the program and by the scan on events
-/// spliced from the content's own values, at 1,000, 10,000 and 100,000 instances.
+/// spliced from the content's own values, at 1,000, 10,000 and 100,000 instances: `mixed`, whose
+/// broad rules match more of each event the more there are, and `selective`, whose every rule
+/// also names something specific (`testkit::selective_content`), as detection rules do.
 fn mixed(c: &mut Criterion) {
-    use chanval_testing::testkit::{Rng, realistic_content};
-    for n in [1000usize, 10_000, 100_000] {
+    use chanval_testing::testkit::{Rng, realistic_content, selective_content};
+    type Generator = fn(u64, usize) -> ChannelContent;
+    let kinds: [(&str, Generator); 2] = [
+        ("mixed", realistic_content),
+        ("selective", selective_content),
+    ];
+    for (kind, n) in kinds
+        .iter()
+        .flat_map(|k| [1000usize, 10_000, 100_000].map(|n| (k, n)))
+    {
+        let (kind, generate) = *kind;
         // About 84 bytes per realistic instance.
-        let content = realistic_content(99, n * 84);
+        let content = generate(99, n * 84);
         let bytes = chanval::encode(&content).unwrap();
         let file = parse(&bytes).unwrap();
         let mut sink = Vec::new();
@@ -633,21 +644,21 @@ fn mixed(c: &mut Criterion) {
             matched += a.len();
         }
         println!(
-            "mixed {} instances: {matched} matches over {} events; program {} bytes ({:.2}x the file); keys {:?}",
+            "{kind} {} instances: {matched} matches over {} events; program {} bytes ({:.2}x the file); keys {:?}",
             content.instances.len(),
             values.len(),
             program.memory_usage(),
             program.memory_usage() as f64 / bytes.len() as f64,
             program.index_stats()
         );
-        let mut g = c.benchmark_group("compile/mixed");
+        let mut g = c.benchmark_group(format!("compile/{kind}"));
         g.sample_size(10);
         g.throughput(Throughput::Bytes(bytes.len() as u64));
-        g.bench_function(format!("Program::compile, {n} mixed instances"), |b| {
+        g.bench_function(format!("Program::compile, {n} {kind} instances"), |b| {
             b.iter(|| Program::compile(black_box(&validated), "sensor-7.12").unwrap())
         });
         g.finish();
-        let mut g = c.benchmark_group(format!("interpret/{n} mixed"));
+        let mut g = c.benchmark_group(format!("interpret/{n} {kind}"));
         if n >= 10_000 {
             g.sample_size(10);
         }

@@ -1,21 +1,28 @@
 //! Evaluates the benchmark's mixed content (`realistic_content`, events spliced from its own
 //! values as in `benches/validation.rs`) through the compiled program in a loop, and reports how
 //! many candidates and matches an event has, for profilers:
-//! `cargo build --release --example profile_mixed && perf record target/release/examples/profile_mixed [INSTANCES] [ROUNDS]`.
+//! `cargo build --release --example profile_mixed && perf record target/release/examples/profile_mixed [INSTANCES] [ROUNDS] [random] [selective]`.
 #[path = "../benches/common/mod.rs"]
 mod common;
 
 use chanval::{Program, Scratch, Validator, Value, encode, parse};
-use chanval_testing::testkit::{FLEET, Rng, current_profiles, realistic_content};
+use chanval_testing::testkit::{
+    FLEET, Rng, current_profiles, realistic_content, selective_content,
+};
 
 fn main() {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().ok());
     let n = args.next().flatten().unwrap_or(100_000);
     let rounds = args.next().flatten().unwrap_or(100);
-    // Any third argument: events of random values, which rarely match, instead of events
-    // spliced from the content's own values.
-    let random = std::env::args().nth(3).is_some();
-    let content = realistic_content(99, n * 84);
+    // `random`: events of random values instead of events spliced from the content's own
+    // values; `selective`: `selective_content` (every rule names something specific).
+    let words: Vec<String> = std::env::args().skip(3).collect();
+    let random = words.iter().any(|w| w == "random" || w == "r");
+    let content = if words.iter().any(|w| w == "selective") {
+        selective_content(99, n * 84)
+    } else {
+        realistic_content(99, n * 84)
+    };
     let bytes = encode(&content).unwrap();
     let file = parse(&bytes).unwrap();
     let fleet = chanval::Schema {

@@ -122,6 +122,9 @@ codes! {
     ForeignGlobSyntax = "CV0114", Error, "glob uses syntax chanval's globs do not have";
     /// A pattern needs more bytes than the field's values ever have.
     NeverMatches = "CV0115", Error, "pattern can never match the field's values";
+    /// An instance none of whose criteria the program's index can key on: it is checked
+    /// against every event of its type.
+    Unindexed = "CV0116", Warning, "instance has no criterion the index can key on";
 
     /// Declared field count differs from the count a profile supplies — the latent defect.
     FieldCountMismatch = "CV0201", Error, "template type declares a different number of fields than the profile supplies";

@@ -35,6 +35,7 @@ impl<'s> Finding<'s> {
                 | EventOverBudget
                 | ForeignGlobSyntax
                 | NeverMatches
+                | Unindexed
                 | FieldCountMismatch
                 | BeyondSuppliedInputs
                 | CriterionUnsupported
@@ -117,6 +118,10 @@ impl fmt::Display for Help<'_, '_> {
             ),
             (Code::AllWildcards, _) => f.write_str(
                 "add a criterion that says what the rule detects, or remove the instance",
+            ),
+            (Code::Unindexed, _) => f.write_str(
+                "add a criterion with a literal byte, a value, a range or a flag mask: without \
+                 one the instance is checked against every event of its type",
             ),
             (Code::FlagsOutsideField, Detail::Bound { bound, .. }) => write!(
                 f,

@@ -14,6 +14,11 @@
 //! | `flags_all` | per lowest bit of the mask, the masks, each checked whole | one per bit of the mask |
 //! | `flags_any` | one list of masks, each checked | 1 for a one-bit mask, else 0 |
 //!
+//! Bits say what a key's length or width promises; the content says what it is worth: a key
+//! that `k` of the `n` criteria of its field and kind name is taken to hold for about `k / n`
+//! of the events, and its bits are capped at log2(n / k). A word hundreds of rules name
+//! (`system32`) is a word events carry; the port one rule names is rarer, though shorter.
+//!
 //! An instance with no criterion at all (only wildcards) or only globs without a literal byte
 //! has no key and is confirmed for every event (the always list, which [`IndexStats`] reports).
 //! A key is a necessary condition of the instance's match, so the candidates an event gets are
@@ -80,10 +85,10 @@ enum Key {
 }
 
 /// What an instance could be indexed under: the first and last [`MAX_ATOM`] bytes of each of
-/// its literal runs (lowered), and its most selective other criterion with its bits.
+/// its literal runs (lowered), and each other criterion that can be a key, with its bits.
 pub(super) struct Choices {
     atoms: Vec<(u16, Vec<u8>)>,
-    other: Option<(u32, KeyRef)>,
+    others: Vec<(u32, KeyRef)>,
     /// The instance has exactly one criterion that is not a wildcard.
     alone: bool,
 }
@@ -116,7 +121,7 @@ fn atom_bits(atom: &[u8]) -> u32 {
 /// The keys one instance offers. `fields` are its template type's, for the integer ranges.
 pub(super) fn choices(criteria: &[(u16, Criterion<'_>)], fields: &[FieldDef<'_>]) -> Choices {
     let mut atoms = Vec::new();
-    let mut other: Option<(u32, KeyRef)> = None;
+    let mut others = Vec::new();
     let alone = criteria.iter().filter(|(_, c)| !c.is_wildcard()).count() == 1;
     for (field, c) in criteria {
         for run in literal_runs(c) {
@@ -171,52 +176,145 @@ pub(super) fn choices(criteria: &[(u16, Criterion<'_>)], fields: &[FieldDef<'_>]
             )),
             Criterion::Wildcard | Criterion::Glob { .. } | Criterion::FlagsAll { .. } => None,
         };
-        if let Some((bits, key)) = offer
-            && other.is_none_or(|(best, _)| bits > best)
-        {
-            other = Some((bits, key));
-        }
+        others.extend(offer);
     }
     Choices {
         atoms,
-        other,
+        others,
         alone,
     }
 }
 
-/// Picks each instance's key: its best atom — the one the fewest instances of the group share
-/// (the most selective, as far as the content itself tells), longer first among equals — unless
-/// another criterion pins down more bits of the event; the always list when there is no key.
-fn choose(choices: Vec<Choices>) -> Vec<Key> {
-    let mut counts: BTreeMap<(u16, &[u8]), usize> = BTreeMap::new();
-    for c in &choices {
-        for (field, atom) in &c.atoms {
-            let n = counts.entry((*field, atom.as_slice())).or_insert(0);
-            *n = n.saturating_add(1);
+/// What makes two non-atom keys the same key, for counting how many instances share one:
+/// field, kind, and the kind's values.
+fn shared_key(key: &KeyRef) -> (u16, u8, u64, u64) {
+    match *key {
+        KeyRef::Exact { field, len, hash } => (field, 0, u64::try_from(len).unwrap_or(0), hash),
+        KeyRef::Ints { field, min, max } => (field, 1, min, max),
+        KeyRef::FlagsAll { field, mask } => (field, 2, mask, 0),
+        KeyRef::FlagsAny { field, mask } => (field, 3, mask, 0),
+        KeyRef::Atom { .. } | KeyRef::Always => (0, 4, 0, 0),
+    }
+}
+
+/// How many of one kind of key there are: per key, the instances that offer it (once counted,
+/// each key once, sorted, with its count); per field and kind, the offers in all.
+struct Sharing<K> {
+    keys: Vec<(K, usize)>,
+    per_kind: BTreeMap<(u16, u8), usize>,
+}
+
+impl<K: Ord> Sharing<K> {
+    fn new() -> Self {
+        Self {
+            keys: Vec::new(),
+            per_kind: BTreeMap::new(),
         }
     }
-    let best: Vec<Option<usize>> = choices
+
+    fn count(&mut self, key: K, kind: (u16, u8)) {
+        self.keys.push((key, 1));
+        let n = self.per_kind.entry(kind).or_insert(0);
+        *n = n.saturating_add(1);
+    }
+
+    /// Done counting: the keys sorted, each once with its count.
+    fn counted(mut self) -> Self {
+        self.keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.keys.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                first.1 = first.1.saturating_add(1);
+            }
+            same
+        });
+        self
+    }
+
+    fn shared(&self, key: &K) -> usize {
+        self.keys
+            .binary_search_by(|(k, _)| k.cmp(key))
+            .ok()
+            .and_then(|at| self.keys.get(at))
+            .map_or(1, |(_, n)| *n)
+    }
+
+    fn total(&self, kind: (u16, u8)) -> usize {
+        self.per_kind.get(&kind).copied().unwrap_or(1)
+    }
+}
+
+/// `bits`, capped by what the content says of a key offered by `k` of the `n` criteria of its
+/// field and kind: it is taken to hold for about `k / n` of the events — a value that many rules
+/// name (`system32`, port 443) is a value events carry often, whatever its length says.
+fn capped(bits: u32, n: usize, k: usize) -> u32 {
+    bits.min(bits_of(n as u128, k as u128))
+}
+
+/// Picks each instance's key. Its best atom is the one the fewest instances of the group share
+/// (the most selective, as far as the content itself tells), longer first among equals; the
+/// key is that atom unless another criterion pins down more bits of the event. Every key's bits
+/// are capped by how common the content shows it to be ([`Sharing::bits`]), the raw bits
+/// breaking ties. The always list when there is no key.
+fn choose(choices: Vec<Choices>) -> Vec<Key> {
+    const ATOM: u8 = 4;
+    // Atoms are counted by hash: sorting a hundred thousand byte strings was most of the
+    // choosing, and two atoms sharing a hash only make a heuristic count one too many.
+    let mut atoms: Sharing<(u16, u64)> = Sharing::new();
+    let mut others: Sharing<(u16, u8, u64, u64)> = Sharing::new();
+    for c in &choices {
+        for (field, atom) in &c.atoms {
+            atoms.count((*field, fold_hash(atom)), (*field, ATOM));
+        }
+        for (_, key) in &c.others {
+            let k = shared_key(key);
+            others.count(k, (k.0, k.1));
+        }
+    }
+    let (atoms, others) = (atoms.counted(), others.counted());
+    // Per instance: its best atom (by position) and that atom's capped bits; its best other
+    // key with its capped and raw bits.
+    type Other = (u32, u32, KeyRef);
+    let best: Vec<(Option<usize>, Option<Other>, u32)> = choices
         .iter()
         .map(|c| {
-            c.atoms
+            let atom = c
+                .atoms
                 .iter()
                 .enumerate()
-                .min_by_key(|(_, (field, atom))| {
-                    let shared = counts.get(&(*field, atom.as_slice())).copied();
-                    (shared.unwrap_or(usize::MAX), core::cmp::Reverse(atom.len()))
+                .map(|(i, (field, atom))| {
+                    (atoms.shared(&(*field, fold_hash(atom))), i, *field, atom)
                 })
-                .map(|(i, _)| i)
+                .min_by_key(|(k, _, _, atom)| (*k, core::cmp::Reverse(atom.len())))
+                .map(|(k, i, field, atom)| {
+                    (i, capped(atom_bits(atom), atoms.total((field, ATOM)), k))
+                });
+            let other = c
+                .others
+                .iter()
+                .map(|(bits, key)| {
+                    let k = shared_key(key);
+                    // An `exact` value is one of its field's patterns, like the atoms: counted
+                    // among them, it is never taken as more common than its own atom.
+                    let n = match key {
+                        KeyRef::Exact { .. } => atoms.total((k.0, ATOM)),
+                        _ => others.total((k.0, k.1)),
+                    };
+                    (capped(*bits, n, others.shared(&k)), *bits, *key)
+                })
+                .max_by_key(|(capped, bits, _)| (*capped, *bits));
+            (atom.map(|(i, _)| i), other, atom.map_or(0, |(_, b)| b))
         })
         .collect();
-    drop(counts);
+    drop((atoms, others));
     choices
         .into_iter()
         .zip(best)
-        .map(|(mut c, best)| {
+        .map(|(mut c, (best, other, atom_capped))| {
             let atom = best.and_then(|i| (i < c.atoms.len()).then(|| c.atoms.swap_remove(i)));
             // Integer and flag keys are checked whole by their tables; an `exact` key only by
             // its hash, which another value may share.
-            let other = |key: KeyRef| Key::Other {
+            let decide = |key: KeyRef| Key::Other {
                 key,
                 decides: c.alone
                     && matches!(
@@ -224,11 +322,15 @@ fn choose(choices: Vec<Choices>) -> Vec<Key> {
                         KeyRef::Ints { .. } | KeyRef::FlagsAll { .. } | KeyRef::FlagsAny { .. }
                     ),
             };
-            match (atom, c.other) {
-                (Some((_, atom)), Some((bits, key))) if bits > atom_bits(&atom) => other(key),
+            match (atom, other) {
+                (Some((_, atom)), Some((capped, bits, key)))
+                    if (capped, bits) > (atom_capped, atom_bits(&atom)) =>
+                {
+                    decide(key)
+                }
                 (Some((field, atom)), _) => Key::Atom { field, atom },
-                (None, Some((_, key))) => other(key),
-                (None, None) => other(KeyRef::Always),
+                (None, Some((_, _, key))) => decide(key),
+                (None, None) => decide(KeyRef::Always),
             }
         })
         .collect()

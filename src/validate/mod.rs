@@ -465,6 +465,9 @@ impl<'s> Validator<'s> {
             evaluated_by_all,
         } = common;
         let mut all_wildcards = true;
+        // Whether some criterion can be the instance's key in a compiled program's index
+        // (`interpret::index`): all but a glob of `?` and `*` only.
+        let mut keyed = false;
         // One step to reach the instance at all.
         let mut cost = Cost {
             per_byte: 0,
@@ -476,6 +479,15 @@ impl<'s> Validator<'s> {
                 continue;
             }
             all_wildcards = false;
+            keyed |= match c.criterion {
+                // A glob of stars matches every value and is reported as such (CV0109), like an
+                // empty `flags_all` mask: not a second time here.
+                Criterion::Glob { pattern, .. } => {
+                    pattern.iter().any(|&b| b != b'*' && b != b'?')
+                        || crate::eval::matches_everything(pattern)
+                }
+                _ => true,
+            };
             // A glob is scanned once, for its cost and for every check on its bytes.
             let facts = match c.criterion {
                 Criterion::Glob { pattern, fold } => Some(glob_facts(pattern, fold)),
@@ -502,6 +514,8 @@ impl<'s> Validator<'s> {
         }
         if all_wildcards && instance.criterion_count > 0 {
             r.report(Finding::new(Code::AllWildcards, iloc(), Detail::None))?;
+        } else if !all_wildcards && !keyed {
+            r.report(Finding::new(Code::Unindexed, iloc(), Detail::None))?;
         }
         let budget = self.schema.budget;
         if cost.per_byte > budget.instance_per_byte || cost.constant > budget.instance_constant {

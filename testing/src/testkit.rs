@@ -279,6 +279,58 @@ pub fn realistic_content(seed: u64, min_bytes: usize) -> ChannelContent {
 /// [`realistic_content`] restricted to the template type ids in `types` (all from [`FLEET`]).
 #[must_use]
 pub fn realistic_content_of(seed: u64, min_bytes: usize, types: &[u16]) -> ChannelContent {
+    generated_content(seed, min_bytes, types, false)
+}
+
+/// Realistic content whose every instance also names something specific, as a detection rule
+/// does: one criterion (on a random field) is an anchor — a pattern holding a token of eight
+/// random letters, an `int_eq` value, or an integer range 2^-16 of its field wide, on a field
+/// of at least 16 bits (a port, a process id, a size: not a protocol number) — and the others
+/// are as in [`realistic_content`]. Events spliced from one instance match few
+/// others, at any size: the content whose per-event cost must not grow with the rule count.
+#[must_use]
+pub fn selective_content(seed: u64, min_bytes: usize) -> ChannelContent {
+    generated_content(seed, min_bytes, &[1, 2, 3], true)
+}
+
+/// An anchor criterion for `field` (see [`selective_content`]).
+fn anchor(rng: &mut Rng, field: &FieldDef<'_>) -> CriterionModel {
+    match field.input {
+        InputKind::Bytes => {
+            let mut token: Vec<u8> = (0..8)
+                .map(|_| b'a'.saturating_add(u8::try_from(rng.below(26)).unwrap_or(0)))
+                .collect();
+            let fold = rng.chance(50);
+            if rng.chance(50) {
+                let mut p = b"*".to_vec();
+                p.append(&mut token);
+                p.push(b'*');
+                CriterionModel::Glob { pattern: p, fold }
+            } else {
+                CriterionModel::Exact {
+                    pattern: token,
+                    fold,
+                }
+            }
+        }
+        InputKind::Unsigned => {
+            let width = field.max.saturating_sub(field.min) >> 16;
+            let min = rng.between(field.min, field.max.saturating_sub(width));
+            if width == 0 || rng.chance(50) {
+                CriterionModel::IntEq { value: min }
+            } else {
+                CriterionModel::IntRange {
+                    min,
+                    max: min.saturating_add(width),
+                }
+            }
+        }
+        // Flags are never specific on their own: a flags field is not an anchor.
+        InputKind::Flags => criterion(rng, field),
+    }
+}
+
+fn generated_content(seed: u64, min_bytes: usize, types: &[u16], anchored: bool) -> ChannelContent {
     let mut rng = Rng::new(seed);
     let mut instances = Vec::new();
     let mut size = 36usize;
@@ -307,7 +359,24 @@ pub fn realistic_content_of(seed: u64, min_bytes: usize, types: &[u16]) -> Chann
                 }
             })
             .collect();
-        if criteria.iter().all(|c| *c == CriterionModel::Wildcard) {
+        if anchored {
+            let anchors: Vec<usize> = (0..t.fields.len())
+                .filter(|&k| {
+                    t.fields.get(k).is_some_and(|f| match f.input {
+                        InputKind::Bytes => true,
+                        InputKind::Unsigned => f.max.saturating_sub(f.min) >= 0xffff,
+                        InputKind::Flags => false,
+                    })
+                })
+                .collect();
+            let k = anchors
+                .get(usize::try_from(rng.below(anchors.len() as u64)).unwrap_or(0))
+                .copied()
+                .unwrap_or(0);
+            if let (Some(slot), Some(f)) = (criteria.get_mut(k), t.fields.get(k)) {
+                *slot = anchor(&mut rng, f);
+            }
+        } else if criteria.iter().all(|c| *c == CriterionModel::Wildcard) {
             let k = usize::try_from(rng.below(t.fields.len() as u64)).unwrap_or(0);
             if let (Some(slot), Some(f)) = (criteria.get_mut(k), t.fields.get(k)) {
                 *slot = criterion(&mut rng, f);

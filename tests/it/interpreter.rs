@@ -330,3 +330,55 @@ fn every_criterion_kind_is_indexed_and_the_index_loses_no_match() {
         }
     }
 }
+
+/// A word many rules name (`powershell`) is a word many events carry, whatever its length says:
+/// 500 network rules that each name one remote port and a glob around that common word are
+/// keyed on their ports, so an event of the word and one port is sent to one rule, not 500.
+#[test]
+fn a_literal_many_rules_share_does_not_key_them_when_a_rarer_criterion_can() {
+    let instances = (0..500u32)
+        .map(|k| InstanceModel {
+            id: k.saturating_add(1),
+            template_type: 3,
+            criteria: vec![
+                C::Wildcard,
+                C::IntEq {
+                    value: u64::from(k).saturating_add(1000),
+                },
+                C::Wildcard,
+                C::Wildcard,
+                C::Glob {
+                    pattern: b"*\\powershell*".to_vec(),
+                    fold: true,
+                },
+            ],
+        })
+        .collect();
+    let content = ChannelContent {
+        instances,
+        ..content()
+    };
+    let bytes = encode(&content).unwrap();
+    let file = parse(&bytes).unwrap();
+    let validated = Validator::new(&FLEET)
+        .with_profiles(current_profiles())
+        .validate(&file, &mut Vec::new())
+        .unwrap();
+    let program = Program::compile(&validated, "sensor-7.12").unwrap();
+    let stats = program.index_stats();
+    assert_eq!((stats.int, stats.atom), (500, 0), "{stats:?}");
+    let e = [
+        Value::Bytes(b"10.0.0.1"),
+        Value::Unsigned(1042),
+        Value::Unsigned(50_000),
+        Value::Unsigned(6),
+        Value::Bytes(b"c:\\windows\\powershell.exe"),
+    ];
+    let mut scratch = Scratch::new();
+    assert_eq!(program.count_candidates(&mut scratch, 3, &e).unwrap(), 1);
+    let mut ids = Vec::new();
+    program
+        .evaluate(&mut scratch, 3, &e, |id| ids.push(id))
+        .unwrap();
+    assert_eq!(ids, vec![43]);
+}

@@ -189,6 +189,21 @@ fn schema_findings() {
             process_start(vec![glob("**")]),
             vec![Code::MatchesEverything],
         ),
+        (
+            "nothing to index",
+            process_start(vec![glob("???*"), C::Wildcard, glob("?*")]),
+            vec![Code::Unindexed],
+        ),
+        (
+            "a length and a value",
+            process_start(vec![
+                glob("???*"),
+                C::Wildcard,
+                C::Wildcard,
+                C::IntEq { value: 4 },
+            ]),
+            vec![],
+        ),
     ];
     for (name, content, expected) in cases {
         let (codes, ok) = check(&content, all);
