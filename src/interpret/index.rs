@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | `exact` | the hash of the lowered value, sorted, behind a set of the lengths in use | 64 |
 //! | a literal atom of `exact`/`glob` | one automaton or hashed atom set per field (`atoms`) | 4 per byte, at most 32 |
-//! | `int_eq`, `int_range` | points sorted by value; ranges sorted by start, with the largest end per block | log2 of the field's range over the criterion's |
+//! | `int_eq`, `int_range` | points sorted by value; ranges by width class (a power of two), sorted by start within one | log2 of the field's range over the criterion's |
 //! | `flags_all` | per lowest bit of the mask, the masks, each checked whole | one per bit of the mask |
 //! | `flags_any` | one list of masks, each checked | 1 for a one-bit mask, else 0 |
 //!
@@ -32,10 +32,6 @@ use crate::eval::Value;
 use crate::format::Criterion;
 use crate::limits::MAX_ATOM;
 use crate::schema::FieldDef;
-
-/// Ranges are scanned in blocks of this many, a block skipped when its largest end is below the
-/// value.
-const RANGE_BLOCK: usize = 16;
 
 /// Where an instance is indexed, with what it takes to check that an event satisfies its key
 /// without the tables (`Index::is_candidate`).
@@ -355,14 +351,18 @@ struct ExactIndex {
     entries: Vec<(u64, u32)>,
 }
 
-/// Integer keys of one unsigned field: `int_eq` values sorted, and ranges sorted by start with
-/// the largest end of each block of [`RANGE_BLOCK`].
+/// Integer keys of one unsigned field: `int_eq` values sorted, and ranges by width class — a
+/// range of width `w` (`max - min`) is in class `c` when `2^(c-1) <= w < 2^c` — sorted by class,
+/// then start. A range of class `c` that holds `v` starts in `v - (2^c - 1) ..= v`: one binary
+/// search and a short walk per class, where ranges sorted by start alone had to be walked from
+/// the first (a scan that grew with the rule count).
 #[derive(Debug, Clone, Default)]
 struct IntIndex {
     field: u16,
     points: Vec<(u64, u32)>,
     ranges: Vec<(u64, u64, u32)>,
-    block_ends: Vec<u64>,
+    /// Per class in use: the class and where its ranges start in `ranges`.
+    classes: Vec<(u32, usize)>,
 }
 
 /// Flag keys of one flags field: `flags_all` masks under their lowest bit (bit `b`'s are
@@ -577,12 +577,15 @@ impl Index {
     fn finish_ints(&mut self) {
         for t in &mut self.ints {
             t.points.sort_unstable();
-            t.ranges.sort_unstable();
-            t.block_ends = t
-                .ranges
-                .chunks(RANGE_BLOCK)
-                .map(|block| block.iter().map(|(_, max, _)| *max).max().unwrap_or(0))
-                .collect();
+            t.ranges
+                .sort_unstable_by_key(|&(min, max, at)| (width_class(min, max), min, max, at));
+            t.classes.clear();
+            for (i, &(min, max, _)) in t.ranges.iter().enumerate() {
+                let class = width_class(min, max);
+                if t.classes.last().is_none_or(|(c, _)| *c != class) {
+                    t.classes.push((class, i));
+                }
+            }
         }
     }
 
@@ -696,7 +699,7 @@ impl Index {
         let ints = self.ints.iter().fold(0usize, |s, t| {
             s.saturating_add(t.points.len().saturating_mul(16))
                 .saturating_add(t.ranges.len().saturating_mul(24))
-                .saturating_add(t.block_ends.len().saturating_mul(8))
+                .saturating_add(t.classes.len().saturating_mul(16))
         });
         let flags = self.flags.iter().fold(0usize, |s, t| {
             s.saturating_add(t.starts.len().saturating_mul(8))
@@ -779,17 +782,16 @@ impl Index {
                     .take_while(|(v, _)| *v == value)
                     .map(|(_, p)| *p),
             );
-            // Ranges starting at or before the value, in blocks; a block whose largest end is
-            // below the value holds none that contains it.
-            let started = t.ranges.partition_point(|(min, _, _)| *min <= value);
-            let ranges = t.ranges.get(..started).unwrap_or(&[]);
-            for (block, end) in ranges.chunks(RANGE_BLOCK).zip(&t.block_ends) {
-                if *end < value {
-                    continue;
-                }
+            // Per width class, the ranges starting within its widest width below the value.
+            let ends = t.classes.iter().skip(1).map(|(_, at)| *at);
+            for (&(class, from), to) in t.classes.iter().zip(ends.chain([t.ranges.len()])) {
+                let class_ranges = t.ranges.get(from..to).unwrap_or(&[]);
+                let lowest = value.saturating_sub(widest(class));
+                let first = class_ranges.partition_point(|(min, _, _)| *min < lowest);
+                let near = class_ranges.get(first..).unwrap_or(&[]);
                 out.extend(
-                    block
-                        .iter()
+                    near.iter()
+                        .take_while(|(min, _, _)| *min <= value)
                         .filter(|(_, max, _)| *max >= value)
                         .map(|(_, _, p)| *p),
                 );
@@ -858,6 +860,17 @@ impl Index {
             None => false,
         }
     }
+}
+
+/// The width class of `min..=max` (see [`IntIndex`]): the bits of `max - min`.
+fn width_class(min: u64, max: u64) -> u32 {
+    u64::BITS.saturating_sub(max.saturating_sub(min).leading_zeros())
+}
+
+/// The widest width of class `class`: `2^class - 1`.
+fn widest(class: u32) -> u64 {
+    1u64.checked_shl(class)
+        .map_or(u64::MAX, |p| p.wrapping_sub(1))
 }
 
 /// A hash of `bytes` with ASCII letters folded, eight bytes at a step: equal for any two byte

@@ -382,3 +382,71 @@ fn a_literal_many_rules_share_does_not_key_them_when_a_rarer_criterion_can() {
         .unwrap();
     assert_eq!(ids, vec![43]);
 }
+
+/// Ranges of every width class (one value wide to nearly the whole of `u64`), at both ends of the
+/// field: the program's range table agrees with the scan on every boundary of every range.
+#[test]
+fn integer_ranges_of_every_width_lose_no_match() {
+    let mut rng = chanval_testing::testkit::Rng::new(22);
+    let mut ranges = Vec::new();
+    for class in 0..64u32 {
+        for _ in 0..3 {
+            let width = (1u64 << class) | rng.below(1u64 << class);
+            let min = match rng.below(3) {
+                0 => 0,
+                1 => u64::MAX - width,
+                _ => rng.below(u64::MAX - width),
+            };
+            ranges.push((min, min + width));
+        }
+    }
+    let content = ChannelContent {
+        instances: ranges
+            .iter()
+            .enumerate()
+            .map(|(k, &(min, max))| InstanceModel {
+                id: u32::try_from(k).unwrap() + 1,
+                template_type: 2,
+                criteria: vec![
+                    C::Wildcard,
+                    C::Wildcard,
+                    C::IntRange { min, max },
+                    C::Wildcard,
+                    C::Wildcard,
+                ],
+            })
+            .collect(),
+        ..content()
+    };
+    let bytes = encode(&content).unwrap();
+    let file = parse(&bytes).unwrap();
+    let validated = Validator::new(&FLEET)
+        .with_profiles(current_profiles())
+        .validate(&file, &mut Vec::new())
+        .unwrap();
+    let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
+    let program = Program::compile(&validated, "sensor-7.12").unwrap();
+    let mut scratch = Scratch::new();
+    let values = ranges
+        .iter()
+        .flat_map(|&(min, max)| {
+            [
+                min.wrapping_sub(1),
+                min,
+                min.wrapping_add(1),
+                max.wrapping_sub(1),
+                max,
+                max.wrapping_add(1),
+            ]
+        })
+        .chain([0, u64::MAX, u64::MAX / 2]);
+    for size in values {
+        let e = event(b"x", b"exe", size, 0, b"y");
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        interp.evaluate(2, &e, |id| a.push(id)).unwrap();
+        program
+            .evaluate(&mut scratch, 2, &e, |id| b.push(id))
+            .unwrap();
+        assert_eq!(a, b, "size {size}");
+    }
+}
