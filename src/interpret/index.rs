@@ -12,7 +12,7 @@
 //! | a literal atom of `exact`/`glob` | one automaton or hashed atom set per field (`atoms`) | 4 per byte, at most 32 |
 //! | `int_eq`, `int_range` | points sorted by value; ranges by width class (a power of two), sorted by start within one | log2 of the field's range over the criterion's |
 //! | `flags_all` | per lowest bit of the mask, the masks, each checked whole | one per bit of the mask |
-//! | `flags_any` | one list of masks, each checked | 1 for a one-bit mask, else 0 |
+//! | `flags_any` | masks of one or two bits under each of their bits; wider masks in one list, each checked | 1 for a one-bit mask, else 0 |
 //!
 //! Bits say what a key's length or width promises; the content says what it is worth: a key
 //! that `k` of the `n` criteria of its field and kind name is taken to hold for about `k / n`
@@ -365,13 +365,61 @@ struct IntIndex {
     classes: Vec<(u32, usize)>,
 }
 
-/// Flag keys of one flags field: `flags_all` masks under their lowest bit (bit `b`'s are
-/// `all[starts[b]..starts[b + 1]]`), and the `flags_any` masks.
+/// Masks listed under flag bits: bit `b`'s are `entries[starts[b]..starts[b + 1]]`.
+#[derive(Debug, Clone, Default)]
+struct ByBit {
+    starts: Vec<usize>,
+    entries: Vec<(u64, u32)>,
+}
+
+impl ByBit {
+    /// From `(bit, mask, instance)`, in any order.
+    fn new(mut listed: Vec<(u32, u64, u32)>) -> Self {
+        listed.sort_unstable();
+        let mut by_bit = Self::default();
+        for (bit, mask, at) in listed {
+            // `starts` grows to the bit, then every later bit starts where this one ends.
+            let bit = usize::try_from(bit).unwrap_or(0);
+            while by_bit.starts.len() <= bit {
+                by_bit.starts.push(by_bit.entries.len());
+            }
+            by_bit.entries.push((mask, at));
+        }
+        while by_bit.starts.len() <= 64 {
+            by_bit.starts.push(by_bit.entries.len());
+        }
+        by_bit
+    }
+
+    fn at(&self, bit: usize) -> &[(u64, u32)] {
+        self.starts
+            .get(bit)
+            .zip(self.starts.get(bit.saturating_add(1)))
+            .and_then(|(&s, &e)| self.entries.get(s..e))
+            .unwrap_or(&[])
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.starts
+            .len()
+            .saturating_mul(8)
+            .saturating_add(self.entries.len().saturating_mul(16))
+    }
+}
+
+/// `flags_any` masks of at most this many bits are listed under each of their bits; wider ones,
+/// which hold for at least seven events in eight, are checked one by one (the scan costs no more
+/// than listing what they match).
+const LISTED_ANY_BITS: u32 = 2;
+
+/// Flag keys of one flags field: `flags_all` masks under their lowest bit, `flags_any` masks of
+/// up to [`LISTED_ANY_BITS`] bits under each of theirs (an event reaches such an instance through
+/// the lowest bit it shares with the mask, so once), and the wider `flags_any` masks.
 #[derive(Debug, Clone, Default)]
 struct FlagIndex {
     field: u16,
-    starts: Vec<usize>,
-    all: Vec<(u64, u32)>,
+    all: ByBit,
+    narrow_any: ByBit,
     any: Vec<(u64, u32)>,
 }
 
@@ -513,6 +561,7 @@ impl Index {
         };
         let mut atoms: Vec<(u16, Vec<u8>, u32)> = Vec::new();
         let mut flags_all: Vec<(u16, u32, u64, u32)> = Vec::new();
+        let mut flags_any: Vec<(u16, u32, u64, u32)> = Vec::new();
         for (position, key) in keys.into_iter().enumerate() {
             let at = u32::try_from(position).unwrap_or(u32::MAX);
             let key = match key {
@@ -550,6 +599,16 @@ impl Index {
                 }
                 KeyRef::FlagsAll { field, mask } => {
                     flags_all.push((field, mask.trailing_zeros(), mask, at));
+                    let _ = table_for(&mut index.flags, field);
+                }
+                KeyRef::FlagsAny { field, mask } if mask.count_ones() <= LISTED_ANY_BITS => {
+                    let mut bits = mask;
+                    while bits != 0 {
+                        flags_any.push((field, bits.trailing_zeros(), mask, at));
+                        bits &= bits.wrapping_sub(1);
+                    }
+                    // The table exists for the field even when every mask is listed.
+                    let _ = table_for(&mut index.flags, field);
                 }
                 KeyRef::FlagsAny { field, mask } => {
                     if let Some(t) = table_for(&mut index.flags, field) {
@@ -562,7 +621,7 @@ impl Index {
         }
         index.finish_exacts();
         index.finish_ints();
-        index.finish_flags(flags_all);
+        index.finish_flags(&flags_all, &flags_any);
         index.build_atoms(atoms, dfa_budget);
         index.always.sort_unstable();
         index
@@ -589,22 +648,21 @@ impl Index {
         }
     }
 
-    fn finish_flags(&mut self, mut flags_all: Vec<(u16, u32, u64, u32)>) {
-        flags_all.sort_unstable();
-        for (field, bit, mask, at) in flags_all {
-            if let Some(t) = table_for(&mut self.flags, field) {
-                // `starts` grows to the bit, then every later bit starts where this one ends.
-                let bit = usize::try_from(bit).unwrap_or(0);
-                while t.starts.len() <= bit {
-                    t.starts.push(t.all.len());
-                }
-                t.all.push((mask, at));
-            }
-        }
+    fn finish_flags(
+        &mut self,
+        flags_all: &[(u16, u32, u64, u32)],
+        flags_any: &[(u16, u32, u64, u32)],
+    ) {
+        let of = |listed: &[(u16, u32, u64, u32)], field: u16| {
+            listed
+                .iter()
+                .filter(|(f, ..)| *f == field)
+                .map(|&(_, bit, mask, at)| (bit, mask, at))
+                .collect::<Vec<_>>()
+        };
         for t in &mut self.flags {
-            while t.starts.len() <= 64 {
-                t.starts.push(t.all.len());
-            }
+            t.all = ByBit::new(of(flags_all, t.field));
+            t.narrow_any = ByBit::new(of(flags_any, t.field));
         }
     }
 
@@ -702,8 +760,9 @@ impl Index {
                 .saturating_add(t.classes.len().saturating_mul(16))
         });
         let flags = self.flags.iter().fold(0usize, |s, t| {
-            s.saturating_add(t.starts.len().saturating_mul(8))
-                .saturating_add(t.all.len().saturating_add(t.any.len()).saturating_mul(16))
+            s.saturating_add(t.all.memory_usage())
+                .saturating_add(t.narrow_any.memory_usage())
+                .saturating_add(t.any.len().saturating_mul(16))
         });
         self.keys
             .len()
@@ -804,17 +863,21 @@ impl Index {
             let value = *value;
             let mut bits = value;
             while bits != 0 {
-                let bit = usize::try_from(bits.trailing_zeros()).unwrap_or(0);
+                let bit = bits.trailing_zeros();
                 bits &= bits.wrapping_sub(1);
-                let list = t
-                    .starts
-                    .get(bit)
-                    .zip(t.starts.get(bit.saturating_add(1)))
-                    .and_then(|(&s, &e)| t.all.get(s..e))
-                    .unwrap_or(&[]);
+                let at = usize::try_from(bit).unwrap_or(0);
                 out.extend(
-                    list.iter()
+                    t.all
+                        .at(at)
+                        .iter()
                         .filter(|(mask, _)| value & mask == *mask)
+                        .map(|(_, p)| *p),
+                );
+                out.extend(
+                    t.narrow_any
+                        .at(at)
+                        .iter()
+                        .filter(|(mask, _)| (value & mask).trailing_zeros() == bit)
                         .map(|(_, p)| *p),
                 );
             }

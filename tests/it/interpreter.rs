@@ -450,3 +450,62 @@ fn integer_ranges_of_every_width_lose_no_match() {
         assert_eq!(a, b, "size {size}");
     }
 }
+
+/// `flags_any` masks of one and two bits (listed under each bit) and wider ones (checked one by
+/// one), beside `flags_all` masks: on every value of the low eight bits and a few high ones, the
+/// program matches what the scan matches, each instance once.
+#[test]
+fn flag_masks_of_every_width_lose_no_match_and_list_none_twice() {
+    let masks: Vec<u64> = vec![
+        0b1,
+        0b10,
+        0b101,
+        0b1100_0000,
+        0b111,
+        0b1010_1010,
+        0xff,
+        0x8000_0001,
+        0x8000_0000,
+        0xc000_0000,
+    ];
+    let instances = masks
+        .iter()
+        .enumerate()
+        .flat_map(|(k, &mask)| {
+            let i = |id: usize, c: C| InstanceModel {
+                id: u32::try_from(id).unwrap(),
+                template_type: 2,
+                criteria: vec![C::Wildcard, C::Wildcard, C::Wildcard, c, C::Wildcard],
+            };
+            [
+                i(2 * k + 1, C::FlagsAny { mask }),
+                i(2 * k + 2, C::FlagsAll { mask }),
+            ]
+        })
+        .collect();
+    let content = ChannelContent {
+        instances,
+        ..content()
+    };
+    let bytes = encode(&content).unwrap();
+    let file = parse(&bytes).unwrap();
+    let validated = Validator::new(&FLEET)
+        .with_profiles(current_profiles())
+        .validate(&file, &mut Vec::new())
+        .unwrap();
+    let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
+    let program = Program::compile(&validated, "sensor-7.12").unwrap();
+    assert_eq!(program.index_stats().flags, 2 * masks.len());
+    let mut scratch = Scratch::new();
+    for low in 0..=0xffu64 {
+        for high in [0, 0x8000_0000, 0x4000_0000, 0xc000_0000] {
+            let e = event(b"x", b"exe", 1, low | high, b"y");
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            interp.evaluate(2, &e, |id| a.push(id)).unwrap();
+            program
+                .evaluate(&mut scratch, 2, &e, |id| b.push(id))
+                .unwrap();
+            assert_eq!(a, b, "flags {:#x}", low | high);
+        }
+    }
+}
