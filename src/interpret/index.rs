@@ -15,8 +15,8 @@
 //! | `flags_any` | masks of one or two bits under each of their bits; wider masks in one list, each checked | 1 for a one-bit mask, else 0 |
 //!
 //! Bits say what a key's length or width promises; the content says what it is worth: a key
-//! that `k` of the `n` criteria of its field and kind name is taken to hold for about `k / n`
-//! of the events, and its bits are capped at log2(n / k). A word hundreds of rules name
+//! that `k > 1` of the `n` criteria of its field and kind name is taken to hold for about
+//! `k / n` of the events, and its bits are capped at log2(n / k). A word hundreds of rules name
 //! (`system32`) is a word events carry; the port one rule names is rarer, though shorter.
 //!
 //! An instance with no criterion at all (only wildcards) or only globs without a literal byte
@@ -241,9 +241,14 @@ impl<K: Ord> Sharing<K> {
 }
 
 /// `bits`, capped by what the content says of a key offered by `k` of the `n` criteria of its
-/// field and kind: it is taken to hold for about `k / n` of the events — a value that many rules
-/// name (`system32`, port 443) is a value events carry often, whatever its length says.
+/// field and kind: a key several rules share is taken to hold for about `k / n` of the events —
+/// a value that many rules name (`system32`, port 443) is a value events carry often, whatever
+/// its length says. A key no other rule names keeps its bits: that its field has few rules
+/// says nothing of how rare it is.
 fn capped(bits: u32, n: usize, k: usize) -> u32 {
+    if k <= 1 {
+        return bits;
+    }
     bits.min(bits_of(n as u128, k as u128))
 }
 
