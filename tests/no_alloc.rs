@@ -1,11 +1,12 @@
 //! Validation allocates nothing: a counting global allocator watches parse, validate and
-//! exercise over a file of more than 1 MiB.
+//! exercise over a file of more than 1 MiB, then a compiled program evaluating events with a
+//! warm scratch.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chanval::{FindingBuf, Validator, encode, parse};
-use chanval_testing::testkit::{FLEET, current_profiles, realistic_content};
+use chanval::{CriterionModel, FindingBuf, Program, Scratch, Validator, Value, encode, parse};
+use chanval_testing::testkit::{FLEET, current_profiles, realistic_content, selective_content};
 
 struct Counting;
 
@@ -69,4 +70,85 @@ fn parsing_validating_and_exercising_a_1_mib_file_allocates_nothing() {
         n, 0,
         "heap allocations while parsing, validating and exercising"
     );
+
+    // The compiled program evaluates with a warm scratch and allocates nothing either, on both
+    // kinds of mixed content: events made of each instance's own values, so that every table
+    // of the index is reached and many instances match.
+    for content in [realistic_content(7, 1 << 20), selective_content(7, 1 << 20)] {
+        let bytes = encode(&content).unwrap();
+        let file = parse(&bytes).unwrap();
+        let validated = validator
+            .validate(&file, &mut FindingBuf::<32>::new())
+            .unwrap();
+        let program = Program::compile(&validated, "sensor-7.12").unwrap();
+        let texts: Vec<Vec<Vec<u8>>> = content
+            .instances
+            .iter()
+            .map(|i| {
+                i.criteria
+                    .iter()
+                    .map(|c| match c {
+                        CriterionModel::Exact { pattern, .. }
+                        | CriterionModel::Glob { pattern, .. } => pattern
+                            .iter()
+                            .map(|&b| if b == b'*' || b == b'?' { b'x' } else { b })
+                            .collect(),
+                        _ => b"c:/windows/system32/cmd.exe".to_vec(),
+                    })
+                    .collect()
+            })
+            .collect();
+        let inputs = |t: u16| {
+            FLEET
+                .profile("sensor-7.12")
+                .unwrap()
+                .1
+                .supply(t)
+                .unwrap()
+                .inputs
+        };
+        let events: Vec<(u16, Vec<Value<'_>>)> = content
+            .instances
+            .iter()
+            .zip(&texts)
+            .step_by(97)
+            .map(|(i, text)| {
+                let values = inputs(i.template_type)
+                    .iter()
+                    .enumerate()
+                    .map(|(k, kind)| match (kind, &i.criteria[k]) {
+                        (chanval::InputKind::Bytes, _) => Value::Bytes(&text[k]),
+                        (_, CriterionModel::IntEq { value }) => Value::Unsigned(*value),
+                        (_, CriterionModel::IntRange { min, .. }) => Value::Unsigned(*min),
+                        (
+                            _,
+                            CriterionModel::FlagsAll { mask } | CriterionModel::FlagsAny { mask },
+                        ) => Value::Flags(*mask),
+                        (chanval::InputKind::Unsigned, _) => Value::Unsigned(443),
+                        (chanval::InputKind::Flags, _) => Value::Flags(0b101),
+                    })
+                    .collect();
+                (i.template_type, values)
+            })
+            .collect();
+        let mut scratch = Scratch::new();
+        let mut evaluate = || {
+            events
+                .iter()
+                .map(|(t, e)| program.evaluate(&mut scratch, *t, e, |_| {}).unwrap())
+                .sum::<usize>()
+        };
+        let warm = evaluate();
+        let (n, matched) = allocations_during(&mut evaluate);
+        assert_eq!(matched, warm);
+        assert!(
+            matched >= events.len(),
+            "{matched} matches over {} events",
+            events.len()
+        );
+        assert_eq!(
+            n, 0,
+            "heap allocations while evaluating with a warm scratch"
+        );
+    }
 }
