@@ -354,6 +354,29 @@ fn a_literal_many_rules_share_does_not_key_them_when_a_rarer_criterion_can() {
             ],
         })
         .collect();
+    with_program(instances, |_, program| {
+        let stats = program.index_stats();
+        assert_eq!((stats.int, stats.atom), (500, 0), "{stats:?}");
+        let e = [
+            Value::Bytes(b"10.0.0.1"),
+            Value::Unsigned(1042),
+            Value::Unsigned(50_000),
+            Value::Unsigned(6),
+            Value::Bytes(b"c:\\windows\\powershell.exe"),
+        ];
+        let mut scratch = Scratch::new();
+        assert_eq!(program.count_candidates(&mut scratch, 3, &e).unwrap(), 1);
+        let mut ids = Vec::new();
+        program
+            .evaluate(&mut scratch, 3, &e, |id| ids.push(id))
+            .unwrap();
+        assert_eq!(ids, vec![43]);
+    });
+}
+
+/// Compiles `instances` (of [`content`]'s channel) for `sensor-7.12` and hands `check` the scan
+/// and the program.
+fn with_program(instances: Vec<InstanceModel>, check: impl FnOnce(&Interpreter, &Program)) {
     let content = ChannelContent {
         instances,
         ..content()
@@ -364,23 +387,9 @@ fn a_literal_many_rules_share_does_not_key_them_when_a_rarer_criterion_can() {
         .with_profiles(current_profiles())
         .validate(&file, &mut Vec::new())
         .unwrap();
+    let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
     let program = Program::compile(&validated, "sensor-7.12").unwrap();
-    let stats = program.index_stats();
-    assert_eq!((stats.int, stats.atom), (500, 0), "{stats:?}");
-    let e = [
-        Value::Bytes(b"10.0.0.1"),
-        Value::Unsigned(1042),
-        Value::Unsigned(50_000),
-        Value::Unsigned(6),
-        Value::Bytes(b"c:\\windows\\powershell.exe"),
-    ];
-    let mut scratch = Scratch::new();
-    assert_eq!(program.count_candidates(&mut scratch, 3, &e).unwrap(), 1);
-    let mut ids = Vec::new();
-    program
-        .evaluate(&mut scratch, 3, &e, |id| ids.push(id))
-        .unwrap();
-    assert_eq!(ids, vec![43]);
+    check(&interp, &program);
 }
 
 /// Ranges of every width class (one value wide to nearly the whole of `u64`), at both ends of the
@@ -400,55 +409,46 @@ fn integer_ranges_of_every_width_lose_no_match() {
             ranges.push((min, min + width));
         }
     }
-    let content = ChannelContent {
-        instances: ranges
-            .iter()
-            .enumerate()
-            .map(|(k, &(min, max))| InstanceModel {
-                id: u32::try_from(k).unwrap() + 1,
-                template_type: 2,
-                criteria: vec![
-                    C::Wildcard,
-                    C::Wildcard,
-                    C::IntRange { min, max },
-                    C::Wildcard,
-                    C::Wildcard,
-                ],
-            })
-            .collect(),
-        ..content()
-    };
-    let bytes = encode(&content).unwrap();
-    let file = parse(&bytes).unwrap();
-    let validated = Validator::new(&FLEET)
-        .with_profiles(current_profiles())
-        .validate(&file, &mut Vec::new())
-        .unwrap();
-    let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
-    let program = Program::compile(&validated, "sensor-7.12").unwrap();
-    let mut scratch = Scratch::new();
-    let values = ranges
+    let instances = ranges
         .iter()
-        .flat_map(|&(min, max)| {
-            [
-                min.wrapping_sub(1),
-                min,
-                min.wrapping_add(1),
-                max.wrapping_sub(1),
-                max,
-                max.wrapping_add(1),
-            ]
+        .enumerate()
+        .map(|(k, &(min, max))| InstanceModel {
+            id: u32::try_from(k).unwrap() + 1,
+            template_type: 2,
+            criteria: vec![
+                C::Wildcard,
+                C::Wildcard,
+                C::IntRange { min, max },
+                C::Wildcard,
+                C::Wildcard,
+            ],
         })
-        .chain([0, u64::MAX, u64::MAX / 2]);
-    for size in values {
-        let e = event(b"x", b"exe", size, 0, b"y");
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        interp.evaluate(2, &e, |id| a.push(id)).unwrap();
-        program
-            .evaluate(&mut scratch, 2, &e, |id| b.push(id))
-            .unwrap();
-        assert_eq!(a, b, "size {size}");
-    }
+        .collect();
+    with_program(instances, |interp, program| {
+        let mut scratch = Scratch::new();
+        let values = ranges
+            .iter()
+            .flat_map(|&(min, max)| {
+                [
+                    min.wrapping_sub(1),
+                    min,
+                    min.wrapping_add(1),
+                    max.wrapping_sub(1),
+                    max,
+                    max.wrapping_add(1),
+                ]
+            })
+            .chain([0, u64::MAX, u64::MAX / 2]);
+        for size in values {
+            let e = event(b"x", b"exe", size, 0, b"y");
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            interp.evaluate(2, &e, |id| a.push(id)).unwrap();
+            program
+                .evaluate(&mut scratch, 2, &e, |id| b.push(id))
+                .unwrap();
+            assert_eq!(a, b, "size {size}");
+        }
+    });
 }
 
 /// `flags_any` masks of one and two bits (listed under each bit) and wider ones (checked one by
@@ -483,29 +483,19 @@ fn flag_masks_of_every_width_lose_no_match_and_list_none_twice() {
             ]
         })
         .collect();
-    let content = ChannelContent {
-        instances,
-        ..content()
-    };
-    let bytes = encode(&content).unwrap();
-    let file = parse(&bytes).unwrap();
-    let validated = Validator::new(&FLEET)
-        .with_profiles(current_profiles())
-        .validate(&file, &mut Vec::new())
-        .unwrap();
-    let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
-    let program = Program::compile(&validated, "sensor-7.12").unwrap();
-    assert_eq!(program.index_stats().flags, 2 * masks.len());
-    let mut scratch = Scratch::new();
-    for low in 0..=0xffu64 {
-        for high in [0, 0x8000_0000, 0x4000_0000, 0xc000_0000] {
-            let e = event(b"x", b"exe", 1, low | high, b"y");
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            interp.evaluate(2, &e, |id| a.push(id)).unwrap();
-            program
-                .evaluate(&mut scratch, 2, &e, |id| b.push(id))
-                .unwrap();
-            assert_eq!(a, b, "flags {:#x}", low | high);
+    with_program(instances, |interp, program| {
+        assert_eq!(program.index_stats().flags, 2 * masks.len());
+        let mut scratch = Scratch::new();
+        for low in 0..=0xffu64 {
+            for high in [0, 0x8000_0000, 0x4000_0000, 0xc000_0000] {
+                let e = event(b"x", b"exe", 1, low | high, b"y");
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                interp.evaluate(2, &e, |id| a.push(id)).unwrap();
+                program
+                    .evaluate(&mut scratch, 2, &e, |id| b.push(id))
+                    .unwrap();
+                assert_eq!(a, b, "flags {:#x}", low | high);
+            }
         }
-    }
+    });
 }
