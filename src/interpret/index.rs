@@ -8,9 +8,9 @@
 //!
 //! | key | table | bits |
 //! |---|---|---|
-//! | `exact` | the hash of the lowered value, sorted, behind a set of the lengths in use | 64 |
+//! | `exact` | the hash of the lowered value in a key table (one probe), behind a set of the lengths in use | 64 |
 //! | a literal atom of `exact`/`glob` | one automaton or hashed atom set per field (`atoms`) | 4 per byte, at most 32 |
-//! | `int_eq`, `int_range` | points sorted by value; ranges by width class (a power of two), sorted by start within one | log2 of the field's range over the criterion's |
+//! | `int_eq`, `int_range` | values in a key table; ranges by width class (a power of two), sorted by start within one | log2 of the field's range over the criterion's |
 //! | `flags_all` | per lowest bit of the mask, the masks, each checked whole | one per bit of the mask |
 //! | `flags_any` | masks of one or two bits under each of their bits; wider masks in one list, each checked | 1 for a one-bit mask, else 0 |
 //!
@@ -255,7 +255,7 @@ fn capped(bits: u32, n: usize, k: usize) -> u32 {
 /// Picks each instance's key. Its best atom is the one the fewest instances of the group share
 /// (the most selective, as far as the content itself tells), longer first among equals; the
 /// key is that atom unless another criterion pins down more bits of the event. Every key's bits
-/// are capped by how common the content shows it to be ([`Sharing::bits`]), the raw bits
+/// are capped by how common the content shows it to be ([`capped`]), the raw bits
 /// breaking ties. The always list when there is no key.
 fn choose(choices: Vec<Choices>) -> Vec<Key> {
     const ATOM: u8 = 4;
@@ -427,9 +427,9 @@ struct ExactIndex {
     table: KeyTable,
 }
 
-/// Integer keys of one unsigned field: `int_eq` values in a [`KeyTable`], and ranges by width class — a
-/// range of width `w` (`max - min`) is in class `c` when `2^(c-1) <= w < 2^c` — sorted by class,
-/// then start. A range of class `c` that holds `v` starts in `v - (2^c - 1) ..= v`: one binary
+/// Integer keys of one unsigned field: `int_eq` values in a [`KeyTable`], and ranges by width
+/// class — a range of width `w` (`max - min`) is in class `c` when `2^(c-1) <= w < 2^c` — sorted
+/// by class, then start. A range of class `c` that holds `v` starts in `v - (2^c - 1) ..= v`: one binary
 /// search and a short walk per class, where ranges sorted by start alone had to be walked from
 /// the first (a scan that grew with the rule count).
 #[derive(Debug, Clone, Default)]
