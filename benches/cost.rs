@@ -14,7 +14,7 @@ use chanval::{
     ChannelContent, CriterionModel, Interpreter, Program, Scratch, Validator, Value,
     criterion_cost, encode, parse,
 };
-use chanval_testing::testkit::{FLEET, current_profiles, realistic_content};
+use chanval_testing::testkit::{FLEET, Rng, current_profiles, realistic_content};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// The stress value's length.
@@ -60,6 +60,24 @@ fn predicted(content: &ChannelContent, len: u64, other: u64) -> u64 {
             })
         })
         .sum()
+}
+
+/// 64 events of type 2 spliced from the content's own type-2 instances.
+fn typical_events(content: &ChannelContent) -> Vec<Vec<common::OwnedInput>> {
+    let of_type: Vec<_> = content
+        .instances
+        .iter()
+        .filter(|i| i.template_type == 2)
+        .collect();
+    let inputs = FLEET
+        .profile("sensor-7.12")
+        .and_then(|(_, p)| p.supply(2))
+        .map(|s| s.inputs)
+        .unwrap_or(&[]);
+    let mut rng = Rng::new(7);
+    (0..64)
+        .map(|k| common::event_for(of_type[(k * 7919) % of_type.len()], inputs, &mut rng))
+        .collect()
 }
 
 fn cost_model(c: &mut Criterion) {
@@ -115,6 +133,13 @@ fn cost_model(c: &mut Criterion) {
             "adversarial near-miss literals (1,000)",
             content_of(&near_miss),
         ),
+        // The same `?`-segments on a value that holds every atom and no segment: every
+        // instance a candidate that searches the whole value (the stress value above finds
+        // each segment within its first bytes).
+        (
+            "adversarial 120-byte ?-segments, no match (300)",
+            content_of(&long_question),
+        ),
     ];
     let mut g = c.benchmark_group("cost model");
     g.sample_size(10);
@@ -130,7 +155,11 @@ fn cost_model(c: &mut Criterion) {
             .unwrap_or_else(|e| panic!("{name}: {e}: {findings:?}"));
         let program = Program::compile(&validated, "sensor-7.12").unwrap();
         let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
-        let path = if name.contains("near-miss") {
+        let path = if name.contains("no match") {
+            let mut p = b"abc".to_vec();
+            p.resize(EVENT, b'z');
+            p
+        } else if name.contains("near-miss") {
             let tails: Vec<u8> = (0..1000)
                 .flat_map(|i| format!("{i:04}yyyy").into_bytes())
                 .collect();
@@ -149,16 +178,53 @@ fn cost_model(c: &mut Criterion) {
         ];
         let mut scratch = Scratch::new();
         let candidates = program.count_candidates(&mut scratch, 2, &event).unwrap();
+        let of_type = content
+            .instances
+            .iter()
+            .filter(|i| i.template_type == 2)
+            .count();
         println!(
-            "predicted {name}: {} steps for the 32 KiB event; {} of {} type-2 instances candidates",
+            "predicted {name}: {} steps for the 32 KiB event; {} of {of_type} type-2 instances candidates",
             predicted(content, EVENT as u64, 23),
             candidates,
-            content
-                .instances
-                .iter()
-                .filter(|i| i.template_type == 2)
-                .count()
         );
+        // The program's own estimate: for the stress event with every instance a candidate
+        // (the worst event) and with the candidates it measurably gets.
+        let estimate = program.estimate_for(2, &event).unwrap();
+        println!(
+            "estimate {name}: stress event {:.0} ns with every instance a candidate, {:.0} ns with the {candidates} it gets",
+            estimate.with_candidates(of_type as f64).nanos,
+            estimate.with_candidates(candidates as f64).nanos,
+        );
+        // Typical events: 64 spliced from the type's own instances (a value from a rule's
+        // pattern, or a random path one time in four), as the interpret benchmarks build them.
+        let typical = typical_events(content);
+        let typical: Vec<Vec<Value<'_>>> = typical
+            .iter()
+            .map(|e| e.iter().map(common::OwnedInput::as_value).collect())
+            .collect();
+        let (mut got, mut expected, mut nanos) = (0usize, 0.0, 0.0);
+        for e in &typical {
+            got += program.count_candidates(&mut scratch, 2, e).unwrap();
+            let estimate = program.estimate_for(2, e).unwrap();
+            expected += estimate.candidates;
+            nanos += estimate.nanos;
+        }
+        println!(
+            "estimate {name}: typical events {:.0} ns, {:.1} candidates predicted, {:.1} measured",
+            nanos / typical.len() as f64,
+            expected / typical.len() as f64,
+            got as f64 / typical.len() as f64,
+        );
+        g.bench_function(format!("{name}/chanval program, 64 typical events"), |b| {
+            b.iter(|| {
+                for e in &typical {
+                    program
+                        .evaluate(&mut scratch, 2, black_box(e), |_| {})
+                        .unwrap();
+                }
+            })
+        });
         g.bench_function(format!("{name}/chanval program"), |b| {
             b.iter(|| {
                 program

@@ -74,6 +74,19 @@ fn main() {
         }
     }
     let per_event = started.elapsed() / u32::try_from(rounds * values.len()).unwrap();
+    // The program's own prediction for events of these shapes, beside what they cost.
+    let (mut predicted_candidates, mut predicted_nanos) = (0.0, 0.0);
+    for (t, e) in &values {
+        if let Some(estimate) = program.estimate_for(*t, e) {
+            predicted_candidates += estimate.candidates;
+            predicted_nanos += estimate.nanos;
+        }
+    }
+    println!(
+        "predicted per event: {:.1} candidates, {:.0} ns",
+        predicted_candidates / values.len() as f64,
+        predicted_nanos / values.len() as f64
+    );
     println!(
         "{} instances, compiled in {compile:?} ({} bytes, {:.2}x the file), keys {:?}; per event: {:.1} candidates, {:.1} matches, {per_event:?}",
         content.instances.len(),

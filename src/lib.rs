@@ -159,7 +159,7 @@ pub use format::{
 };
 pub use interpret::Interpreter;
 #[cfg(feature = "alloc")]
-pub use interpret::{CompileOptions, IndexStats, Program, Scratch, gate};
+pub use interpret::{CompileOptions, Estimate, IndexStats, Program, Scratch, gate};
 pub use limits::{
     Limits, MAX_ATOM, MAX_FIELDS, MAX_PROFILES, MAX_TARGET_NAME_LEN, MAX_TARGETS, MAX_TARGETS_LEN,
     MAX_TEMPLATE_TYPES,

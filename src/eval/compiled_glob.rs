@@ -209,6 +209,22 @@ impl CompiledGlob {
         Self { pattern, stars }
     }
 
+    /// What searching for the segments between stars costs per byte of text: whether the
+    /// glob is anchored (a literal head, compared first: most texts fail there), whether some
+    /// segment is literal (searched with `memmem`), and the most words of shift-and state a `?`
+    /// segment steps (segments search one after another, so the text is read about once).
+    /// For the program's cost estimate.
+    #[must_use]
+    pub fn search_cost(&self) -> (bool, bool, usize) {
+        self.stars.as_ref().map_or((true, false, 0), |s| {
+            let literal = s
+                .segments
+                .iter()
+                .any(|seg| matches!(seg.search, Search::Literal));
+            (s.head > 0, literal, s.words)
+        })
+    }
+
     /// Bytes of memory it holds.
     #[must_use]
     pub fn memory_usage(&self) -> usize {

@@ -28,6 +28,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use super::atoms::{Atoms, HASHED_ATOM, lowered_word};
+use super::estimate::Odds;
 use crate::eval::Value;
 use crate::format::Criterion;
 use crate::limits::MAX_ATOM;
@@ -257,7 +258,7 @@ fn capped(bits: u32, n: usize, k: usize) -> u32 {
 /// key is that atom unless another criterion pins down more bits of the event. Every key's bits
 /// are capped by how common the content shows it to be ([`capped`]), the raw bits
 /// breaking ties. The always list when there is no key.
-fn choose(choices: Vec<Choices>) -> Vec<Key> {
+fn choose(choices: Vec<Choices>, odds: &mut Odds) -> Vec<Key> {
     const ATOM: u8 = 4;
     // Atoms are counted by hash: sorting a hundred thousand byte strings was most of the
     // choosing, and two atoms sharing a hash only make a heuristic count one too many.
@@ -327,11 +328,21 @@ fn choose(choices: Vec<Choices>) -> Vec<Key> {
                 (Some((_, atom)), Some((capped, bits, key)))
                     if (capped, bits) > (atom_capped, atom_bits(&atom)) =>
                 {
+                    odds.per_event(capped);
                     decide(key)
                 }
-                (Some((field, atom)), _) => Key::Atom { field, atom },
-                (None, Some((_, _, key))) => decide(key),
-                (None, None) => decide(KeyRef::Always),
+                (Some((field, atom)), _) => {
+                    odds.atom(field, atom_capped, atom_bits(&atom));
+                    Key::Atom { field, atom }
+                }
+                (None, Some((capped, _, key))) => {
+                    odds.per_event(capped);
+                    decide(key)
+                }
+                (None, None) => {
+                    odds.per_event(0);
+                    decide(KeyRef::Always)
+                }
             }
         })
         .collect()
@@ -544,6 +555,8 @@ pub(super) struct Index {
     ints: Vec<IntIndex>,
     flags: Vec<FlagIndex>,
     always: Vec<u32>,
+    /// How often the keys are expected to hold, for [`Estimate`](super::Estimate)s.
+    odds: Odds,
 }
 
 /// Per-event memory of the index, owned by the caller's scratch.
@@ -630,8 +643,10 @@ impl Index {
     /// Builds the tables of a group whose instances offered `choices` (in position order).
     /// `dfa_budget` is the memory left for DFA automata, shared by the whole program.
     pub(super) fn build(choices: Vec<Choices>, dfa_budget: &mut usize) -> Self {
-        let keys = choose(choices);
+        let mut odds = Odds::default();
+        let keys = choose(choices, &mut odds);
         let mut index = Self {
+            odds,
             keys: alloc::vec![KeyRef::Always; keys.len()],
             decides: alloc::vec![false; keys.len()],
             len: keys.len(),
@@ -805,6 +820,16 @@ impl Index {
     /// Whether the instance at `position` matches every event that satisfies its key.
     pub(super) fn decides(&self, position: usize) -> bool {
         self.decides.get(position).copied().unwrap_or(false)
+    }
+
+    /// The candidates expected for an event whose bytes field `f` is `len(f)` bytes long.
+    pub(super) fn expected_candidates(&self, len: impl Fn(u16) -> usize) -> f64 {
+        self.odds.expected(len)
+    }
+
+    /// Bytes of `event`-like values the index reads: every bytes field it has atoms for.
+    pub(super) fn indexed_fields(&self) -> impl Iterator<Item = u16> + '_ {
+        self.atoms.iter().map(|a| a.field)
     }
 
     /// How the instances are keyed.

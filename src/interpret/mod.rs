@@ -8,12 +8,16 @@
 #[cfg(feature = "alloc")]
 mod atoms;
 #[cfg(feature = "alloc")]
+mod estimate;
+#[cfg(feature = "alloc")]
 mod gate;
 #[cfg(feature = "alloc")]
 mod index;
 #[cfg(feature = "alloc")]
 mod program;
 
+#[cfg(feature = "alloc")]
+pub use estimate::Estimate;
 #[cfg(feature = "alloc")]
 pub use gate::gate;
 #[cfg(feature = "std")]

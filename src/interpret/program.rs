@@ -27,6 +27,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ops::Range;
 
+use super::estimate::{Estimate, Work};
 use super::index::{self, Choices, Index, IndexScratch, IndexStats};
 use crate::error::EvalError;
 use crate::eval::{CompiledGlob, Value, check_supplied, collect_into, criterion_accepts, meaning};
@@ -72,6 +73,8 @@ struct Group {
     /// Bytes fields that some case-folded glob reads: lowered once per event, when needed.
     folded_fields: Vec<u16>,
     index: Index,
+    /// What confirming the instances costs, for [`Program::estimate`].
+    work: Work,
 }
 
 /// Reusable per-evaluation memory, owned by the caller: after it has grown to a program's
@@ -138,8 +141,25 @@ impl Group {
                 }
                 _ => Searcher::Bytes(copy(pattern)),
             });
+            if let Check::Glob {
+                pattern: Searcher::Glob(glob),
+                ..
+            } = &check
+            {
+                // An anchored glob is searched only when its head fits: for most events the
+                // index sends it, it is not.
+                let (anchored, literal, words) = glob.search_cost();
+                if !anchored {
+                    self.work.search(*field, literal, words);
+                }
+            }
             self.checks.push((*field, check));
         }
+        self.work.instances = self.work.instances.saturating_add(1);
+        self.work.checks = self
+            .work
+            .checks
+            .saturating_add(self.checks.len().saturating_sub(start));
         self.instances.push(Compiled {
             id,
             checks: start..self.checks.len(),
@@ -382,6 +402,44 @@ impl<'s> Program<'s> {
             .ok()
             .and_then(|at| self.groups.get(at))
             .map(|(_, group)| group))
+    }
+
+    /// What one event of `template_type` is expected to cost, when each of its bytes values is
+    /// `value_len` bytes long: the candidates the index's keys predict, and the time those and
+    /// the index's pass take on the benchmark machine (the model and its measured error are in
+    /// docs/PERFORMANCE.md). `None` when the program has no instance of that type.
+    ///
+    /// A prediction of typical cost, not a bound: an event built to hit every key costs what
+    /// [`Estimate::with_candidates`] says for every instance a candidate, and CV0113's budget
+    /// bounds that.
+    #[must_use]
+    pub fn estimate(&self, template_type: u16, value_len: usize) -> Option<Estimate> {
+        self.estimate_with(template_type, |_| value_len)
+    }
+
+    /// [`Self::estimate`] for an event of `event`'s shape: its bytes values as long as they
+    /// are (the values themselves are not read: the candidates are still the keys' odds).
+    #[must_use]
+    pub fn estimate_for(&self, template_type: u16, event: &[Value<'_>]) -> Option<Estimate> {
+        let len = |field: u16| match event.get(usize::from(field)) {
+            Some(Value::Bytes(b)) => b.len(),
+            _ => 0,
+        };
+        self.estimate_with(template_type, len)
+    }
+
+    fn estimate_with(&self, template_type: u16, len: impl Fn(u16) -> usize) -> Option<Estimate> {
+        let (_, group) = self
+            .groups
+            .binary_search_by_key(&template_type, |(t, _)| *t)
+            .ok()
+            .and_then(|at| self.groups.get(at))?;
+        let candidates = group.index.expected_candidates(&len);
+        let indexed = group
+            .index
+            .indexed_fields()
+            .fold(0usize, |sum, f| sum.saturating_add(len(f)));
+        Some(Estimate::new(&group.work, candidates, indexed, len))
     }
 
     /// How the program's index places its instances: by which kind of key, and how many have

@@ -374,6 +374,80 @@ fn a_literal_many_rules_share_does_not_key_them_when_a_rarer_criterion_can() {
     });
 }
 
+/// The program's estimate counts what its keys let through: a wide `flags_any` mask holds for
+/// nearly every event, a value four rules in 16 share for a quarter of them, a literal of eight
+/// letters no other rule names for almost none; and the candidates it predicts are the ones
+/// random events of those shapes get.
+#[test]
+fn the_estimate_predicts_the_candidates_the_keys_let_through() {
+    let i = |id: usize, criteria: Vec<C>| InstanceModel {
+        id: u32::try_from(id).unwrap(),
+        template_type: 2,
+        criteria,
+    };
+    let mut instances = Vec::new();
+    for k in 0..256 {
+        // Distinct masks (the gate refuses duplicate instances), each holding for any event
+        // with a bit of the low byte set.
+        let any = || C::FlagsAny {
+            mask: 0xff | ((k as u64) << 8),
+        };
+        instances.push(i(
+            k,
+            vec![C::Wildcard, C::Wildcard, C::Wildcard, any(), C::Wildcard],
+        ));
+        let letters: String = (0..8)
+            .map(|d| char::from(b'a' + ((k >> d) as u8 & 1) * 10 + d as u8))
+            .collect();
+        let glob = C::Glob {
+            pattern: format!("*{letters}*").into_bytes(),
+            fold: false,
+        };
+        instances.push(i(
+            256 + k,
+            vec![glob, C::Wildcard, C::Wildcard, C::Wildcard, C::Wildcard],
+        ));
+        let size = C::IntEq {
+            value: 1 + (k as u64 % 4),
+        };
+        instances.push(i(
+            512 + k,
+            vec![C::Wildcard, C::Wildcard, size, any(), C::Wildcard],
+        ));
+    }
+    instances.sort_by_key(|i| i.id);
+    with_program(instances, |_, program| {
+        let estimate = program.estimate(2, 64).unwrap();
+        assert_eq!(estimate.instances, 768);
+        // 256 masks for every event, 256 / 4 values, and 256 × 64 positions × 2^-32.
+        assert!((estimate.candidates - 320.0).abs() < 0.1, "{estimate:?}");
+        let mut scratch = Scratch::new();
+        let mut rng = chanval_testing::testkit::Rng::new(3);
+        let mut measured = 0;
+        for _ in 0..400 {
+            let path = format!("c:/data/{:056}", rng.below(1 << 40));
+            let e = event(
+                path.as_bytes(),
+                b"exe",
+                1 + rng.below(4),
+                1 + rng.below(0xff),
+                b"w",
+            );
+            measured += program.count_candidates(&mut scratch, 2, &e).unwrap();
+        }
+        let measured = measured as f64 / 400.0;
+        assert!((measured - 320.0).abs() < 1.0, "measured {measured}");
+        // Longer values cost more (the index reads them, globs search them); an event of a
+        // type the program has no instance of costs nothing to estimate.
+        assert!(program.estimate(2, 4096).unwrap().nanos > estimate.nanos);
+        assert!(
+            estimate.with_candidates(768.0).nanos > estimate.nanos,
+            "{estimate:?}"
+        );
+        assert_eq!(program.estimate(4, 64), None);
+    });
+}
+
 /// Compiles `instances` (of [`content`]'s channel) for `sensor-7.12` and hands `check` the scan
 /// and the program.
 fn with_program(instances: Vec<InstanceModel>, check: impl FnOnce(&Interpreter, &Program)) {
@@ -383,10 +457,11 @@ fn with_program(instances: Vec<InstanceModel>, check: impl FnOnce(&Interpreter, 
     };
     let bytes = encode(&content).unwrap();
     let file = parse(&bytes).unwrap();
+    let mut findings = Vec::new();
     let validated = Validator::new(&FLEET)
         .with_profiles(current_profiles())
-        .validate(&file, &mut Vec::new())
-        .unwrap();
+        .validate(&file, &mut findings)
+        .unwrap_or_else(|e| panic!("{e}: {:?}", findings.first()));
     let interp = Interpreter::new(&validated, "sensor-7.12").unwrap();
     let program = Program::compile(&validated, "sensor-7.12").unwrap();
     check(&interp, &program);

@@ -1,0 +1,196 @@
+//! What one event is expected to cost a compiled program (feature `alloc`): the gate's
+//! prediction of typical per-event time, beside the worst-case step budget of the validator
+//! (CV0112/CV0113), which bounds any evaluator and says nothing of what an event usually costs.
+//!
+//! An event costs a program a fixed amount, a pass of the index over every bytes field that
+//! has atoms, and then one confirmation per candidate: its criteria checked, and the unanchored
+//! segments of its globs searched through the rest of the value. Only the number of candidates
+//! depends on the event's values; the index predicts it from the keys it chose. A key that pins
+//! down `b` bits of the event (its bits capped by how many rules share it, as the index ranks
+//! keys) holds for `2^-b` of the events; an atom no other rule names may start at any of the
+//! value's positions, so it holds with odds `len × 2^-b`, at most 1.
+//!
+//! The nanoseconds are the model's terms weighed by constants fitted on the benchmark machine
+//! (docs/PERFORMANCE.md, "The cost model against measured time", which also gives the error
+//! on every benchmark content). They are a prediction for that machine, not a bound; CV0113's
+//! budget is the bound.
+
+use alloc::vec::Vec;
+
+/// Nanoseconds for an event whatever its values: the supply check, the scratch reset, the
+/// index's tables probed once.
+const EVENT_NS: f64 = 30.0;
+/// Nanoseconds more per doubling of the type's instances: the tables leave the caches.
+const EVENT_NS_PER_DOUBLING: f64 = 12.0;
+/// Nanoseconds per byte of a bytes field the index passes over (hashed probes every second
+/// byte, or one automaton step per byte).
+const INDEX_NS_PER_BYTE: f64 = 2.0;
+/// Nanoseconds per candidate: gathered, put in order, its first criterion checked.
+const CANDIDATE_NS: f64 = 18.0;
+/// Nanoseconds per criterion checked beyond the first.
+const CHECK_NS: f64 = 2.0;
+/// Nanoseconds per byte a literal segment's `memmem` reads.
+const LITERAL_NS_PER_BYTE: f64 = 0.1;
+/// Nanoseconds per byte and word of a `?` segment's shift-and.
+const MASKED_NS_PER_BYTE: f64 = 0.5;
+
+/// How the index's keys are spread by selectivity: per key, the odds that an event satisfies
+/// it, kept as counts of keys per number of bits.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Odds {
+    /// Keys that hold for `2^-bits` of the events (whole values, ranges, masks), counted by
+    /// bits (0..=64).
+    per_event: Vec<u32>,
+    /// Atoms per bytes field, counted by `(capped, raw)` bits: an atom holds for at least the
+    /// `2^-capped` of the events its sharing says, and at least for its odds `2^-raw` at each
+    /// position of the value.
+    atoms: Vec<(u16, Vec<AtomCount>)>,
+}
+
+/// `(capped, raw)` bits, and how many atoms have them.
+type AtomCount = ((u8, u8), u32);
+
+/// `2^-bits`.
+fn odds(bits: u8) -> f64 {
+    (0..bits).fold(1.0, |p, _| p * 0.5)
+}
+
+impl Odds {
+    /// A key holding for `2^-bits` of the events.
+    pub(super) fn per_event(&mut self, bits: u32) {
+        let at = bits.min(64) as usize;
+        if self.per_event.len() <= at {
+            self.per_event.resize(at.saturating_add(1), 0);
+        }
+        if let Some(n) = self.per_event.get_mut(at) {
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// An atom of `field` whose bits the content caps at `capped`, of `raw` bits by its length.
+    pub(super) fn atom(&mut self, field: u16, capped: u32, raw: u32) {
+        let byte = |b: u32| u8::try_from(b.min(64)).unwrap_or(64);
+        let key = (byte(capped), byte(raw));
+        let at = match self.atoms.iter().position(|(f, _)| *f == field) {
+            Some(at) => at,
+            None => {
+                self.atoms.push((field, Vec::new()));
+                self.atoms.len().saturating_sub(1)
+            }
+        };
+        if let Some((_, counts)) = self.atoms.get_mut(at) {
+            match counts.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, n)) => *n = n.saturating_add(1),
+                None => counts.push((key, 1)),
+            }
+        }
+    }
+
+    /// The candidates expected for an event whose bytes field `f` is `len(f)` bytes long.
+    pub(super) fn expected(&self, len: impl Fn(u16) -> usize) -> f64 {
+        let mut sum = 0.0f64;
+        let mut p = 1.0f64;
+        for &n in &self.per_event {
+            sum += f64::from(n) * p;
+            p *= 0.5;
+        }
+        for (field, counts) in &self.atoms {
+            let positions = len(*field) as f64;
+            for &((capped, raw), n) in counts {
+                let at_some_position = (positions * odds(raw)).min(1.0);
+                sum += f64::from(n) * odds(capped).max(at_some_position);
+            }
+        }
+        sum
+    }
+}
+
+/// What confirming the instances of a group costs, summed over them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Work {
+    /// Instances.
+    pub(super) instances: usize,
+    /// Criteria checked (wildcards are not kept).
+    pub(super) checks: usize,
+    /// Per bytes field, over its unanchored globs (starting with `*`): how many have a literal
+    /// segment searched for through the value, and the words of shift-and state per byte of
+    /// value their `?` segments step.
+    pub(super) searches: Vec<(u16, usize, usize)>,
+}
+
+impl Work {
+    /// An unanchored glob on `field`.
+    pub(super) fn search(&mut self, field: u16, literal: bool, words: usize) {
+        let at = match self.searches.iter().position(|(f, ..)| *f == field) {
+            Some(at) => at,
+            None => {
+                self.searches.push((field, 0, 0));
+                self.searches.len().saturating_sub(1)
+            }
+        };
+        if let Some((_, l, w)) = self.searches.get_mut(at) {
+            *l = l.saturating_add(usize::from(literal));
+            *w = w.saturating_add(words);
+        }
+    }
+}
+
+/// What one event of a template type is expected to cost a program.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Estimate {
+    /// Instances of the template type in the program.
+    pub instances: usize,
+    /// Instances the index is expected to send the event to, each confirmed one by one.
+    pub candidates: f64,
+    /// Bytes the index reads (every bytes field with atoms, whole).
+    pub indexed_bytes: usize,
+    /// Predicted time on the benchmark machine, in nanoseconds.
+    pub nanos: f64,
+    /// Per candidate, nanoseconds (the group's average instance, on values of this length).
+    per_candidate: f64,
+    /// Nanoseconds before the candidates.
+    fixed: f64,
+}
+
+impl Estimate {
+    pub(super) fn new(
+        work: &Work,
+        candidates: f64,
+        indexed_bytes: usize,
+        len: impl Fn(u16) -> usize,
+    ) -> Self {
+        let n = work.instances.max(1) as f64;
+        let searching = work
+            .searches
+            .iter()
+            .fold(0.0, |sum, &(field, literal, words)| {
+                sum + len(field) as f64
+                    * (LITERAL_NS_PER_BYTE * literal as f64 + MASKED_NS_PER_BYTE * words as f64)
+            });
+        let per_candidate =
+            CANDIDATE_NS + CHECK_NS * (work.checks as f64 / n - 1.0).max(0.0) + searching / n;
+        let doublings = f64::from(work.instances.max(1).ilog2());
+        let fixed =
+            EVENT_NS + EVENT_NS_PER_DOUBLING * doublings + INDEX_NS_PER_BYTE * indexed_bytes as f64;
+        Self {
+            instances: work.instances,
+            candidates,
+            indexed_bytes,
+            nanos: fixed + per_candidate * candidates,
+            per_candidate,
+            fixed,
+        }
+    }
+
+    /// The same estimate for an event that gets `candidates` candidates (a measured count, or
+    /// every instance for the worst event).
+    #[must_use]
+    pub fn with_candidates(self, candidates: f64) -> Self {
+        Self {
+            candidates,
+            nanos: self.fixed + self.per_candidate * candidates,
+            ..self
+        }
+    }
+}
