@@ -442,6 +442,11 @@ impl<'s> Program<'s> {
         Some(Estimate::new(&group.work, candidates, indexed, len))
     }
 
+    /// The template types the program has instances of, in increasing order.
+    pub fn template_types(&self) -> impl Iterator<Item = u16> + '_ {
+        self.groups.iter().map(|(t, _)| *t)
+    }
+
     /// How the program's index places its instances: by which kind of key, and how many have
     /// none and are confirmed for every event of their type.
     #[must_use]

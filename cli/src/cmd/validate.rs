@@ -134,6 +134,7 @@ fn validate(
                 .map_or(&[][..], |(s, _)| s.tests.as_slice());
             let mut findings: Vec<Finding<'_>> = Vec::new();
             let mut targets = None;
+            let mut engine = None;
             let verdict =
                 match chanval::trust::Envelope::parse_signed(&bytes, &chanval::Limits::default())
                     .map(|(f, _)| f)
@@ -161,6 +162,7 @@ fn validate(
                         ));
                         let judgement =
                             chanval::gated::judge(&validator, &file, tests, policy, &mut findings);
+                        engine = judgement.gated.as_ref().map(crate::report::EngineOut::of);
                         Some(judgement.verdict)
                     }
                 };
@@ -177,6 +179,9 @@ fn validate(
             };
             if let Some((targets, checked, excluded)) = targets {
                 report = report.with_targets(targets, Some(checked), Some(excluded));
+            }
+            if let Some(engine) = engine {
+                report = report.with_engine(engine);
             }
             reports.push(report);
         }

@@ -80,6 +80,9 @@ pub fn render_with(report: &Report, paint: Paint) -> String {
                 _ => out.push('\n'),
             }
         }
+        if let Some(engine) = file.engine.as_ref().filter(|e| !e.is_empty()) {
+            engine_line(&mut out, &file.path, engine);
+        }
         let verdict = match file.verdict {
             Verdict::Ship => paint.paint(Paint::SHIP, "ship"),
             Verdict::Reject => paint.paint(Paint::ERROR, "DO NOT SHIP"),
@@ -394,4 +397,36 @@ fn render_diff(out: &mut String, d: &super::DiffOut) {
         d.changed.len(),
         d.unchanged
     );
+}
+
+/// Nanoseconds as people read them.
+fn duration(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.1} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+/// Per template type, the engine's predicted cost of an event: a heading and a line each.
+fn engine_line(out: &mut String, path: &str, engine: &[super::EngineOut]) {
+    let _ = writeln!(
+        out,
+        "{}: engine estimate per event ({}-byte values, on the benchmark machine):",
+        Shown(path),
+        super::ESTIMATE_VALUE_LEN,
+    );
+    for e in engine {
+        let _ = writeln!(
+            out,
+            "  {}: {} instance(s), {:.1} candidate(s), {}; {} when every instance is a candidate",
+            Shown(&e.template_type),
+            e.instances,
+            e.candidates,
+            duration(e.ns_per_event),
+            duration(e.ns_per_event_all_candidates),
+        );
+    }
 }

@@ -84,6 +84,10 @@ pub struct FileReport {
     /// The schema's profiles it does not target: not checked, and their agents refuse it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub excluded_profiles: Option<Vec<String>>,
+    /// Per template type, what the compiled program predicts one event costs (content that
+    /// ships only; `validate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Vec<EngineOut>>,
     /// The source's text, for the line at fault in human output (findings on a source);
     /// not serialized.
     #[serde(skip)]
@@ -91,6 +95,62 @@ pub struct FileReport {
     /// The file's bytes, for hex snippets in human output; not serialized.
     #[serde(skip)]
     pub bytes: Option<Vec<u8>>,
+}
+
+/// Bytes of each bytes value of the events the engine's estimates are for.
+pub const ESTIMATE_VALUE_LEN: usize = 128;
+
+/// What one event of a template type is predicted to cost the program compiled for a profile
+/// (`chanval::Program::estimate`, on values of [`ESTIMATE_VALUE_LEN`] bytes).
+#[derive(Debug, Serialize)]
+pub struct EngineOut {
+    pub template_type: String,
+    /// The profile whose program was estimated (the first checked that has the type).
+    pub profile: String,
+    pub instances: usize,
+    /// Candidates the index is expected to send an event to.
+    pub candidates: f64,
+    /// Predicted nanoseconds per event on the benchmark machine.
+    pub ns_per_event: f64,
+    /// The same with every instance a candidate: an event that hits every key.
+    pub ns_per_event_all_candidates: f64,
+}
+
+impl EngineOut {
+    /// The estimates of `gated`'s programs, one per template type.
+    pub fn of(gated: &chanval::gated::Gated<'_, '_>) -> Vec<Self> {
+        let schema = gated.validated().schema();
+        let mut out: Vec<(u16, Self)> = Vec::new();
+        for program in gated.programs() {
+            for ty in program.template_types() {
+                if out.iter().any(|(t, _)| *t == ty) {
+                    continue;
+                }
+                let Some(e) = program.estimate(ty, ESTIMATE_VALUE_LEN) else {
+                    continue;
+                };
+                let name = schema
+                    .template_type(ty)
+                    .map_or_else(|| ty.to_string(), |(_, t)| t.name.to_string());
+                out.push((
+                    ty,
+                    Self {
+                        template_type: name,
+                        profile: program.profile().name.to_string(),
+                        instances: e.instances,
+                        candidates: (e.candidates * 10.0).round() / 10.0,
+                        ns_per_event: e.nanos.round(),
+                        ns_per_event_all_candidates: e
+                            .with_candidates(e.instances as f64)
+                            .nanos
+                            .round(),
+                    },
+                ));
+            }
+        }
+        out.sort_by_key(|(t, _)| *t);
+        out.into_iter().map(|(_, e)| e).collect()
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -302,6 +362,7 @@ impl FileReport {
             targets: None,
             checked_profiles: None,
             excluded_profiles: None,
+            engine: None,
             source_text: None,
             bytes: None,
         }
@@ -319,6 +380,14 @@ impl FileReport {
             targets: Some(targets),
             checked_profiles: checked,
             excluded_profiles: excluded,
+            ..self
+        }
+    }
+
+    /// This report with the engine's estimates.
+    pub fn with_engine(self, engine: Vec<EngineOut>) -> Self {
+        Self {
+            engine: Some(engine),
             ..self
         }
     }
