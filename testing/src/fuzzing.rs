@@ -704,6 +704,7 @@ pub fn compiler(data: &[u8]) {
         ]
         .map(|options| Program::compile_with(&validated, p.name, options).unwrap());
         for s in p.supplies {
+            assert_estimate_sound(&programs[0], &case, s.template_type, &mut u);
             for _ in 0..4 {
                 let Some(event) = case.event(&mut u, s, &patterns) else {
                     return;
@@ -729,6 +730,43 @@ pub fn compiler(data: &[u8]) {
             }
         }
     }
+}
+
+/// The program's estimate for `template_type` is a number a report can print: present exactly
+/// when the program has instances of the type, its candidates between none and all of them, its
+/// time finite, positive, growing with the candidates and with the values' length.
+fn assert_estimate_sound(
+    program: &Program<'_>,
+    case: &EngineCase,
+    template_type: u16,
+    u: &mut Unstructured<'_>,
+) {
+    let len = usize::from(u.arbitrary::<u16>().unwrap_or(0));
+    let estimate = program.estimate(template_type, len);
+    let has = program.template_types().any(|t| t == template_type);
+    assert_eq!(estimate.is_some(), has, "estimate of type {template_type}");
+    let Some(e) = estimate else { return };
+    let of_type = case
+        .content
+        .instances
+        .iter()
+        .filter(|i| i.template_type == template_type)
+        .count();
+    assert!(e.instances <= of_type, "{e:?} of {of_type}");
+    assert!(
+        e.candidates.is_finite()
+            && e.candidates >= 0.0
+            && e.candidates <= e.instances as f64 + 1e-6,
+        "{e:?}"
+    );
+    assert!(e.nanos.is_finite() && e.nanos > 0.0, "{e:?}");
+    let all = e.with_candidates(e.instances as f64);
+    assert!(all.nanos >= e.nanos - 1e-6, "{e:?} {all:?}");
+    let longer = program.estimate(template_type, len.saturating_add(1024));
+    assert!(
+        longer.is_some_and(|l| l.nanos >= e.nanos),
+        "{e:?} {longer:?}"
+    );
 }
 
 /// The compiled program and the scanning interpreter (the reference) return the same ids in the
