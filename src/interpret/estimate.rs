@@ -7,8 +7,9 @@
 //! segments of its globs searched through the rest of the value. Only the number of candidates
 //! depends on the event's values; the index predicts it from the keys it chose. A key that pins
 //! down `b` bits of the event (its bits capped by how many rules share it, as the index ranks
-//! keys) holds for `2^-b` of the events; an atom no other rule names may start at any of the
-//! value's positions, so it holds with odds `len × 2^-b`, at most 1.
+//! keys) holds for `2^-b` of the events; an atom may also start at any of the value's
+//! positions, so it holds for at least `len × 2^-raw` of them (its raw bits: four a byte), at
+//! most all.
 //!
 //! The nanoseconds are the model's terms weighed by constants fitted on the benchmark machine
 //! (docs/PERFORMANCE.md, "The cost model against measured time", which also gives the error

@@ -19,6 +19,11 @@
 //! `k / n` of the events, and its bits are capped at log2(n / k). A word hundreds of rules name
 //! (`system32`) is a word events carry; the port one rule names is rarer, though shorter.
 //!
+//! The bits of the keys chosen are kept (`Odds`): they are what [`Program::estimate`]
+//! predicts an event's candidates from.
+//!
+//! [`Program::estimate`]: super::Program::estimate
+//!
 //! An instance with no criterion at all (only wildcards) or only globs without a literal byte
 //! has no key and is confirmed for every event (the always list, which [`IndexStats`] reports).
 //! A key is a necessary condition of the instance's match, so the candidates an event gets are
