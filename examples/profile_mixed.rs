@@ -1,7 +1,8 @@
 //! Evaluates the benchmark's mixed content (`realistic_content`, events spliced from its own
 //! values as in `benches/validation.rs`) through the compiled program in a loop, and reports how
 //! many candidates and matches an event has, for profilers:
-//! `cargo build --release --example profile_mixed && perf record target/release/examples/profile_mixed [INSTANCES] [ROUNDS] [random] [selective]`.
+//! `cargo build --release --example profile_mixed && perf record target/release/examples/profile_mixed [INSTANCES] [ROUNDS] [random] [selective] [compile]`
+//! (`compile`: only compile, ROUNDS times).
 #[path = "../benches/common/mod.rs"]
 mod common;
 
@@ -34,6 +35,18 @@ fn main() {
         .with_profiles(current_profiles())
         .validate(&file, &mut sink)
         .unwrap();
+    if words.iter().any(|w| w == "compile") {
+        // `compile`: compile ROUNDS times and stop, for profiling the compiler.
+        let started = std::time::Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(Program::compile(&validated, "sensor-7.12").unwrap());
+        }
+        println!(
+            "compile: {:?} each",
+            started.elapsed() / rounds.max(1) as u32
+        );
+        return;
+    }
     let started = std::time::Instant::now();
     let program = Program::compile(&validated, "sensor-7.12").unwrap();
     let compile = started.elapsed();
