@@ -51,6 +51,18 @@ pub(super) struct Odds {
 /// `(capped, raw)` bits, and how many atoms have them.
 type AtomCount = ((u8, u8), u32);
 
+/// The value under `key` in a short list of pairs, added (default) when missing.
+fn entry<K: PartialEq, V: Default>(list: &mut Vec<(K, V)>, key: K) -> Option<&mut V> {
+    let at = match list.iter().position(|(k, _)| *k == key) {
+        Some(at) => at,
+        None => {
+            list.push((key, V::default()));
+            list.len().saturating_sub(1)
+        }
+    };
+    list.get_mut(at).map(|(_, v)| v)
+}
+
 /// `2^-bits`.
 fn odds(bits: u8) -> f64 {
     (0..bits).fold(1.0, |p, _| p * 0.5)
@@ -72,18 +84,8 @@ impl Odds {
     pub(super) fn atom(&mut self, field: u16, capped: u32, raw: u32) {
         let byte = |b: u32| u8::try_from(b.min(64)).unwrap_or(64);
         let key = (byte(capped), byte(raw));
-        let at = match self.atoms.iter().position(|(f, _)| *f == field) {
-            Some(at) => at,
-            None => {
-                self.atoms.push((field, Vec::new()));
-                self.atoms.len().saturating_sub(1)
-            }
-        };
-        if let Some((_, counts)) = self.atoms.get_mut(at) {
-            match counts.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, n)) => *n = n.saturating_add(1),
-                None => counts.push((key, 1)),
-            }
+        if let Some(n) = entry(&mut self.atoms, field).and_then(|counts| entry(counts, key)) {
+            *n = n.saturating_add(1);
         }
     }
 
@@ -116,20 +118,13 @@ pub(super) struct Work {
     /// Per bytes field, over its unanchored globs (starting with `*`): how many have a literal
     /// segment searched for through the value, and the words of shift-and state per byte of
     /// value their `?` segments step.
-    pub(super) searches: Vec<(u16, usize, usize)>,
+    pub(super) searches: Vec<(u16, (usize, usize))>,
 }
 
 impl Work {
     /// An unanchored glob on `field`.
     pub(super) fn search(&mut self, field: u16, literal: bool, words: usize) {
-        let at = match self.searches.iter().position(|(f, ..)| *f == field) {
-            Some(at) => at,
-            None => {
-                self.searches.push((field, 0, 0));
-                self.searches.len().saturating_sub(1)
-            }
-        };
-        if let Some((_, l, w)) = self.searches.get_mut(at) {
+        if let Some((l, w)) = entry(&mut self.searches, field) {
             *l = l.saturating_add(usize::from(literal));
             *w = w.saturating_add(words);
         }
@@ -165,7 +160,7 @@ impl Estimate {
         let searching = work
             .searches
             .iter()
-            .fold(0.0, |sum, &(field, literal, words)| {
+            .fold(0.0, |sum, &(field, (literal, words))| {
                 sum + len(field) as f64
                     * (LITERAL_NS_PER_BYTE * literal as f64 + MASKED_NS_PER_BYTE * words as f64)
             });

@@ -74,8 +74,9 @@ pub(super) enum KeyRef {
 }
 
 /// An atom, lowered, kept inline (compiling 100,000 instances made a heap string of each of
-/// their atoms, and allocating was a quarter of compiling). Compared as the bytes it holds.
-#[derive(Debug, Clone, Copy)]
+/// their atoms, and allocating was a quarter of compiling). The bytes past `len` are zero, so
+/// the derived order — the bytes, then the length — is the order of the byte strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Atom {
     bytes: [u8; MAX_ATOM],
     len: u8,
@@ -95,26 +96,6 @@ impl Atom {
 
     fn as_slice(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
-    }
-}
-
-impl PartialEq for Atom {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_slice() == other.as_slice()
-    }
-}
-
-impl Eq for Atom {}
-
-impl PartialOrd for Atom {
-    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Atom {
-    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
-        self.as_slice().cmp(other.as_slice())
     }
 }
 
@@ -380,8 +361,8 @@ fn choose(choices: Vec<Choices>, odds: &mut Odds) -> Vec<Key> {
     choices
         .into_iter()
         .zip(best)
-        .map(|(mut c, (best, other, atom_capped))| {
-            let atom = best.and_then(|i| (i < c.atoms.len()).then(|| c.atoms.swap_remove(i)));
+        .map(|(c, (best, other, atom_capped))| {
+            let atom = best.and_then(|i| c.atoms.get(i).copied());
             // Integer and flag keys are checked whole by their tables; an `exact` key only by
             // its hash, which another value may share.
             let decide = |key: KeyRef| Key::Other {
@@ -895,7 +876,8 @@ impl Index {
         self.odds.expected(len)
     }
 
-    /// Bytes of `event`-like values the index reads: every bytes field it has atoms for.
+    /// The bytes fields the index passes over, once per atom table (a field with both hashed
+    /// and automaton atoms is read twice).
     pub(super) fn indexed_fields(&self) -> impl Iterator<Item = u16> + '_ {
         self.atoms.iter().map(|a| a.field)
     }

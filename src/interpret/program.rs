@@ -396,12 +396,16 @@ impl<'s> Program<'s> {
         event: &[Value<'_>],
     ) -> Result<Option<&Group>, EvalError> {
         check_supplied(self.profile, template_type, event)?;
-        Ok(self
-            .groups
+        Ok(self.group(template_type))
+    }
+
+    /// The instances of `template_type`, if the content has any.
+    fn group(&self, template_type: u16) -> Option<&Group> {
+        self.groups
             .binary_search_by_key(&template_type, |(t, _)| *t)
             .ok()
             .and_then(|at| self.groups.get(at))
-            .map(|(_, group)| group))
+            .map(|(_, group)| group)
     }
 
     /// What one event of `template_type` is expected to cost, when each of its bytes values is
@@ -429,11 +433,7 @@ impl<'s> Program<'s> {
     }
 
     fn estimate_with(&self, template_type: u16, len: impl Fn(u16) -> usize) -> Option<Estimate> {
-        let (_, group) = self
-            .groups
-            .binary_search_by_key(&template_type, |(t, _)| *t)
-            .ok()
-            .and_then(|at| self.groups.get(at))?;
+        let group = self.group(template_type)?;
         let candidates = group.index.expected_candidates(&len);
         let indexed = group
             .index
