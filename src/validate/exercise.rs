@@ -102,22 +102,20 @@ fn exercise_instance<'s, const N: usize>(
     r: &mut Reporter<'s, '_>,
     matcher: Matcher<'_>,
 ) -> ControlFlow<()> {
-    let mut decoded: [Option<CriterionAt<'_>>; N] = [None; N];
-    let mut count = 0usize;
-    for (slot, c) in decoded
-        .iter_mut()
-        .zip(instance.criteria().filter(|c| !c.criterion.is_wildcard()))
-    {
-        *slot = Some(c);
-        count = count.saturating_add(1);
-    }
+    // Wildcards are skipped undecoded, as the validator skips them.
     let mut flat = [CriterionAt {
         field: 0,
         span: crate::common::Span::default(),
         criterion: Criterion::Wildcard,
     }; N];
-    for (dst, src) in flat.iter_mut().zip(decoded.iter().flatten()) {
-        *dst = *src;
+    let mut count = 0usize;
+    let mut criteria = instance.criteria();
+    for slot in &mut flat {
+        let Some(c) = criteria.next_non_wildcard() else {
+            break;
+        };
+        *slot = c;
+        count = count.saturating_add(1);
     }
     let decoded = flat.get(..count).unwrap_or(&[]);
     let iloc = Location {
@@ -172,15 +170,16 @@ fn matching_value<'x>(
         Criterion::Wildcard => return Ok(None),
         Criterion::Exact { pattern, .. } => Value::Bytes(pattern),
         Criterion::Glob { pattern, .. } => {
-            // Drop every `*` (it may match nothing) and put a plain byte for every `?`.
-            let literal = || pattern.iter().filter(|&&b| b != b'*');
-            let len = pattern
-                .len()
-                .saturating_sub(memchr::memchr_iter(b'*', pattern).count());
-            let (head, tail) = core::mem::take(free).split_at_mut_checked(len).ok_or(())?;
-            for (dst, &src) in head.iter_mut().zip(literal()) {
+            // Drop every `*` (it may match nothing) and put a plain byte for every `?`: one
+            // pass, writing into the free space, which then gives up what was written.
+            let room = core::mem::take(free);
+            let mut len = 0usize;
+            for &src in pattern.iter().filter(|&&b| b != b'*') {
+                let dst = room.get_mut(len).ok_or(())?;
                 *dst = if src == b'?' { b'x' } else { src };
+                len = len.wrapping_add(1);
             }
+            let (head, tail) = room.split_at_mut_checked(len).ok_or(())?;
             *free = tail;
             Value::Bytes(head)
         }
