@@ -2,11 +2,12 @@
 //! values as in `benches/validation.rs`) through the compiled program in a loop, and reports how
 //! many candidates and matches an event has, for profilers:
 //! `cargo build --release --example profile_mixed && perf record target/release/examples/profile_mixed [INSTANCES] [ROUNDS] [random] [selective] [compile]`
-//! (`compile`: only compile, ROUNDS times).
+//! (`compile`: only compile, ROUNDS times; `calibrated`: also predict with the constants
+//! `Calibration::measure` fits on this machine, in this build).
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-use chanval::{Program, Scratch, Validator, Value, encode, parse};
+use chanval::{Calibration, Program, Scratch, Validator, Value, encode, parse};
 use chanval_testing::testkit::{
     FLEET, Rng, current_profiles, realistic_content, selective_content,
 };
@@ -87,19 +88,47 @@ fn main() {
         }
     }
     let per_event = started.elapsed() / u32::try_from(rounds * values.len()).unwrap();
-    // The program's own prediction for events of these shapes, beside what they cost.
-    let (mut predicted_candidates, mut predicted_nanos) = (0.0, 0.0);
+    // The program's own prediction for events of these shapes, beside what they cost: with
+    // the benchmark machine's constants and, under `calibrated`, with this machine's; each with
+    // the candidates it predicts and with the candidates the events had.
+    let calibration = if words.iter().any(|w| w == "calibrated") {
+        let start = std::time::Instant::now();
+        let mut clock = || start.elapsed().as_nanos() as u64;
+        let c = Calibration::measure(&mut clock).unwrap();
+        println!("calibrated here: {c:?}");
+        Some(c)
+    } else {
+        None
+    };
+    let mut scratch = Scratch::new();
+    let (mut predicted_candidates, mut predicted_nanos, mut with_measured) = (0.0, 0.0, 0.0);
+    let (mut calibrated_nanos, mut calibrated_measured) = (0.0, 0.0);
     for (t, e) in &values {
         if let Some(estimate) = program.estimate_for(*t, e) {
+            let measured = program.count_candidates(&mut scratch, *t, e).unwrap() as f64;
             predicted_candidates += estimate.candidates;
             predicted_nanos += estimate.nanos;
+            with_measured += estimate.with_candidates(measured).nanos;
+            if let Some(c) = &calibration {
+                calibrated_nanos += estimate.on(c).nanos;
+                calibrated_measured += estimate.with_candidates(measured).on(c).nanos;
+            }
         }
     }
+    let per = |x: f64| x / values.len() as f64;
     println!(
-        "predicted per event: {:.1} candidates, {:.0} ns",
-        predicted_candidates / values.len() as f64,
-        predicted_nanos / values.len() as f64
+        "predicted per event: {:.1} candidates, {:.0} ns ({:.0} ns with the measured candidates)",
+        per(predicted_candidates),
+        per(predicted_nanos),
+        per(with_measured),
     );
+    if calibration.is_some() {
+        println!(
+            "predicted per event with this machine's calibration: {:.0} ns ({:.0} ns with the measured candidates)",
+            per(calibrated_nanos),
+            per(calibrated_measured),
+        );
+    }
     println!(
         "{} instances, compiled in {compile:?} ({} bytes, {:.2}x the file), keys {:?}; per event: {:.1} candidates, {:.1} matches, {per_event:?}",
         content.instances.len(),

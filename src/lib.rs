@@ -30,8 +30,9 @@
 //! model, diff, codegen, owned content and the encoder, publication diffs, code generation,
 //! trust, event          trust roots, signed envelopes (and what may follow a channel file),
 //!                       brakes and standing, contract digests, rollout plans; events by name
-//! gated                 the gate as one call (validation, exercise through the programs,
-//!                       rule tests, the policy) -> Gated content and its Verdict
+//! gated, calibrate      the gate as one call (validation, exercise through the programs,
+//!                       rule tests, the policy) -> Gated content and its Verdict; the cost
+//!                       model's constants fitted on the machine it runs on
 //! agent, source         the one load path an agent has (size, trust, targets, versions,
 //!                       rollout, validation, compilation); TOML sources and their source maps
 //! store                 the last-known-good store, through the load path
@@ -106,6 +107,8 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+#[cfg(feature = "alloc")]
+mod calibrate;
 mod checksum;
 mod common;
 mod diag;
@@ -159,7 +162,7 @@ pub use format::{
 };
 pub use interpret::Interpreter;
 #[cfg(feature = "alloc")]
-pub use interpret::{CompileOptions, Estimate, IndexStats, Program, Scratch, gate};
+pub use interpret::{Calibration, CompileOptions, Estimate, IndexStats, Program, Scratch, gate};
 pub use limits::{
     Limits, MAX_ATOM, MAX_FIELDS, MAX_PROFILES, MAX_TARGET_NAME_LEN, MAX_TARGETS, MAX_TARGETS_LEN,
     MAX_TEMPLATE_TYPES,

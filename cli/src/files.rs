@@ -232,3 +232,13 @@ pub fn write_atomically_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(),
     chanval::store::write_atomically(path, bytes, mode)
         .map_err(|e| Failure(format!("cannot write `{}`: {e}", path.display())))
 }
+
+/// Where in `text` a TOML error is, as `line:column` (1-based; the start of the text when the
+/// error has no place).
+pub fn toml_place(text: &str, e: &toml::de::Error) -> String {
+    let at = e.span().map_or(0, |s| s.start);
+    let before = text.get(..at).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{line}:{column}")
+}

@@ -62,6 +62,7 @@ pub struct Cli {
 enum Command {
     Build(cmd::build::Args),
     Validate(cmd::validate::Args),
+    Calibrate(cmd::calibrate::Args),
     Test(cmd::test::Args),
     Inspect(cmd::inspect::Args),
     Diff(cmd::diff::Args),
@@ -97,6 +98,7 @@ impl Command {
             Self::Schema(a) => a.format(),
             Self::Brake(a) => a.format(),
             Self::Keygen(_)
+            | Self::Calibrate(_)
             | Self::Fmt(_)
             | Self::Init(_)
             | Self::Root(_)
@@ -111,6 +113,7 @@ impl Command {
         match self {
             Self::Build(_) => "build",
             Self::Validate(_) => "validate",
+            Self::Calibrate(_) => "calibrate",
             Self::Test(_) => "test",
             Self::Inspect(_) => "inspect",
             Self::Diff(_) => "diff",
@@ -165,6 +168,7 @@ fn run(command: &Command) -> cmd::Outcome {
     match command {
         Command::Build(args) => cmd::build::run(args),
         Command::Validate(args) => cmd::validate::run(args),
+        Command::Calibrate(args) => cmd::calibrate::run(args),
         Command::Test(args) => cmd::test::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Diff(args) => cmd::diff::run(args),

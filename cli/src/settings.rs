@@ -48,6 +48,16 @@ pub struct Config {
     output: OutputConfig,
     #[serde(default)]
     replay: ReplayConfig,
+    #[serde(default)]
+    engine: EngineConfig,
+}
+
+/// `[engine]`: what the gate's engine estimates are for.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngineConfig {
+    /// A file `chanval calibrate --out` wrote on the agents' hardware, relative to this file.
+    calibration: Option<PathBuf>,
 }
 
 /// `[replay]`: the replay gate's defaults.
@@ -131,13 +141,10 @@ pub fn init(
         Some(path) => {
             let text = read_text(path, "configuration file")?;
             toml::from_str::<Config>(&text).map_err(|e| {
-                let at = e.span().map_or(0, |s| s.start);
-                let before = text.get(..at).unwrap_or("");
-                let line = before.matches('\n').count() + 1;
-                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
                 Failure(format!(
-                    "configuration file {}:{line}:{column}: {}",
+                    "configuration file {}:{}: {}",
                     path.display(),
+                    crate::files::toml_place(&text, &e),
                     e.message()
                 ))
             })?
@@ -175,6 +182,24 @@ pub fn schema_path(flag: Option<&Path>) -> Result<PathBuf, Failure> {
         _ => Err(Failure(
             "no schema: give --schema, or set `schema = \"path\"` in chanval.toml".into(),
         )),
+    }
+}
+
+/// The calibration the engine estimates use: `--calibration` when given, else the
+/// configuration file's `[engine] calibration` (relative to the configuration file's
+/// directory), else none (the benchmark machine's constants).
+pub fn calibration_path(flag: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = flag {
+        return Some(path.to_path_buf());
+    }
+    let s = get();
+    match (&s.config.engine.calibration, &s.config_path) {
+        (Some(file), Some(config)) => Some(
+            config
+                .parent()
+                .map_or_else(|| file.clone(), |dir| dir.join(file)),
+        ),
+        _ => None,
     }
 }
 
@@ -442,6 +467,7 @@ mod tests {
                 },
                 output: OutputConfig::default(),
                 replay: ReplayConfig::default(),
+                engine: EngineConfig::default(),
             },
             ..Settings::default()
         }

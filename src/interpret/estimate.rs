@@ -18,22 +18,69 @@
 
 use alloc::vec::Vec;
 
-/// Nanoseconds for an event whatever its values: the supply check, the scratch reset, the
-/// index's tables probed once.
-const EVENT_NS: f64 = 30.0;
-/// Nanoseconds more per doubling of the type's instances: the tables leave the caches.
-const EVENT_NS_PER_DOUBLING: f64 = 12.0;
-/// Nanoseconds per byte of a bytes field the index passes over (hashed probes every second
-/// byte, or one automaton step per byte).
-const INDEX_NS_PER_BYTE: f64 = 2.0;
-/// Nanoseconds per candidate: gathered, put in order, its first criterion checked.
-const CANDIDATE_NS: f64 = 18.0;
-/// Nanoseconds per criterion checked beyond the first.
-const CHECK_NS: f64 = 2.0;
-/// Nanoseconds per byte a literal segment's `memmem` reads.
-const LITERAL_NS_PER_BYTE: f64 = 0.1;
-/// Nanoseconds per byte and word of a `?` segment's shift-and.
-const MASKED_NS_PER_BYTE: f64 = 0.5;
+/// What each term of the cost model costs on one machine, in nanoseconds: the constants that
+/// turn an [`Estimate`]'s counts into time. [`Calibration::BENCHMARK_MACHINE`] are the ones
+/// fitted on the benchmark machine (docs/PERFORMANCE.md); [`Calibration::measure`] fits them on
+/// the machine it runs on, such as an agent's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(deny_unknown_fields))]
+pub struct Calibration {
+    /// An event whatever its values: the supply check, the scratch reset, the index's tables
+    /// probed once.
+    pub event_ns: f64,
+    /// More per doubling of the template type's instances: the tables leave the caches.
+    pub event_ns_per_doubling: f64,
+    /// Per byte of a bytes field the index passes over (hashed probes every second byte, or
+    /// one automaton step per byte).
+    pub index_ns_per_byte: f64,
+    /// Per candidate: gathered, put in order, its first criterion checked.
+    pub candidate_ns: f64,
+    /// Per criterion checked beyond a candidate's first.
+    pub check_ns: f64,
+    /// Per byte a literal segment's `memmem` reads.
+    pub literal_ns_per_byte: f64,
+    /// Per byte and word of a `?` segment's shift-and.
+    pub masked_ns_per_byte: f64,
+}
+
+impl Calibration {
+    /// The constants fitted on the benchmark machine (2 vCPUs of an AMD EPYC; see
+    /// docs/PERFORMANCE.md, "The cost model against measured time").
+    pub const BENCHMARK_MACHINE: Self = Self {
+        event_ns: 30.0,
+        event_ns_per_doubling: 12.0,
+        index_ns_per_byte: 2.0,
+        candidate_ns: 18.0,
+        check_ns: 2.0,
+        literal_ns_per_byte: 0.1,
+        masked_ns_per_byte: 0.5,
+    };
+
+    /// The first constant that is not a finite number at least zero, by name: a calibration
+    /// read from a file is checked with this before it is used.
+    #[must_use]
+    pub fn invalid(&self) -> Option<&'static str> {
+        [
+            ("event_ns", self.event_ns),
+            ("event_ns_per_doubling", self.event_ns_per_doubling),
+            ("index_ns_per_byte", self.index_ns_per_byte),
+            ("candidate_ns", self.candidate_ns),
+            ("check_ns", self.check_ns),
+            ("literal_ns_per_byte", self.literal_ns_per_byte),
+            ("masked_ns_per_byte", self.masked_ns_per_byte),
+        ]
+        .into_iter()
+        .find(|(_, v)| !(v.is_finite() && *v >= 0.0))
+        .map(|(name, _)| name)
+    }
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Self::BENCHMARK_MACHINE
+    }
+}
 
 /// How the index's keys are spread by selectivity: per key, the odds that an event satisfies
 /// it, kept as counts of keys per number of bits.
@@ -141,12 +188,24 @@ pub struct Estimate {
     pub candidates: f64,
     /// Bytes the index reads (every bytes field with atoms, whole).
     pub indexed_bytes: usize,
-    /// Predicted time on the benchmark machine, in nanoseconds.
+    /// Predicted time on the machine of [`Self::calibration`] (the benchmark machine unless
+    /// [`Self::on`] said otherwise), in nanoseconds.
     pub nanos: f64,
-    /// Per candidate, nanoseconds (the group's average instance, on values of this length).
-    per_candidate: f64,
-    /// Nanoseconds before the candidates.
-    fixed: f64,
+    /// The model's counts, whatever the machine.
+    terms: Terms,
+    calibration: Calibration,
+}
+
+/// The counts of an [`Estimate`] that the constants of a [`Calibration`] weigh.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Terms {
+    /// Doublings of the type's instances (log2, rounded down).
+    doublings: f64,
+    /// Per candidate, on average over the group: criteria checked beyond the first, bytes a
+    /// literal segment's search reads, and bytes times words of `?`-segment state stepped.
+    checks: f64,
+    literal_bytes: f64,
+    masked_word_bytes: f64,
 }
 
 impl Estimate {
@@ -157,25 +216,44 @@ impl Estimate {
         len: impl Fn(u16) -> usize,
     ) -> Self {
         let n = work.instances.max(1) as f64;
-        let searching = work
-            .searches
-            .iter()
-            .fold(0.0, |sum, &(field, (literal, words))| {
-                sum + len(field) as f64
-                    * (LITERAL_NS_PER_BYTE * literal as f64 + MASKED_NS_PER_BYTE * words as f64)
-            });
-        let per_candidate =
-            CANDIDATE_NS + CHECK_NS * (work.checks as f64 / n - 1.0).max(0.0) + searching / n;
-        let doublings = f64::from(work.instances.max(1).ilog2());
-        let fixed =
-            EVENT_NS + EVENT_NS_PER_DOUBLING * doublings + INDEX_NS_PER_BYTE * indexed_bytes as f64;
+        let (literal, masked) =
+            work.searches
+                .iter()
+                .fold((0.0, 0.0), |(l, m), &(field, (literal, words))| {
+                    let bytes = len(field) as f64;
+                    (l + bytes * literal as f64, m + bytes * words as f64)
+                });
+        let terms = Terms {
+            doublings: f64::from(work.instances.max(1).ilog2()),
+            checks: (work.checks as f64 / n - 1.0).max(0.0),
+            literal_bytes: literal / n,
+            masked_word_bytes: masked / n,
+        };
         Self {
             instances: work.instances,
             candidates,
             indexed_bytes,
-            nanos: fixed + per_candidate * candidates,
-            per_candidate,
-            fixed,
+            nanos: 0.0,
+            terms,
+            calibration: Calibration::BENCHMARK_MACHINE,
+        }
+        .priced()
+    }
+
+    /// `nanos` for the candidates, terms and calibration held.
+    fn priced(self) -> Self {
+        let c = &self.calibration;
+        let t = &self.terms;
+        let fixed = c.event_ns
+            + c.event_ns_per_doubling * t.doublings
+            + c.index_ns_per_byte * self.indexed_bytes as f64;
+        let per_candidate = c.candidate_ns
+            + c.check_ns * t.checks
+            + c.literal_ns_per_byte * t.literal_bytes
+            + c.masked_ns_per_byte * t.masked_word_bytes;
+        Self {
+            nanos: fixed + per_candidate * self.candidates,
+            ..self
         }
     }
 
@@ -183,10 +261,23 @@ impl Estimate {
     /// every instance for the worst event).
     #[must_use]
     pub fn with_candidates(self, candidates: f64) -> Self {
+        Self { candidates, ..self }.priced()
+    }
+
+    /// The same estimate on another machine: its time from `calibration`'s constants (one
+    /// [`Calibration::measure`] fitted there).
+    #[must_use]
+    pub fn on(self, calibration: &Calibration) -> Self {
         Self {
-            candidates,
-            nanos: self.fixed + self.per_candidate * candidates,
+            calibration: *calibration,
             ..self
         }
+        .priced()
+    }
+
+    /// The constants the time was computed with.
+    #[must_use]
+    pub const fn calibration(&self) -> &Calibration {
+        &self.calibration
     }
 }

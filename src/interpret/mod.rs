@@ -17,7 +17,7 @@ mod index;
 mod program;
 
 #[cfg(feature = "alloc")]
-pub use estimate::Estimate;
+pub use estimate::{Calibration, Estimate};
 #[cfg(feature = "alloc")]
 pub use gate::gate;
 #[cfg(feature = "std")]

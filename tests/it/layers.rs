@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["validate"],
     &["interpret"],
     &["model", "diff", "codegen", "trust", "event"],
-    &["gated"],
+    &["gated", "calibrate"],
     &["agent", "source"],
     &["store"],
 ];

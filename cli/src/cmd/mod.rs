@@ -2,6 +2,7 @@
 
 pub mod brake;
 pub mod build;
+pub mod calibrate;
 pub mod clock;
 pub mod completions;
 pub mod diff;

@@ -27,6 +27,11 @@ pub struct Args {
     /// Stop reporting after this many findings per file (the file is then rejected).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     max_findings: u32,
+    /// Give the engine's per-event estimates for the machine of this calibration file (written
+    /// by `chanval calibrate --out` on agent hardware) instead of the benchmark machine.
+    /// Default: `[engine] calibration` of chanval.toml.
+    #[arg(long, value_name = "PATH")]
+    calibration: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -42,6 +47,10 @@ pub fn run(args: &Args) -> Outcome {
     } else {
         args.files.clone()
     };
+    let machine = match crate::settings::calibration_path(args.calibration.as_deref()) {
+        Some(path) => super::calibrate::Machine::read(&path)?,
+        None => super::calibrate::Machine::benchmark(),
+    };
     validate(
         &schema,
         &args.profiles,
@@ -49,6 +58,7 @@ pub fn run(args: &Args) -> Outcome {
         args.max_findings,
         args.format,
         &files,
+        &machine,
     )
 }
 
@@ -59,6 +69,7 @@ fn validate(
     max_findings: u32,
     format: Format,
     files: &[PathBuf],
+    machine: &super::calibrate::Machine,
 ) -> Outcome {
     // Everything that can stop the gate from running is checked before any file is judged.
     let doc = load_schema(schema_path)?;
@@ -162,7 +173,10 @@ fn validate(
                         ));
                         let judgement =
                             chanval::gated::judge(&validator, &file, tests, policy, &mut findings);
-                        engine = judgement.gated.as_ref().map(crate::report::EngineOut::of);
+                        engine = judgement
+                            .gated
+                            .as_ref()
+                            .map(|g| crate::report::EngineOut::of(g, machine));
                         Some(judgement.verdict)
                     }
                 };

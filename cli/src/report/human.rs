@@ -412,11 +412,15 @@ fn duration(ns: f64) -> String {
 
 /// Per template type, the engine's predicted cost of an event: a heading and a line each.
 fn engine_line(out: &mut String, path: &str, engine: &[super::EngineOut]) {
+    let machine = engine
+        .first()
+        .map_or("the benchmark machine", |e| e.machine.as_str());
     let _ = writeln!(
         out,
-        "{}: engine estimate per event ({}-byte values, on the benchmark machine):",
+        "{}: engine estimate per event ({}-byte values, on {}):",
         Shown(path),
         super::ESTIMATE_VALUE_LEN,
+        Shown(machine),
     );
     for e in engine {
         let _ = writeln!(

@@ -110,15 +110,21 @@ pub struct EngineOut {
     pub instances: usize,
     /// Candidates the index is expected to send an event to.
     pub candidates: f64,
-    /// Predicted nanoseconds per event on the benchmark machine.
+    /// Predicted nanoseconds per event on `machine`.
     pub ns_per_event: f64,
     /// The same with every instance a candidate: an event that hits every key.
     pub ns_per_event_all_candidates: f64,
+    /// The machine the times are for: `the benchmark machine`, or the one a calibration file
+    /// (`validate --calibration`) names.
+    pub machine: String,
 }
 
 impl EngineOut {
-    /// The estimates of `gated`'s programs, one per template type.
-    pub fn of(gated: &chanval::gated::Gated<'_, '_>) -> Vec<Self> {
+    /// The estimates of `gated`'s programs, one per template type, on `machine`.
+    pub fn of(
+        gated: &chanval::gated::Gated<'_, '_>,
+        machine: &crate::cmd::calibrate::Machine,
+    ) -> Vec<Self> {
         let schema = gated.validated().schema();
         let mut out: Vec<(u16, Self)> = Vec::new();
         for program in gated.programs() {
@@ -129,6 +135,7 @@ impl EngineOut {
                 let Some(e) = program.estimate(ty, ESTIMATE_VALUE_LEN) else {
                     continue;
                 };
+                let e = e.on(&machine.constants);
                 let name = schema
                     .template_type(ty)
                     .map_or_else(|| ty.to_string(), |(_, t)| t.name.to_string());
@@ -144,6 +151,7 @@ impl EngineOut {
                             .with_candidates(e.instances as f64)
                             .nanos
                             .round(),
+                        machine: machine.machine.clone(),
                     },
                 ));
             }

@@ -1,0 +1,162 @@
+//! `chanval calibrate`: fits the engine's cost model on this machine (`Calibration::measure`)
+//! and writes the constants to a file that `chanval validate --calibration` (or `[engine]
+//! calibration` in chanval.toml) reads, so that the gate's estimates are for the agents'
+//! hardware rather than the benchmark machine.
+//!
+//! The file (TOML):
+//!
+//! ```toml
+//! machine = "agent-x86-2c"
+//!
+//! [constants]
+//! event_ns = 31.2
+//! event_ns_per_doubling = 11.8
+//! # … every field of `chanval::Calibration`
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use chanval::Calibration;
+use serde::{Deserialize, Serialize};
+
+use super::Outcome;
+use crate::files::{Failure, read_text, toml_place, write_atomically};
+use crate::settings::{note, say};
+
+/// Measure what the compiled engine's operations cost on this machine (a few seconds; run it
+/// on an idle agent-class machine) and write the constants for `validate --calibration`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where to write the calibration (TOML). Without it, the constants are only printed.
+    #[arg(long, value_name = "PATH")]
+    out: Option<PathBuf>,
+    /// A name for the machine, which the gate's estimates then say they are for.
+    /// Default: this machine's host name.
+    #[arg(long, value_name = "NAME")]
+    machine: Option<String>,
+}
+
+/// A calibration file: the constants and the machine they were measured on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    pub machine: String,
+    pub constants: Calibration,
+}
+
+impl Machine {
+    /// The constants the estimates use without a calibration file.
+    pub fn benchmark() -> Self {
+        Self {
+            machine: "the benchmark machine".into(),
+            constants: Calibration::BENCHMARK_MACHINE,
+        }
+    }
+
+    /// Reads and checks a calibration file.
+    pub fn read(path: &Path) -> Result<Self, Failure> {
+        let text = read_text(path, "calibration file")?;
+        let machine: Self = toml::from_str(&text).map_err(|e| {
+            Failure(format!(
+                "calibration file {}:{}: {} (`chanval calibrate --out {}` writes one)",
+                path.display(),
+                toml_place(&text, &e),
+                e.message(),
+                path.display()
+            ))
+        })?;
+        if let Some(name) = machine.constants.invalid() {
+            return Err(Failure(format!(
+                "calibration file {}: `constants.{name}` must be a finite number of nanoseconds, \
+                 at least 0",
+                path.display()
+            )));
+        }
+        Ok(machine)
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "this machine".into())
+}
+
+pub fn run(args: &Args) -> Outcome {
+    let start = Instant::now();
+    let mut clock = || u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    note!("chanval: calibrating the engine's cost model (a few seconds)…");
+    let constants = Calibration::measure(&mut clock)
+        .ok_or_else(|| Failure("calibration: a workload could not be built".into()))?;
+    let machine = Machine {
+        machine: args.machine.clone().unwrap_or_else(host_name),
+        constants,
+    };
+    let bench = Calibration::BENCHMARK_MACHINE;
+    say!(
+        "cost model constants on {} (benchmark machine in brackets):",
+        machine.machine
+    );
+    let rows = [
+        ("event_ns", constants.event_ns, bench.event_ns),
+        (
+            "event_ns_per_doubling",
+            constants.event_ns_per_doubling,
+            bench.event_ns_per_doubling,
+        ),
+        (
+            "index_ns_per_byte",
+            constants.index_ns_per_byte,
+            bench.index_ns_per_byte,
+        ),
+        ("candidate_ns", constants.candidate_ns, bench.candidate_ns),
+        ("check_ns", constants.check_ns, bench.check_ns),
+        (
+            "literal_ns_per_byte",
+            constants.literal_ns_per_byte,
+            bench.literal_ns_per_byte,
+        ),
+        (
+            "masked_ns_per_byte",
+            constants.masked_ns_per_byte,
+            bench.masked_ns_per_byte,
+        ),
+    ];
+    for (name, here, there) in rows {
+        say!("  {name:<22} {here:>8.3}  [{there:.3}]");
+    }
+    if let Some(out) = &args.out {
+        let text = toml::to_string(&machine)
+            .map_err(|e| Failure(format!("calibration: cannot write TOML: {e}")))?;
+        let text = format!(
+            "# chanval calibrate: the engine's cost model on this machine, in nanoseconds\n\
+             # (`chanval validate --calibration {}`, or `[engine] calibration` in chanval.toml)\n{text}",
+            out.display()
+        );
+        write_atomically(out, text.as_bytes())?;
+        note!("chanval: wrote `{}`", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_calibration_reads_back() {
+        let machine = Machine {
+            machine: "m".into(),
+            constants: Calibration::BENCHMARK_MACHINE,
+        };
+        let text = toml::to_string(&machine).unwrap();
+        let back: Machine = toml::from_str(&text).unwrap();
+        assert_eq!(back.constants, Calibration::BENCHMARK_MACHINE);
+        assert_eq!(back.machine, "m");
+    }
+}
