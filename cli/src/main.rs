@@ -97,8 +97,8 @@ impl Command {
             Self::Sign(a) => a.format,
             Self::Schema(a) => a.format(),
             Self::Brake(a) => a.format(),
+            Self::Calibrate(a) => a.format,
             Self::Keygen(_)
-            | Self::Calibrate(_)
             | Self::Fmt(_)
             | Self::Init(_)
             | Self::Root(_)

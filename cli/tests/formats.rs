@@ -837,3 +837,19 @@ fn run_status(args: &[&str]) -> (i32, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// `calibrate --format json` follows the schema: this machine's constants, each a number of
+/// nanoseconds at least 0, beside the benchmark machine's.
+#[test]
+fn calibrate_json_follows_the_schema() {
+    let (code, v) = run(&["calibrate", "--format", "json", "--machine", "formats"]);
+    assert_eq!(code, 0);
+    assert_documented(&v);
+    assert_eq!(v["command"], "calibrate");
+    assert_eq!(v["calibration"]["machine"], "formats");
+    assert_eq!(v["benchmark_machine"]["event_ns"], 30.0);
+    for (name, value) in v["calibration"]["constants"].as_object().unwrap() {
+        let value = value.as_f64().unwrap();
+        assert!(value.is_finite() && value >= 0.0, "{name} = {value}");
+    }
+}

@@ -36,6 +36,10 @@ pub struct Args {
     /// Default: this machine's host name.
     #[arg(long, value_name = "NAME")]
     machine: Option<String>,
+    /// Output format: the constants as a table, or a JSON document (`sarif` is not available
+    /// here).
+    #[arg(long, value_enum, default_value_t = crate::Format::Human)]
+    pub format: crate::Format,
 }
 
 /// A calibration file: the constants and the machine they were measured on.
@@ -78,6 +82,43 @@ impl Machine {
     }
 }
 
+/// The constants beside the benchmark machine's.
+fn table(machine: &Machine) {
+    let (here, bench) = (machine.constants, Calibration::BENCHMARK_MACHINE);
+    say!(
+        "cost model constants on {} (benchmark machine in brackets):",
+        machine.machine
+    );
+    let rows = [
+        ("event_ns", here.event_ns, bench.event_ns),
+        (
+            "event_ns_per_doubling",
+            here.event_ns_per_doubling,
+            bench.event_ns_per_doubling,
+        ),
+        (
+            "index_ns_per_byte",
+            here.index_ns_per_byte,
+            bench.index_ns_per_byte,
+        ),
+        ("candidate_ns", here.candidate_ns, bench.candidate_ns),
+        ("check_ns", here.check_ns, bench.check_ns),
+        (
+            "literal_ns_per_byte",
+            here.literal_ns_per_byte,
+            bench.literal_ns_per_byte,
+        ),
+        (
+            "masked_ns_per_byte",
+            here.masked_ns_per_byte,
+            bench.masked_ns_per_byte,
+        ),
+    ];
+    for (name, value, benchmark) in rows {
+        say!("  {name:<22} {value:>8.3}  [{benchmark:.3}]");
+    }
+}
+
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
@@ -88,6 +129,28 @@ fn host_name() -> String {
 }
 
 pub fn run(args: &Args) -> Outcome {
+    if args.format == crate::Format::Sarif {
+        return Err(Failure(
+            "calibrate reports no findings to put in SARIF; use --format human or json".into(),
+        ));
+    }
+    // What would stop the file being written is found before the seconds of measuring.
+    if let Some(out) = &args.out {
+        if out.is_dir() {
+            return Err(Failure(format!(
+                "cannot write `{}`: it is a directory",
+                out.display()
+            )));
+        }
+        let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
+        if parent.is_some_and(|p| !p.is_dir()) {
+            return Err(Failure(format!(
+                "cannot write `{}`: no directory `{}`",
+                out.display(),
+                parent.map_or_else(String::new, |p| p.display().to_string())
+            )));
+        }
+    }
     let start = Instant::now();
     let mut clock = || u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
     note!("chanval: calibrating the engine's cost model (a few seconds)…");
@@ -97,38 +160,21 @@ pub fn run(args: &Args) -> Outcome {
         machine: args.machine.clone().unwrap_or_else(host_name),
         constants,
     };
-    let bench = Calibration::BENCHMARK_MACHINE;
-    say!(
-        "cost model constants on {} (benchmark machine in brackets):",
-        machine.machine
-    );
-    let rows = [
-        ("event_ns", constants.event_ns, bench.event_ns),
-        (
-            "event_ns_per_doubling",
-            constants.event_ns_per_doubling,
-            bench.event_ns_per_doubling,
-        ),
-        (
-            "index_ns_per_byte",
-            constants.index_ns_per_byte,
-            bench.index_ns_per_byte,
-        ),
-        ("candidate_ns", constants.candidate_ns, bench.candidate_ns),
-        ("check_ns", constants.check_ns, bench.check_ns),
-        (
-            "literal_ns_per_byte",
-            constants.literal_ns_per_byte,
-            bench.literal_ns_per_byte,
-        ),
-        (
-            "masked_ns_per_byte",
-            constants.masked_ns_per_byte,
-            bench.masked_ns_per_byte,
-        ),
-    ];
-    for (name, here, there) in rows {
-        say!("  {name:<22} {here:>8.3}  [{there:.3}]");
+    if args.format == crate::Format::Json {
+        if !crate::settings::get().quiet {
+            let doc = serde_json::json!({
+                "version": crate::report::REPORT_VERSION,
+                "tool": crate::report::Tool::current(),
+                "command": "calibrate",
+                "calibration": &machine,
+                "benchmark_machine": Calibration::BENCHMARK_MACHINE,
+            });
+            crate::settings::line_to_stdout(
+                &serde_json::to_string_pretty(&doc).unwrap_or_default(),
+            );
+        }
+    } else {
+        table(&machine);
     }
     if let Some(out) = &args.out {
         let text = toml::to_string(&machine)
