@@ -71,6 +71,12 @@ impl Machine {
                 path.display()
             ))
         })?;
+        if machine.machine.trim().is_empty() {
+            return Err(Failure(format!(
+                "calibration file {}: `machine` is empty: name the machine the constants are for",
+                path.display()
+            )));
+        }
         if let Some(name) = machine.constants.invalid() {
             return Err(Failure(format!(
                 "calibration file {}: `constants.{name}` must be a finite number of nanoseconds, \
@@ -132,6 +138,11 @@ pub fn run(args: &Args) -> Outcome {
     if args.format == crate::Format::Sarif {
         return Err(Failure(
             "calibrate reports no findings to put in SARIF; use --format human or json".into(),
+        ));
+    }
+    if args.machine.as_ref().is_some_and(|m| m.trim().is_empty()) {
+        return Err(Failure(
+            "--machine is empty: name the machine the constants are for".into(),
         ));
     }
     // What would stop the file being written is found before the seconds of measuring.
