@@ -57,10 +57,9 @@ impl Calibration {
         masked_ns_per_byte: 0.5,
     };
 
-    /// The first constant that is not a finite number at least zero, by name: a calibration
-    /// read from a file is checked with this before it is used.
+    /// The constants by name, in the order of the fields (the names of a calibration file).
     #[must_use]
-    pub fn invalid(&self) -> Option<&'static str> {
+    pub const fn named(&self) -> [(&'static str, f64); 7] {
         [
             ("event_ns", self.event_ns),
             ("event_ns_per_doubling", self.event_ns_per_doubling),
@@ -70,9 +69,16 @@ impl Calibration {
             ("literal_ns_per_byte", self.literal_ns_per_byte),
             ("masked_ns_per_byte", self.masked_ns_per_byte),
         ]
-        .into_iter()
-        .find(|(_, v)| !(v.is_finite() && *v >= 0.0))
-        .map(|(name, _)| name)
+    }
+
+    /// The first constant that is not a finite number at least zero, by name: a calibration
+    /// read from a file is checked with this before it is used.
+    #[must_use]
+    pub fn invalid(&self) -> Option<&'static str> {
+        self.named()
+            .into_iter()
+            .find(|(_, v)| !(v.is_finite() && *v >= 0.0))
+            .map(|(name, _)| name)
     }
 }
 

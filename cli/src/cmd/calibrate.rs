@@ -90,37 +90,12 @@ impl Machine {
 
 /// The constants beside the benchmark machine's.
 fn table(machine: &Machine) {
-    let (here, bench) = (machine.constants, Calibration::BENCHMARK_MACHINE);
     say!(
         "cost model constants on {} (benchmark machine in brackets):",
         machine.machine
     );
-    let rows = [
-        ("event_ns", here.event_ns, bench.event_ns),
-        (
-            "event_ns_per_doubling",
-            here.event_ns_per_doubling,
-            bench.event_ns_per_doubling,
-        ),
-        (
-            "index_ns_per_byte",
-            here.index_ns_per_byte,
-            bench.index_ns_per_byte,
-        ),
-        ("candidate_ns", here.candidate_ns, bench.candidate_ns),
-        ("check_ns", here.check_ns, bench.check_ns),
-        (
-            "literal_ns_per_byte",
-            here.literal_ns_per_byte,
-            bench.literal_ns_per_byte,
-        ),
-        (
-            "masked_ns_per_byte",
-            here.masked_ns_per_byte,
-            bench.masked_ns_per_byte,
-        ),
-    ];
-    for (name, value, benchmark) in rows {
+    let bench = Calibration::BENCHMARK_MACHINE.named();
+    for ((name, value), (_, benchmark)) in machine.constants.named().into_iter().zip(bench) {
         say!("  {name:<22} {value:>8.3}  [{benchmark:.3}]");
     }
 }
