@@ -116,6 +116,27 @@ fn cost_model(c: &mut Criterion) {
     let near_miss: Vec<Vec<u8>> = (0..1000)
         .map(|i| format!("*{}{i:04}yyyy*", "x".repeat(250)).into_bytes())
         .collect();
+    // Atoms none of whose windows is rare: every literal is 4 to 8 letters of `a`, `b`, `c`, so
+    // the 81 four-letter windows key them all and every bucket the index probes holds hundreds
+    // of atoms in runs of every length and offset; a value of those letters probes such a
+    // bucket at every second byte. As many as the event budget admits.
+    let shared_window: Vec<Vec<u8>> = {
+        let mut p: Vec<Vec<u8>> = (0..20_000usize)
+            .map(|i| {
+                let mut x = i / 5;
+                let mut glob = vec![b'*'];
+                for _ in 0..4 + i % 5 {
+                    glob.push(b'a' + (x % 3) as u8);
+                    x /= 3;
+                }
+                glob.extend_from_slice(b"*z*");
+                glob
+            })
+            .collect();
+        p.sort();
+        p.dedup();
+        p
+    };
     let mixed = realistic_content(99, 10_000 * 84);
     let cases = [
         ("literal globs (1,000)", content_of(&literal)),
@@ -132,6 +153,10 @@ fn cost_model(c: &mut Criterion) {
         (
             "adversarial near-miss literals (1,000)",
             content_of(&near_miss),
+        ),
+        (
+            "adversarial shared-window atoms (7,240)",
+            content_of(&shared_window),
         ),
         // The same `?`-segments on a value that holds every atom and no segment: every
         // instance a candidate that searches the whole value (the stress value above finds
@@ -159,6 +184,9 @@ fn cost_model(c: &mut Criterion) {
             let mut p = b"abc".to_vec();
             p.resize(EVENT, b'z');
             p
+        } else if name.contains("shared-window") {
+            let mut rng = Rng::new(12345);
+            (0..EVENT).map(|_| b'a' + rng.below(3) as u8).collect()
         } else if name.contains("near-miss") {
             let tails: Vec<u8> = (0..1000)
                 .flat_map(|i| format!("{i:04}yyyy").into_bytes())
