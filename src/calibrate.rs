@@ -142,7 +142,7 @@ impl Workload {
     }
 }
 
-/// A criterion list of the type's six fields: wildcards but for `set`.
+/// A criterion list of the type's ten fields: wildcards but for `set`.
 fn criteria(set: &[(usize, CriterionModel)]) -> Vec<CriterionModel> {
     let mut all = vec![CriterionModel::Wildcard; FIELDS.len()];
     for (field, c) in set {
@@ -176,8 +176,8 @@ fn own_key(i: u32) -> (usize, CriterionModel) {
     )
 }
 
-/// The fixed part's content: `n` instances keyed alike by integer values, ranges of every
-/// width class, flag pairs and exact strings, the mix of tables a real content has, none of
+/// The fixed part's content: `n` instances keyed alike by integer values, ranges of four
+/// width classes, flag pairs and exact strings, the mix of tables a real content has, none of
 /// which [`Workload::new`]'s default event (all zero, empty path) satisfies.
 fn tables(n: u32) -> Option<Workload> {
     Workload::new(n, |i| {
@@ -303,7 +303,7 @@ struct Probe {
     per_index_byte: f64,
     /// Per candidate with one criterion more than its key, all matching.
     per_candidate: f64,
-    /// Per criterion more (one against eight).
+    /// Per criterion more (one more against seven more).
     per_check: f64,
     /// Per byte of a literal segment's search, and of a one-word `?` segment's.
     per_literal_byte: f64,
@@ -377,8 +377,8 @@ fn probe(clock: &mut dyn FnMut() -> u64) -> Option<Probe> {
 
 impl Calibration {
     /// Fits the constants on this machine, timing events with `clock` (nanoseconds from any
-    /// fixed origin, such as `Instant::now() - start`). Takes about a second; run it on an
-    /// idle machine. `None` only if a workload could not be built.
+    /// fixed origin, such as `Instant::now() - start`). Takes about two seconds; run it on
+    /// an idle machine. `None` only if a workload could not be built.
     ///
     /// The constants of [`Self::BENCHMARK_MACHINE`] were fitted on realistic content; they
     /// carry what real events do (a search that stops at its match, a table that stays in

@@ -13,8 +13,9 @@
 //!
 //! The nanoseconds are the model's terms weighed by constants fitted on the benchmark machine
 //! (docs/PERFORMANCE.md, "The cost model against measured time", which also gives the error
-//! on every benchmark content). They are a prediction for that machine, not a bound; CV0113's
-//! budget is the bound.
+//! on every benchmark content), or by a [`Calibration`] measured on another machine
+//! ([`Estimate::on`]). They are a prediction for that machine, not a bound; CV0113's budget is
+//! the bound.
 
 use alloc::vec::Vec;
 
