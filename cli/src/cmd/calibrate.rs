@@ -165,10 +165,10 @@ pub fn run(args: &Args) -> Outcome {
     if let Some(out) = &args.out {
         let text = toml::to_string(&machine)
             .map_err(|e| Failure(format!("calibration: cannot write TOML: {e}")))?;
+        // The comment names no path: a path is not TOML and may hold a line break.
         let text = format!(
             "# chanval calibrate: the engine's cost model on this machine, in nanoseconds\n\
-             # (`chanval validate --calibration {}`, or `[engine] calibration` in chanval.toml)\n{text}",
-            out.display()
+             # (`chanval validate --calibration FILE`, or `[engine] calibration` in chanval.toml)\n{text}"
         );
         write_atomically(out, text.as_bytes())?;
         note!("chanval: wrote `{}`", out.display());
