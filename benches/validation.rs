@@ -587,22 +587,27 @@ fn interpreter(c: &mut Criterion) {
 /// Realistic mixed content from the generator (globs, exact strings half case-folded, integers,
 /// ranges, flags over three template types), evaluated by the program and by the scan on events
 /// spliced from the content's own values, at 1,000, 10,000 and 100,000 instances: `mixed`, whose
-/// broad rules match more of each event the more there are, and `selective`, whose every rule
-/// also names something specific (`testkit::selective_content`), as detection rules do.
+/// broad rules match more of each event the more there are, `selective`, whose every rule
+/// also names something specific (`testkit::selective_content`), as detection rules do, and
+/// `conjunctive`, whose rules are selective only as a whole (`testkit::conjunctive_content`:
+/// four common conditions each).
 fn mixed(c: &mut Criterion) {
-    use chanval_testing::testkit::{Rng, realistic_content, selective_content};
+    use chanval_testing::testkit::{
+        Rng, conjunctive_content, realistic_content, selective_content,
+    };
     type Generator = fn(u64, usize) -> ChannelContent;
-    let kinds: [(&str, Generator); 2] = [
-        ("mixed", realistic_content),
-        ("selective", selective_content),
+    // Each with its bytes per instance.
+    let kinds: [(&str, Generator, usize); 3] = [
+        ("mixed", realistic_content, 84),
+        ("selective", selective_content, 84),
+        ("conjunctive", conjunctive_content, 81),
     ];
     for (kind, n) in kinds
         .iter()
         .flat_map(|k| [1000usize, 10_000, 100_000].map(|n| (k, n)))
     {
-        let (kind, generate) = *kind;
-        // About 84 bytes per realistic instance.
-        let content = generate(99, n * 84);
+        let (kind, generate, per_instance) = *kind;
+        let content = generate(99, n * per_instance);
         let bytes = chanval::encode(&content).unwrap();
         let file = parse(&bytes).unwrap();
         let mut sink = Vec::new();

@@ -1,7 +1,7 @@
 //! Evaluates the benchmark's mixed content (`realistic_content`, events spliced from its own
 //! values as in `benches/validation.rs`) through the compiled program in a loop, and reports how
 //! many candidates and matches an event has, for profilers:
-//! `cargo build --release --example profile_mixed && perf record target/release/examples/profile_mixed [INSTANCES] [ROUNDS] [random] [selective] [compile]`
+//! `cargo build --release --example profile_mixed && perf record target/release/examples/profile_mixed [INSTANCES] [ROUNDS] [random] [selective|conjunctive] [compile]`
 //! (`compile`: only compile, ROUNDS times; `calibrated`: also predict with the constants
 //! `Calibration::measure` fits on this machine, in this build).
 #[path = "../benches/common/mod.rs"]
@@ -9,7 +9,7 @@ mod common;
 
 use chanval::{Calibration, Program, Scratch, Validator, Value, encode, parse};
 use chanval_testing::testkit::{
-    FLEET, Rng, current_profiles, realistic_content, selective_content,
+    FLEET, Rng, conjunctive_content, current_profiles, realistic_content, selective_content,
 };
 
 fn main() {
@@ -17,11 +17,14 @@ fn main() {
     let n = args.next().flatten().unwrap_or(100_000);
     let rounds = args.next().flatten().unwrap_or(100);
     // `random`: events of random values instead of events spliced from the content's own
-    // values; `selective`: `selective_content` (every rule names something specific).
+    // values; `selective`: `selective_content` (every rule names something specific);
+    // `conjunctive`: `conjunctive_content` (every rule is selective only as a whole).
     let words: Vec<String> = std::env::args().skip(3).collect();
     let random = words.iter().any(|w| w == "random" || w == "r");
     let content = if words.iter().any(|w| w == "selective") {
         selective_content(99, n * 84)
+    } else if words.iter().any(|w| w == "conjunctive") {
+        conjunctive_content(99, n * 81)
     } else {
         realistic_content(99, n * 84)
     };
@@ -102,11 +105,13 @@ fn main() {
     };
     let mut scratch = Scratch::new();
     let (mut predicted_candidates, mut predicted_nanos, mut with_measured) = (0.0, 0.0, 0.0);
+    let mut predicted_screened = 0.0;
     let (mut calibrated_nanos, mut calibrated_measured) = (0.0, 0.0);
     for (t, e) in &values {
         if let Some(estimate) = program.estimate_for(*t, e) {
             let measured = program.count_candidates(&mut scratch, *t, e).unwrap() as f64;
             predicted_candidates += estimate.candidates;
+            predicted_screened += estimate.screened;
             predicted_nanos += estimate.nanos;
             with_measured += estimate.with_candidates(measured).nanos;
             if let Some(c) = &calibration {
@@ -117,8 +122,9 @@ fn main() {
     }
     let per = |x: f64| x / values.len() as f64;
     println!(
-        "predicted per event: {:.1} candidates, {:.0} ns ({:.0} ns with the measured candidates)",
+        "predicted per event: {:.1} candidates ({:.1} more turned away by second keys), {:.0} ns ({:.0} ns with the measured candidates)",
         per(predicted_candidates),
+        per(predicted_screened),
         per(predicted_nanos),
         per(with_measured),
     );

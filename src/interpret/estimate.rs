@@ -193,6 +193,9 @@ pub struct Estimate {
     pub instances: usize,
     /// Instances the index is expected to send the event to, each confirmed one by one.
     pub candidates: f64,
+    /// Instances the index's tables are expected to reach that their second key then turns
+    /// away, each at the cost of one check (see the index: rules selective only together).
+    pub screened: f64,
     /// Bytes the index reads (every bytes field with atoms, whole).
     pub indexed_bytes: usize,
     /// Predicted time on the machine of [`Self::calibration`] (the benchmark machine unless
@@ -219,6 +222,7 @@ impl Estimate {
     pub(super) fn new(
         work: &Work,
         candidates: f64,
+        screened: f64,
         indexed_bytes: usize,
         len: impl Fn(u16) -> usize,
     ) -> Self {
@@ -239,6 +243,7 @@ impl Estimate {
         Self {
             instances: work.instances,
             candidates,
+            screened,
             indexed_bytes,
             nanos: 0.0,
             terms,
@@ -259,7 +264,7 @@ impl Estimate {
             + c.literal_ns_per_byte * t.literal_bytes
             + c.masked_ns_per_byte * t.masked_word_bytes;
         Self {
-            nanos: fixed + per_candidate * self.candidates,
+            nanos: fixed + per_candidate * self.candidates + c.check_ns * self.screened,
             ..self
         }
     }

@@ -19,15 +19,26 @@
 //! `k / n` of the events, and its bits are capped at log2(n / k). A word hundreds of rules name
 //! (`system32`) is a word events carry; the port one rule names is rarer, though shorter.
 //!
-//! The bits of the keys chosen are kept (`Odds`): they are what [`Program::estimate`]
-//! predicts an event's candidates from.
+//! An instance whose key pins down fewer than 16 bits also gets a *second key*: its most
+//! selective criterion on another field, of any kind above (an atom only when it is some
+//! instance's key already, so the pass over the value stays the same). The tables send the
+//! event to the instance through its key; the index then checks the second key from its own
+//! data (a range, a mask, a hash, or the flag the atom pass raised) before the instance is
+//! confirmed. Rules that combine common conditions — a path word, an extension, a size range —
+//! are selective only together: keyed on one, a sixteenth of them would be confirmed for every
+//! event. Counting every criterion (the k-index) would find them more exactly, but walks the
+//! lists of every condition an event satisfies, a sixteenth of the rules each; two keys cost
+//! one walk and one check per instance it finds.
+//!
+//! The bits of the keys chosen (a second key's added to its instance's) are kept (`Odds`):
+//! they are what [`Program::estimate`] predicts an event's candidates from.
 //!
 //! [`Program::estimate`]: super::Program::estimate
 //!
 //! An instance with no criterion at all (only wildcards) or only globs without a literal byte
 //! has no key and is confirmed for every event (the always list, which [`IndexStats`] reports).
-//! A key is a necessary condition of the instance's match, so the candidates an event gets are
-//! a superset of its matches, and the program's result is the scan's.
+//! A key, and a second key, is a necessary condition of the instance's match, so the candidates
+//! an event gets are a superset of its matches, and the program's result is the scan's.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -296,12 +307,53 @@ fn capped(bits: u32, n: usize, k: usize) -> u32 {
     bits.min(bits_of(n as u128, k as u128))
 }
 
+/// A second criterion's key for an instance (see [`Index::second`]): an atom, or a key the
+/// index checks whole.
+#[derive(Clone, Copy)]
+enum Second {
+    Atom { field: u16, atom: Atom },
+    Other(KeyRef),
+}
+
+/// The odds of the instances that have a second key: of their key alone, and of both keys.
+/// The difference is what the second keys turn away (each at the cost of one check).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Paired {
+    key: Odds,
+    both: Odds,
+}
+
+/// A key this selective or more gets no second key: it already sends an event almost nothing
+/// (one in 65,536 events; a tenth of the events' time at 100,000 such instances).
+const SECOND_ABOVE: u32 = 16;
+
+/// The field a non-atom key reads.
+const fn key_field(key: &KeyRef) -> Option<u16> {
+    match *key {
+        KeyRef::Exact { field, .. }
+        | KeyRef::Ints { field, .. }
+        | KeyRef::FlagsAll { field, .. }
+        | KeyRef::FlagsAny { field, .. } => Some(field),
+        KeyRef::Atom { .. } | KeyRef::Always => None,
+    }
+}
+
 /// Picks each instance's key. Its best atom is the one the fewest instances of the group share
 /// (the most selective, as far as the content itself tells), longer first among equals; the
 /// key is that atom unless another criterion pins down more bits of the event. Every key's bits
 /// are capped by how common the content shows it to be ([`capped`]), the raw bits
 /// breaking ties. The always list when there is no key.
-fn choose(choices: Vec<Choices>, odds: &mut Odds) -> Vec<Key> {
+///
+/// An instance whose key pins down fewer than [`SECOND_ABOVE`] bits also gets a second key:
+/// the most selective criterion on another field (an atom only when it is some instance's key
+/// already: an atom of its own would make the pass over the value longer for every event). Rules that combine common conditions — a path word,
+/// an extension, a port range — are selective only together: keyed on one, a sixteenth of them
+/// would be confirmed for every event.
+fn choose(
+    choices: Vec<Choices>,
+    odds: &mut Odds,
+    paired: &mut Paired,
+) -> Vec<(Key, Option<Second>)> {
     const ATOM: u8 = 4;
     // Atoms are counted by hash: sorting a hundred thousand byte strings was most of the
     // choosing, and two atoms sharing a hash only make a heuristic count one too many.
@@ -317,29 +369,40 @@ fn choose(choices: Vec<Choices>, odds: &mut Odds) -> Vec<Key> {
         }
     }
     let (atoms, others) = (atoms.counted(), others.counted());
-    // Per instance: its best atom (by position) and that atom's capped bits; its best other
-    // key with its capped and raw bits. Offers are numbered in the order counted above.
-    type Other = (u32, u32, KeyRef);
-    let mut best: Vec<(Option<usize>, Option<Other>, u32)> = Vec::with_capacity(choices.len());
+    // Per instance: its atoms' and other keys' capped and raw bits, the best atom (the fewest
+    // sharing it, longer first) and the best other key (the most capped bits).
+    struct Offers {
+        /// `(capped, raw, field, index)` per atom.
+        atoms: Vec<(u32, u32, u16, usize)>,
+        /// `(capped, raw, key)` per other key.
+        others: Vec<(u32, u32, KeyRef)>,
+        best_atom: Option<usize>,
+    }
+    let mut offers: Vec<Offers> = Vec::with_capacity(choices.len());
     let (mut atom_at, mut other_at) = (0usize, 0usize);
     for c in &choices {
         let first_atom = atom_at;
         atom_at = atom_at.saturating_add(c.atoms.len());
-        let atom = c
+        let best_atom = c
             .atoms
             .iter()
             .enumerate()
-            .map(|(i, (field, atom))| (atoms.shared(first_atom.saturating_add(i)), i, *field, atom))
-            .min_by_key(|(k, _, _, atom)| (*k, core::cmp::Reverse(atom.len)))
-            .map(|(k, i, field, atom)| {
-                (
-                    i,
-                    capped(atom_bits(atom.as_slice()), atoms.total((field, ATOM)), k),
-                )
-            });
+            .map(|(i, (_, atom))| (atoms.shared(first_atom.saturating_add(i)), i, atom))
+            .min_by_key(|(k, _, atom)| (*k, core::cmp::Reverse(atom.len)))
+            .map(|(_, i, _)| i);
+        let atom_offers = c
+            .atoms
+            .iter()
+            .enumerate()
+            .map(|(i, (field, atom))| {
+                let k = atoms.shared(first_atom.saturating_add(i));
+                let raw = atom_bits(atom.as_slice());
+                (capped(raw, atoms.total((*field, ATOM)), k), raw, *field, i)
+            })
+            .collect();
         let first_other = other_at;
         other_at = other_at.saturating_add(c.others.len());
-        let other = c
+        let other_offers = c
             .others
             .iter()
             .enumerate()
@@ -354,15 +417,24 @@ fn choose(choices: Vec<Choices>, odds: &mut Odds) -> Vec<Key> {
                 let shared = others.shared(first_other.saturating_add(i));
                 (capped(*bits, n, shared), *bits, *key)
             })
-            .max_by_key(|(capped, bits, _)| (*capped, *bits));
-        best.push((atom.map(|(i, _)| i), other, atom.map_or(0, |(_, b)| b)));
+            .collect();
+        offers.push(Offers {
+            atoms: atom_offers,
+            others: other_offers,
+            best_atom,
+        });
     }
     drop((atoms, others));
-    choices
-        .into_iter()
-        .zip(best)
-        .map(|(c, (best, other, atom_capped))| {
-            let atom = best.and_then(|i| c.atoms.get(i).copied());
+    // The primary keys first: seconds take atoms only on fields some primary is an atom of.
+    let primaries: Vec<(Key, u32, Option<u16>)> = choices
+        .iter()
+        .zip(&offers)
+        .map(|(c, o)| {
+            let atom = o.best_atom.and_then(|i| o.atoms.iter().find(|a| a.3 == i));
+            let other = o
+                .others
+                .iter()
+                .max_by_key(|(capped, bits, _)| (*capped, *bits));
             // Integer and flag keys are checked whole by their tables; an `exact` key only by
             // its hash, which another value may share.
             let decide = |key: KeyRef| Key::Other {
@@ -374,25 +446,81 @@ fn choose(choices: Vec<Choices>, odds: &mut Odds) -> Vec<Key> {
                     ),
             };
             match (atom, other) {
-                (Some((_, atom)), Some((capped, bits, key)))
-                    if (capped, bits) > (atom_capped, atom_bits(atom.as_slice())) =>
+                (Some(&(a_capped, a_raw, ..)), Some(&(capped, bits, key)))
+                    if (capped, bits) > (a_capped, a_raw) =>
                 {
-                    odds.per_event(capped);
-                    decide(key)
+                    (decide(key), capped, key_field(&key))
                 }
-                (Some((field, atom)), _) => {
-                    odds.atom(field, atom_capped, atom_bits(atom.as_slice()));
-                    Key::Atom { field, atom }
-                }
-                (None, Some((capped, _, key))) => {
-                    odds.per_event(capped);
-                    decide(key)
-                }
-                (None, None) => {
-                    odds.per_event(0);
-                    decide(KeyRef::Always)
-                }
+                (Some(&(capped, _, field, i)), _) => match c.atoms.get(i) {
+                    Some(&(_, atom)) => (Key::Atom { field, atom }, capped, Some(field)),
+                    None => (decide(KeyRef::Always), 0, None),
+                },
+                (None, Some(&(capped, _, key))) => (decide(key), capped, key_field(&key)),
+                (None, None) => (decide(KeyRef::Always), 0, None),
             }
+        })
+        .collect();
+    let mut keyed_atoms: Vec<(u16, Atom)> = primaries
+        .iter()
+        .filter_map(|(k, ..)| match k {
+            Key::Atom { field, atom } => Some((*field, *atom)),
+            Key::Other { .. } => None,
+        })
+        .collect();
+    keyed_atoms.sort_unstable();
+    keyed_atoms.dedup();
+    choices
+        .into_iter()
+        .zip(offers)
+        .zip(primaries)
+        .map(|((c, o), (key, capped, field))| {
+            let keyed = !matches!(
+                key,
+                Key::Other {
+                    key: KeyRef::Always,
+                    ..
+                }
+            );
+            let second = if keyed && capped < SECOND_ABOVE {
+                let atom = o
+                    .atoms
+                    .iter()
+                    .filter(|a| Some(a.2) != field)
+                    .filter_map(|a| {
+                        let atom = c.atoms.get(a.3)?.1;
+                        keyed_atoms.binary_search(&(a.2, atom)).ok()?;
+                        Some(((a.0, a.1), Second::Atom { field: a.2, atom }))
+                    })
+                    .max_by_key(|(bits, _)| *bits);
+                let other = o
+                    .others
+                    .iter()
+                    .filter(|(_, _, k)| key_field(k) != field)
+                    .max_by_key(|(capped, bits, _)| (*capped, *bits))
+                    .map(|&(capped, bits, k)| ((capped, bits), Second::Other(k)));
+                match (atom, other) {
+                    (Some(a), Some(b)) => Some(if b.0 > a.0 { b } else { a }),
+                    (a, b) => a.or(b),
+                }
+                .filter(|((capped, _), _)| *capped > 0)
+            } else {
+                None
+            };
+            let more = second.map_or(0, |((bits, _), _)| bits);
+            let count = |odds: &mut Odds, more: u32| match &key {
+                Key::Atom { field, atom } => odds.atom(
+                    *field,
+                    capped.saturating_add(more),
+                    atom_bits(atom.as_slice()).saturating_add(more),
+                ),
+                Key::Other { .. } => odds.per_event(capped.saturating_add(more)),
+            };
+            count(odds, more);
+            if second.is_some() {
+                count(&mut paired.key, 0);
+                count(&mut paired.both, more);
+            }
+            (key, second.map(|(_, s)| s))
         })
         .collect()
 }
@@ -574,6 +702,9 @@ pub struct IndexStats {
     pub flags: usize,
     /// Instances with no key, confirmed for every event of their type.
     pub always: usize,
+    /// Instances (counted above under their key) that also have a second key, on another
+    /// field, which an event must satisfy too before they are confirmed.
+    pub paired: usize,
 }
 
 impl IndexStats {
@@ -586,6 +717,7 @@ impl IndexStats {
             int: self.int.saturating_add(other.int),
             flags: self.flags.saturating_add(other.flags),
             always: self.always.saturating_add(other.always),
+            paired: self.paired.saturating_add(other.paired),
         }
     }
 }
@@ -597,6 +729,15 @@ pub(super) struct Index {
     keys: Vec<KeyRef>,
     /// Per instance, whether satisfying its key is matching it (`Key::Other::decides`).
     decides: Vec<bool>,
+    /// Per instance, a second criterion's key (`KeyRef::Always` when it has none): an instance
+    /// its key sends an event to is a candidate only when the event satisfies this one too,
+    /// checked from the index's own data before the instance is confirmed. Empty when no
+    /// instance has one.
+    second: Vec<KeyRef>,
+    /// Per atom table, where its patterns' flags start in the scratch's `fired`; and the
+    /// patterns of all tables.
+    fired_base: Vec<usize>,
+    fired_len: usize,
     /// Instances in all (the size of the candidate bitmap).
     len: usize,
     atoms: Vec<AtomIndex>,
@@ -606,6 +747,7 @@ pub(super) struct Index {
     always: Vec<u32>,
     /// How often the keys are expected to hold, for [`Estimate`](super::Estimate)s.
     odds: Odds,
+    paired: Paired,
 }
 
 /// Per-event memory of the index, owned by the caller's scratch.
@@ -693,22 +835,36 @@ impl Index {
     /// `dfa_budget` is the memory left for DFA automata, shared by the whole program.
     pub(super) fn build(choices: Vec<Choices>, dfa_budget: &mut usize) -> Self {
         let mut odds = Odds::default();
-        let keys = choose(choices, &mut odds);
+        let mut paired_odds = Paired::default();
+        let keys = choose(choices, &mut odds, &mut paired_odds);
+        let paired = keys.iter().any(|(_, second)| second.is_some());
         let mut index = Self {
             odds,
+            paired: paired_odds,
             keys: alloc::vec![KeyRef::Always; keys.len()],
             decides: alloc::vec![false; keys.len()],
+            second: alloc::vec![KeyRef::Always; if paired { keys.len() } else { 0 }],
             len: keys.len(),
             ..Self::default()
         };
-        let mut atoms: Vec<(u16, Atom, u32)> = Vec::new();
+        // `(field, atom, instance, second)`: primary keys and second keys that are atoms.
+        let mut atoms: Vec<(u16, Atom, u32, bool)> = Vec::new();
         let mut flags_all: Vec<(u16, u32, u64, u32)> = Vec::new();
         let mut flags_any: Vec<(u16, u32, u64, u32)> = Vec::new();
-        for (position, key) in keys.into_iter().enumerate() {
+        for (position, (key, second)) in keys.into_iter().enumerate() {
             let at = u32::try_from(position).unwrap_or(u32::MAX);
+            match second {
+                Some(Second::Atom { field, atom }) => atoms.push((field, atom, at, true)),
+                Some(Second::Other(key)) => {
+                    if let Some(slot) = index.second.get_mut(position) {
+                        *slot = key;
+                    }
+                }
+                None => {}
+            }
             let key = match key {
                 Key::Atom { field, atom } => {
-                    atoms.push((field, atom, at));
+                    atoms.push((field, atom, at, false));
                     continue;
                 }
                 Key::Other { key, decides } => {
@@ -812,19 +968,19 @@ impl Index {
 
     /// Per field, one hashed index over its atoms of `HASHED_ATOM` bytes or more (probed at
     /// every second position when none is that short), and one automaton over the shorter ones.
-    fn build_atoms(&mut self, mut atoms: Vec<(u16, Atom, u32)>, dfa_budget: &mut usize) {
+    fn build_atoms(&mut self, mut atoms: Vec<(u16, Atom, u32, bool)>, dfa_budget: &mut usize) {
         // One table per kind: each table is a pass over the value.
         let class = |atom: &Atom| u8::from(usize::from(atom.len) >= HASHED_ATOM);
-        atoms.sort_unstable_by(|(fa, a, pa), (fb, b, pb)| {
-            (fa, class(a), a, pa).cmp(&(fb, class(b), b, pb))
+        atoms.sort_unstable_by(|(fa, a, pa, sa), (fb, b, pb, sb)| {
+            (fa, class(a), a, pa, sa).cmp(&(fb, class(b), b, pb, sb))
         });
         let mut rest = atoms.as_slice();
-        while let Some((field, first, _)) = rest.first() {
+        while let Some((field, first, ..)) = rest.first() {
             let (field, kind) = (*field, class(first));
             let hashed = kind > 0;
             let split = rest
                 .iter()
-                .position(|(f, a, _)| *f != field || class(a) != kind)
+                .position(|(f, a, ..)| *f != field || class(a) != kind)
                 .unwrap_or(rest.len());
             let (mine, tail) = rest.split_at(split);
             rest = tail;
@@ -832,31 +988,50 @@ impl Index {
             let mut starts = Vec::new();
             let mut members = Vec::with_capacity(mine.len());
             let index = self.atoms.len();
-            for (_, atom, position) in mine {
+            // Second keys are patterns too, with no members: they only raise a flag.
+            let mut seconds = Vec::new();
+            for (_, atom, position, second) in mine {
                 if patterns.last() != Some(&atom.as_slice()) {
                     patterns.push(atom.as_slice());
                     starts.push(members.len());
                 }
-                members.push(*position);
-                if let Some(slot) = self.keys.get_mut(*position as usize) {
-                    *slot = KeyRef::Atom {
-                        index,
-                        pattern: patterns.len().saturating_sub(1),
-                    };
+                let key = KeyRef::Atom {
+                    index,
+                    pattern: patterns.len().saturating_sub(1),
+                };
+                let slot = if *second {
+                    seconds.push(*position);
+                    self.second.get_mut(*position as usize)
+                } else {
+                    members.push(*position);
+                    self.keys.get_mut(*position as usize)
+                };
+                if let Some(slot) = slot {
+                    *slot = key;
                 }
             }
             starts.push(members.len());
             match Atoms::build(&patterns, hashed, dfa_budget) {
-                Some(automaton) => self.atoms.push(AtomIndex {
-                    field,
-                    automaton,
-                    starts,
-                    members,
-                }),
-                // An automaton too large to build: its instances are checked on every event.
+                Some(automaton) => {
+                    self.fired_base.push(self.fired_len);
+                    self.fired_len = self.fired_len.saturating_add(patterns.len());
+                    self.atoms.push(AtomIndex {
+                        field,
+                        automaton,
+                        starts,
+                        members,
+                    });
+                }
+                // An automaton too large to build: its instances are checked on every event,
+                // and its second keys are not checked at all.
                 None => {
                     for &position in &members {
                         if let Some(slot) = self.keys.get_mut(position as usize) {
+                            *slot = KeyRef::Always;
+                        }
+                    }
+                    for &position in &seconds {
+                        if let Some(slot) = self.second.get_mut(position as usize) {
                             *slot = KeyRef::Always;
                         }
                     }
@@ -874,6 +1049,12 @@ impl Index {
     /// The candidates expected for an event whose bytes field `f` is `len(f)` bytes long.
     pub(super) fn expected_candidates(&self, len: impl Fn(u16) -> usize) -> f64 {
         self.odds.expected(len)
+    }
+
+    /// The instances the tables are expected to send an event to that their second key then
+    /// turns away.
+    pub(super) fn expected_screened(&self, len: impl Fn(u16) -> usize) -> f64 {
+        (self.paired.key.expected(&len) - self.paired.both.expected(&len)).max(0.0)
     }
 
     /// The bytes fields the index passes over, once per atom table (a field with both hashed
@@ -895,6 +1076,11 @@ impl Index {
             };
             *slot = slot.saturating_add(1);
         }
+        s.paired = self
+            .second
+            .iter()
+            .filter(|k| !matches!(k, KeyRef::Always))
+            .count();
         s
     }
 
@@ -921,7 +1107,9 @@ impl Index {
         });
         self.keys
             .len()
+            .saturating_add(self.second.len())
             .saturating_mul(core::mem::size_of::<KeyRef>())
+            .saturating_add(self.fired_base.len().saturating_mul(8))
             .saturating_add(atoms)
             .saturating_add(exacts)
             .saturating_add(ints)
@@ -940,24 +1128,23 @@ impl Index {
     ) {
         out.clear();
         out.extend_from_slice(&self.always);
-        for index in &self.atoms {
+        if scratch.fired.len() < self.fired_len {
+            scratch.fired.resize(self.fired_len, false);
+        }
+        for (index, &base) in self.atoms.iter().zip(&self.fired_base) {
             let Some(Value::Bytes(value)) = event.get(usize::from(index.field)) else {
                 continue;
             };
-            let patterns = index.starts.len().saturating_sub(1);
-            if scratch.fired.len() < patterns {
-                scratch.fired.resize(patterns, false);
-            }
             let (fired, fired_list) = (&mut scratch.fired, &mut scratch.fired_list);
             index.automaton.each_hit(value, |p| {
-                let Some(seen) = fired.get_mut(p) else {
+                let Some(seen) = fired.get_mut(base.saturating_add(p)) else {
                     return;
                 };
                 if *seen {
                     return;
                 }
                 *seen = true;
-                fired_list.push(p);
+                fired_list.push(base.saturating_add(p));
                 let members = index
                     .starts
                     .get(p)
@@ -966,11 +1153,6 @@ impl Index {
                     .unwrap_or(&[]);
                 out.extend_from_slice(members);
             });
-            for p in scratch.fired_list.drain(..) {
-                if let Some(f) = scratch.fired.get_mut(p) {
-                    *f = false;
-                }
-            }
         }
         for t in &self.exacts {
             let Some(Value::Bytes(value)) = event.get(usize::from(t.field)) else {
@@ -1034,15 +1216,45 @@ impl Index {
                     .map(|(_, p)| *p),
             );
         }
+        if !self.second.is_empty() {
+            let fired = &scratch.fired;
+            out.retain(|&p| match self.second.get(p as usize) {
+                Some(KeyRef::Always) | None => true,
+                // The atom tables just ran: a second key that is an atom is a flag.
+                Some(KeyRef::Atom { index, pattern }) => self
+                    .fired_base
+                    .get(*index)
+                    .and_then(|base| fired.get(base.saturating_add(*pattern)))
+                    .is_some_and(|f| *f),
+                Some(key) => self.holds(key, event),
+            });
+        }
+        for p in scratch.fired_list.drain(..) {
+            if let Some(f) = scratch.fired.get_mut(p) {
+                *f = false;
+            }
+        }
         order(out, self.len, &mut scratch.bitmap);
     }
 
-    /// Whether `event` satisfies the key of the instance at `position`: whether
-    /// [`Self::candidates`] would list it.
+    /// Whether `event` satisfies the key of the instance at `position`, and its second key:
+    /// whether [`Self::candidates`] would list it.
     pub(super) fn is_candidate(&self, position: usize, event: &[Value<'_>]) -> bool {
+        self.keys
+            .get(position)
+            .is_some_and(|key| self.holds(key, event))
+            && self
+                .second
+                .get(position)
+                .is_none_or(|key| self.holds(key, event))
+    }
+
+    /// Whether `event` satisfies `key`, checked without the tables.
+    #[inline]
+    fn holds(&self, key: &KeyRef, event: &[Value<'_>]) -> bool {
         let value = |field: &u16| event.get(usize::from(*field));
-        match self.keys.get(position) {
-            Some(KeyRef::Atom { index, pattern }) => {
+        match key {
+            KeyRef::Atom { index, pattern } => {
                 let Some(atoms) = self.atoms.get(*index) else {
                     return false;
                 };
@@ -1053,20 +1265,19 @@ impl Index {
                 atoms.automaton.each_hit(value, |p| found |= p == *pattern);
                 found
             }
-            Some(KeyRef::Exact { field, len, hash }) => {
+            KeyRef::Exact { field, len, hash } => {
                 matches!(value(field), Some(Value::Bytes(v)) if v.len() == *len && fold_hash(v) == *hash)
             }
-            Some(KeyRef::Ints { field, min, max }) => {
+            KeyRef::Ints { field, min, max } => {
                 matches!(value(field), Some(Value::Unsigned(v)) if min <= v && v <= max)
             }
-            Some(KeyRef::FlagsAll { field, mask }) => {
+            KeyRef::FlagsAll { field, mask } => {
                 matches!(value(field), Some(Value::Flags(v)) if v & mask == *mask)
             }
-            Some(KeyRef::FlagsAny { field, mask }) => {
+            KeyRef::FlagsAny { field, mask } => {
                 matches!(value(field), Some(Value::Flags(v)) if v & mask != 0)
             }
-            Some(KeyRef::Always) => true,
-            None => false,
+            KeyRef::Always => true,
         }
     }
 }

@@ -435,11 +435,18 @@ impl<'s> Program<'s> {
     fn estimate_with(&self, template_type: u16, len: impl Fn(u16) -> usize) -> Option<Estimate> {
         let group = self.group(template_type)?;
         let candidates = group.index.expected_candidates(&len);
+        let screened = group.index.expected_screened(&len);
         let indexed = group
             .index
             .indexed_fields()
             .fold(0usize, |sum, f| sum.saturating_add(len(f)));
-        Some(Estimate::new(&group.work, candidates, indexed, len))
+        Some(Estimate::new(
+            &group.work,
+            candidates,
+            screened,
+            indexed,
+            len,
+        ))
     }
 
     /// The template types the program has instances of, in increasing order.

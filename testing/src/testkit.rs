@@ -293,6 +293,113 @@ pub fn selective_content(seed: u64, min_bytes: usize) -> ChannelContent {
     generated_content(seed, min_bytes, &[1, 2, 3], true)
 }
 
+/// Content whose every instance is selective only as a whole: four criteria, each weak on its
+/// own — a path word out of sixteen (`*\\word\\*` or the word exact), a range a sixteenth
+/// of its field, two flag bits out of eight — as rules that combine common conditions are.
+/// Together they pin down about 2^-14 of the events; any one of them about 2^-4, so an index
+/// that keys each instance on one criterion sends an event a sixteenth of the content, and
+/// only one counting the criteria together sends few more than the matches.
+#[must_use]
+pub fn conjunctive_content(seed: u64, min_bytes: usize) -> ChannelContent {
+    let mut rng = Rng::new(seed);
+    let mut instances = Vec::new();
+    let mut size = 36usize;
+    let mut id = 0u32;
+    let chosen: Vec<&TemplateType<'static>> = FLEET
+        .template_types
+        .iter()
+        .filter(|t| [1, 2, 3].contains(&t.id))
+        .collect();
+    while size < min_bytes && instances.len() < 1_000_000 {
+        let Some(t) = chosen.get(usize::try_from(rng.below(chosen.len() as u64)).unwrap_or(0))
+        else {
+            break;
+        };
+        id = id.saturating_add(1);
+        let mut criteria = std::vec![CriterionModel::Wildcard; t.fields.len()];
+        let mut named = 0;
+        while named < 4.min(t.fields.len()) {
+            let k = usize::try_from(rng.below(t.fields.len() as u64)).unwrap_or(0);
+            let (Some(slot), Some(f)) = (criteria.get_mut(k), t.fields.get(k)) else {
+                break;
+            };
+            if *slot != CriterionModel::Wildcard {
+                continue;
+            }
+            *slot = weak(&mut rng, f);
+            named += 1;
+        }
+        let len = criteria
+            .iter()
+            .map(|c| 4usize.saturating_add(payload_len(c)))
+            .fold(12usize, usize::saturating_add);
+        size = size.saturating_add(len);
+        instances.push(InstanceModel {
+            id,
+            template_type: t.id,
+            criteria,
+        });
+    }
+    ChannelContent {
+        channel_id: 291,
+        content_version: seed,
+        targets: target_names(&FLEET, current_profiles()),
+        instances,
+    }
+}
+
+/// A weak criterion for `field` (see [`conjunctive_content`]).
+fn weak(rng: &mut Rng, field: &FieldDef<'_>) -> CriterionModel {
+    match field.input {
+        InputKind::Bytes => {
+            let word = WORDS
+                .get(usize::try_from(rng.below(16)).unwrap_or(0))
+                .copied()
+                .unwrap_or(b"x");
+            let fold = rng.chance(50);
+            if rng.chance(50) && usize::from(field.max_pattern_len) >= word.len() + 4 {
+                let mut p = b"*\\".to_vec();
+                p.extend_from_slice(word);
+                p.extend_from_slice(b"\\*");
+                CriterionModel::Glob { pattern: p, fold }
+            } else {
+                CriterionModel::Exact {
+                    pattern: word
+                        .iter()
+                        .take(usize::from(field.max_pattern_len))
+                        .copied()
+                        .collect(),
+                    fold,
+                }
+            }
+        }
+        InputKind::Unsigned => {
+            let width = field.max.saturating_sub(field.min) >> 4;
+            let min = rng.between(field.min, field.max.saturating_sub(width));
+            CriterionModel::IntRange {
+                min,
+                max: min.saturating_add(width),
+            }
+        }
+        InputKind::Flags => {
+            let low = field.valid_flags & 0xff;
+            let a = 1u64 << rng.below(8);
+            let mut b = 1u64 << rng.below(8);
+            while b == a {
+                b = 1u64 << rng.below(8);
+            }
+            let mask = (a | b) & low;
+            CriterionModel::FlagsAll {
+                mask: if mask == 0 {
+                    field.valid_flags & field.valid_flags.wrapping_neg()
+                } else {
+                    mask
+                },
+            }
+        }
+    }
+}
+
 /// An anchor criterion for `field` (see [`selective_content`]).
 fn anchor(rng: &mut Rng, field: &FieldDef<'_>) -> CriterionModel {
     match field.input {

@@ -374,6 +374,90 @@ fn a_literal_many_rules_share_does_not_key_them_when_a_rarer_criterion_can() {
     });
 }
 
+/// Rules selective only together — a path word out of sixteen, an extension out of eight, a
+/// size range a quarter of the field, and each combination once — are sent an event only when
+/// two of their criteria hold: keyed on one criterion, a sixteenth of them (32) would be
+/// confirmed for every event. The program still agrees with the scan everywhere, as a whole
+/// and instance by instance.
+#[test]
+fn rules_selective_only_together_are_sent_an_event_when_two_criteria_hold() {
+    const WORDS: [&str; 16] = [
+        "system32",
+        "windows",
+        "temp",
+        "users",
+        "appdata",
+        "powershell",
+        "cmd",
+        "svchost",
+        "rundll32",
+        "explorer",
+        "programs",
+        "update",
+        "chrome",
+        "driver",
+        "spool",
+        "pipe",
+    ];
+    const EXTS: [&str; 8] = ["exe", "dll", "sys", "ps1", "bat", "js", "tmp", "log"];
+    let quarter = |q: u64| (q << 62, (q << 62) | ((1 << 62) - 1));
+    let instances = (0..512u32)
+        .map(|k| {
+            let (min, max) = quarter(u64::from(k / 128));
+            InstanceModel {
+                id: k + 1,
+                template_type: 2,
+                criteria: vec![
+                    C::Glob {
+                        pattern: format!("*\\{}\\*", WORDS[k as usize % 16]).into_bytes(),
+                        fold: true,
+                    },
+                    C::Exact {
+                        pattern: EXTS[(k as usize / 16) % 8].as_bytes().to_vec(),
+                        fold: true,
+                    },
+                    C::IntRange { min, max },
+                    C::Wildcard,
+                    C::Wildcard,
+                ],
+            }
+        })
+        .collect();
+    with_program(instances, |interp, program| {
+        let stats = program.index_stats();
+        assert_eq!(stats.paired, 512, "{stats:?}");
+        let mut scratch = Scratch::new();
+        let mut matched = 0;
+        for word in ["temp", "TEMP", "spool", "nothing"] {
+            for ext in ["exe", "Dll", "log", "ex"] {
+                for size in [0, 1 << 62, u64::MAX] {
+                    let path = format!("c:\\{word}\\a.{ext}");
+                    let e = event(path.as_bytes(), ext.as_bytes(), size, 0, b"w");
+                    let candidates = program.count_candidates(&mut scratch, 2, &e).unwrap();
+                    assert!(candidates <= 4, "{candidates} candidates for {path} {size}");
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    interp.evaluate(2, &e, |id| a.push(id)).unwrap();
+                    program
+                        .evaluate(&mut scratch, 2, &e, |id| b.push(id))
+                        .unwrap();
+                    assert_eq!(a, b, "{path} {size}");
+                    matched += a.len();
+                    for id in 1..=512 {
+                        assert_eq!(
+                            program.matches_instance(&mut scratch, 2, id, &e).unwrap(),
+                            a.contains(&id),
+                            "instance {id} on {path} {size}"
+                        );
+                    }
+                }
+            }
+        }
+        // Each (word, extension, quarter) is one rule's: one match per event of a known word
+        // (`TEMP` folds to `temp`), a known extension and any of the three sizes.
+        assert_eq!(matched, 3 * 3 * 3, "matches");
+    });
+}
+
 /// The program's estimate counts what its keys let through: a wide `flags_any` mask holds for
 /// nearly every event, a value four rules in 16 share for a quarter of them, a literal of eight
 /// letters no other rule names for almost none; and the candidates it predicts are the ones
