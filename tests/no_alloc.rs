@@ -6,7 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chanval::{CriterionModel, FindingBuf, Program, Scratch, Validator, Value, encode, parse};
-use chanval_testing::testkit::{FLEET, current_profiles, realistic_content, selective_content};
+use chanval_testing::testkit::{
+    FLEET, conjunctive_content, current_profiles, realistic_content, selective_content,
+};
 
 struct Counting;
 
@@ -71,10 +73,15 @@ fn parsing_validating_and_exercising_a_1_mib_file_allocates_nothing() {
         "heap allocations while parsing, validating and exercising"
     );
 
-    // The compiled program evaluates with a warm scratch and allocates nothing either, on both
-    // kinds of mixed content: events made of each instance's own values, so that every table
-    // of the index is reached and many instances match.
-    for content in [realistic_content(7, 1 << 20), selective_content(7, 1 << 20)] {
+    // The compiled program evaluates with a warm scratch and allocates nothing either, on the
+    // three kinds of mixed content (the conjunctive one's instances all have second keys):
+    // events made of each instance's own values, so that every table of the index is reached
+    // and many instances match.
+    for content in [
+        realistic_content(7, 1 << 20),
+        selective_content(7, 1 << 20),
+        conjunctive_content(7, 1 << 20),
+    ] {
         let bytes = encode(&content).unwrap();
         let file = parse(&bytes).unwrap();
         let validated = validator
