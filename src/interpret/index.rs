@@ -402,60 +402,77 @@ fn choose(
     let (atoms, others) = (atoms.counted(), others.counted());
     // Per instance: its atoms' and other keys' capped and raw bits, the best atom (the fewest
     // sharing it, longer first) and the best other key (the most capped bits).
-    struct Offers {
-        /// `(capped, raw, field, index)` per atom.
-        atoms: Vec<(u32, u32, u16, usize)>,
-        /// `(capped, raw, key)` per other key.
-        others: Vec<(u32, u32, KeyRef)>,
-        best_atom: Option<usize>,
-    }
-    let mut offers: Vec<Offers> = Vec::with_capacity(choices.len());
+    // Flat, in the order counted (an instance's are `first..first + len` of its choices): per
+    // atom `(capped, raw, field, index in its instance)`, per other key `(capped, raw, key)`.
+    // Two vectors for all instances, not two per instance: allocating those was a tenth of
+    // compiling. The per-field totals are looked up once per field, not once per atom.
+    let mut atom_offers: Vec<(u32, u32, u16, usize)> = Vec::with_capacity(atoms.shared.len());
+    let mut other_offers: Vec<(u32, u32, KeyRef)> = Vec::with_capacity(others.shared.len());
+    let mut best_atoms: Vec<Option<usize>> = Vec::with_capacity(choices.len());
+    let mut totals: Vec<(u16, usize)> = Vec::new();
+    let mut atom_total = |field: u16| match totals.iter().find(|(f, _)| *f == field) {
+        Some((_, n)) => *n,
+        None => {
+            let n = atoms.total((field, ATOM));
+            totals.push((field, n));
+            n
+        }
+    };
     let (mut atom_at, mut other_at) = (0usize, 0usize);
     for c in &choices {
         let first_atom = atom_at;
         atom_at = atom_at.saturating_add(c.atoms.len());
-        let best_atom = c
-            .atoms
-            .iter()
-            .enumerate()
-            .map(|(i, (_, atom))| (atoms.shared(first_atom.saturating_add(i)), i, atom))
-            .min_by_key(|(k, _, atom)| (*k, core::cmp::Reverse(atom.len)))
-            .map(|(_, i, _)| i);
-        let atom_offers = c
-            .atoms
-            .iter()
-            .enumerate()
-            .map(|(i, (field, atom))| {
-                let k = atoms.shared(first_atom.saturating_add(i));
-                let raw = atom_bits(atom.as_slice());
-                (capped(raw, atoms.total((*field, ATOM)), k), raw, *field, i)
-            })
-            .collect();
+        best_atoms.push(
+            c.atoms
+                .iter()
+                .enumerate()
+                .map(|(i, (_, atom))| (atoms.shared(first_atom.saturating_add(i)), i, atom))
+                .min_by_key(|(k, _, atom)| (*k, core::cmp::Reverse(atom.len)))
+                .map(|(_, i, _)| i),
+        );
+        for (i, (field, atom)) in c.atoms.iter().enumerate() {
+            let k = atoms.shared(first_atom.saturating_add(i));
+            let raw = atom_bits(atom.as_slice());
+            atom_offers.push((capped(raw, atom_total(*field), k), raw, *field, i));
+        }
         let first_other = other_at;
         other_at = other_at.saturating_add(c.others.len());
-        let other_offers = c
-            .others
-            .iter()
-            .enumerate()
-            .map(|(i, (bits, key))| {
-                let k = shared_key(key);
-                // An `exact` value is one of its field's patterns, like the atoms: counted
-                // among them, it is never taken as more common than its own atom.
-                let n = match key {
-                    KeyRef::Exact { .. } => atoms.total((k.0, ATOM)),
-                    _ => others.total((k.0, k.1)),
-                };
-                let shared = others.shared(first_other.saturating_add(i));
-                (capped(*bits, n, shared), *bits, *key)
-            })
-            .collect();
-        offers.push(Offers {
-            atoms: atom_offers,
-            others: other_offers,
-            best_atom,
-        });
+        for (i, (bits, key)) in c.others.iter().enumerate() {
+            let k = shared_key(key);
+            // An `exact` value is one of its field's patterns, like the atoms: counted
+            // among them, it is never taken as more common than its own atom.
+            let n = match key {
+                KeyRef::Exact { .. } => atom_total(k.0),
+                _ => others.total((k.0, k.1)),
+            };
+            let shared = others.shared(first_other.saturating_add(i));
+            other_offers.push((capped(*bits, n, shared), *bits, *key));
+        }
     }
-    drop((atoms, others));
+    // Per instance, its offers.
+    struct Offers<'o> {
+        atoms: &'o [(u32, u32, u16, usize)],
+        others: &'o [(u32, u32, KeyRef)],
+        best_atom: Option<usize>,
+    }
+    let offers: Vec<Offers<'_>> = {
+        let (mut atoms_left, mut others_left) = (atom_offers.as_slice(), other_offers.as_slice());
+        choices
+            .iter()
+            .zip(&best_atoms)
+            .map(|(c, best_atom)| {
+                let (atoms, rest) = atoms_left.split_at(c.atoms.len().min(atoms_left.len()));
+                atoms_left = rest;
+                let (others, rest) = others_left.split_at(c.others.len().min(others_left.len()));
+                others_left = rest;
+                Offers {
+                    atoms,
+                    others,
+                    best_atom: *best_atom,
+                }
+            })
+            .collect()
+    };
     // The primary keys first: seconds take atoms only on fields some primary is an atom of.
     let primaries: Vec<(Key, u32, Option<u16>)> = choices
         .iter()
