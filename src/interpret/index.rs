@@ -377,9 +377,10 @@ const fn key_field(key: &KeyRef) -> Option<u16> {
 ///
 /// An instance whose key pins down fewer than [`SECOND_ABOVE`] bits also gets a second key:
 /// the most selective criterion on another field (an atom only when it is some instance's key
-/// already: an atom of its own would make the pass over the value longer for every event). Rules that combine common conditions — a path word,
-/// an extension, a port range — are selective only together: keyed on one, a sixteenth of them
-/// would be confirmed for every event.
+/// already: an atom of its own would make the pass over the value longer for every event).
+/// Rules that combine common conditions — a path word, an extension, a port range — are
+/// selective only together: keyed on one, a sixteenth of them would be confirmed for every
+/// event.
 fn choose(
     choices: Vec<Choices>,
     odds: &mut Odds,
@@ -400,9 +401,8 @@ fn choose(
         }
     }
     let (atoms, others) = (atoms.counted(), others.counted());
-    // Per instance: its atoms' and other keys' capped and raw bits, the best atom (the fewest
-    // sharing it, longer first) and the best other key (the most capped bits).
-    // Flat, in the order counted (an instance's are `first..first + len` of its choices): per
+    // Per instance: its atoms' and other keys' capped and raw bits, and its best atom (the
+    // fewest sharing it, longer first). Flat, in the order counted (an instance's are `first..first + len` of its choices): per
     // atom `(capped, raw, field, index in its instance)`, per other key `(capped, raw, key)`.
     // Two vectors for all instances, not two per instance: allocating those was a tenth of
     // compiling. The per-field totals are looked up once per field, not once per atom.
@@ -473,7 +473,7 @@ fn choose(
             })
             .collect()
     };
-    // The primary keys first: seconds take atoms only on fields some primary is an atom of.
+    // The primary keys first: a second key is an atom only when it is some primary key.
     let primaries: Vec<(Key, u32, Option<u16>)> = choices
         .iter()
         .zip(&offers)
