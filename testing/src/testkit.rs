@@ -301,21 +301,7 @@ pub fn selective_content(seed: u64, min_bytes: usize) -> ChannelContent {
 /// only one counting the criteria together sends few more than the matches.
 #[must_use]
 pub fn conjunctive_content(seed: u64, min_bytes: usize) -> ChannelContent {
-    let mut rng = Rng::new(seed);
-    let mut instances = Vec::new();
-    let mut size = 36usize;
-    let mut id = 0u32;
-    let chosen: Vec<&TemplateType<'static>> = FLEET
-        .template_types
-        .iter()
-        .filter(|t| [1, 2, 3].contains(&t.id))
-        .collect();
-    while size < min_bytes && instances.len() < 1_000_000 {
-        let Some(t) = chosen.get(usize::try_from(rng.below(chosen.len() as u64)).unwrap_or(0))
-        else {
-            break;
-        };
-        id = id.saturating_add(1);
+    grown(seed, min_bytes, &[1, 2, 3], |rng, t| {
         let mut criteria = std::vec![CriterionModel::Wildcard; t.fields.len()];
         let mut named = 0;
         while named < 4.min(t.fields.len()) {
@@ -326,26 +312,11 @@ pub fn conjunctive_content(seed: u64, min_bytes: usize) -> ChannelContent {
             if *slot != CriterionModel::Wildcard {
                 continue;
             }
-            *slot = weak(&mut rng, f);
+            *slot = weak(rng, f);
             named += 1;
         }
-        let len = criteria
-            .iter()
-            .map(|c| 4usize.saturating_add(payload_len(c)))
-            .fold(12usize, usize::saturating_add);
-        size = size.saturating_add(len);
-        instances.push(InstanceModel {
-            id,
-            template_type: t.id,
-            criteria,
-        });
-    }
-    ChannelContent {
-        channel_id: 291,
-        content_version: seed,
-        targets: target_names(&FLEET, current_profiles()),
-        instances,
-    }
+        (1, criteria)
+    })
 }
 
 /// A weak criterion for `field` (see [`conjunctive_content`]).
@@ -438,23 +409,8 @@ fn anchor(rng: &mut Rng, field: &FieldDef<'_>) -> CriterionModel {
 }
 
 fn generated_content(seed: u64, min_bytes: usize, types: &[u16], anchored: bool) -> ChannelContent {
-    let mut rng = Rng::new(seed);
-    let mut instances = Vec::new();
-    let mut size = 36usize;
-    let mut id = 0u32;
-    let chosen: Vec<&TemplateType<'static>> = FLEET
-        .template_types
-        .iter()
-        .filter(|t| types.contains(&t.id))
-        .collect();
-    while size < min_bytes && instances.len() < 1_000_000 {
-        let Some(t) = chosen.get(usize::try_from(rng.below(chosen.len() as u64)).unwrap_or(0))
-        else {
-            break;
-        };
-        id = id
-            .saturating_add(1)
-            .saturating_add(u32::try_from(rng.below(3)).unwrap_or(0));
+    grown(seed, min_bytes, types, |rng, t| {
+        let step = 1u32.saturating_add(u32::try_from(rng.below(3)).unwrap_or(0));
         let mut criteria: Vec<CriterionModel> = t
             .fields
             .iter()
@@ -462,7 +418,7 @@ fn generated_content(seed: u64, min_bytes: usize, types: &[u16], anchored: bool)
                 if rng.chance(60) {
                     CriterionModel::Wildcard
                 } else {
-                    criterion(&mut rng, f)
+                    criterion(rng, f)
                 }
             })
             .collect();
@@ -481,14 +437,43 @@ fn generated_content(seed: u64, min_bytes: usize, types: &[u16], anchored: bool)
                 .copied()
                 .unwrap_or(0);
             if let (Some(slot), Some(f)) = (criteria.get_mut(k), t.fields.get(k)) {
-                *slot = anchor(&mut rng, f);
+                *slot = anchor(rng, f);
             }
         } else if criteria.iter().all(|c| *c == CriterionModel::Wildcard) {
             let k = usize::try_from(rng.below(t.fields.len() as u64)).unwrap_or(0);
             if let (Some(slot), Some(f)) = (criteria.get_mut(k), t.fields.get(k)) {
-                *slot = criterion(&mut rng, f);
+                *slot = criterion(rng, f);
             }
         }
+        (step, criteria)
+    })
+}
+
+/// Content of instances of `types` (of [`FLEET`]), each of a random one of them, added until the
+/// encoding reaches `min_bytes` (or the instance limit). `instance` draws an instance's id step
+/// and its criteria.
+fn grown(
+    seed: u64,
+    min_bytes: usize,
+    types: &[u16],
+    mut instance: impl FnMut(&mut Rng, &TemplateType<'static>) -> (u32, Vec<CriterionModel>),
+) -> ChannelContent {
+    let mut rng = Rng::new(seed);
+    let mut instances = Vec::new();
+    let mut size = 36usize;
+    let mut id = 0u32;
+    let chosen: Vec<&TemplateType<'static>> = FLEET
+        .template_types
+        .iter()
+        .filter(|t| types.contains(&t.id))
+        .collect();
+    while size < min_bytes && instances.len() < 1_000_000 {
+        let Some(t) = chosen.get(usize::try_from(rng.below(chosen.len() as u64)).unwrap_or(0))
+        else {
+            break;
+        };
+        let (step, criteria) = instance(&mut rng, t);
+        id = id.saturating_add(step);
         let len = criteria
             .iter()
             .map(|c| 4usize.saturating_add(payload_len(c)))
