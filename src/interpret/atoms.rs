@@ -175,7 +175,8 @@ fn bucket(key: u32, bits: u32) -> usize {
     usize::try_from(key.wrapping_mul(0x9E37_79B1) >> 32u32.wrapping_sub(bits)).unwrap_or(0)
 }
 
-/// The first (at most 8) bytes of `b`, zero-padded.
+/// The first (at most 8) bytes of `b`, zero-padded. (Callers pass the rest of the value, not
+/// just the atom's length of it: a full eight bytes is one load, fewer a byte loop.)
 #[inline]
 fn window(b: &[u8]) -> [u8; 8] {
     match b.first_chunk::<8>() {
@@ -339,7 +340,7 @@ impl Hashed {
                 continue;
             };
             let n = usize::from(len);
-            let Some(there) = hay.get(start..start.saturating_add(n)) else {
+            let Some(there) = hay.get(start..).filter(|t| t.len() >= n) else {
                 continue;
             };
             let word = lowered_word(window(there)) & mask(n);
