@@ -458,6 +458,85 @@ fn rules_selective_only_together_are_sent_an_event_when_two_criteria_hold() {
     });
 }
 
+/// Many rules under one key whose second keys are ranges of one field, of several widths and
+/// overlapping: the index screens them as one run sorted by start (a binary search for the
+/// ranges that can hold the value), not one by one. At each range's edges, and between, the
+/// program agrees with the scan, as a whole and rule by rule, and sends the event no rule
+/// whose range misses it.
+#[test]
+fn ranges_screened_as_one_run_agree_with_the_scan_at_their_edges() {
+    const WORDS: [&str; 8] = [
+        "system32", "windows", "temp", "users", "appdata", "spool", "driver", "update",
+    ];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    // A quarter to a half of the field: the word (one in eight), not the range, is each
+    // rule's key.
+    let mut ranges = Vec::new();
+    let instances = (0..512u32)
+        .map(|k| {
+            let width = (1u64 << 62) + next() % (1 << 62);
+            let min = next() % (u64::MAX - width);
+            ranges.push((min, min + width));
+            InstanceModel {
+                id: k + 1,
+                template_type: 2,
+                criteria: vec![
+                    C::Glob {
+                        pattern: format!("*\\{}\\*", WORDS[k as usize % 8]).into_bytes(),
+                        fold: true,
+                    },
+                    C::Wildcard,
+                    C::IntRange {
+                        min,
+                        max: min + width,
+                    },
+                    C::Wildcard,
+                    C::Wildcard,
+                ],
+            }
+        })
+        .collect();
+    with_program(instances, |interp, program| {
+        assert_eq!(program.index_stats().paired, 512);
+        let mut scratch = Scratch::new();
+        let mut sizes = vec![0, u64::MAX];
+        for &(min, max) in ranges.iter().step_by(7) {
+            sizes.extend([min.saturating_sub(1), min, min + 1, max - 1, max, max + 1]);
+        }
+        for word in ["temp", "SPOOL"] {
+            let path = format!("c:\\{word}\\a.exe");
+            for &size in &sizes {
+                let e = event(path.as_bytes(), b"exe", size, 0, b"w");
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                interp.evaluate(2, &e, |id| a.push(id)).unwrap();
+                program
+                    .evaluate(&mut scratch, 2, &e, |id| b.push(id))
+                    .unwrap();
+                assert_eq!(a, b, "{path} {size}");
+                // Only rules whose range holds the size are candidates.
+                let candidates = program.count_candidates(&mut scratch, 2, &e).unwrap();
+                assert_eq!(candidates, a.len(), "{path} {size}");
+                for (id, &(min, max)) in (1..).zip(&ranges) {
+                    let expected = WORDS[(id as usize - 1) % 8].eq_ignore_ascii_case(word)
+                        && (min..=max).contains(&size);
+                    assert_eq!(a.contains(&id), expected, "rule {id} on {path} {size}");
+                    assert_eq!(
+                        program.matches_instance(&mut scratch, 2, id, &e).unwrap(),
+                        expected,
+                        "rule {id} alone on {path} {size}"
+                    );
+                }
+            }
+        }
+    });
+}
+
 /// The program's estimate counts what its keys let through: a wide `flags_any` mask holds for
 /// nearly every event, a value four rules in 16 share for a quarter of them, a literal of eight
 /// letters no other rule names for almost none; and the candidates it predicts are the ones
