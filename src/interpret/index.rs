@@ -366,13 +366,12 @@ fn key_order(key: &KeyRef) -> (u8, u16, u64, u64) {
 /// search for those that can hold the value). Checking each instance's second key in turn
 /// was most of an event's time when one key sends it a sixteenth of 100,000 rules.
 ///
-/// Every table lists all the instances of one key together, in slot order (the slot order
-/// keys atoms by their bytes, not a hash, so that one key of the order is one pattern of a
-/// table): a screen's slots are then consecutive in the candidates, from its first.
+/// A key whose instances have consecutive slots (the slot order keys atoms by their bytes, not
+/// a hash, so that one key of the order is one pattern of a table) sends the event a span of
+/// slots, screened whole (`Index::screen_span`); other candidates are checked one by one.
 #[derive(Debug, Clone, Copy)]
 struct Screen {
-    /// The run's first slot and the slot after its last.
-    start: u32,
+    /// The slot after the run's last.
     end: u32,
     test: ScreenTest,
 }
@@ -668,6 +667,21 @@ impl KeyTable {
         }
     }
 
+    /// The entries of `key`, in slot order.
+    fn run(&self, key: u64) -> &[(u64, u32)] {
+        let mixed = key.wrapping_mul(Self::MIX);
+        let bucket = usize::try_from(mixed.checked_shr(self.shift).unwrap_or(0)).unwrap_or(0);
+        let from = self.starts.get(bucket).map_or(0, |&s| s as usize);
+        let to = self
+            .starts
+            .get(bucket.saturating_add(1))
+            .map_or(0, |&s| s as usize);
+        let in_bucket = self.entries.get(from..to).unwrap_or(&[]);
+        let first = in_bucket.partition_point(|(k, _)| *k < mixed);
+        let last = in_bucket.partition_point(|(k, _)| *k <= mixed);
+        in_bucket.get(first..last).unwrap_or(&[])
+    }
+
     /// The instances under `key`.
     fn get(&self, key: u64) -> impl Iterator<Item = u32> + '_ {
         let mixed = key.wrapping_mul(Self::MIX);
@@ -854,6 +868,8 @@ pub(super) struct Index {
 pub(super) struct IndexScratch {
     fired: Vec<bool>,
     fired_list: Vec<usize>,
+    /// Runs of consecutive slots a key sent the event to, not yet screened (see `Screen`).
+    spans: Vec<(u32, u32)>,
     /// One bit per instance of the group, for putting many candidates in order.
     bitmap: Vec<u64>,
 }
@@ -863,6 +879,7 @@ impl IndexScratch {
         Self {
             fired: Vec::new(),
             fired_list: Vec::new(),
+            spans: Vec::new(),
             bitmap: Vec::new(),
         }
     }
@@ -1064,11 +1081,7 @@ impl Index {
             let end = u32::try_from(slot.saturating_add(1)).unwrap_or(u32::MAX);
             match self.screens.last_mut() {
                 Some(run) if previous == Some(this) => run.end = end,
-                _ => self.screens.push(Screen {
-                    start: end.saturating_sub(1),
-                    end,
-                    test: this.1,
-                }),
+                _ => self.screens.push(Screen { end, test: this.1 }),
             }
             previous = Some(this);
             if let (Some(run), KeyRef::Ints { min, max, .. }) = (self.screens.last_mut(), second)
@@ -1128,8 +1141,6 @@ impl Index {
         for t in &mut self.flags {
             t.all = ByBit::new(of(flags_all, t.field));
             t.narrow_any = ByBit::new(of(flags_any, t.field));
-            // One mask's instances together and in slot order, as every table lists them.
-            t.any.sort_unstable();
         }
     }
 
@@ -1322,11 +1333,25 @@ impl Index {
         if scratch.fired.len() < self.fired_len {
             scratch.fired.resize(self.fired_len, false);
         }
+        // With screens, a key's run of consecutive slots is kept as one span, screened whole
+        // below: its slots turned away are never listed.
+        let screened = !self.screens.is_empty();
+        scratch.spans.clear();
+        // The span of a key's sorted slots, when there are several and they are consecutive.
+        let span = |slots: &mut dyn DoubleEndedIterator<Item = u32>, len: usize| {
+            let (first, last) = (slots.next()?, slots.next_back()?);
+            (screened && (last.wrapping_sub(first) as usize) == len.wrapping_sub(1))
+                .then(|| (first, last.saturating_add(1)))
+        };
         for (index, &base) in self.atoms.iter().zip(&self.fired_base) {
             let Some(Value::Bytes(value)) = event.get(usize::from(index.field)) else {
                 continue;
             };
-            let (fired, fired_list) = (&mut scratch.fired, &mut scratch.fired_list);
+            let (fired, fired_list, spans) = (
+                &mut scratch.fired,
+                &mut scratch.fired_list,
+                &mut scratch.spans,
+            );
             index.automaton.each_hit(value, |p| {
                 let Some(seen) = fired.get_mut(base.saturating_add(p)) else {
                     return;
@@ -1342,7 +1367,10 @@ impl Index {
                     .zip(index.starts.get(p.saturating_add(1)))
                     .and_then(|(&s, &e)| index.members.get(s..e))
                     .unwrap_or(&[]);
-                out.extend_from_slice(members);
+                match span(&mut members.iter().copied(), members.len()) {
+                    Some(s) => spans.push(s),
+                    None => out.extend_from_slice(members),
+                }
             });
         }
         for t in &self.exacts {
@@ -1352,7 +1380,11 @@ impl Index {
             if t.lengths.binary_search(&value.len()).is_err() {
                 continue;
             }
-            out.extend(t.table.get(fold_hash(value)));
+            let run = t.table.run(fold_hash(value));
+            match span(&mut run.iter().map(|(_, at)| *at), run.len()) {
+                Some(s) => scratch.spans.push(s),
+                None => out.extend(run.iter().map(|(_, at)| *at)),
+            }
         }
         for t in &self.ints {
             let Some(Value::Unsigned(value)) = event.get(usize::from(t.field)) else {
@@ -1407,9 +1439,7 @@ impl Index {
                     .map(|(_, p)| *p),
             );
         }
-        if !self.screens.is_empty() {
-            self.screen(out, event, &scratch.fired);
-        } else if !self.second.is_empty() {
+        if !self.second.is_empty() {
             let fired = &scratch.fired;
             out.retain(|&slot| match self.second.get(slot as usize) {
                 Some(KeyRef::Always) | None => true,
@@ -1421,6 +1451,9 @@ impl Index {
                     .is_some_and(|f| *f),
                 Some(key) => self.holds(key, event),
             });
+            for &(from, to) in &scratch.spans {
+                self.screen_span(from, to, event, fired, out);
+            }
         }
         for p in scratch.fired_list.drain(..) {
             if let Some(f) = scratch.fired.get_mut(p) {
@@ -1439,76 +1472,67 @@ impl Index {
         order(out, self.len, &mut scratch.bitmap);
     }
 
-    /// Keeps of the slots in `out` those whose second key `event` satisfies. A key's slots were
-    /// appended in increasing order, so each [`Screen`] sees a run of `out` at once.
-    fn screen(&self, out: &mut Vec<u32>, event: &[Value<'_>], fired: &[bool]) {
-        let mut kept = 0usize;
-        let mut from = 0usize;
-        while let Some(&first) = out.get(from) {
-            let at = self.screen_of.get(first as usize).copied().unwrap_or(0);
-            let Some(screen) = self.screens.get(at as usize) else {
-                from = from.saturating_add(1);
-                continue;
+    /// Appends to `out` the slots `from..to` (one key's) whose second key `event` satisfies,
+    /// one test per screen.
+    fn screen_span(
+        &self,
+        from: u32,
+        to: u32,
+        event: &[Value<'_>],
+        fired: &[bool],
+        out: &mut Vec<u32>,
+    ) {
+        let mut at = from;
+        while at < to {
+            let Some(screen) = self
+                .screen_of
+                .get(at as usize)
+                .and_then(|&s| self.screens.get(s as usize))
+            else {
+                return;
             };
-            // The run: increasing slots of this screen. The tables list a key's slots together
-            // and in order (see `Screen`), so from its first slot the run is the whole screen,
-            // which its last slot confirms; else the run is walked.
-            let span = screen.end.saturating_sub(first) as usize;
-            let mut to = from.saturating_add(span);
-            if first != screen.start
-                || out
-                    .get(to.wrapping_sub(1))
-                    .is_none_or(|&last| last != screen.end.wrapping_sub(1))
-            {
-                to = from.saturating_add(1);
-                let mut last = first;
-                while let Some(&next) = out.get(to)
-                    && next > last
-                    && next < screen.end
-                {
-                    last = next;
-                    to = to.saturating_add(1);
-                }
-            }
-            let keep_all = match screen.test {
-                ScreenTest::Pass => true,
-                // The atom tables just ran: a second key that is an atom is a flag.
-                ScreenTest::Key(KeyRef::Atom { index, pattern }) => self
-                    .fired_base
-                    .get(index)
-                    .and_then(|base| fired.get(base.saturating_add(pattern)))
-                    .is_some_and(|f| *f),
-                ScreenTest::Key(key) => self.holds(&key, event),
+            let end = screen.end.min(to);
+            match screen.test {
                 ScreenTest::Ranges { field, widest } => {
                     if let Some(Value::Unsigned(v)) = event.get(usize::from(field)) {
-                        let range = |slot: &u32| match self.second.get(*slot as usize) {
-                            Some(&KeyRef::Ints { min, max, .. }) => (min, max),
+                        let run = self.second.get(at as usize..end as usize).unwrap_or(&[]);
+                        let range = |key: &KeyRef| match *key {
+                            KeyRef::Ints { min, max, .. } => (min, max),
                             _ => (u64::MAX, 0),
                         };
-                        let run = out.get(from..to).unwrap_or(&[]);
                         let lowest = v.saturating_sub(widest);
-                        let start = run.partition_point(|s| range(s).0 < lowest);
-                        let end = run.partition_point(|s| range(s).0 <= *v);
-                        for k in from.saturating_add(start)..from.saturating_add(end) {
-                            if let Some(&slot) = out.get(k)
-                                && range(&slot).1 >= *v
-                                && let Some(place) = out.get_mut(kept)
-                            {
-                                *place = slot;
-                                kept = kept.saturating_add(1);
+                        let start = run.partition_point(|k| range(k).0 < lowest);
+                        let stop = run.partition_point(|k| range(k).0 <= *v);
+                        for (slot, key) in (at..end).zip(run).take(stop).skip(start) {
+                            if range(key).1 >= *v {
+                                out.push(slot);
                             }
                         }
                     }
-                    false
                 }
-            };
-            if keep_all {
-                out.copy_within(from..to, kept);
-                kept = kept.saturating_add(to.saturating_sub(from));
+                test => {
+                    if self.passes(test, event, fired) {
+                        out.extend(at..end);
+                    }
+                }
             }
-            from = to;
+            at = end;
         }
-        out.truncate(kept);
+    }
+
+    /// Whether `event` satisfies a screen's test of one key for every slot (not `Ranges`).
+    fn passes(&self, test: ScreenTest, event: &[Value<'_>], fired: &[bool]) -> bool {
+        match test {
+            ScreenTest::Pass => true,
+            // The atom tables just ran: a second key that is an atom is a flag.
+            ScreenTest::Key(KeyRef::Atom { index, pattern }) => self
+                .fired_base
+                .get(index)
+                .and_then(|base| fired.get(base.saturating_add(pattern)))
+                .is_some_and(|f| *f),
+            ScreenTest::Key(key) => self.holds(&key, event),
+            ScreenTest::Ranges { .. } => false,
+        }
     }
 
     /// Whether `event` satisfies the key of the instance at `position`, and its second key:

@@ -459,10 +459,10 @@ fn rules_selective_only_together_are_sent_an_event_when_two_criteria_hold() {
 }
 
 /// Many rules under one key whose second keys are ranges of one field, of several widths and
-/// overlapping: the index screens them as one run sorted by start (a binary search for the
-/// ranges that can hold the value), not one by one. At each range's edges, and between, the
-/// program agrees with the scan, as a whole and rule by rule, and sends the event no rule
-/// whose range misses it.
+/// overlapping, or one of two extensions: the index screens them in runs — the ranges sorted
+/// by start (a binary search for those that can hold the value), each extension checked once
+/// — not one by one. At each range's edges, and between, the program agrees with the scan, as
+/// a whole and rule by rule, and sends the event no rule that misses it.
 #[test]
 fn ranges_screened_as_one_run_agree_with_the_scan_at_their_edges() {
     const WORDS: [&str; 8] = [
@@ -477,12 +477,35 @@ fn ranges_screened_as_one_run_agree_with_the_scan_at_their_edges() {
     };
     // A quarter to a half of the field: the word (one in eight), not the range, is each
     // rule's key.
+    // Per rule: the range, or (odd rules) the extension.
     let mut ranges = Vec::new();
+    let mut exts = Vec::new();
     let instances = (0..512u32)
         .map(|k| {
             let width = (1u64 << 62) + next() % (1 << 62);
             let min = next() % (u64::MAX - width);
-            ranges.push((min, min + width));
+            let ext = ["exe", "dll"][(k as usize / 8) % 2];
+            let (second_field, third_field) = if k % 2 == 0 {
+                ranges.push((min, min + width));
+                exts.push(None);
+                (
+                    C::Wildcard,
+                    C::IntRange {
+                        min,
+                        max: min + width,
+                    },
+                )
+            } else {
+                ranges.push((0, u64::MAX));
+                exts.push(Some(ext));
+                (
+                    C::Exact {
+                        pattern: ext.as_bytes().to_vec(),
+                        fold: true,
+                    },
+                    C::Wildcard,
+                )
+            };
             InstanceModel {
                 id: k + 1,
                 template_type: 2,
@@ -491,11 +514,8 @@ fn ranges_screened_as_one_run_agree_with_the_scan_at_their_edges() {
                         pattern: format!("*\\{}\\*", WORDS[k as usize % 8]).into_bytes(),
                         fold: true,
                     },
-                    C::Wildcard,
-                    C::IntRange {
-                        min,
-                        max: min + width,
-                    },
+                    second_field,
+                    third_field,
                     C::Wildcard,
                     C::Wildcard,
                 ],
@@ -506,13 +526,13 @@ fn ranges_screened_as_one_run_agree_with_the_scan_at_their_edges() {
         assert_eq!(program.index_stats().paired, 512);
         let mut scratch = Scratch::new();
         let mut sizes = vec![0, u64::MAX];
-        for &(min, max) in ranges.iter().step_by(7) {
+        for &(min, max) in ranges.iter().step_by(14) {
             sizes.extend([min.saturating_sub(1), min, min + 1, max - 1, max, max + 1]);
         }
-        for word in ["temp", "SPOOL"] {
-            let path = format!("c:\\{word}\\a.exe");
+        for (word, ext) in [("temp", "exe"), ("SPOOL", "DLL"), ("temp", "log")] {
+            let path = format!("c:\\{word}\\a.{ext}");
             for &size in &sizes {
-                let e = event(path.as_bytes(), b"exe", size, 0, b"w");
+                let e = event(path.as_bytes(), ext.as_bytes(), size, 0, b"w");
                 let (mut a, mut b) = (Vec::new(), Vec::new());
                 interp.evaluate(2, &e, |id| a.push(id)).unwrap();
                 program
@@ -522,9 +542,10 @@ fn ranges_screened_as_one_run_agree_with_the_scan_at_their_edges() {
                 // Only rules whose range holds the size are candidates.
                 let candidates = program.count_candidates(&mut scratch, 2, &e).unwrap();
                 assert_eq!(candidates, a.len(), "{path} {size}");
-                for (id, &(min, max)) in (1..).zip(&ranges) {
+                for ((id, &(min, max)), wanted) in (1..).zip(&ranges).zip(&exts) {
                     let expected = WORDS[(id as usize - 1) % 8].eq_ignore_ascii_case(word)
-                        && (min..=max).contains(&size);
+                        && (min..=max).contains(&size)
+                        && wanted.is_none_or(|w| w.eq_ignore_ascii_case(ext));
                     assert_eq!(a.contains(&id), expected, "rule {id} on {path} {size}");
                     assert_eq!(
                         program.matches_instance(&mut scratch, 2, id, &e).unwrap(),
