@@ -684,19 +684,7 @@ impl KeyTable {
 
     /// The instances under `key`.
     fn get(&self, key: u64) -> impl Iterator<Item = u32> + '_ {
-        let mixed = key.wrapping_mul(Self::MIX);
-        let bucket = usize::try_from(mixed.checked_shr(self.shift).unwrap_or(0)).unwrap_or(0);
-        let from = self.starts.get(bucket).map_or(0, |&s| s as usize);
-        let to = self
-            .starts
-            .get(bucket.saturating_add(1))
-            .map_or(0, |&s| s as usize);
-        self.entries
-            .get(from..to)
-            .unwrap_or(&[])
-            .iter()
-            .filter(move |(k, _)| *k == mixed)
-            .map(|(_, at)| *at)
+        self.run(key).iter().map(|(_, at)| *at)
     }
 
     fn memory_usage(&self) -> usize {

@@ -313,12 +313,13 @@ fn every_criterion_kind_is_indexed_and_the_index_loses_no_match() {
         for size in [0, 4, 5, 6, 7, 8, 9, 10, u64::MAX] {
             for attrs in [0, 0b1, 0b10, 0b100, 0b110, 0b111, 0b1000, u64::MAX] {
                 let e = event(b"x", ext, size, attrs, b"y");
-                let (mut a, mut b) = (Vec::new(), Vec::new());
-                interp.evaluate(2, &e, |id| a.push(id)).unwrap();
-                program
-                    .evaluate(&mut scratch, 2, &e, |id| b.push(id))
-                    .unwrap();
-                assert_eq!(a, b, "{ext:?} {size} {attrs:#b}");
+                let a = agreed(
+                    &interp,
+                    &program,
+                    &mut scratch,
+                    &e,
+                    &format!("{ext:?} {size} {attrs:#b}"),
+                );
                 for id in 1..=8 {
                     assert_eq!(
                         program.matches_instance(&mut scratch, 2, id, &e).unwrap(),
@@ -435,12 +436,7 @@ fn rules_selective_only_together_are_sent_an_event_when_two_criteria_hold() {
                     let e = event(path.as_bytes(), ext.as_bytes(), size, 0, b"w");
                     let candidates = program.count_candidates(&mut scratch, 2, &e).unwrap();
                     assert!(candidates <= 4, "{candidates} candidates for {path} {size}");
-                    let (mut a, mut b) = (Vec::new(), Vec::new());
-                    interp.evaluate(2, &e, |id| a.push(id)).unwrap();
-                    program
-                        .evaluate(&mut scratch, 2, &e, |id| b.push(id))
-                        .unwrap();
-                    assert_eq!(a, b, "{path} {size}");
+                    let a = agreed(interp, program, &mut scratch, &e, &format!("{path} {size}"));
                     matched += a.len();
                     for id in 1..=512 {
                         assert_eq!(
@@ -533,12 +529,7 @@ fn ranges_screened_as_one_run_agree_with_the_scan_at_their_edges() {
             let path = format!("c:\\{word}\\a.{ext}");
             for &size in &sizes {
                 let e = event(path.as_bytes(), ext.as_bytes(), size, 0, b"w");
-                let (mut a, mut b) = (Vec::new(), Vec::new());
-                interp.evaluate(2, &e, |id| a.push(id)).unwrap();
-                program
-                    .evaluate(&mut scratch, 2, &e, |id| b.push(id))
-                    .unwrap();
-                assert_eq!(a, b, "{path} {size}");
+                let a = agreed(interp, program, &mut scratch, &e, &format!("{path} {size}"));
                 // Only rules whose range holds the size are candidates.
                 let candidates = program.count_candidates(&mut scratch, 2, &e).unwrap();
                 assert_eq!(candidates, a.len(), "{path} {size}");
@@ -634,6 +625,22 @@ fn the_estimate_predicts_the_candidates_the_keys_let_through() {
 
 /// Compiles `instances` (of [`content`]'s channel) for `sensor-7.12` and hands `check` the scan
 /// and the program.
+/// The ids the scan returns for `e` of type 2, after checking that the program returns the
+/// same (`what` names the event in a failure).
+fn agreed(
+    interp: &Interpreter,
+    program: &Program,
+    scratch: &mut Scratch,
+    e: &[Value<'_>],
+    what: &str,
+) -> Vec<u32> {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    interp.evaluate(2, e, |id| a.push(id)).unwrap();
+    program.evaluate(scratch, 2, e, |id| b.push(id)).unwrap();
+    assert_eq!(a, b, "{what}");
+    a
+}
+
 fn with_program(instances: Vec<InstanceModel>, check: impl FnOnce(&Interpreter, &Program)) {
     let content = ChannelContent {
         instances,
@@ -700,12 +707,7 @@ fn integer_ranges_of_every_width_lose_no_match() {
             .chain([0, u64::MAX, u64::MAX / 2]);
         for size in values {
             let e = event(b"x", b"exe", size, 0, b"y");
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            interp.evaluate(2, &e, |id| a.push(id)).unwrap();
-            program
-                .evaluate(&mut scratch, 2, &e, |id| b.push(id))
-                .unwrap();
-            assert_eq!(a, b, "size {size}");
+            agreed(interp, program, &mut scratch, &e, &format!("size {size}"));
         }
     });
 }
@@ -748,12 +750,13 @@ fn flag_masks_of_every_width_lose_no_match_and_list_none_twice() {
         for low in 0..=0xffu64 {
             for high in [0, 0x8000_0000, 0x4000_0000, 0xc000_0000] {
                 let e = event(b"x", b"exe", 1, low | high, b"y");
-                let (mut a, mut b) = (Vec::new(), Vec::new());
-                interp.evaluate(2, &e, |id| a.push(id)).unwrap();
-                program
-                    .evaluate(&mut scratch, 2, &e, |id| b.push(id))
-                    .unwrap();
-                assert_eq!(a, b, "flags {:#x}", low | high);
+                agreed(
+                    interp,
+                    program,
+                    &mut scratch,
+                    &e,
+                    &format!("flags {:#x}", low | high),
+                );
             }
         }
     });
