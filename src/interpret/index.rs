@@ -1429,15 +1429,10 @@ impl Index {
         }
         if !self.second.is_empty() {
             let fired = &scratch.fired;
-            out.retain(|&slot| match self.second.get(slot as usize) {
-                Some(KeyRef::Always) | None => true,
-                // The atom tables just ran: a second key that is an atom is a flag.
-                Some(KeyRef::Atom { index, pattern }) => self
-                    .fired_base
-                    .get(*index)
-                    .and_then(|base| fired.get(base.saturating_add(*pattern)))
-                    .is_some_and(|f| *f),
-                Some(key) => self.holds(key, event),
+            out.retain(|&slot| {
+                self.second
+                    .get(slot as usize)
+                    .is_none_or(|key| self.second_holds(key, event, fired))
             });
             for &(from, to) in &scratch.spans {
                 self.screen_span(from, to, event, fired, out);
@@ -1512,14 +1507,23 @@ impl Index {
     fn passes(&self, test: ScreenTest, event: &[Value<'_>], fired: &[bool]) -> bool {
         match test {
             ScreenTest::Pass => true,
-            // The atom tables just ran: a second key that is an atom is a flag.
-            ScreenTest::Key(KeyRef::Atom { index, pattern }) => self
+            ScreenTest::Key(key) => self.second_holds(&key, event, fired),
+            ScreenTest::Ranges { .. } => false,
+        }
+    }
+
+    /// Whether `event` satisfies a second key, once the atom tables have run: a second key
+    /// that is an atom is then the flag its pattern raised.
+    #[inline]
+    fn second_holds(&self, key: &KeyRef, event: &[Value<'_>], fired: &[bool]) -> bool {
+        match *key {
+            KeyRef::Always => true,
+            KeyRef::Atom { index, pattern } => self
                 .fired_base
                 .get(index)
                 .and_then(|base| fired.get(base.saturating_add(pattern)))
                 .is_some_and(|f| *f),
-            ScreenTest::Key(key) => self.holds(&key, event),
-            ScreenTest::Ranges { .. } => false,
+            key => self.holds(&key, event),
         }
     }
 
