@@ -30,6 +30,13 @@
 //! lists of every condition an event satisfies, a sixteenth of the rules each; two keys cost
 //! one walk and one check per instance it finds.
 //!
+//! When the two keys together still pin down fewer than 16 bits, the instance gets a *third
+//! key* on a third field, checked the same way for the instances the second let through: four
+//! common conditions, keyed on two, left a tenth of an event's candidates matching it at
+//! 100,000 rules, and confirming them was half its time. (A group keeps its third keys only when
+//! at least one instance in [`THIRDS_KEPT_ABOVE`] has one: they cost a pass over the
+//! candidates.)
+//!
 //! The bits of the keys chosen (a second key's added to its instance's) are kept (`Odds`):
 //! they are what [`Program::estimate`] predicts an event's candidates from.
 //!
@@ -320,6 +327,15 @@ enum Second {
     Other(KeyRef),
 }
 
+impl Second {
+    const fn field(&self) -> Option<u16> {
+        match self {
+            Self::Atom { field, .. } => Some(*field),
+            Self::Other(key) => key_field(key),
+        }
+    }
+}
+
 /// The odds of the instances that have a second key: of their key alone, and of both keys.
 /// The difference is what the second keys turn away (each at the cost of one check).
 #[derive(Debug, Clone, Default)]
@@ -329,6 +345,15 @@ pub(super) struct Paired {
 }
 
 type SlotOrder = ((u8, u16, u64, u64), (u8, u16, u64, u64));
+
+/// What an instance's atom is to it: its key, or its second or third key (which only raise a
+/// flag the index then checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Role {
+    Key,
+    Second,
+    Third,
+}
 
 /// The order of slots (see [`Index::position_of`]): instances of one table and field together,
 /// within them by key, so that one key's instances are neighbours, and within one key by their
@@ -381,21 +406,31 @@ enum ScreenTest {
     Pass,
     Key(KeyRef),
     /// Ranges on `field`, each at most `widest` wide: one holding `v` starts in
-    /// `v - widest ..= v`.
+    /// `v - widest ..= v`. They are `Index::ranges[at..]`, one per slot of the run, sorted by
+    /// start (searched there, sixteen bytes each, not among the second keys).
     Ranges {
         field: u16,
         widest: u64,
+        at: u32,
     },
 }
 
 /// Screens are kept when their runs average at least this many slots, or the group has fewer
-/// than `SCREENS_KEPT_BELOW` instances with a second key.
-const SCREEN_RUN: usize = 8;
+/// than `SCREENS_KEPT_BELOW` instances with a second key. (Measured at 100,000 instances:
+/// keeping them always made the broad content 2 % slower; at 8, one group of the conjunctive
+/// content, averaging 7.9, lost them, and its events took 805 ns instead of 515.)
+const SCREEN_RUN: usize = 4;
 const SCREENS_KEPT_BELOW: usize = 256;
 
 /// A key this selective or more gets no second key: it already sends an event almost nothing
 /// (one in 65,536 events; a tenth of the events' time at 100,000 such instances).
 const SECOND_ABOVE: u32 = 16;
+
+/// A group's third keys are kept when at least one instance in this many has one.
+const THIRDS_KEPT_ABOVE: usize = 8;
+
+/// A second or third key offered, with its capped and raw bits.
+type Offer = ((u32, u32), Second);
 
 /// The field a non-atom key reads.
 const fn key_field(key: &KeyRef) -> Option<u16> {
@@ -424,7 +459,7 @@ fn choose(
     choices: Vec<Choices>,
     odds: &mut Odds,
     paired: &mut Paired,
-) -> Vec<(Key, Option<Second>)> {
+) -> Vec<(Key, Option<Second>, Option<Second>)> {
     const ATOM: u8 = 4;
     // Atoms are counted by hash: sorting a hundred thousand byte strings was most of the
     // choosing, and two atoms sharing a hash only make a heuristic count one too many.
@@ -556,7 +591,7 @@ fn choose(
         .collect();
     keyed_atoms.sort_unstable();
     keyed_atoms.dedup();
-    choices
+    let keys: Vec<(Key, u32, Option<Offer>, Option<Offer>)> = choices
         .into_iter()
         .zip(offers)
         .zip(primaries)
@@ -568,11 +603,13 @@ fn choose(
                     ..
                 }
             );
-            let second = if keyed && capped < SECOND_ABOVE {
+            // The best criterion on a field not in `taken`: an atom that is some instance's
+            // key, or a key the index checks whole.
+            let pick = |taken: &[Option<u16>]| {
                 let atom = o
                     .atoms
                     .iter()
-                    .filter(|a| Some(a.2) != field)
+                    .filter(|a| !taken.contains(&Some(a.2)))
                     .filter_map(|a| {
                         let atom = c.atoms.get(a.3)?.1;
                         keyed_atoms.binary_search(&(a.2, atom)).ok()?;
@@ -582,7 +619,7 @@ fn choose(
                 let other = o
                     .others
                     .iter()
-                    .filter(|(_, _, k)| key_field(k) != field)
+                    .filter(|(_, _, k)| !taken.contains(&key_field(k)))
                     .max_by_key(|(capped, bits, _)| (*capped, *bits))
                     .map(|&(capped, bits, k)| ((capped, bits), Second::Other(k)));
                 match (atom, other) {
@@ -590,10 +627,29 @@ fn choose(
                     (a, b) => a.or(b),
                 }
                 .filter(|((capped, _), _)| *capped > 0)
-            } else {
-                None
             };
-            let more = second.map_or(0, |((bits, _), _)| bits);
+            let second = (keyed && capped < SECOND_ABOVE)
+                .then(|| pick(&[field]))
+                .flatten();
+            // Still short of SECOND_ABOVE with both: a third key, on a third field.
+            let third = second
+                .filter(|((bits, _), _)| capped.saturating_add(*bits) < SECOND_ABOVE)
+                .and_then(|(_, s)| pick(&[field, s.field()]));
+            (key, capped, second, third)
+        })
+        .collect();
+    // Third keys only where many instances have one: checking the candidates for them is a
+    // pass over all of them, a loss when few would be turned away (broad rules, matching most
+    // events they are sent, have few third keys; measured 8 % slower on them).
+    let thirds = keys.iter().filter(|k| k.3.is_some()).count();
+    let tripled = thirds.saturating_mul(THIRDS_KEPT_ABOVE) >= keys.len();
+    keys.into_iter()
+        .map(|(key, capped, second, third)| {
+            let third = third.filter(|_| tripled);
+            let more = [second, third]
+                .iter()
+                .flatten()
+                .fold(0u32, |sum, ((bits, _), _)| sum.saturating_add(*bits));
             let count = |odds: &mut Odds, more: u32| match &key {
                 Key::Atom { field, atom } => odds.atom(
                     *field,
@@ -607,7 +663,7 @@ fn choose(
                 count(&mut paired.key, 0);
                 count(&mut paired.both, more);
             }
-            (key, second.map(|(_, s)| s))
+            (key, second.map(|(_, s)| s), third.map(|(_, s)| s))
         })
         .collect()
 }
@@ -622,15 +678,21 @@ struct AtomIndex {
     members: Vec<u32>,
 }
 
-/// `(key, instance)` pairs found by key in one probe: keys mixed (multiplied by an odd constant:
-/// a bijection, so equal mixed keys are equal keys) and sorted, behind a directory of the top
-/// bits. A binary search over a hundred thousand keys was a quarter of an event's time: every
-/// step a cache miss.
+/// `(key, instance)` pairs found by key in one probe: the distinct keys mixed (multiplied by an
+/// odd constant: a bijection, so equal mixed keys are equal keys) and sorted, behind a
+/// directory of their top bits, each with the run of its instances. A binary search over a
+/// hundred thousand keys was a quarter of an event's time (every step a cache miss), and so was
+/// one over the thousands of instances that share one key (an `exact` word many rules name),
+/// when the directory counted instances, not keys.
 #[derive(Debug, Clone, Default)]
 struct KeyTable {
     shift: u32,
+    /// `keys[starts[b]..starts[b + 1]]` are the keys whose top bits are `b`.
     starts: Vec<u32>,
-    entries: Vec<(u64, u32)>,
+    keys: Vec<u64>,
+    /// `slots[runs[k]..runs[k + 1]]` are the instances of `keys[k]`, in slot order.
+    runs: Vec<u32>,
+    slots: Vec<u32>,
 }
 
 impl KeyTable {
@@ -642,8 +704,19 @@ impl KeyTable {
             .map(|&(key, at)| (key.wrapping_mul(Self::MIX), at))
             .collect();
         entries.sort_unstable();
-        // About one entry per bucket.
-        let bits = entries
+        let mut keys = Vec::new();
+        let mut runs = Vec::new();
+        let mut at = 0u32;
+        for run in entries.chunk_by(|a, b| a.0 == b.0) {
+            if let Some((key, _)) = run.first() {
+                keys.push(*key);
+                runs.push(at);
+            }
+            at = at.saturating_add(u32::try_from(run.len()).unwrap_or(u32::MAX));
+        }
+        runs.push(at);
+        // About one key per bucket.
+        let bits = keys
             .len()
             .checked_next_power_of_two()
             .map_or(0, |n| n.trailing_zeros())
@@ -652,9 +725,9 @@ impl KeyTable {
         let mut starts = Vec::with_capacity((1usize << bits).saturating_add(1));
         let mut next = 0usize;
         for bucket in 0..=(1u64 << bits) {
-            while entries
+            while keys
                 .get(next)
-                .is_some_and(|(key, _)| key.checked_shr(shift).unwrap_or(0) < bucket)
+                .is_some_and(|key| key.checked_shr(shift).unwrap_or(0) < bucket)
             {
                 next = next.saturating_add(1);
             }
@@ -663,12 +736,14 @@ impl KeyTable {
         Self {
             shift,
             starts,
-            entries,
+            keys,
+            runs,
+            slots: entries.into_iter().map(|(_, at)| at).collect(),
         }
     }
 
-    /// The entries of `key`, in slot order.
-    fn run(&self, key: u64) -> &[(u64, u32)] {
+    /// The instances of `key`, in slot order.
+    fn run(&self, key: u64) -> &[u32] {
         let mixed = key.wrapping_mul(Self::MIX);
         let bucket = usize::try_from(mixed.checked_shr(self.shift).unwrap_or(0)).unwrap_or(0);
         let from = self.starts.get(bucket).map_or(0, |&s| s as usize);
@@ -676,22 +751,34 @@ impl KeyTable {
             .starts
             .get(bucket.saturating_add(1))
             .map_or(0, |&s| s as usize);
-        let in_bucket = self.entries.get(from..to).unwrap_or(&[]);
-        let first = in_bucket.partition_point(|(k, _)| *k < mixed);
-        let last = in_bucket.partition_point(|(k, _)| *k <= mixed);
-        in_bucket.get(first..last).unwrap_or(&[])
+        let in_bucket = self.keys.get(from..to).unwrap_or(&[]);
+        // A search, not a walk: content can put many keys under one bucket.
+        let Ok(k) = in_bucket
+            .binary_search(&mixed)
+            .map(|i| i.saturating_add(from))
+        else {
+            return &[];
+        };
+        let start = self.runs.get(k).map_or(0, |&s| s as usize);
+        let end = self
+            .runs
+            .get(k.saturating_add(1))
+            .map_or(0, |&s| s as usize);
+        self.slots.get(start..end).unwrap_or(&[])
     }
 
     /// The instances under `key`.
     fn get(&self, key: u64) -> impl Iterator<Item = u32> + '_ {
-        self.run(key).iter().map(|(_, at)| *at)
+        self.run(key).iter().copied()
     }
 
     fn memory_usage(&self) -> usize {
         self.starts
             .len()
+            .saturating_add(self.runs.len())
+            .saturating_add(self.slots.len())
             .saturating_mul(4)
-            .saturating_add(self.entries.len().saturating_mul(16))
+            .saturating_add(self.keys.len().saturating_mul(8))
     }
 }
 
@@ -795,6 +882,8 @@ pub struct IndexStats {
     /// Instances (counted above under their key) that also have a second key, on another
     /// field, which an event must satisfy too before they are confirmed.
     pub paired: usize,
+    /// Instances (counted in `paired`) that also have a third key, on a third field.
+    pub third: usize,
 }
 
 impl IndexStats {
@@ -808,6 +897,7 @@ impl IndexStats {
             flags: self.flags.saturating_add(other.flags),
             always: self.always.saturating_add(other.always),
             paired: self.paired.saturating_add(other.paired),
+            third: self.third.saturating_add(other.third),
         }
     }
 }
@@ -824,10 +914,15 @@ pub(super) struct Index {
     /// one too, checked from the index's own data before the instance is confirmed. Empty when
     /// no instance has one.
     second: Vec<KeyRef>,
+    /// Per slot, a third criterion's key (`KeyRef::Always` when none), checked like the
+    /// second for the candidates the screens let through. Empty when no instance has one.
+    third: Vec<KeyRef>,
     /// Runs of slots whose second keys one test screens (empty when `second` is), and per
     /// slot, the index of its run.
     screens: Vec<Screen>,
     screen_of: Vec<u32>,
+    /// `(min, max)` of the second keys of the slots in `Ranges` screens, screen after screen.
+    ranges: Vec<(u64, u64)>,
     /// When some instance has a second key, the tables list instances by *slot*, not position:
     /// slots number the instances in the order of their keys, so that the instances one key
     /// sends an event to have consecutive slots and their second keys are read in one sweep
@@ -941,13 +1036,15 @@ impl Index {
         let mut odds = Odds::default();
         let mut paired_odds = Paired::default();
         let keys = choose(choices, &mut odds, &mut paired_odds);
-        let paired = keys.iter().any(|(_, second)| second.is_some());
+        let paired = keys.iter().any(|(_, second, _)| second.is_some());
+        let tripled = keys.iter().any(|(.., third)| third.is_some());
         let mut index = Self {
             odds,
             paired: paired_odds,
             keys: alloc::vec![KeyRef::Always; keys.len()],
             decides: alloc::vec![false; keys.len()],
             second: alloc::vec![KeyRef::Always; if paired { keys.len() } else { 0 }],
+            third: alloc::vec![KeyRef::Always; if tripled { keys.len() } else { 0 }],
             len: keys.len(),
             ..Self::default()
         };
@@ -956,7 +1053,7 @@ impl Index {
             order = keys
                 .iter()
                 .enumerate()
-                .map(|(position, (key, second))| {
+                .map(|(position, (key, second, _))| {
                     (
                         slot_order(key, second.as_ref()),
                         u32::try_from(position).unwrap_or(u32::MAX),
@@ -972,24 +1069,27 @@ impl Index {
                 }
             }
         }
-        // `(field, atom, instance, second)`: primary keys and second keys that are atoms.
-        let mut atoms: Vec<(u16, Atom, u32, bool)> = Vec::new();
+        // `(field, atom, instance, role)`: primary keys, and second and third keys that are
+        // atoms.
+        let mut atoms: Vec<(u16, Atom, u32, Role)> = Vec::new();
         let mut flags_all: Vec<(u16, u32, u64, u32)> = Vec::new();
         let mut flags_any: Vec<(u16, u32, u64, u32)> = Vec::new();
-        for (position, (key, second)) in keys.into_iter().enumerate() {
+        for (position, (key, second, third)) in keys.into_iter().enumerate() {
             let at = index.slot(position);
-            match second {
-                Some(Second::Atom { field, atom }) => atoms.push((field, atom, at, true)),
-                Some(Second::Other(key)) => {
-                    if let Some(slot) = index.second.get_mut(at as usize) {
-                        *slot = key;
+            for (more, role) in [(second, Role::Second), (third, Role::Third)] {
+                match more {
+                    Some(Second::Atom { field, atom }) => atoms.push((field, atom, at, role)),
+                    Some(Second::Other(key)) => {
+                        if let Some(slot) = index.more_keys(role).get_mut(at as usize) {
+                            *slot = key;
+                        }
                     }
+                    None => {}
                 }
-                None => {}
             }
             let key = match key {
                 Key::Atom { field, atom } => {
-                    atoms.push((field, atom, at, false));
+                    atoms.push((field, atom, at, Role::Key));
                     continue;
                 }
                 Key::Other { key, decides } => {
@@ -1059,7 +1159,11 @@ impl Index {
         }
         let test = |key: &KeyRef| match *key {
             KeyRef::Always => ScreenTest::Pass,
-            KeyRef::Ints { field, .. } => ScreenTest::Ranges { field, widest: 0 },
+            KeyRef::Ints { field, .. } => ScreenTest::Ranges {
+                field,
+                widest: 0,
+                at: 0,
+            },
             key => ScreenTest::Key(key),
         };
         let mut previous: Option<((u8, u16, u64, u64), ScreenTest)> = None;
@@ -1069,13 +1173,20 @@ impl Index {
             let end = u32::try_from(slot.saturating_add(1)).unwrap_or(u32::MAX);
             match self.screens.last_mut() {
                 Some(run) if previous == Some(this) => run.end = end,
-                _ => self.screens.push(Screen { end, test: this.1 }),
+                _ => {
+                    let mut test = this.1;
+                    if let ScreenTest::Ranges { at, .. } = &mut test {
+                        *at = u32::try_from(self.ranges.len()).unwrap_or(u32::MAX);
+                    }
+                    self.screens.push(Screen { end, test });
+                }
             }
             previous = Some(this);
             if let (Some(run), KeyRef::Ints { min, max, .. }) = (self.screens.last_mut(), second)
                 && let ScreenTest::Ranges { widest, .. } = &mut run.test
             {
                 *widest = (*widest).max(max.saturating_sub(min));
+                self.ranges.push((min, max));
             }
             self.screen_of
                 .push(u32::try_from(self.screens.len().saturating_sub(1)).unwrap_or(u32::MAX));
@@ -1088,6 +1199,7 @@ impl Index {
         {
             self.screens = Vec::new();
             self.screen_of = Vec::new();
+            self.ranges = Vec::new();
         }
     }
 
@@ -1134,7 +1246,7 @@ impl Index {
 
     /// Per field, one hashed index over its atoms of `HASHED_ATOM` bytes or more (probed at
     /// every second position when none is that short), and one automaton over the shorter ones.
-    fn build_atoms(&mut self, mut atoms: Vec<(u16, Atom, u32, bool)>, dfa_budget: &mut usize) {
+    fn build_atoms(&mut self, mut atoms: Vec<(u16, Atom, u32, Role)>, dfa_budget: &mut usize) {
         // One table per kind: each table is a pass over the value.
         let class = |atom: &Atom| u8::from(usize::from(atom.len) >= HASHED_ATOM);
         atoms.sort_unstable_by(|(fa, a, pa, sa), (fb, b, pb, sb)| {
@@ -1154,9 +1266,9 @@ impl Index {
             let mut starts = Vec::new();
             let mut members = Vec::with_capacity(mine.len());
             let index = self.atoms.len();
-            // Second keys are patterns too, with no members: they only raise a flag.
+            // Second and third keys are patterns too, with no members: they only raise a flag.
             let mut seconds = Vec::new();
-            for (_, atom, slot, second) in mine {
+            for (_, atom, slot, role) in mine {
                 if patterns.last() != Some(&atom.as_slice()) {
                     patterns.push(atom.as_slice());
                     starts.push(members.len());
@@ -1165,13 +1277,13 @@ impl Index {
                     index,
                     pattern: patterns.len().saturating_sub(1),
                 };
-                let entry = if *second {
-                    seconds.push(*slot);
-                    self.second.get_mut(*slot as usize)
-                } else {
+                let entry = if *role == Role::Key {
                     members.push(*slot);
                     let position = self.position(*slot);
                     self.keys.get_mut(position)
+                } else {
+                    seconds.push((*slot, *role));
+                    self.more_keys(*role).get_mut(*slot as usize)
                 };
                 if let Some(entry) = entry {
                     *entry = key;
@@ -1198,14 +1310,22 @@ impl Index {
                             *key = KeyRef::Always;
                         }
                     }
-                    for &slot in &seconds {
-                        if let Some(key) = self.second.get_mut(slot as usize) {
+                    for &(slot, role) in &seconds {
+                        if let Some(key) = self.more_keys(role).get_mut(slot as usize) {
                             *key = KeyRef::Always;
                         }
                     }
                     self.always.extend(members);
                 }
             }
+        }
+    }
+
+    /// The second or third keys, by slot.
+    fn more_keys(&mut self, role: Role) -> &mut Vec<KeyRef> {
+        match role {
+            Role::Third => &mut self.third,
+            Role::Key | Role::Second => &mut self.second,
         }
     }
 
@@ -1233,10 +1353,17 @@ impl Index {
         self.odds.expected(len)
     }
 
-    /// The instances the tables are expected to send an event to that their second key then
-    /// turns away.
+    /// The checks expected to turn away the instances the tables send an event to that their
+    /// second or third key does not hold for: one per instance, or with screens, one per screen
+    /// (a screen of `r` slots on average turns them away `r` at a time).
     pub(super) fn expected_screened(&self, len: impl Fn(u16) -> usize) -> f64 {
-        (self.paired.key.expected(&len) - self.paired.both.expected(&len)).max(0.0)
+        let turned_away =
+            (self.paired.key.expected(&len) - self.paired.both.expected(&len)).max(0.0);
+        if self.screens.is_empty() {
+            turned_away
+        } else {
+            turned_away * self.screens.len() as f64 / self.second.len().max(1) as f64
+        }
     }
 
     /// The bytes fields the index passes over, once per atom table (a field with both hashed
@@ -1258,11 +1385,9 @@ impl Index {
             };
             *slot = slot.saturating_add(1);
         }
-        s.paired = self
-            .second
-            .iter()
-            .filter(|k| !matches!(k, KeyRef::Always))
-            .count();
+        let keyed = |keys: &[KeyRef]| keys.iter().filter(|k| **k != KeyRef::Always).count();
+        s.paired = keyed(&self.second);
+        s.third = keyed(&self.third);
         s
     }
 
@@ -1290,10 +1415,12 @@ impl Index {
         self.keys
             .len()
             .saturating_add(self.second.len())
+            .saturating_add(self.third.len())
             .saturating_mul(core::mem::size_of::<KeyRef>())
             .saturating_add(self.fired_base.len().saturating_mul(8))
             .saturating_add(self.slot_of.len().saturating_mul(4))
             .saturating_add(self.screen_of.len().saturating_mul(4))
+            .saturating_add(self.ranges.len().saturating_mul(16))
             .saturating_add(
                 self.screens
                     .len()
@@ -1369,9 +1496,9 @@ impl Index {
                 continue;
             }
             let run = t.table.run(fold_hash(value));
-            match span(&mut run.iter().map(|(_, at)| *at), run.len()) {
+            match span(&mut run.iter().copied(), run.len()) {
                 Some(s) => scratch.spans.push(s),
-                None => out.extend(run.iter().map(|(_, at)| *at)),
+                None => out.extend_from_slice(run),
             }
         }
         for t in &self.ints {
@@ -1437,6 +1564,13 @@ impl Index {
             for &(from, to) in &scratch.spans {
                 self.screen_span(from, to, event, fired, out);
             }
+            if !self.third.is_empty() {
+                out.retain(|&slot| {
+                    self.third
+                        .get(slot as usize)
+                        .is_none_or(|key| self.second_holds(key, event, fired))
+                });
+            }
         }
         for p in scratch.fired_list.drain(..) {
             if let Some(f) = scratch.fired.get_mut(p) {
@@ -1465,29 +1599,47 @@ impl Index {
         fired: &[bool],
         out: &mut Vec<u32>,
     ) {
+        // The span's screens are consecutive: found once, then walked.
+        let Some(mut s) = self.screen_of.get(from as usize).map(|&s| s as usize) else {
+            return;
+        };
+        let mut begin = match s.checked_sub(1) {
+            Some(before) => self.screens.get(before).map_or(0, |b| b.end),
+            None => 0,
+        };
         let mut at = from;
         while at < to {
-            let Some(screen) = self
-                .screen_of
-                .get(at as usize)
-                .and_then(|&s| self.screens.get(s as usize))
-            else {
+            let Some(screen) = self.screens.get(s) else {
                 return;
             };
             let end = screen.end.min(to);
+            if end <= at {
+                return; // screens cover the slots in order: never, but never a loop either
+            }
             match screen.test {
-                ScreenTest::Ranges { field, widest } => {
+                ScreenTest::Ranges {
+                    field,
+                    widest,
+                    at: first,
+                } => {
                     if let Some(Value::Unsigned(v)) = event.get(usize::from(field)) {
-                        let run = self.second.get(at as usize..end as usize).unwrap_or(&[]);
-                        let range = |key: &KeyRef| match *key {
-                            KeyRef::Ints { min, max, .. } => (min, max),
-                            _ => (u64::MAX, 0),
-                        };
+                        let skip = at.saturating_sub(begin);
+                        let from = first.saturating_add(skip) as usize;
+                        let len = end.saturating_sub(at) as usize;
+                        let run = self
+                            .ranges
+                            .get(from..from.saturating_add(len))
+                            .unwrap_or(&[]);
                         let lowest = v.saturating_sub(widest);
-                        let start = run.partition_point(|k| range(k).0 < lowest);
-                        let stop = run.partition_point(|k| range(k).0 <= *v);
-                        for (slot, key) in (at..end).zip(run).take(stop).skip(start) {
-                            if range(key).1 >= *v {
+                        let start = run.partition_point(|(min, _)| *min < lowest);
+                        let near = run.get(start..).unwrap_or(&[]);
+                        let slots =
+                            at.saturating_add(u32::try_from(start).unwrap_or(u32::MAX))..end;
+                        for (slot, (min, max)) in slots.zip(near) {
+                            if min > v {
+                                break;
+                            }
+                            if max >= v {
                                 out.push(slot);
                             }
                         }
@@ -1499,7 +1651,9 @@ impl Index {
                     }
                 }
             }
+            begin = screen.end;
             at = end;
+            s = s.saturating_add(1);
         }
     }
 
@@ -1533,10 +1687,10 @@ impl Index {
         self.keys
             .get(position)
             .is_some_and(|key| self.holds(key, event))
-            && self
-                .second
-                .get(self.slot(position) as usize)
-                .is_none_or(|key| self.holds(key, event))
+            && [&self.second, &self.third].iter().all(|more| {
+                more.get(self.slot(position) as usize)
+                    .is_none_or(|key| self.holds(key, event))
+            })
     }
 
     /// Whether `event` satisfies `key`, checked without the tables.

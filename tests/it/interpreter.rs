@@ -549,6 +549,86 @@ fn ranges_screened_as_one_run_agree_with_the_scan_at_their_edges() {
     });
 }
 
+/// Rules selective only with all three of their criteria — a path word (one in eight, the key),
+/// one of two extensions, a range half to three quarters of the field, or for one rule in four
+/// (at random) an eighth to three sixteenths: the extension is the second key of the first,
+/// the narrow range of the others, screened in one run after the extensions' among one word's
+/// rules. Each rule has a third key, and the index sends an event exactly the rules that match
+/// it. At each range's edges, the program agrees with the scan, as a whole and rule by rule.
+#[test]
+fn third_keys_send_an_event_only_the_rules_all_three_criteria_pass() {
+    const WORDS: [&str; 8] = [
+        "system32", "windows", "temp", "users", "appdata", "spool", "driver", "update",
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut rules = Vec::new();
+    let instances = (0..512u32)
+        .map(|k| {
+            let shift = if next() % 4 == 0 { 61 } else { 63 };
+            let width = (1u64 << shift) + next() % (1 << (shift - 1));
+            let min = next() % (u64::MAX - width);
+            let ext = ["exe", "dll"][(next() % 2) as usize];
+            rules.push((WORDS[k as usize % 8], ext, min, min + width));
+            InstanceModel {
+                id: k + 1,
+                template_type: 2,
+                criteria: vec![
+                    C::Glob {
+                        pattern: format!("*\\{}\\*", WORDS[k as usize % 8]).into_bytes(),
+                        fold: true,
+                    },
+                    C::Exact {
+                        pattern: ext.as_bytes().to_vec(),
+                        fold: true,
+                    },
+                    C::IntRange {
+                        min,
+                        max: min + width,
+                    },
+                    C::Wildcard,
+                    C::Wildcard,
+                ],
+            }
+        })
+        .collect();
+    with_program(instances, |interp, program| {
+        let stats = program.index_stats();
+        assert_eq!((stats.paired, stats.third), (512, 512), "{stats:?}");
+        let mut scratch = Scratch::new();
+        let mut sizes = vec![0, u64::MAX];
+        for &(_, _, min, max) in rules.iter().step_by(11) {
+            sizes.extend([min.saturating_sub(1), min, min + 1, max - 1, max, max + 1]);
+        }
+        for (word, ext) in [("temp", "exe"), ("SPOOL", "DLL"), ("users", "log")] {
+            let path = format!("c:\\{word}\\a.{ext}");
+            for &size in &sizes {
+                let e = event(path.as_bytes(), ext.as_bytes(), size, 0, b"w");
+                let a = agreed(interp, program, &mut scratch, &e, &format!("{path} {size}"));
+                // All three criteria are checked by the index: the candidates are the matches.
+                let candidates = program.count_candidates(&mut scratch, 2, &e).unwrap();
+                assert_eq!(candidates, a.len(), "{path} {size}");
+                for (id, &(w, x, min, max)) in (1..).zip(&rules) {
+                    let expected = w.eq_ignore_ascii_case(word)
+                        && x.eq_ignore_ascii_case(ext)
+                        && (min..=max).contains(&size);
+                    assert_eq!(a.contains(&id), expected, "rule {id} on {path} {size}");
+                    assert_eq!(
+                        program.matches_instance(&mut scratch, 2, id, &e).unwrap(),
+                        expected,
+                        "rule {id} alone on {path} {size}"
+                    );
+                }
+            }
+        }
+    });
+}
+
 /// The program's estimate counts what its keys let through: a wide `flags_any` mask holds for
 /// nearly every event, a value four rules in 16 share for a quarter of them, a literal of eight
 /// letters no other rule names for almost none; and the candidates it predicts are the ones
