@@ -38,9 +38,14 @@ impl Atoms {
     /// Builds the index over `patterns` (distinct, lowered): hashed when `hashed` (every
     /// pattern is then at least [`HASHED_ATOM`] bytes), else an automaton, a DFA being charged
     /// to `dfa_budget`, shared by all of a program's automata.
-    pub(super) fn build(patterns: &[&[u8]], hashed: bool, dfa_budget: &mut usize) -> Option<Self> {
+    pub(super) fn build(
+        patterns: &[&[u8]],
+        hashed: bool,
+        text: impl Fn(u32) -> u32,
+        dfa_budget: &mut usize,
+    ) -> Option<Self> {
         if hashed {
-            return Hashed::new(patterns).map(Self::Hashed);
+            return Hashed::new(patterns, text).map(Self::Hashed);
         }
         if patterns.len() <= DFA_ATOMS {
             let built = dfa::Builder::new()
@@ -198,8 +203,10 @@ fn key_at(atom: &[u8], at: usize) -> Option<u32> {
 }
 
 impl Hashed {
-    /// The index over `patterns`, each of [`HASHED_ATOM`] to 8 bytes.
-    fn new(patterns: &[&[u8]]) -> Option<Self> {
+    /// The index over `patterns`, each of [`HASHED_ATOM`] to 8 bytes. `text(window)` says how
+    /// common a lowered four-byte window is in the values events are expected to carry,
+    /// beyond the patterns themselves (see [`WindowCounts`]).
+    fn new(patterns: &[&[u8]], text: impl Fn(u32) -> u32) -> Option<Self> {
         if patterns
             .iter()
             .any(|p| !(HASHED_ATOM..=8).contains(&p.len()))
@@ -213,8 +220,10 @@ impl Hashed {
             .unwrap_or(HASHED_ATOM);
         let stride = shortest.saturating_sub(3).clamp(1, STRIDE);
         let count = u32::try_from(patterns.len().saturating_mul(stride)).ok()?;
-        // Each atom is keyed by its four bytes that the fewest atoms share: atoms with a
-        // common prefix (`users1`, `users2`, …) then land in different buckets.
+        // Each atom is keyed by its four bytes that the fewest atoms share, and that the
+        // rules' other literals show to be rare in values: atoms with a common prefix
+        // (`users1`, `users2`, …) then land in different buckets, and an atom `/chrome5` is not
+        // keyed on `/chr`, which every value under `c:/chrome/` carries.
         // Counted in a sorted vector: a B-tree of the windows was an eighth of compiling.
         let mut windows: Vec<u32> = patterns
             .iter()
@@ -230,7 +239,7 @@ impl Hashed {
                 .binary_search_by_key(&k, |(w, _)| *w)
                 .ok()
                 .and_then(|at| shared.get(at))
-                .map(|(_, n)| *n)
+                .map(|(_, n)| n.saturating_add(text(k)))
         };
         // Sixteen to thirty-two buckets per key, at least 64: most buckets empty (a 1-in-16
         // chance at most for a window that is no atom's key), so most positions of a value cost
@@ -333,7 +342,14 @@ impl Hashed {
             let (len, offset) = (first.len, first.offset);
             // Sorted by length and offset: the run's end by binary search, not a walk (a bucket
             // of a common window holds thousands).
-            let end = run.partition_point(|e| (e.len, e.offset) <= (len, offset));
+            let end = if run
+                .last()
+                .is_some_and(|e| (e.len, e.offset) == (len, offset))
+            {
+                run.len() // one run: most buckets
+            } else {
+                run.partition_point(|e| (e.len, e.offset) <= (len, offset))
+            };
             let (same, rest) = run.split_at(end);
             run = rest;
             let Some(start) = at.checked_sub(usize::from(offset)) else {
@@ -350,6 +366,58 @@ impl Hashed {
                 hit(e.pattern as usize);
             }
         }
+    }
+}
+
+/// How often each four-byte window occurs in the literals of a group's rules — every literal
+/// run's first and last eight bytes, whether or not it became a key — as a stand-in for how
+/// often it occurs in events: rules name the directories and words that events carry. Counted
+/// in a fixed table of saturating counters by hash (windows sharing a slot add up: a
+/// heuristic's error, never a wrong answer), one pass and no sort over the hundreds of
+/// thousands of windows of a large group.
+#[derive(Debug, Clone)]
+pub(super) struct WindowCounts {
+    counts: Vec<u8>,
+    bits: u32,
+}
+
+impl WindowCounts {
+    /// The counts of the windows of `literals`, as `(field, bytes)`.
+    pub(super) fn new<'l>(literals: impl Iterator<Item = (u16, &'l [u8])> + Clone) -> Self {
+        let windows: usize = literals
+            .clone()
+            .map(|(_, l)| l.len().saturating_sub(3))
+            .fold(0, usize::saturating_add);
+        // About four slots a window, at most 2^18 (256 KiB for the build, dropped after; a
+        // count saturates at 255, which is common enough to be told apart from rare).
+        let bits = windows
+            .saturating_mul(4)
+            .checked_next_power_of_two()
+            .map_or(18, |n| n.trailing_zeros())
+            .clamp(6, 18);
+        let mut counts = alloc::vec![0u8; 1usize << bits];
+        for (field, literal) in literals {
+            for at in 0..=literal.len().saturating_sub(4) {
+                if let Some(key) = key_at(literal, at)
+                    && let Some(n) = counts.get_mut(Self::slot(field, key, bits))
+                {
+                    *n = n.saturating_add(1);
+                }
+            }
+        }
+        Self { counts, bits }
+    }
+
+    fn slot(field: u16, key: u32, bits: u32) -> usize {
+        let mixed = (u64::from(key) | (u64::from(field) << 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        usize::try_from(mixed >> 64u32.saturating_sub(bits)).unwrap_or(0)
+    }
+
+    /// How many windows of `field`'s literals hash where `key` does.
+    pub(super) fn count(&self, field: u16, key: u32) -> u32 {
+        self.counts
+            .get(Self::slot(field, key, self.bits))
+            .map_or(0, |&n| u32::from(n))
     }
 }
 
@@ -381,7 +449,7 @@ mod tests {
             b"users1",
             b"users2",
         ];
-        let h = Hashed::new(&atoms).unwrap();
+        let h = Hashed::new(&atoms, |_| 0).unwrap();
         let mut hits = Vec::new();
         h.each_hit(b"xxABCDEFGHxxUSERS2", |p| hits.push(p));
         hits.sort_unstable();
@@ -392,7 +460,29 @@ mod tests {
         h.each_hit(b"abcdefg", |p| more.push(p)); // "bcdefgh" and "abcdefgh" need one more byte
         more.sort_unstable();
         assert_eq!(more, [0, 2]);
-        assert!(Hashed::new(&[b"abc".as_slice()]).is_none());
+        assert!(Hashed::new(&[b"abc".as_slice()], |_| 0).is_none());
+    }
+
+    /// An atom is keyed on its windows that the rules' other literals show to be rare: with
+    /// `/chr` common in the text (every rule names `c:/chrome/`), `/chrome5` is keyed on
+    /// `hrom` or `ome5` for its even offsets, where without that it would take the first of
+    /// equally rare windows, `/chr`. Either way it is found wherever it occurs.
+    #[test]
+    fn keys_avoid_windows_common_in_the_rules_text() {
+        let atoms: [&[u8]; 1] = [b"/chrome5"];
+        let common = lowered_key(*b"/chr");
+        for (text, offset_0_used) in [(0, true), (100, false)] {
+            let h = Hashed::new(&atoms, |k| if k == common { text } else { 0 }).unwrap();
+            assert_eq!(
+                h.entries.iter().any(|e| e.offset == 0),
+                offset_0_used,
+                "text count {text}"
+            );
+            let mut hits = Vec::new();
+            h.each_hit(b"c:/chrome/x/Chrome5.exe", |p| hits.push(p));
+            h.each_hit(b"c:/chrome/xy/Chrome5.exe", |p| hits.push(p));
+            assert_eq!(hits, [0, 0]);
+        }
     }
 
     /// Atoms of one length class, probed every `stride` positions, against a naive search on
@@ -420,7 +510,7 @@ mod tests {
                 .into_iter()
                 .collect();
             let refs: Vec<&[u8]> = atoms.iter().map(Vec::as_slice).collect();
-            let h = Hashed::new(&refs).unwrap();
+            let h = Hashed::new(&refs, |_| 0).unwrap();
             let shortest = refs.iter().map(|a| a.len()).min().unwrap();
             assert_eq!(h.stride, (shortest - 3).min(STRIDE));
             let hay: Vec<u8> = (0..next(80))

@@ -50,7 +50,7 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use super::atoms::{Atoms, HASHED_ATOM, lowered_word};
+use super::atoms::{Atoms, HASHED_ATOM, WindowCounts, lowered_word};
 use super::estimate::Odds;
 use crate::eval::Value;
 use crate::format::Criterion;
@@ -1035,6 +1035,11 @@ impl Index {
     pub(super) fn build(choices: Vec<Choices>, dfa_budget: &mut usize) -> Self {
         let mut odds = Odds::default();
         let mut paired_odds = Paired::default();
+        let text = WindowCounts::new(choices.iter().flat_map(|c| {
+            c.atoms
+                .iter()
+                .map(|(field, atom)| (*field, atom.as_slice()))
+        }));
         let keys = choose(choices, &mut odds, &mut paired_odds);
         let paired = keys.iter().any(|(_, second, _)| second.is_some());
         let tripled = keys.iter().any(|(.., third)| third.is_some());
@@ -1145,7 +1150,7 @@ impl Index {
         index.finish_exacts();
         index.finish_ints();
         index.finish_flags(&flags_all, &flags_any);
-        index.build_atoms(atoms, dfa_budget);
+        index.build_atoms(atoms, &text, dfa_budget);
         index.always.sort_unstable();
         index.build_screens(&order);
         index
@@ -1246,7 +1251,12 @@ impl Index {
 
     /// Per field, one hashed index over its atoms of `HASHED_ATOM` bytes or more (probed at
     /// every second position when none is that short), and one automaton over the shorter ones.
-    fn build_atoms(&mut self, mut atoms: Vec<(u16, Atom, u32, Role)>, dfa_budget: &mut usize) {
+    fn build_atoms(
+        &mut self,
+        mut atoms: Vec<(u16, Atom, u32, Role)>,
+        text: &WindowCounts,
+        dfa_budget: &mut usize,
+    ) {
         // One table per kind: each table is a pass over the value.
         let class = |atom: &Atom| u8::from(usize::from(atom.len) >= HASHED_ATOM);
         atoms.sort_unstable_by(|(fa, a, pa, sa), (fb, b, pb, sb)| {
@@ -1290,7 +1300,7 @@ impl Index {
                 }
             }
             starts.push(members.len());
-            match Atoms::build(&patterns, hashed, dfa_budget) {
+            match Atoms::build(&patterns, hashed, |key| text.count(field, key), dfa_budget) {
                 Some(automaton) => {
                     self.fired_base.push(self.fired_len);
                     self.fired_len = self.fired_len.saturating_add(patterns.len());
