@@ -193,8 +193,9 @@ pub struct Estimate {
     pub instances: usize,
     /// Instances the index is expected to send the event to, each confirmed one by one.
     pub candidates: f64,
-    /// Instances the index's tables are expected to reach that their second key then turns
-    /// away, each at the cost of one check (see the index: rules selective only together).
+    /// The checks expected to turn away the instances the index's tables reach whose second
+    /// or third key does not hold (see the index: rules selective only together): one per
+    /// instance, or where the index screens runs of instances with one test, one per run.
     pub screened: f64,
     /// Bytes the index reads (every bytes field with atoms, whole).
     pub indexed_bytes: usize,
