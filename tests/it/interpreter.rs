@@ -461,16 +461,7 @@ fn rules_selective_only_together_are_sent_an_event_when_two_criteria_hold() {
 /// a whole and rule by rule, and sends the event no rule that misses it.
 #[test]
 fn ranges_screened_as_one_run_agree_with_the_scan_at_their_edges() {
-    const WORDS: [&str; 8] = [
-        "system32", "windows", "temp", "users", "appdata", "spool", "driver", "update",
-    ];
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
     // A quarter to a half of the field: the word (one in eight), not the range, is each
     // rule's key.
     // Per rule: the range, or (odd rules) the extension.
@@ -502,50 +493,26 @@ fn ranges_screened_as_one_run_agree_with_the_scan_at_their_edges() {
                     C::Wildcard,
                 )
             };
-            InstanceModel {
-                id: k + 1,
-                template_type: 2,
-                criteria: vec![
-                    C::Glob {
-                        pattern: format!("*\\{}\\*", WORDS[k as usize % 8]).into_bytes(),
-                        fold: true,
-                    },
-                    second_field,
-                    third_field,
-                    C::Wildcard,
-                    C::Wildcard,
-                ],
-            }
+            path_word_rule(k, second_field, third_field)
         })
         .collect();
     with_program(instances, |interp, program| {
         assert_eq!(program.index_stats().paired, 512);
-        let mut scratch = Scratch::new();
-        let mut sizes = vec![0, u64::MAX];
-        for &(min, max) in ranges.iter().step_by(14) {
-            sizes.extend([min.saturating_sub(1), min, min + 1, max - 1, max, max + 1]);
-        }
-        for (word, ext) in [("temp", "exe"), ("SPOOL", "DLL"), ("temp", "log")] {
-            let path = format!("c:\\{word}\\a.{ext}");
-            for &size in &sizes {
-                let e = event(path.as_bytes(), ext.as_bytes(), size, 0, b"w");
-                let a = agreed(interp, program, &mut scratch, &e, &format!("{path} {size}"));
-                // Only rules whose range holds the size are candidates.
-                let candidates = program.count_candidates(&mut scratch, 2, &e).unwrap();
-                assert_eq!(candidates, a.len(), "{path} {size}");
-                for ((id, &(min, max)), wanted) in (1..).zip(&ranges).zip(&exts) {
-                    let expected = WORDS[(id as usize - 1) % 8].eq_ignore_ascii_case(word)
-                        && (min..=max).contains(&size)
-                        && wanted.is_none_or(|w| w.eq_ignore_ascii_case(ext));
-                    assert_eq!(a.contains(&id), expected, "rule {id} on {path} {size}");
-                    assert_eq!(
-                        program.matches_instance(&mut scratch, 2, id, &e).unwrap(),
-                        expected,
-                        "rule {id} alone on {path} {size}"
-                    );
-                }
-            }
-        }
+        // Only rules whose range holds the size are candidates.
+        let events = [("temp", "exe"), ("SPOOL", "DLL"), ("temp", "log")];
+        at_range_edges(
+            interp,
+            program,
+            &ranges,
+            14,
+            &events,
+            |id, word, ext, size| {
+                let (min, max) = ranges[id - 1];
+                PATH_WORDS[(id - 1) % 8].eq_ignore_ascii_case(word)
+                    && (min..=max).contains(&size)
+                    && exts[id - 1].is_none_or(|w: &str| w.eq_ignore_ascii_case(ext))
+            },
+        );
     });
 }
 
@@ -557,75 +524,45 @@ fn ranges_screened_as_one_run_agree_with_the_scan_at_their_edges() {
 /// it. At each range's edges, the program agrees with the scan, as a whole and rule by rule.
 #[test]
 fn third_keys_send_an_event_only_the_rules_all_three_criteria_pass() {
-    const WORDS: [&str; 8] = [
-        "system32", "windows", "temp", "users", "appdata", "spool", "driver", "update",
-    ];
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
     let mut rules = Vec::new();
     let instances = (0..512u32)
         .map(|k| {
-            let shift = if next() % 4 == 0 { 61 } else { 63 };
+            let shift = if next().is_multiple_of(4) { 61 } else { 63 };
             let width = (1u64 << shift) + next() % (1 << (shift - 1));
             let min = next() % (u64::MAX - width);
             let ext = ["exe", "dll"][(next() % 2) as usize];
-            rules.push((WORDS[k as usize % 8], ext, min, min + width));
-            InstanceModel {
-                id: k + 1,
-                template_type: 2,
-                criteria: vec![
-                    C::Glob {
-                        pattern: format!("*\\{}\\*", WORDS[k as usize % 8]).into_bytes(),
-                        fold: true,
-                    },
-                    C::Exact {
-                        pattern: ext.as_bytes().to_vec(),
-                        fold: true,
-                    },
-                    C::IntRange {
-                        min,
-                        max: min + width,
-                    },
-                    C::Wildcard,
-                    C::Wildcard,
-                ],
-            }
+            rules.push((PATH_WORDS[k as usize % 8], ext, min, min + width));
+            let ext = C::Exact {
+                pattern: ext.as_bytes().to_vec(),
+                fold: true,
+            };
+            let size = C::IntRange {
+                min,
+                max: min + width,
+            };
+            path_word_rule(k, ext, size)
         })
         .collect();
     with_program(instances, |interp, program| {
         let stats = program.index_stats();
         assert_eq!((stats.paired, stats.third), (512, 512), "{stats:?}");
-        let mut scratch = Scratch::new();
-        let mut sizes = vec![0, u64::MAX];
-        for &(_, _, min, max) in rules.iter().step_by(11) {
-            sizes.extend([min.saturating_sub(1), min, min + 1, max - 1, max, max + 1]);
-        }
-        for (word, ext) in [("temp", "exe"), ("SPOOL", "DLL"), ("users", "log")] {
-            let path = format!("c:\\{word}\\a.{ext}");
-            for &size in &sizes {
-                let e = event(path.as_bytes(), ext.as_bytes(), size, 0, b"w");
-                let a = agreed(interp, program, &mut scratch, &e, &format!("{path} {size}"));
-                // All three criteria are checked by the index: the candidates are the matches.
-                let candidates = program.count_candidates(&mut scratch, 2, &e).unwrap();
-                assert_eq!(candidates, a.len(), "{path} {size}");
-                for (id, &(w, x, min, max)) in (1..).zip(&rules) {
-                    let expected = w.eq_ignore_ascii_case(word)
-                        && x.eq_ignore_ascii_case(ext)
-                        && (min..=max).contains(&size);
-                    assert_eq!(a.contains(&id), expected, "rule {id} on {path} {size}");
-                    assert_eq!(
-                        program.matches_instance(&mut scratch, 2, id, &e).unwrap(),
-                        expected,
-                        "rule {id} alone on {path} {size}"
-                    );
-                }
-            }
-        }
+        // All three criteria are checked by the index: the candidates are the matches.
+        let ranges: Vec<(u64, u64)> = rules.iter().map(|r| (r.2, r.3)).collect();
+        let events = [("temp", "exe"), ("SPOOL", "DLL"), ("users", "log")];
+        at_range_edges(
+            interp,
+            program,
+            &ranges,
+            11,
+            &events,
+            |id, word, ext, size| {
+                let (w, x, min, max) = rules[id - 1];
+                w.eq_ignore_ascii_case(word)
+                    && x.eq_ignore_ascii_case(ext)
+                    && (min..=max).contains(&size)
+            },
+        );
     });
 }
 
@@ -719,6 +656,78 @@ fn agreed(
     program.evaluate(scratch, 2, e, |id| b.push(id)).unwrap();
     assert_eq!(a, b, "{what}");
     a
+}
+
+/// Path words of the rules that screens and third keys sort under one key.
+const PATH_WORDS: [&str; 8] = [
+    "system32", "windows", "temp", "users", "appdata", "spool", "driver", "update",
+];
+
+/// Rule `k + 1` of type 2: the path holds word `k % 8` of [`PATH_WORDS`] (as a directory), and
+/// the extension and size fields are as given.
+fn path_word_rule(k: u32, ext: C, size: C) -> InstanceModel {
+    InstanceModel {
+        id: k + 1,
+        template_type: 2,
+        criteria: vec![
+            C::Glob {
+                pattern: format!("*\\{}\\*", PATH_WORDS[k as usize % 8]).into_bytes(),
+                fold: true,
+            },
+            ext,
+            size,
+            C::Wildcard,
+            C::Wildcard,
+        ],
+    }
+}
+
+/// A xorshift generator: the tests' contents are the same on every run.
+fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
+/// Events of type 2 on `c:\<word>\a.<ext>` for each of `events`, with a size at 0, the largest
+/// value, and each edge of every `step`-th of `ranges` (one below, at, one above): the program
+/// agrees with the scan, sends the event only the rules that match it, and rule by rule says
+/// what `expected(id, word, ext, size)` does.
+fn at_range_edges(
+    interp: &Interpreter,
+    program: &Program,
+    ranges: &[(u64, u64)],
+    step: usize,
+    events: &[(&str, &str)],
+    expected: impl Fn(usize, &str, &str, u64) -> bool,
+) {
+    let mut scratch = Scratch::new();
+    let mut sizes = vec![0, u64::MAX];
+    for &(min, max) in ranges.iter().step_by(step) {
+        sizes.extend([min.saturating_sub(1), min, min + 1, max - 1, max, max + 1]);
+    }
+    for &(word, ext) in events {
+        let path = format!("c:\\{word}\\a.{ext}");
+        for &size in &sizes {
+            let e = event(path.as_bytes(), ext.as_bytes(), size, 0, b"w");
+            let a = agreed(interp, program, &mut scratch, &e, &format!("{path} {size}"));
+            let candidates = program.count_candidates(&mut scratch, 2, &e).unwrap();
+            assert_eq!(candidates, a.len(), "{path} {size}");
+            for id in 1..=ranges.len() {
+                let expected = expected(id, word, ext, size);
+                let id32 = u32::try_from(id).unwrap();
+                assert_eq!(a.contains(&id32), expected, "rule {id} on {path} {size}");
+                assert_eq!(
+                    program.matches_instance(&mut scratch, 2, id32, &e).unwrap(),
+                    expected,
+                    "rule {id} alone on {path} {size}"
+                );
+            }
+        }
+    }
 }
 
 fn with_program(instances: Vec<InstanceModel>, check: impl FnOnce(&Interpreter, &Program)) {
