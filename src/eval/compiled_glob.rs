@@ -159,7 +159,7 @@ pub struct CompiledGlob {
 struct Stars {
     head: usize,
     tail: usize,
-    /// The head and the tail have no `?`: compared as slices (one `memcmp`).
+    /// The head and the tail have no `?`: compared whole (`same`), not byte by byte.
     plain_ends: bool,
     segments: Vec<Segment>,
     /// The most words any segment's shift-and needs.

@@ -319,8 +319,8 @@ fn capped(bits: u32, n: usize, k: usize) -> u32 {
     bits.min(bits_of(n as u128, k as u128))
 }
 
-/// A second criterion's key for an instance (see [`Index::second`]): an atom, or a key the
-/// index checks whole.
+/// A second or third criterion's key for an instance (see [`Index::second`]): an atom, or a
+/// key the index checks whole.
 #[derive(Clone, Copy)]
 enum Second {
     Atom { field: u16, atom: Atom },
