@@ -1492,9 +1492,11 @@ impl Index {
                     .zip(index.starts.get(p.saturating_add(1)))
                     .and_then(|(&s, &e)| index.members.get(s..e))
                     .unwrap_or(&[]);
-                match span(&mut members.iter().copied(), members.len()) {
-                    Some(s) => spans.push(s),
-                    None => out.extend_from_slice(members),
+                match (members, span(&mut members.iter().copied(), members.len())) {
+                    (_, Some(s)) => spans.push(s),
+                    // Most atoms are one rule's: a push, not a call to copy one slot.
+                    (&[one], None) => out.push(one),
+                    (_, None) => out.extend_from_slice(members),
                 }
             });
         }
