@@ -375,18 +375,7 @@ fn interpreter(c: &mut Criterion) {
         let started = std::time::Instant::now();
         let program = Program::compile(&validated, "sensor-7.12").unwrap();
         let compile = started.elapsed();
-        let event_values: Vec<[Value<'_>; 5]> = events
-            .iter()
-            .map(|e| {
-                [
-                    Value::Bytes(e),
-                    Value::Bytes(b"exe"),
-                    Value::Unsigned(1),
-                    Value::Flags(0),
-                    Value::Bytes(b""),
-                ]
-            })
-            .collect();
+        let event_values = common::path_events(&events);
         let globs = {
             let mut b = globset::GlobSetBuilder::new();
             for p in &patterns {
@@ -399,22 +388,7 @@ fn interpreter(c: &mut Criterion) {
             }
             b.build().unwrap()
         };
-        let regexes = regex::bytes::RegexSetBuilder::new(patterns.iter().map(|p| {
-            let mut r = String::from("(?s-u)^");
-            for &ch in p {
-                match ch {
-                    b'*' => r.push_str(".*"),
-                    b'?' => r.push('.'),
-                    c => r.push_str(&regex::escape(&(c as char).to_string())),
-                }
-            }
-            r.push('$');
-            r
-        }))
-        .size_limit(1 << 30)
-        .dfa_size_limit(1 << 30)
-        .build()
-        .unwrap();
+        let regexes = common::regex_set(&patterns);
         // The floor of a literal prefilter: one Aho–Corasick pass over each event, counting the
         // rules' longest literals it contains (no confirmation).
         let bare = aho_corasick::AhoCorasick::builder()

@@ -7,7 +7,7 @@
 //! `cargo run --release --example glob_shapes -- [path|lead|exact|contains] [RULES]`.
 #[path = "../benches/common/mod.rs"]
 mod common;
-use chanval::{ProfileSet, Program, Scratch, Validator, Value, encode, parse};
+use chanval::{ProfileSet, Program, Scratch, Validator, encode, parse};
 use chanval_testing::testkit::{FLEET, Rng};
 use std::time::Instant;
 
@@ -67,34 +67,8 @@ fn main() {
                 .collect()
         })
         .collect();
-    let events: Vec<[Value<'_>; 5]> = paths
-        .iter()
-        .map(|p| {
-            [
-                Value::Bytes(p),
-                Value::Bytes(b"exe"),
-                Value::Unsigned(1),
-                Value::Flags(0),
-                Value::Bytes(b""),
-            ]
-        })
-        .collect();
-    let regexes = regex::bytes::RegexSetBuilder::new(patterns.iter().map(|p| {
-        let mut r = String::from("(?s-u)^");
-        for &ch in p {
-            match ch {
-                b'*' => r.push_str(".*"),
-                b'?' => r.push('.'),
-                c => r.push_str(&regex::escape(&(c as char).to_string())),
-            }
-        }
-        r.push('$');
-        r
-    }))
-    .size_limit(1 << 30)
-    .dfa_size_limit(1 << 30)
-    .build()
-    .unwrap();
+    let events = common::path_events(&paths);
+    let regexes = common::regex_set(&patterns);
     let mut scratch = Scratch::new();
     for (e, p) in events.iter().zip(&paths) {
         let mut ours = Vec::new();

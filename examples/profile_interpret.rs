@@ -4,7 +4,7 @@
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-use chanval::{Program, Scratch, Validator, Value, parse};
+use chanval::{Program, Scratch, Validator, parse};
 use chanval_testing::testkit::FLEET;
 
 fn main() {
@@ -17,18 +17,7 @@ fn main() {
     let validated = Validator::new(&FLEET).validate(&file, &mut sink).unwrap();
     let program = Program::compile(&validated, "sensor-7.12").unwrap();
     let mut scratch = Scratch::new();
-    let events: Vec<[Value<'_>; 5]> = paths
-        .iter()
-        .map(|p| {
-            [
-                Value::Bytes(p),
-                Value::Bytes(b"exe"),
-                Value::Unsigned(1),
-                Value::Flags(0),
-                Value::Bytes(b""),
-            ]
-        })
-        .collect();
+    let events = common::path_events(&paths);
     let candidates: usize = events
         .iter()
         .map(|e| program.count_candidates(&mut scratch, 2, e).unwrap())

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use chanval::Schema;
-use chanval::{ChannelContent, CriterionModel, InstanceModel, ProfileSet, encode};
+use chanval::{ChannelContent, CriterionModel, InstanceModel, ProfileSet, Value, encode};
 use chanval_testing::testkit::{Rng, realistic_content};
 
 pub const KIB: usize = 1024;
@@ -276,4 +276,41 @@ pub fn event_for(
             }
         })
         .collect()
+}
+
+/// A file_write event per path (of `glob_content`'s template type): the path, and fixed values
+/// for the other four inputs.
+pub fn path_events(paths: &[Vec<u8>]) -> Vec<[Value<'_>; 5]> {
+    paths
+        .iter()
+        .map(|p| {
+            [
+                Value::Bytes(p),
+                Value::Bytes(b"exe"),
+                Value::Unsigned(1),
+                Value::Flags(0),
+                Value::Bytes(b""),
+            ]
+        })
+        .collect()
+}
+
+/// The `RegexSet` baseline: each glob as an anchored regex (`*` any bytes, `?` one byte).
+pub fn regex_set(patterns: &[Vec<u8>]) -> regex::bytes::RegexSet {
+    regex::bytes::RegexSetBuilder::new(patterns.iter().map(|p| {
+        let mut r = String::from("(?s-u)^");
+        for &ch in p {
+            match ch {
+                b'*' => r.push_str(".*"),
+                b'?' => r.push('.'),
+                c => r.push_str(&regex::escape(&(c as char).to_string())),
+            }
+        }
+        r.push('$');
+        r
+    }))
+    .size_limit(1 << 30)
+    .dfa_size_limit(1 << 30)
+    .build()
+    .unwrap()
 }
