@@ -283,7 +283,7 @@ impl Hashed {
                 keyed.push(entry(offset)?);
             }
         }
-        // Within a bucket, runs of one length and key offset, sorted by atom: for each run the
+        // Within a list, runs of one length and key offset, sorted by atom: for each run the
         // value's window is lowered once and looked up by binary search (atoms that are
         // prefixes of many others, `temp7` of `temp70`…`temp799`, share their keys).
         keyed.sort_unstable_by_key(|(b, e)| (*b >> SHARED, e.len, e.offset, e.atom));
@@ -348,13 +348,13 @@ impl Hashed {
         let mut run = self.entries.get(from..to).unwrap_or(&[]);
         while let Some(first) = run.first() {
             let (len, offset) = (first.len, first.offset);
-            // Sorted by length and offset: the run's end by binary search, not a walk (a bucket
+            // Sorted by length and offset: the run's end by binary search, not a walk (the list
             // of a common window holds thousands).
             let end = if run
                 .last()
                 .is_some_and(|e| (e.len, e.offset) == (len, offset))
             {
-                run.len() // one run: most buckets
+                run.len() // one run: most lists
             } else {
                 run.partition_point(|e| (e.len, e.offset) <= (len, offset))
             };
