@@ -12,7 +12,7 @@ use std::hint::black_box;
 
 use chanval::{
     ChannelContent, CriterionModel, Interpreter, Program, Scratch, Validator, Value,
-    criterion_cost, encode, parse,
+    criterion_cost, encode, instance_cost, parse,
 };
 use chanval_testing::testkit::{FLEET, Rng, current_profiles, realistic_content};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -45,19 +45,23 @@ fn stress_path(content: &ChannelContent) -> Vec<u8> {
 }
 
 /// Worst-case steps for one type-2 event whose path is `len` bytes and whose other bytes
-/// fields are `other` bytes each: one step per instance, and each criterion's cost on its
-/// field's length, summed over the type's instances (the validator's CV0113 sum).
+/// fields are `other` bytes each: each instance's cost ([`instance_cost`]) on its fields'
+/// lengths, summed over the type's instances (the validator's CV0113 sum).
 fn predicted(content: &ChannelContent, len: u64, other: u64) -> u64 {
     content
         .instances
         .iter()
         .filter(|i| i.template_type == 2)
         .map(|i| {
-            i.criteria.iter().enumerate().fold(1u64, |sum, (field, c)| {
-                let cost = criterion_cost(&c.as_criterion());
-                let bytes = if field == 0 { len } else { other };
-                sum + cost.per_byte * bytes + cost.constant
-            })
+            // Every bytes field but the path is `other` bytes long, so the per-byte steps split
+            // into the path's and the rest's.
+            let path = i
+                .criteria
+                .first()
+                .map(|c| criterion_cost(&c.as_criterion()));
+            let whole = instance_cost(i.criteria.iter().map(CriterionModel::as_criterion));
+            let path_per_byte = path.map_or(0, |c| c.per_byte);
+            (whole.per_byte - path_per_byte) * other + path_per_byte * len + whole.constant
         })
         .sum()
 }

@@ -152,7 +152,8 @@ pub use error::{Error, ErrorKind, EvalError};
 #[cfg(feature = "alloc")]
 pub use eval::CompiledGlob;
 pub use eval::{
-    Cost, GlobFacts, Value, criterion_cost, glob_cost, glob_facts, glob_match, matches_everything,
+    CRITERION_STEPS, Cost, GlobFacts, INSTANCE_STEPS, Value, criterion_cost, glob_cost, glob_facts,
+    glob_match, instance_cost, matches_everything,
 };
 pub use format::{
     CRITERION_HEAD_LEN, ChannelFile, Criteria, Criterion, CriterionAt, CriterionOf, FORMAT_VERSION,

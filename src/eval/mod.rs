@@ -16,6 +16,21 @@ use crate::error::EvalError;
 use crate::format::{Criterion, CriterionOf, Instance};
 use crate::schema::{Profile, Supply};
 
+/// Steps charged for reaching an instance at all, on top of its criteria: the index reporting
+/// it, its place in the candidate list, its record read and its match reported.
+///
+/// Measured, not a guess: with one step here (as before 2026-12-06) a million instances of one
+/// `int_eq` that an event's value hits passed the default budget at 2 M steps and took 3.6 ms
+/// on that event, and 3 ms is what reaching a million instances costs whatever their criteria.
+/// At 16 (and [`CRITERION_STEPS`]), no content at the default budget measured more than 0.81 ns
+/// a step (`examples/budget_worst.rs`), where pattern bytes cost a tenth of that.
+pub const INSTANCE_STEPS: u64 = 16;
+
+/// Steps charged for checking one non-wildcard criterion of a candidate, on top of its
+/// [`criterion_cost`]: reading the input, dispatching on the kind, the branch. A criterion of
+/// three pattern bytes costs a confirmed candidate about as much as one of thirty.
+pub const CRITERION_STEPS: u64 = 8;
+
 /// The worst-case cost of evaluating one criterion: what the gate's budget is checked against.
 /// It holds for both evaluators: the compiled program, which lowers case-folded text once and
 /// searches it like any other, and the scanning interpreter, which folds as it compares (and so
@@ -39,6 +54,25 @@ pub fn criterion_cost(criterion: &Criterion<'_>) -> Cost {
             constant: 1,
         },
     }
+}
+
+/// The worst-case cost of one instance whose criteria are `criteria`, as the validator sums it
+/// for CV0112 and CV0113: [`INSTANCE_STEPS`], then each non-wildcard criterion's
+/// [`criterion_cost`] and [`CRITERION_STEPS`].
+#[must_use]
+pub fn instance_cost<'c>(criteria: impl IntoIterator<Item = Criterion<'c>>) -> Cost {
+    criteria.into_iter().filter(|c| !c.is_wildcard()).fold(
+        Cost {
+            per_byte: 0,
+            constant: INSTANCE_STEPS,
+        },
+        |sum, c| {
+            sum.plus(criterion_cost(&c)).plus(Cost {
+                per_byte: 0,
+                constant: CRITERION_STEPS,
+            })
+        },
+    )
 }
 
 /// One input value of an event.

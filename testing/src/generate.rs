@@ -226,13 +226,7 @@ pub fn arbitrary_content(
 fn within_budget(criteria: &mut [CriterionModel], schema: &Schema<'_>) {
     let cost = |c: &CriterionModel| chanval::criterion_cost(&c.as_criterion());
     loop {
-        let total = criteria.iter().fold(
-            chanval::Cost {
-                per_byte: 0,
-                constant: 1,
-            },
-            |sum, c| sum.plus(cost(c)),
-        );
+        let total = chanval::instance_cost(criteria.iter().map(CriterionModel::as_criterion));
         if total.per_byte <= schema.budget.instance_per_byte
             && total.constant <= schema.budget.instance_constant
         {

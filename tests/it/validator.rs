@@ -379,6 +379,62 @@ fn an_instance_costlier_than_the_budget_is_refused() {
     assert!(ok, "{codes:?}");
 }
 
+/// Instances that one event value reaches all at once cost the engine their number, whatever
+/// their criteria: at one step an instance, a million `int_eq` instances of one value passed the
+/// default budget at 2 M steps and took 3.6 ms on the event with that value. Each instance now
+/// costs `INSTANCE_STEPS`, and each criterion `CRITERION_STEPS` on top of its own steps.
+#[test]
+fn instances_sharing_one_value_cost_the_budget_their_number() {
+    let each = chanval::INSTANCE_STEPS + chanval::CRITERION_STEPS + 1;
+    let budget = |event_constant| Schema {
+        budget: chanval::Budget {
+            event_constant,
+            ..chanval::Budget::DEFAULT
+        },
+        ..FLEET
+    };
+    let content = |n: u32| ChannelContent {
+        channel_id: 2,
+        content_version: 1,
+        targets: chanval_testing::testkit::target_names(&FLEET, chanval::ProfileSet::all(&FLEET)),
+        instances: (0..n)
+            .map(|id| InstanceModel {
+                id,
+                template_type: 2,
+                criteria: vec![
+                    C::Wildcard,
+                    C::Wildcard,
+                    C::IntEq { value: 5 },
+                    C::Wildcard,
+                    C::Wildcard,
+                ],
+            })
+            .collect(),
+    };
+    let bytes = encode(&content(4_000)).unwrap();
+    let file = parse(&bytes).unwrap();
+    let mut findings = Vec::new();
+    // 4,000 instances: 8,000 steps at one step an instance and criterion, far under 65,536.
+    let tight = budget(1 << 16);
+    assert!(
+        Validator::new(&tight)
+            .validate(&file, &mut findings)
+            .is_err()
+    );
+    assert!(
+        findings.iter().any(|f| f.code == Code::EventOverBudget
+            && matches!(f.detail, Detail::Cost { constant, .. } if constant == 4_000 * each)),
+        "{findings:?}"
+    );
+    // The same content fits a budget of exactly its cost.
+    let exact = budget(4_000 * each);
+    assert!(
+        Validator::new(&exact)
+            .validate(&file, &mut Vec::new())
+            .is_ok()
+    );
+}
+
 #[test]
 fn a_file_costlier_per_event_than_the_budget_is_refused() {
     // process_start has three bytes fields: the prefilter reads each and reports at most
