@@ -6,10 +6,10 @@
 //! process. Every content here passes the default budget; the example says so before timing it.
 //! `cargo run --release --example budget_worst`.
 use chanval::{
-    Budget, ChannelContent, CriterionModel, InstanceModel, Interpreter, ProfileSet, Program,
-    Scratch, Validator, Value, encode, instance_cost, parse,
+    Budget, CriterionModel, InstanceModel, Interpreter, Program, Scratch, Validator, Value, encode,
+    instance_cost, parse,
 };
-use chanval_testing::testkit::{FLEET, target_names};
+use chanval_testing::testkit::{FLEET, fleet_content};
 use std::time::Instant;
 
 /// A file_write rule: path, extension, size, attributes, writer image.
@@ -89,13 +89,7 @@ fn other_type(event: &[Value<'_>]) {
         template_type: 2,
         criteria: own,
     });
-    let content = ChannelContent {
-        channel_id: 2,
-        content_version: 1,
-        targets: target_names(&FLEET, ProfileSet::all(&FLEET)),
-        instances,
-    };
-    let bytes = encode(&content).unwrap();
+    let bytes = encode(&fleet_content(2, instances)).unwrap();
     let file = parse(&bytes).unwrap();
     let validated = Validator::new(&FLEET)
         .validate(&file, &mut Vec::new())
@@ -137,13 +131,7 @@ fn main() {
                 criteria: shape.to_vec(),
             })
             .collect();
-        let content = ChannelContent {
-            channel_id: 2,
-            content_version: 1,
-            targets: target_names(&FLEET, ProfileSet::all(&FLEET)),
-            instances,
-        };
-        let bytes = encode(&content).unwrap();
+        let bytes = encode(&fleet_content(2, instances)).unwrap();
         let file = parse(&bytes).unwrap();
         let mut findings = Vec::new();
         let validated = match Validator::new(&FLEET).validate(&file, &mut findings) {

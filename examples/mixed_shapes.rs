@@ -6,11 +6,8 @@
 //! whose share of matching rules stays the same (an extension alone matches one event in
 //! eight), so its matches grow with the rules. `broad`: wider ranges and `flags_any` of one bit.
 //! `cargo run --release --example mixed_shapes -- [broad]`.
-use chanval::{
-    ChannelContent, CriterionModel, InstanceModel, ProfileSet, Program, Scratch, Validator, Value,
-    encode, parse,
-};
-use chanval_testing::testkit::{FLEET, Rng, target_names};
+use chanval::{CriterionModel, InstanceModel, Program, Scratch, Validator, Value, encode, parse};
+use chanval_testing::testkit::{FLEET, Rng, fleet_content};
 use std::time::Instant;
 
 /// An event's path, extension, size, attributes and writer image.
@@ -96,13 +93,7 @@ fn main() {
                 }
             })
             .collect();
-        let content = ChannelContent {
-            channel_id: 2,
-            content_version: 1,
-            targets: target_names(&FLEET, ProfileSet::all(&FLEET)),
-            instances,
-        };
-        let bytes = encode(&content).unwrap();
+        let bytes = encode(&fleet_content(2, instances)).unwrap();
         let file = parse(&bytes).unwrap();
         let fleet = chanval::Schema {
             budget: chanval::Budget::UNLIMITED,

@@ -127,6 +127,17 @@ pub fn target_names(schema: &Schema<'_>, profiles: chanval::ProfileSet) -> Vec<S
     names
 }
 
+/// Content version 1 of `channel_id` holding `instances`, for every profile of [`FLEET`].
+#[must_use]
+pub fn fleet_content(channel_id: u32, instances: Vec<InstanceModel>) -> ChannelContent {
+    ChannelContent {
+        channel_id,
+        content_version: 1,
+        targets: target_names(&FLEET, chanval::ProfileSet::all(&FLEET)),
+        instances,
+    }
+}
+
 /// The current profiles of [`FLEET`] (all but the legacy one).
 #[must_use]
 pub fn current_profiles() -> chanval::ProfileSet {

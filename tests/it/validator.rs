@@ -393,23 +393,23 @@ fn instances_sharing_one_value_cost_the_budget_their_number() {
         },
         ..FLEET
     };
-    let content = |n: u32| ChannelContent {
-        channel_id: 2,
-        content_version: 1,
-        targets: chanval_testing::testkit::target_names(&FLEET, chanval::ProfileSet::all(&FLEET)),
-        instances: (0..n)
-            .map(|id| InstanceModel {
-                id,
-                template_type: 2,
-                criteria: vec![
-                    C::Wildcard,
-                    C::Wildcard,
-                    C::IntEq { value: 5 },
-                    C::Wildcard,
-                    C::Wildcard,
-                ],
-            })
-            .collect(),
+    let content = |n: u32| {
+        chanval_testing::testkit::fleet_content(
+            2,
+            (0..n)
+                .map(|id| InstanceModel {
+                    id,
+                    template_type: 2,
+                    criteria: vec![
+                        C::Wildcard,
+                        C::Wildcard,
+                        C::IntEq { value: 5 },
+                        C::Wildcard,
+                        C::Wildcard,
+                    ],
+                })
+                .collect(),
+        )
     };
     let bytes = encode(&content(4_000)).unwrap();
     let file = parse(&bytes).unwrap();
