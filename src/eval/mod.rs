@@ -21,9 +21,8 @@ use crate::schema::{Profile, Supply};
 ///
 /// Measured, not a guess: with one step here (as before 2026-12-06) a million instances of one
 /// `int_eq` that an event's value hits passed the default budget at 2 M steps and took 3.6 ms
-/// on that event, and 3 ms is what reaching a million instances costs whatever their criteria.
-/// At 16 (and [`CRITERION_STEPS`]), no content at the default budget measured more than 0.81 ns
-/// a step (`examples/budget_worst.rs`), where pattern bytes cost a tenth of that.
+/// on that event, the cheapest criterion there is. At 16 (and [`CRITERION_STEPS`]), no content
+/// at the default budget measured more than 0.81 ns a step (`examples/budget_worst.rs`).
 pub const INSTANCE_STEPS: u64 = 16;
 
 /// Steps charged for checking one non-wildcard criterion of a candidate, on top of its

@@ -393,25 +393,20 @@ fn instances_sharing_one_value_cost_the_budget_their_number() {
         },
         ..FLEET
     };
-    let content = |n: u32| {
-        chanval_testing::testkit::fleet_content(
-            2,
-            (0..n)
-                .map(|id| InstanceModel {
-                    id,
-                    template_type: 2,
-                    criteria: vec![
-                        C::Wildcard,
-                        C::Wildcard,
-                        C::IntEq { value: 5 },
-                        C::Wildcard,
-                        C::Wildcard,
-                    ],
-                })
-                .collect(),
-        )
-    };
-    let bytes = encode(&content(4_000)).unwrap();
+    let shared = (0..4_000)
+        .map(|id| InstanceModel {
+            id,
+            template_type: 2,
+            criteria: vec![
+                C::Wildcard,
+                C::Wildcard,
+                C::IntEq { value: 5 },
+                C::Wildcard,
+                C::Wildcard,
+            ],
+        })
+        .collect();
+    let bytes = encode(&chanval_testing::testkit::fleet_content(2, shared)).unwrap();
     let file = parse(&bytes).unwrap();
     let mut findings = Vec::new();
     // 4,000 instances: 8,000 steps at one step an instance and criterion, far under 65,536.
