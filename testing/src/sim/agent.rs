@@ -244,13 +244,17 @@ impl SimAgent {
     }
 
     fn note(&mut self, world: &World, what: String) {
-        // A store call that met a fault may leave the state copies apart (one stale); one that
-        // met none has made them one again (every operation repairs them).
-        let faulted = {
+        // A store call that met a fault may leave the state copies apart (one stale). One that
+        // met none has made them one again only if it reached the state: a brake refused for
+        // its signatures never opens the store (seed 20947: a copy truncated before such a
+        // refusal, the other corrupted after it, was both lost at once). So the copies
+        // themselves say whether the state may be damaged again: written together, they are
+        // the same bytes.
+        self.state_at_risk = {
             let fs = self.store.fs_mut();
-            fs.dead() || fs.injected() > 0
+            let first = fs.contents("state-1");
+            fs.dead() || fs.injected() > 0 || first.is_none() || first != fs.contents("state-2")
         };
-        self.state_at_risk = faulted;
         let keep = std::env::var("FLEET_HISTORY")
             .ok()
             .and_then(|v| v.parse().ok())
