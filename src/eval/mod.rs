@@ -60,18 +60,26 @@ pub fn criterion_cost(criterion: &Criterion<'_>) -> Cost {
 /// [`criterion_cost`] and [`CRITERION_STEPS`].
 #[must_use]
 pub fn instance_cost<'c>(criteria: impl IntoIterator<Item = Criterion<'c>>) -> Cost {
-    criteria.into_iter().filter(|c| !c.is_wildcard()).fold(
-        Cost {
-            per_byte: 0,
-            constant: INSTANCE_STEPS,
-        },
-        |sum, c| {
-            sum.plus(criterion_cost(&c)).plus(Cost {
-                per_byte: 0,
-                constant: CRITERION_STEPS,
-            })
-        },
-    )
+    criteria
+        .into_iter()
+        .filter(|c| !c.is_wildcard())
+        .fold(REACH_COST, |sum, c| sum.plus(checked(criterion_cost(&c))))
+}
+
+/// What reaching an instance costs before any criterion: [`INSTANCE_STEPS`].
+pub(crate) const REACH_COST: Cost = Cost {
+    per_byte: 0,
+    constant: INSTANCE_STEPS,
+};
+
+/// A non-wildcard criterion's share of its instance's cost: its own `cost` and
+/// [`CRITERION_STEPS`]. The one place the formula lives, for [`instance_cost`] and the validator
+/// (which has a glob's cost from the scan it makes anyway).
+pub(crate) const fn checked(cost: Cost) -> Cost {
+    cost.plus(Cost {
+        per_byte: 0,
+        constant: CRITERION_STEPS,
+    })
 }
 
 /// One input value of an event.

@@ -16,7 +16,7 @@ use crate::common::{CriterionSet, InputKind, Span};
 use crate::diag::{
     Code, Detail, FieldRef, Finding, FindingSink, InstanceRef, Location, Reporter, Summary, TypeRef,
 };
-use crate::eval::{CRITERION_STEPS, Cost, GlobFacts, INSTANCE_STEPS, criterion_cost, glob_facts};
+use crate::eval::{Cost, GlobFacts, REACH_COST, checked, criterion_cost, glob_facts};
 use crate::format::{ChannelFile, Criterion, CriterionAt, Instance, Targets};
 use crate::limits::{MAX_ATOM, MAX_TEMPLATE_TYPES};
 use crate::schema::{FieldDef, ProfileSet, Schema, TemplateType};
@@ -468,10 +468,7 @@ impl<'s> Validator<'s> {
         // Whether some criterion can be the instance's key in a compiled program's index
         // (`interpret::index`): all but a glob of `?` and `*` only.
         let mut keyed = false;
-        let mut cost = Cost {
-            per_byte: 0,
-            constant: INSTANCE_STEPS,
-        };
+        let mut cost = REACH_COST;
         let mut criteria = instance.criteria();
         while let Some(c) = criteria.next_non_wildcard() {
             if c.criterion.is_wildcard() {
@@ -492,12 +489,9 @@ impl<'s> Validator<'s> {
                 Criterion::Glob { pattern, fold } => Some(glob_facts(pattern, fold)),
                 _ => None,
             };
-            cost = cost
-                .plus(facts.map_or_else(|| criterion_cost(&c.criterion), |f| f.cost))
-                .plus(Cost {
-                    per_byte: 0,
-                    constant: CRITERION_STEPS,
-                });
+            cost = cost.plus(checked(
+                facts.map_or_else(|| criterion_cost(&c.criterion), |f| f.cost),
+            ));
             let field = t.fields.get(usize::from(c.field));
             let loc = || Location {
                 span: Some(c.span),
